@@ -1,1 +1,345 @@
-//! x
+//! Test harness: real `jaring-node` processes and the real `jaring` CLI on
+//! 127.0.0.1, each node in its own temporary directory.
+//!
+//! ```ignore
+//! let id = TestNode::builder("ID").region("ID").start()?;
+//! id.cli(&["indicator", "add", "--kind", "domain", ...])?;
+//! assert_eventually!(Duration::from_secs(10), id.lookup_found("x.co.id")?);
+//! ```
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+
+/// Retries a condition until it holds or the patience runs out.
+#[macro_export]
+macro_rules! assert_eventually {
+    ($patience:expr, $cond:expr) => {
+        $crate::assert_eventually!($patience, $cond, stringify!($cond))
+    };
+    ($patience:expr, $cond:expr, $($msg:tt)+) => {{
+        let deadline = std::time::Instant::now() + $patience;
+        loop {
+            let ok: bool = $cond;
+            if ok {
+                break;
+            }
+            if std::time::Instant::now() > deadline {
+                panic!("not true within {:?}: {}", $patience, format!($($msg)+));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+    }};
+}
+
+/// Path of a workspace binary next to the running test.
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_default();
+    // target/<profile>/deps/<test>-<hash>
+    let dir = exe.parent().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default();
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} not built; run `cargo test --workspace` (or `cargo build --workspace --bins`)",
+        path.display()
+    );
+    path
+}
+
+/// A free loopback port (bound then released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0)
+}
+
+/// Builder for a [`TestNode`].
+#[derive(Debug)]
+pub struct Builder {
+    id: String,
+    region: Option<String>,
+    federation_key: Option<PathBuf>,
+    extra: Vec<String>,
+}
+
+impl Builder {
+    /// National region for phone numbers.
+    pub fn region(mut self, r: &str) -> Self {
+        self.region = Some(r.into());
+        self
+    }
+
+    /// Shares the federation key of another node.
+    pub fn federation_key_of(mut self, other: &TestNode) -> Self {
+        self.federation_key = Some(other.dir().join("keys/federation-1.key"));
+        self
+    }
+
+    /// Extra `jaring init` arguments.
+    pub fn init_args(mut self, args: &[&str]) -> Self {
+        self.extra.extend(args.iter().map(|s| s.to_string()));
+        self
+    }
+
+    /// Initializes the directory without starting the node.
+    ///
+    /// # Errors
+    ///
+    /// `jaring init` failed.
+    pub fn init(self) -> Result<TestNode> {
+        let temp = tempfile::Builder::new().prefix(&format!("jaring-{}-", self.id)).tempdir()?;
+        let dir = temp.path().join("node");
+        let fed_port = free_port();
+        let admin_port = free_port();
+        let mut args: Vec<String> = vec![
+            "init".into(),
+            "--node-id".into(),
+            self.id.clone(),
+            "--dir".into(),
+            dir.display().to_string(),
+            "--listen".into(),
+            format!("127.0.0.1:{fed_port}"),
+            "--admin".into(),
+            format!("127.0.0.1:{admin_port}"),
+        ];
+        if let Some(r) = &self.region {
+            args.extend(["--region".into(), r.clone()]);
+        }
+        if let Some(k) = &self.federation_key {
+            args.extend(["--federation-key".into(), k.display().to_string()]);
+        }
+        args.extend(self.extra);
+        let out = Command::new(bin("jaring")).args(&args).output()?;
+        if !out.status.success() {
+            bail!("jaring init failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(TestNode { id: self.id, _temp: temp, dir, admin_port, fed_port, child: None })
+    }
+
+    /// Initializes and starts the node, waiting until its admin API answers.
+    ///
+    /// # Errors
+    ///
+    /// Init or start failed.
+    pub fn start(self) -> Result<TestNode> {
+        let mut n = self.init()?;
+        n.start()?;
+        Ok(n)
+    }
+}
+
+/// A node directory and, while running, its `jaring-node` process.
+#[derive(Debug)]
+pub struct TestNode {
+    /// Node id.
+    pub id: String,
+    _temp: tempfile::TempDir,
+    dir: PathBuf,
+    /// Admin port.
+    pub admin_port: u16,
+    /// Federation port.
+    pub fed_port: u16,
+    child: Option<Child>,
+}
+
+impl TestNode {
+    /// A builder for node `id`.
+    pub fn builder(id: &str) -> Builder {
+        Builder { id: id.into(), region: None, federation_key: None, extra: vec![] }
+    }
+
+    /// The node directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Starts `jaring-node` and waits for the admin API.
+    ///
+    /// # Errors
+    ///
+    /// The process exits or never answers.
+    pub fn start(&mut self) -> Result<()> {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join("node.log"))?;
+        let child = Command::new(bin("jaring-node"))
+            .arg("--config")
+            .arg(self.dir.join("node.toml"))
+            .arg("--log-level")
+            .arg("info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()?;
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(c) = self.child.as_mut()
+                && let Some(status) = c.try_wait()?
+            {
+                bail!("jaring-node {} exited with {status}: {}", self.id, self.log());
+            }
+            if std::net::TcpStream::connect(("127.0.0.1", self.admin_port)).is_ok() && self.cli(&["status"]).is_ok() {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("jaring-node {} did not answer in 20 s: {}", self.id, self.log());
+            }
+            std::thread::sleep(Duration::from_millis(30));
+        }
+    }
+
+    /// The node's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("node.log")).unwrap_or_default()
+    }
+
+    /// SIGKILL: no chance to flush anything.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    ///
+    /// # Errors
+    ///
+    /// The node did not exit cleanly in 20 s.
+    pub fn stop(&mut self) -> Result<()> {
+        let Some(mut c) = self.child.take() else { return Ok(()) };
+        let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = c.try_wait()? {
+                if !status.success() {
+                    bail!("jaring-node {} exited with {status}: {}", self.id, self.log());
+                }
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                let _ = c.kill();
+                bail!("jaring-node {} ignored SIGTERM", self.id);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Runs `jaring --node DIR ARGS`.
+    ///
+    /// # Errors
+    ///
+    /// The process could not run.
+    pub fn cli_output(&self, args: &[&str]) -> Result<Output> {
+        Ok(Command::new(bin("jaring")).arg("--node").arg(&self.dir).args(args).stdin(Stdio::null()).output()?)
+    }
+
+    /// Runs the CLI and requires success; returns stdout.
+    ///
+    /// # Errors
+    ///
+    /// Non-zero exit (with stderr in the message).
+    pub fn cli(&self, args: &[&str]) -> Result<String> {
+        let out = self.cli_output(args)?;
+        if !out.status.success() {
+            bail!("jaring {args:?} failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Runs the CLI with `--json` and parses stdout.
+    ///
+    /// # Errors
+    ///
+    /// Non-zero exit or bad JSON.
+    pub fn cli_json(&self, args: &[&str]) -> Result<Value> {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let text = self.cli(&all)?;
+        serde_json::from_str(&text).with_context(|| format!("jaring {args:?} printed non-JSON: {text}"))
+    }
+
+    /// `lookup --json` for one value; whether it was found.
+    ///
+    /// # Errors
+    ///
+    /// CLI failure.
+    pub fn lookup_found(&self, value: &str) -> Result<bool> {
+        Ok(self.cli_json(&["lookup", value])?["found"].as_bool().unwrap_or(false))
+    }
+
+    /// Origins reported in the merged view of a value.
+    ///
+    /// # Errors
+    ///
+    /// CLI failure.
+    pub fn origins_of(&self, value: &str, kind: &str) -> Result<Vec<String>> {
+        let v = self.cli_json(&["lookup", "--kind", kind, value])?;
+        let mut out = Vec::new();
+        for view in v["views"].as_array().into_iter().flatten() {
+            for a in view["assertions"].as_array().into_iter().flatten() {
+                out.push(a["origin"].as_str().unwrap_or("").to_string());
+            }
+        }
+        Ok(out)
+    }
+
+    /// The identity card path.
+    pub fn identity(&self) -> PathBuf {
+        self.dir.join("identity.json")
+    }
+
+    /// Adds `other` as a peer with extra `peer add` flags.
+    ///
+    /// # Errors
+    ///
+    /// CLI failure.
+    pub fn add_peer(&self, other: &TestNode, flags: &[&str]) -> Result<()> {
+        let id = other.identity();
+        let mut args = vec!["peer", "add", "--identity", id.to_str().unwrap_or("")];
+        args.extend_from_slice(flags);
+        self.cli(&args).map(|_| ())
+    }
+
+    /// Adds a domain indicator.
+    ///
+    /// # Errors
+    ///
+    /// CLI failure.
+    pub fn add_domain(&self, domain: &str, tlp: &str) -> Result<Value> {
+        self.cli_json(&[
+            "indicator",
+            "add",
+            "--kind",
+            "domain",
+            "--value",
+            domain,
+            "--category",
+            "job_scam",
+            "--tlp",
+            tlp,
+            "--confidence",
+            "80",
+        ])
+    }
+}
+
+impl Drop for TestNode {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// Peers two nodes both ways, trusted, with extra flags for each direction.
+///
+/// # Errors
+///
+/// CLI failure.
+pub fn link(a: &TestNode, b: &TestNode, a_flags: &[&str], b_flags: &[&str]) -> Result<()> {
+    let mut fa = vec!["--trust", "trusted"];
+    fa.extend_from_slice(a_flags);
+    let mut fb = vec!["--trust", "trusted"];
+    fb.extend_from_slice(b_flags);
+    a.add_peer(b, &fa)?;
+    b.add_peer(a, &fb)
+}

@@ -1,0 +1,375 @@
+//! `jaring demo`: a local federation on loopback.
+//!
+//! Starts Indonesia (ID), Viet Nam (VN) and Malaysia (MY) in this process,
+//! each with its own dev PKI, signing key and store in a temporary
+//! directory, peers them (a line ID - VN - MY by default, where VN relays,
+//! or a full mesh), submits sample job-scam and trafficking-recruitment
+//! indicators at ID through its admin API, and shows when each becomes
+//! visible at the other nodes. AMBER and RED samples show what the default
+//! agreements hold back.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+use jaring_node::init::{InitOptions, init};
+use jaring_node::model::{Category, Distribution, Kind, Tlp};
+use jaring_node::node::NewIndicator;
+use jaring_node::{config::Config, server, shutdown};
+use jaring_proto::pb;
+use tokio::net::TcpListener;
+
+use crate::client::{Client, Target, status_error};
+use crate::output::Output;
+
+/// Run a local federation.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  jaring demo --once\n  jaring demo --topology mesh --dir ./demo-federation")]
+pub struct DemoArgs {
+    /// Run one round and exit (otherwise publish a new sample every few seconds until Ctrl-C).
+    #[arg(long)]
+    once: bool,
+    /// line (ID - VN - MY, VN relays) or mesh (everyone peers with everyone).
+    #[arg(long, value_enum, default_value_t = Topology::Line)]
+    topology: Topology,
+    /// Keep the node directories here instead of a temporary directory.
+    #[arg(long)]
+    dir: Option<PathBuf>,
+}
+
+/// Demo topology.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Topology {
+    /// ID - VN - MY.
+    Line,
+    /// Everyone with everyone.
+    Mesh,
+}
+
+const NODES: [(&str, &str, &str); 3] = [("ID", "ID", "Indonesia"), ("VN", "VN", "Viet Nam"), ("MY", "MY", "Malaysia")];
+
+struct DemoNode {
+    id: &'static str,
+    name: &'static str,
+    dir: PathBuf,
+    client: Option<Client>,
+}
+
+struct Sample {
+    kind: Kind,
+    value: &'static str,
+    lookup_as: &'static str,
+    category: Category,
+    tlp: Tlp,
+    description: &'static str,
+}
+
+const SAMPLES: &[Sample] = &[
+    Sample {
+        kind: Kind::Domain,
+        value: "loker-kerja-jepang.co.id",
+        lookup_as: "LOKER-KERJA-JEPANG.CO.ID.",
+        category: Category::JobScam,
+        tlp: Tlp::Green,
+        description: "fake overseas job portal promising factory work in Japan",
+    },
+    Sample {
+        kind: Kind::Phone,
+        value: "0812-3456-7890",
+        lookup_as: "+62 812 3456 7890",
+        category: Category::TraffickingRecruitment,
+        tlp: Tlp::Green,
+        description: "recruiter number in ads for 'customer service' jobs in Cambodia",
+    },
+    Sample {
+        kind: Kind::Url,
+        value: "https://Gaji-Tinggi.example.com/daftar?ref=fb#form",
+        lookup_as: "HTTPS://GAJI-TINGGI.example.com:443/daftar?ref=fb",
+        category: Category::JobScam,
+        tlp: Tlp::Clear,
+        description: "sign-up form of a high-salary job scam",
+    },
+    Sample {
+        kind: Kind::Domain,
+        value: "investasi-emas-syariah.com",
+        lookup_as: "investasi-emas-syariah.com",
+        category: Category::InvestmentScam,
+        tlp: Tlp::Amber,
+        description: "AMBER: the default agreements share only up to GREEN",
+    },
+    Sample {
+        kind: Kind::Domain,
+        value: "operasi-tertutup.net",
+        lookup_as: "operasi-tertutup.net",
+        category: Category::TraffickingRecruitment,
+        tlp: Tlp::Red,
+        description: "RED: never leaves the node",
+    },
+];
+
+/// Runs the demo.
+///
+/// # Errors
+///
+/// A node failing to start, or the federation not converging in time.
+pub async fn run(a: DemoArgs, out: &Output) -> Result<()> {
+    let temp;
+    let base = match &a.dir {
+        Some(d) => d.clone(),
+        None => {
+            temp = tempfile::Builder::new().prefix("jaring-demo-").tempdir().context("making a temporary directory")?;
+            temp.path().to_path_buf()
+        }
+    };
+    let (trigger, shutdown) = shutdown::channel();
+    let mut nodes = Vec::new();
+    let mut handles = Vec::new();
+    let mut fed_key: Option<PathBuf> = None;
+    for (id, region, name) in NODES {
+        let dir = base.join(id.to_ascii_lowercase());
+        let admin = TcpListener::bind("127.0.0.1:0").await?;
+        let federation = TcpListener::bind("127.0.0.1:0").await?;
+        let config = if dir.join("node.toml").exists() {
+            Config::load(&dir.join("node.toml"))?
+        } else {
+            init(&InitOptions {
+                node_id: id.into(),
+                dir: dir.clone(),
+                region: Some(region.into()),
+                listen: federation.local_addr()?.to_string(),
+                admin: admin.local_addr()?.to_string(),
+                http: None,
+                endpoint: None,
+                tls_hosts: vec![],
+                federation_key: fed_key.clone(),
+                federation_key_epoch: 1,
+                hash_phone: false,
+            })?
+        };
+        if fed_key.is_none() {
+            fed_key = Some(dir.join("keys").join("federation-1.key"));
+        }
+        let mut config = config;
+        // A kept directory from an earlier run: listen where we bound now.
+        config.admin.listen = admin.local_addr()?.to_string();
+        config.federation.listen = federation.local_addr()?.to_string();
+        config.federation.endpoint = None;
+        config.logging.level = "warn".into();
+        let listeners = server::Listeners { admin, federation };
+        let sd = shutdown.clone();
+        handles.push(tokio::spawn(async move { server::run(config, listeners, sd).await }));
+        nodes.push(DemoNode { id, name, dir, client: None });
+    }
+    let result = demo(&mut nodes, &a, out).await;
+    trigger.fire();
+    for h in handles {
+        match h.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!("jaring demo: a node stopped with an error: {e}"),
+            Err(e) => eprintln!("jaring demo: a node task failed: {e}"),
+        }
+    }
+    result
+}
+
+async fn connect(node: &DemoNode) -> Result<Client> {
+    let target = Target { node: Some(node.dir.clone()), admin: None, token_file: None };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match target.connect().await {
+            Ok(c) => return Ok(c),
+            Err(e) if Instant::now() > deadline => return Err(e),
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+}
+
+fn card(dir: &Path) -> Result<String> {
+    std::fs::read_to_string(dir.join("identity.json"))
+        .with_context(|| format!("reading {}", dir.join("identity.json").display()))
+}
+
+async fn peer(client: &mut Client, with: &DemoNode, relay: bool, member_only: bool) -> Result<()> {
+    client
+        .add_peer(pb::AddPeerRequest {
+            identity_json: card(&with.dir)?,
+            trust: pb::Trust::Trusted as i32,
+            member_only,
+            outbound: Some(pb::OutboundAgreement { max_tlp: Tlp::Green.into(), relay, ..Default::default() }),
+            inbound: Some(pb::InboundAgreement::default()),
+            endpoint: String::new(),
+        })
+        .await
+        .map_err(status_error)?;
+    Ok(())
+}
+
+async fn demo(nodes: &mut [DemoNode], a: &DemoArgs, out: &Output) -> Result<()> {
+    for n in nodes.iter_mut() {
+        n.client = Some(connect(n).await?);
+    }
+    let fresh = {
+        let c = nodes[0].client.as_mut().context("no client")?;
+        c.list_peers(pb::ListPeersRequest {}).await.map_err(status_error)?.into_inner().peers.is_empty()
+    };
+    if fresh {
+        // (from, to, from relays to `to`, `to` is a member only: its keys
+        // are trusted on relayed indicators, but no connection is made)
+        let links: Vec<(usize, usize, bool, bool)> = match a.topology {
+            Topology::Line => vec![
+                (0, 1, false, false),
+                (1, 0, false, false),
+                (1, 2, true, false),
+                (2, 1, false, false),
+                (2, 0, false, true),
+            ],
+            Topology::Mesh => vec![
+                (0, 1, false, false),
+                (1, 0, false, false),
+                (1, 2, false, false),
+                (2, 1, false, false),
+                (0, 2, false, false),
+                (2, 0, false, false),
+            ],
+        };
+        for (from, to, relay, member_only) in links {
+            let with = DemoNode { id: nodes[to].id, name: nodes[to].name, dir: nodes[to].dir.clone(), client: None };
+            let c = nodes[from].client.as_mut().context("no client")?;
+            peer(c, &with, relay, member_only).await?;
+        }
+    }
+    if !out.json {
+        println!(
+            "Jaring demo: {} federation on loopback",
+            match a.topology {
+                Topology::Line => "line ID - VN - MY (VN relays ID's indicators to MY)",
+                Topology::Mesh => "full mesh of ID, VN and MY",
+            }
+        );
+        for n in nodes.iter() {
+            println!("  {} {:<10} {}", n.id, n.name, n.dir.display());
+        }
+        println!();
+    }
+    let mut round = 0u32;
+    let mut report = Vec::new();
+    loop {
+        round += 1;
+        for s in SAMPLES {
+            let value = if round == 1 { s.value.to_string() } else { format!("r{round}-{}", s.value) };
+            let lookup_as = if round == 1 { s.lookup_as.to_string() } else { value.clone() };
+            if round > 1 && s.kind == Kind::Phone {
+                continue;
+            }
+            let row = publish_and_watch(nodes, s, &value, &lookup_as).await?;
+            if !out.json {
+                print_row(&row);
+            }
+            report.push(row);
+        }
+        if a.once {
+            break;
+        }
+        if !out.json {
+            println!("\n(publishing a new round in 5 s; Ctrl-C to stop)\n");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+            _ = shutdown::on_signals() => break,
+        }
+    }
+    if out.json {
+        out.json(&report);
+    }
+    let missing: Vec<&Row> =
+        report.iter().filter(|r| r.expected_everywhere && r.seen.iter().any(|(_, t)| t.is_none())).collect();
+    let leaked: Vec<&Row> =
+        report.iter().filter(|r| !r.expected_everywhere && r.seen.iter().any(|(_, t)| t.is_some())).collect();
+    if !missing.is_empty() {
+        bail!("{} shared indicator(s) did not reach every node", missing.len());
+    }
+    if !leaked.is_empty() {
+        bail!("{} restricted indicator(s) left the origin", leaked.len());
+    }
+    Ok(())
+}
+
+#[derive(serde::Serialize)]
+struct Row {
+    kind: Kind,
+    value: String,
+    tlp: Tlp,
+    category: Category,
+    expected_everywhere: bool,
+    /// node -> milliseconds from acknowledgement to lookup-visible.
+    seen: Vec<(String, Option<f64>)>,
+    description: String,
+}
+
+async fn publish_and_watch(nodes: &mut [DemoNode], s: &Sample, value: &str, lookup_as: &str) -> Result<Row> {
+    let input = NewIndicator {
+        kind: Some(s.kind),
+        value: value.to_string(),
+        categories: vec![s.category],
+        confidence: 85,
+        tlp: Some(s.tlp),
+        distribution: Some(Distribution::Federation),
+        valid_until_ms: Some(jaring_node::model::now_ms() + 30 * 24 * 3600 * 1000),
+        description: Some(s.description.to_string()),
+        ..Default::default()
+    };
+    let origin = nodes[0].client.as_mut().context("no client")?;
+    let resp = origin
+        .submit_indicators(pb::SubmitIndicatorsRequest { indicators: vec![(&input).into()] })
+        .await
+        .map_err(status_error)?
+        .into_inner();
+    if let Some(pb::SubmitResult { result: Some(pb::submit_result::Result::Error(e)) }) = resp.results.first() {
+        bail!("ID refused {value}: {}", e.reason);
+    }
+    let acked = Instant::now();
+    let expected = s.tlp <= Tlp::Green;
+    let patience = if expected { Duration::from_secs(15) } else { Duration::from_millis(1500) };
+    let mut seen: Vec<(String, Option<f64>)> = nodes[1..].iter().map(|n| (n.id.to_string(), None)).collect();
+    while acked.elapsed() < patience && seen.iter().any(|(_, t)| t.is_none()) {
+        for (i, n) in nodes[1..].iter_mut().enumerate() {
+            if seen[i].1.is_some() {
+                continue;
+            }
+            let c = n.client.as_mut().context("no client")?;
+            let r = c
+                .lookup(pb::LookupRequest {
+                    queries: vec![pb::LookupQuery { value: lookup_as.to_string(), kind: i32::from(s.kind) }],
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            if r.results.first().is_some_and(|r| !r.views.is_empty()) {
+                seen[i].1 = Some(acked.elapsed().as_secs_f64() * 1000.0);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    Ok(Row {
+        kind: s.kind,
+        value: value.to_string(),
+        tlp: s.tlp,
+        category: s.category,
+        expected_everywhere: expected,
+        seen,
+        description: s.description.to_string(),
+    })
+}
+
+fn print_row(r: &Row) {
+    println!("ID published {} {} ({}, {})", r.kind, r.value, r.category, r.tlp.label());
+    println!("   {}", r.description);
+    for (node, t) in &r.seen {
+        match t {
+            Some(ms) => println!("   -> visible at {node} after {ms:.1} ms"),
+            None if r.expected_everywhere => println!("   -> NOT visible at {node}"),
+            None => println!("   -> not shared with {node} (as the agreements require)"),
+        }
+    }
+}

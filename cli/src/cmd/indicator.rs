@@ -1,0 +1,228 @@
+//! `jaring indicator add|revoke|list`.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Args, Subcommand};
+use jaring_node::model::{Category, Distribution, Kind, Tlp};
+use jaring_node::node::NewIndicator;
+use jaring_node::view::IndicatorRecord;
+use jaring_proto::pb;
+
+use super::parse_list;
+use crate::client::{Target, status_error};
+use crate::output::{Output, print_record};
+
+/// Indicator commands.
+#[derive(Debug, Subcommand)]
+pub enum IndicatorCmd {
+    /// Normalize, sign and store an indicator (a new version if this node already reported it).
+    #[command(
+        after_help = "Example:\n  jaring --node ./id-node indicator add --kind phone --value '+62 812 3456 7890' \\\n    --category job_scam --tlp green --confidence 80 --valid-for 30d"
+    )]
+    Add(AddArgs),
+    /// Publish a signed revocation of one of this node's indicators.
+    #[command(
+        after_help = "Example:\n  jaring --node ./id-node indicator revoke 3f2a...-... --reason 'site taken down'"
+    )]
+    Revoke {
+        /// Indicator id.
+        id: String,
+        /// Why (recorded in the audit log).
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Import indicators from a CSV file (header: kind,value,categories,tlp,confidence,
+    /// distribution,valid_until,first_seen,description,source_refs).
+    #[command(after_help = "Example:\n  jaring --node ./id-node indicator import crawler-2026-11-29.csv")]
+    Import {
+        /// The file.
+        file: std::path::PathBuf,
+    },
+    /// List current indicators in log order.
+    #[command(after_help = "Example:\n  jaring --node ./id-node indicator list --kind domain --limit 20")]
+    List {
+        /// Only this kind.
+        #[arg(long)]
+        kind: Option<Kind>,
+        /// Only this origin node.
+        #[arg(long)]
+        origin: Option<String>,
+        /// Only entries signed with this key (all versions).
+        #[arg(long)]
+        signed_by: Option<String>,
+        /// Only entries after this local log position.
+        #[arg(long, default_value_t = 0)]
+        after: u64,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+}
+
+/// `indicator add` options.
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// domain, url, phone, bank_account, ewallet_account, crypto_wallet, email, ip, social_handle.
+    #[arg(long)]
+    kind: Kind,
+    /// The value as seen (the node normalizes it).
+    #[arg(long)]
+    value: String,
+    /// Categories (repeat or comma-separate): job_scam, trafficking_recruitment, investment_scam,
+    /// phishing, online_gambling, loan_scam, romance_scam, impersonation, other.
+    #[arg(long = "category", required = true)]
+    categories: Vec<String>,
+    /// clear, green, amber, amber+strict, red.
+    #[arg(long, default_value = "amber")]
+    tlp: Tlp,
+    /// 0-100.
+    #[arg(long, default_value_t = 50)]
+    confidence: u32,
+    /// How long it stays valid, e.g. 30d, 12h.
+    #[arg(long)]
+    valid_for: Option<humantime::Duration>,
+    /// Expiry as RFC 3339, e.g. 2027-01-31T00:00:00Z.
+    #[arg(long, conflicts_with = "valid_for")]
+    valid_until: Option<humantime::Timestamp>,
+    /// local, direct or federation.
+    #[arg(long, default_value = "federation")]
+    distribution: Distribution,
+    /// When it was first seen (RFC 3339; default now).
+    #[arg(long)]
+    first_seen: Option<humantime::Timestamp>,
+    /// Free text for analysts.
+    #[arg(long)]
+    description: Option<String>,
+    /// Source reference (URL of the post, case number); repeatable.
+    #[arg(long = "source")]
+    sources: Vec<String>,
+}
+
+fn ms(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+impl AddArgs {
+    fn to_input(&self) -> Result<NewIndicator> {
+        let categories: Vec<Category> = parse_list(&self.categories)?;
+        let first_seen = self.first_seen.map(|t| ms(t.into()));
+        let base = first_seen.unwrap_or_else(|| ms(SystemTime::now()));
+        let valid_until = match (self.valid_for, self.valid_until) {
+            (Some(d), _) => Some(base + i64::try_from(Duration::from(d).as_millis()).unwrap_or(i64::MAX / 2)),
+            (_, Some(t)) => Some(ms(t.into())),
+            _ => None,
+        };
+        Ok(NewIndicator {
+            kind: Some(self.kind),
+            value: self.value.clone(),
+            categories,
+            confidence: self.confidence,
+            tlp: Some(self.tlp),
+            distribution: Some(self.distribution),
+            first_seen_ms: first_seen,
+            last_seen_ms: None,
+            valid_until_ms: valid_until,
+            description: self.description.clone(),
+            source_refs: self.sources.clone(),
+        })
+    }
+}
+
+/// Runs an indicator command.
+///
+/// # Errors
+///
+/// Refused input (naming the field), node unreachable.
+pub async fn run(cmd: IndicatorCmd, target: &Target, out: &Output) -> Result<()> {
+    match cmd {
+        IndicatorCmd::Add(a) => {
+            let input = a.to_input()?;
+            let mut client = target.connect().await?;
+            let resp = client
+                .submit_indicators(pb::SubmitIndicatorsRequest { indicators: vec![(&input).into()] })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            let result =
+                resp.results.into_iter().next().and_then(|r| r.result).ok_or_else(|| anyhow!("empty answer"))?;
+            match result {
+                pb::submit_result::Result::Stored(rec) => {
+                    let rec = IndicatorRecord::try_from(rec)?;
+                    if out.json {
+                        out.json(&rec)
+                    } else {
+                        print_record(&rec)
+                    }
+                    Ok(())
+                }
+                pb::submit_result::Result::Error(e) => bail!("refused: {}", e.reason),
+            }
+        }
+        IndicatorCmd::Import { file } => {
+            let is_csv = file.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+            if !is_csv {
+                bail!("{}: expected a .csv file", file.display());
+            }
+            let mut client = target.connect().await?;
+            let report = super::import::import_csv(&mut client, &file, !out.json).await?;
+            if out.json {
+                out.json(&report);
+            } else {
+                println!("{} rows: {} stored, {} refused", report.rows, report.stored, report.errors.len());
+                for (line, e) in report.errors.iter().take(50) {
+                    println!("  line {line}: {e}");
+                }
+                if report.errors.len() > 50 {
+                    println!("  ... {} more (use --json for all)", report.errors.len() - 50);
+                }
+            }
+            Ok(())
+        }
+        IndicatorCmd::Revoke { id, reason } => {
+            let mut client = target.connect().await?;
+            let rec = client
+                .revoke_indicator(pb::RevokeIndicatorRequest { id, reason })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            let rec = IndicatorRecord::try_from(rec)?;
+            if out.json {
+                out.json(&rec)
+            } else {
+                print_record(&rec)
+            }
+            Ok(())
+        }
+        IndicatorCmd::List { kind, origin, signed_by, after, limit } => {
+            let mut client = target.connect().await?;
+            let resp = client
+                .list_indicators(pb::ListIndicatorsRequest {
+                    kind: kind.map_or(0, i32::from),
+                    origin: origin.unwrap_or_default(),
+                    limit,
+                    after_local_seq: after,
+                    signed_by: signed_by.unwrap_or_default(),
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            let records: Vec<IndicatorRecord> = resp
+                .indicators
+                .into_iter()
+                .map(TryInto::try_into)
+                .collect::<Result<_, _>>()
+                .context("decoding the answer")?;
+            if out.json {
+                out.json(&records);
+            } else if records.is_empty() {
+                println!("no indicators");
+            } else {
+                for r in &records {
+                    print_record(r);
+                }
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! One module per command group.
+
+pub mod demo;
+pub mod identity;
+pub mod import;
+pub mod indicator;
+pub mod init;
+pub mod lookup;
+pub mod peer;
+pub mod review;
+pub mod status;
+
+use anyhow::{Result, anyhow};
+
+/// Parses a comma-separated list of names (kinds, categories).
+pub fn parse_list<T: std::str::FromStr>(items: &[String]) -> Result<Vec<T>>
+where
+    T::Err: std::fmt::Display,
+{
+    let mut out = Vec::new();
+    for item in items {
+        for part in item.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            out.push(part.parse::<T>().map_err(|e| anyhow!("{e}"))?);
+        }
+    }
+    Ok(out)
+}

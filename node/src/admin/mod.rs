@@ -1,0 +1,14 @@
+//! The admin gRPC API (`jaring.v1.Admin`).
+//!
+//! Served on its own listener, loopback by default, and authenticated by the
+//! bearer token in `DIR/admin.token` ([`auth`]). Every call runs as an actor
+//! named by the token check (plus the operator the CLI reports), which the
+//! audit log records. Errors become gRPC statuses in one place
+//! ([`status::to_status`]).
+
+pub mod auth;
+pub mod service;
+pub mod status;
+
+pub use auth::{Actor, AdminAuth};
+pub use service::AdminService;

@@ -1,0 +1,349 @@
+//! `jaring.v1.Admin` handlers: decode, call [`Node`], encode.
+
+use std::sync::Arc;
+
+use jaring_proto::pb;
+use jaring_proto::pb::admin_server::Admin;
+use tonic::{Request, Response, Status, Streaming};
+
+use super::Actor;
+use super::status::{store_status, to_status, wire_status};
+use crate::model::Kind;
+use crate::node::{ListFilter, NewIndicator, Node, NodeError, PeerChange};
+use crate::peers::{InboundAgreement, OutboundAgreement, Peer};
+use crate::wire::WireError;
+use crate::wire::admin::{trust_from_wire, trust_wire};
+
+/// The admin service.
+#[derive(Debug, Clone)]
+pub struct AdminService {
+    node: Arc<Node>,
+}
+
+impl AdminService {
+    /// Serves `node`.
+    pub fn new(node: Arc<Node>) -> AdminService {
+        AdminService { node }
+    }
+}
+
+fn actor<T>(req: &Request<T>) -> String {
+    req.extensions().get::<Actor>().map_or_else(|| "admin".to_string(), |a| a.0.clone())
+}
+
+type Result<T> = std::result::Result<Response<T>, Status>;
+
+impl AdminService {
+    async fn submit(
+        &self,
+        inputs: Vec<pb::IndicatorInput>,
+        actor: &str,
+    ) -> std::result::Result<pb::SubmitIndicatorsResponse, Status> {
+        let max = self.node.config().limits.max_batch;
+        if inputs.len() > max {
+            return Err(Status::invalid_argument(format!(
+                "{} indicators in one request; the limit is {max}",
+                inputs.len()
+            )));
+        }
+        let mut decoded = Vec::with_capacity(inputs.len());
+        let mut early: Vec<Option<pb::FieldError>> = Vec::with_capacity(inputs.len());
+        for i in inputs {
+            match NewIndicator::try_from(i) {
+                Ok(n) => {
+                    decoded.push(n);
+                    early.push(None);
+                }
+                Err(e) => early.push(Some(pb::FieldError { field: e.field().into(), reason: e.to_string() })),
+            }
+        }
+        let mut done = self.node.submit(decoded, actor).await.map_err(to_status)?.into_iter();
+        let results = early
+            .into_iter()
+            .map(|e| {
+                let result = match e {
+                    Some(err) => pb::submit_result::Result::Error(err),
+                    None => match done.next() {
+                        Some(Ok(rec)) => pb::submit_result::Result::Stored((&rec).into()),
+                        Some(Err(err)) => {
+                            pb::submit_result::Result::Error(pb::FieldError { field: err.field, reason: err.reason })
+                        }
+                        None => pb::submit_result::Result::Error(pb::FieldError {
+                            field: "internal".into(),
+                            reason: "no result".into(),
+                        }),
+                    },
+                };
+                pb::SubmitResult { result: Some(result) }
+            })
+            .collect();
+        Ok(pb::SubmitIndicatorsResponse { results })
+    }
+}
+
+fn outbound(a: Option<pb::OutboundAgreement>) -> std::result::Result<Option<OutboundAgreement>, WireError> {
+    a.map(TryInto::try_into).transpose()
+}
+
+fn inbound(a: Option<pb::InboundAgreement>) -> std::result::Result<Option<InboundAgreement>, WireError> {
+    a.map(TryInto::try_into).transpose()
+}
+
+#[tonic::async_trait]
+impl Admin for AdminService {
+    async fn submit_indicators(
+        &self,
+        req: Request<pb::SubmitIndicatorsRequest>,
+    ) -> Result<pb::SubmitIndicatorsResponse> {
+        let actor = actor(&req);
+        Ok(Response::new(self.submit(req.into_inner().indicators, &actor).await?))
+    }
+
+    async fn submit_indicator_stream(
+        &self,
+        req: Request<Streaming<pb::SubmitIndicatorsRequest>>,
+    ) -> Result<pb::SubmitIndicatorsResponse> {
+        let actor = actor(&req);
+        let mut stream = req.into_inner();
+        let mut all = pb::SubmitIndicatorsResponse::default();
+        // Keep one batch in flight while the next is read.
+        let mut pending: Option<tokio::task::JoinHandle<std::result::Result<pb::SubmitIndicatorsResponse, Status>>> =
+            None;
+        while let Some(batch) = stream.message().await? {
+            let me = self.clone();
+            let actor = actor.clone();
+            let next = tokio::spawn(async move { me.submit(batch.indicators, &actor).await });
+            if let Some(prev) = pending.replace(next) {
+                let r = prev.await.map_err(|e| Status::internal(e.to_string()))??;
+                all.results.extend(r.results);
+            }
+        }
+        if let Some(prev) = pending {
+            let r = prev.await.map_err(|e| Status::internal(e.to_string()))??;
+            all.results.extend(r.results);
+        }
+        Ok(Response::new(all))
+    }
+
+    async fn revoke_indicator(&self, req: Request<pb::RevokeIndicatorRequest>) -> Result<pb::IndicatorRecord> {
+        let actor = actor(&req);
+        let r = req.into_inner();
+        let rec = self.node.revoke(&r.id, &r.reason, &actor).await.map_err(to_status)?;
+        Ok(Response::new((&rec).into()))
+    }
+
+    async fn list_indicators(&self, req: Request<pb::ListIndicatorsRequest>) -> Result<pb::ListIndicatorsResponse> {
+        let r = req.into_inner();
+        let filter = ListFilter {
+            kind: Kind::from_wire(r.kind).map_err(|e| wire_status(&e))?,
+            origin: (!r.origin.is_empty()).then_some(r.origin),
+            signed_by: (!r.signed_by.is_empty()).then_some(r.signed_by),
+            after: r.after_local_seq,
+            limit: usize::try_from(r.limit).unwrap_or(usize::MAX).min(10_000),
+        };
+        let node = self.node.clone();
+        let records = tokio::task::spawn_blocking(move || node.list(&filter))
+            .await
+            .map_err(|e| Status::internal(e.to_string()))?
+            .map_err(|e| store_status(&e))?;
+        Ok(Response::new(pb::ListIndicatorsResponse { indicators: records.iter().map(Into::into).collect() }))
+    }
+
+    async fn lookup(&self, req: Request<pb::LookupRequest>) -> Result<pb::LookupResponse> {
+        let r = req.into_inner();
+        let max = self.node.config().limits.max_batch * 64;
+        if r.queries.len() > max {
+            return Err(Status::invalid_argument(format!(
+                "{} queries in one request; the limit is {max}",
+                r.queries.len()
+            )));
+        }
+        let mut queries = Vec::with_capacity(r.queries.len());
+        for q in r.queries {
+            queries.push((q.value, Kind::from_wire(q.kind).map_err(|e| wire_status(&e))?));
+        }
+        let node = self.node.clone();
+        let results = tokio::task::spawn_blocking(move || node.lookup(&queries))
+            .await
+            .map_err(|e| Status::internal(e.to_string()))?
+            .map_err(|e| store_status(&e))?;
+        Ok(Response::new(pb::LookupResponse { results: results.iter().map(Into::into).collect() }))
+    }
+
+    async fn status(&self, _req: Request<pb::StatusRequest>) -> Result<pb::StatusResponse> {
+        let n = &self.node;
+        let err = |e: crate::store::StoreError| store_status(&e);
+        let kinds = n
+            .counters("count/kind/")
+            .map_err(err)?
+            .into_iter()
+            .filter_map(|(k, count)| Some(pb::KindCount { kind: k.parse::<Kind>().ok()?.into(), count }))
+            .collect();
+        let mut origins = Vec::new();
+        for (origin, count) in n.counters("count/origin/").map_err(err)? {
+            let head_seq = n
+                .store()
+                .get(crate::store::Keyspace::Heads, origin.as_bytes())
+                .map_err(err)?
+                .and_then(|v| crate::store::layout::Head::decode(&v))
+                .map_or(0, |h| h.seq);
+            origins.push(pb::OriginCount { origin, count, head_seq });
+        }
+        let links = n.links();
+        let peers = n
+            .peers()
+            .into_iter()
+            .map(|p| {
+                let l = links.get(p.node_id()).cloned().unwrap_or_default();
+                let state = if p.trust == crate::model::Trust::Blocked {
+                    "blocked".to_string()
+                } else if p.member_only {
+                    "member-only".to_string()
+                } else if l.inbound_state.is_empty() {
+                    "idle".to_string()
+                } else {
+                    l.inbound_state.clone()
+                };
+                pb::PeerStatus {
+                    node_id: p.node_id().to_string(),
+                    trust: p.trust.to_string(),
+                    inbound_state: state,
+                    inbound_cursor: n.cursor(p.node_id()).unwrap_or(l.inbound_cursor),
+                    inbound_head: l.inbound_head,
+                    last_contact_ms: l.last_contact_ms,
+                    outbound_streams: l.outbound_streams,
+                    last_error: l.last_error,
+                }
+            })
+            .collect();
+        let quarantined = n.quarantine(false).map_err(err)?.len() as u64;
+        Ok(Response::new(pb::StatusResponse {
+            node_id: n.id().to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            started_at_ms: n.started_at_ms(),
+            log_head: *n.ledger().head().borrow(),
+            signing_key_ids: n.signing_key_ids(),
+            kinds,
+            origins,
+            peers,
+            quarantined,
+            rejected_last_hour: n.counter("count/rejected").map_err(err)?,
+            forks: n.counter("count/forks").map_err(err)?,
+            federation_listen: n.config().federation.listen.clone(),
+            admin_listen: n.config().admin.listen.clone(),
+            region: n.config().region.clone().unwrap_or_default(),
+        }))
+    }
+
+    async fn export_identity(&self, _req: Request<pb::ExportIdentityRequest>) -> Result<pb::ExportIdentityResponse> {
+        Ok(Response::new(pb::ExportIdentityResponse { identity_json: self.node.identity_card() }))
+    }
+
+    async fn add_peer(&self, req: Request<pb::AddPeerRequest>) -> Result<pb::PeerRecord> {
+        let actor = actor(&req);
+        let r = req.into_inner();
+        let card = crate::identity::IdentityCard::verify(&r.identity_json)
+            .map_err(|e| to_status(NodeError::Input(crate::node::InputError::new("identity", e.to_string()))))?;
+        let peer = Peer {
+            card,
+            card_text: r.identity_json,
+            trust: trust_from_wire(r.trust).map_err(|e| wire_status(&e))?.unwrap_or(crate::model::Trust::Review),
+            member_only: r.member_only,
+            endpoint_override: (!r.endpoint.is_empty()).then_some(r.endpoint),
+            outbound: outbound(r.outbound).map_err(|e| wire_status(&e))?.unwrap_or_default(),
+            inbound: inbound(r.inbound).map_err(|e| wire_status(&e))?.unwrap_or_default(),
+            added_at_ms: 0,
+        };
+        let peer = self.node.add_peer(peer, &actor).await.map_err(to_status)?;
+        Ok(Response::new((&peer).into()))
+    }
+
+    async fn list_peers(&self, _req: Request<pb::ListPeersRequest>) -> Result<pb::ListPeersResponse> {
+        Ok(Response::new(pb::ListPeersResponse { peers: self.node.peers().iter().map(Into::into).collect() }))
+    }
+
+    async fn get_peer(&self, req: Request<pb::GetPeerRequest>) -> Result<pb::PeerRecord> {
+        let id = req.into_inner().node_id;
+        let peer = self.node.peer(&id).ok_or_else(|| Status::not_found(format!("no peer {id}")))?;
+        Ok(Response::new((&peer).into()))
+    }
+
+    async fn update_peer(&self, req: Request<pb::UpdatePeerRequest>) -> Result<pb::PeerRecord> {
+        let actor = actor(&req);
+        let r = req.into_inner();
+        let change = PeerChange {
+            trust: trust_from_wire(r.trust).map_err(|e| wire_status(&e))?,
+            outbound: outbound(r.outbound).map_err(|e| wire_status(&e))?,
+            inbound: inbound(r.inbound).map_err(|e| wire_status(&e))?,
+            endpoint: (!r.endpoint.is_empty()).then_some(r.endpoint),
+        };
+        let peer = self.node.update_peer(&r.node_id, change, &actor).await.map_err(to_status)?;
+        Ok(Response::new((&peer).into()))
+    }
+
+    async fn remove_peer(&self, req: Request<pb::RemovePeerRequest>) -> Result<pb::RemovePeerResponse> {
+        let actor = actor(&req);
+        self.node.remove_peer(&req.into_inner().node_id, &actor).await.map_err(to_status)?;
+        Ok(Response::new(pb::RemovePeerResponse {}))
+    }
+
+    async fn list_quarantine(&self, req: Request<pb::ListQuarantineRequest>) -> Result<pb::ListQuarantineResponse> {
+        let include = req.into_inner().include_decided;
+        let node = self.node.clone();
+        let records = tokio::task::spawn_blocking(move || quarantine_records(&node, include))
+            .await
+            .map_err(|e| Status::internal(e.to_string()))?
+            .map_err(|e| store_status(&e))?;
+        Ok(Response::new(pb::ListQuarantineResponse { records }))
+    }
+
+    async fn decide_quarantine(&self, req: Request<pb::DecideQuarantineRequest>) -> Result<pb::QuarantineRecord> {
+        let actor = actor(&req);
+        let r = req.into_inner();
+        self.node.decide(r.local_seq, r.accept, &r.note, &actor).await.map_err(to_status)?;
+        let node = self.node.clone();
+        let rec = tokio::task::spawn_blocking(move || {
+            quarantine_records(&node, true).map(|v| v.into_iter().find(|q| q.local_seq == r.local_seq))
+        })
+        .await
+        .map_err(|e| Status::internal(e.to_string()))?
+        .map_err(|e| store_status(&e))?
+        .ok_or_else(|| Status::not_found("decided record vanished"))?;
+        Ok(Response::new(rec))
+    }
+}
+
+fn quarantine_records(
+    node: &Node,
+    include_decided: bool,
+) -> std::result::Result<Vec<pb::QuarantineRecord>, crate::store::StoreError> {
+    let now = crate::model::now_ms();
+    let mut out = Vec::new();
+    for (seq, rec) in node.quarantine(include_decided)? {
+        let Some((env, body)) = node.log_entry(seq)? else { continue };
+        let record = node.record(seq, &env, &body)?;
+        let view = match &body.entry {
+            crate::envelope::Entry::Indicator(ind) => match &ind.value {
+                crate::envelope::Value::Plain(v) => node.view(ind.kind, v.clone(), now)?,
+                crate::envelope::Value::Keyed { .. } => None,
+            },
+            crate::envelope::Entry::KeyEvent(_) => None,
+        };
+        out.push(pb::QuarantineRecord {
+            local_seq: seq,
+            peer: rec.peer,
+            reason: rec.reason,
+            indicator: Some((&record).into()),
+            received_at_ms: rec.received_at_ms,
+            decision: rec.decision,
+            note: rec.note,
+            view: view.as_ref().map(Into::into),
+        });
+    }
+    Ok(out)
+}
+
+#[allow(dead_code)]
+fn _trust_wire_used() -> i32 {
+    trust_wire(crate::model::Trust::Trusted)
+}

@@ -1,0 +1,522 @@
+//! Signed envelopes: the unit of the log and of federation.
+//!
+//! An envelope is the exact bytes of an encoded [`EnvelopeBody`], an ed25519
+//! signature and the id of the signing key. The signature covers the DSSE
+//! pre-authentication encoding ([`pae`]) of [`PAYLOAD_TYPE`] and those bytes,
+//! so a receiver verifies what it received, byte for byte, before decoding
+//! anything ([`verify`]). Bodies are never re-encoded to be verified.
+//!
+//! Each origin's bodies form a hash chain: `origin_seq` is dense from 1 and
+//! `prev_hash` is [`body_hash`] of the origin's previous body, so a fork (two
+//! bodies for one sequence number) or a rewritten history is provable.
+
+use ed25519_dalek::{Signature, Signer, Verifier};
+use sha2::{Digest, Sha256};
+
+use crate::keys::{KeyId, KeyStatus, PublicKeyLookup, SigningKey};
+use crate::model::{Action, Category, Confidence, Distribution, Kind, Tlp, UnixMillis};
+use crate::wire::{self, WireError};
+
+/// The DSSE payload type of every Jaring envelope.
+pub const PAYLOAD_TYPE: &str = "application/vnd.jaring.envelope.v1+protobuf";
+
+/// SHA-256 of a body's bytes: what `prev_hash` links to.
+pub type BodyHash = [u8; 32];
+
+/// `prev_hash` of an origin's first body.
+pub const GENESIS_HASH: BodyHash = [0; 32];
+
+/// DSSE pre-authentication encoding: the exact bytes that get signed.
+///
+/// `"DSSEv1" SP LEN(type) SP type SP LEN(body) SP body`, lengths in decimal.
+pub fn pae(payload_type: &str, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len() + payload_type.len() + 32);
+    out.extend_from_slice(b"DSSEv1 ");
+    out.extend_from_slice(payload_type.len().to_string().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(payload_type.as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(body.len().to_string().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(body);
+    out
+}
+
+/// The hash a successor's `prev_hash` must carry.
+pub fn body_hash(body: &[u8]) -> BodyHash {
+    Sha256::digest(body).into()
+}
+
+/// An envelope as stored and sent: body bytes, signature, key id.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SignedEnvelope {
+    /// Encoded [`EnvelopeBody`].
+    pub body: Vec<u8>,
+    /// Signature over `pae(PAYLOAD_TYPE, body)`.
+    pub signature: Vec<u8>,
+    /// Which of the origin's keys signed.
+    pub key_id: String,
+}
+
+impl std::fmt::Debug for SignedEnvelope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedEnvelope")
+            .field("body_len", &self.body.len())
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Decoded body of an envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvelopeBody {
+    /// node_id of the node that signed it.
+    pub origin: String,
+    /// Dense per-origin sequence number, from 1.
+    pub origin_seq: u64,
+    /// [`body_hash`] of the origin's previous body.
+    pub prev_hash: BodyHash,
+    /// When the origin signed it.
+    pub created_at_ms: UnixMillis,
+    /// What it says.
+    pub entry: Entry,
+}
+
+/// What an envelope carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    /// A version of an indicator (or its tombstone).
+    Indicator(Indicator),
+    /// A change to the origin's signing keys.
+    KeyEvent(KeyEvent),
+}
+
+/// A change to an origin's signing keys, signed by a key already trusted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyEvent {
+    /// A new key, endorsed by the signer.
+    Rotation {
+        /// Id of the new key.
+        new_key_id: String,
+        /// Its 32-byte ed25519 public key.
+        new_public_key: [u8; 32],
+        /// From when it signs.
+        valid_from_ms: UnixMillis,
+    },
+    /// A key no longer to be trusted from a point in time.
+    Revocation {
+        /// The revoked key.
+        key_id: String,
+        /// Signatures made at or after this are refused.
+        revoked_at_ms: UnixMillis,
+        /// Why, for people.
+        reason: String,
+    },
+}
+
+/// How an indicator's value is carried.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Value {
+    /// The normalized value itself.
+    Plain(String),
+    /// Personal data: lowercase hex HMAC-SHA256 under the federation key of
+    /// `epoch` (see [`crate::pii`]).
+    Keyed {
+        /// Federation key epoch.
+        epoch: u32,
+        /// Hex digest.
+        digest: String,
+    },
+}
+
+impl Value {
+    /// The string that is signed, indexed and looked up.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Value::Plain(v) => v,
+            Value::Keyed { digest, .. } => digest,
+        }
+    }
+}
+
+/// One version of one origin's assertion about a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Indicator {
+    /// Stable id of (origin, kind, value).
+    pub id: String,
+    /// What the value names.
+    pub kind: Kind,
+    /// The normalized value or its keyed hash.
+    pub value: Value,
+    /// Sorted, without duplicates, never empty.
+    pub categories: Vec<Category>,
+    /// 0-100.
+    pub confidence: Confidence,
+    /// Sharing restriction.
+    pub tlp: Tlp,
+    /// How far it may travel.
+    pub distribution: Distribution,
+    /// First time the origin saw it.
+    pub first_seen_ms: UnixMillis,
+    /// Last time the origin saw it.
+    pub last_seen_ms: UnixMillis,
+    /// Expiry; `None` for none.
+    pub valid_until_ms: Option<UnixMillis>,
+    /// Assert or withdraw.
+    pub action: Action,
+    /// From 1; higher supersedes.
+    pub version: u64,
+    /// Free text for analysts.
+    pub description: Option<String>,
+    /// Where the origin found it (URLs of posts, case numbers).
+    pub source_refs: Vec<String>,
+}
+
+impl Indicator {
+    /// Whether the indicator is expired at `now`.
+    pub fn is_expired(&self, now: UnixMillis) -> bool {
+        self.valid_until_ms.is_some_and(|t| t <= now)
+    }
+}
+
+/// The stable indicator id of (origin, kind, value): a UUID (version 8,
+/// RFC 9562) made of the first 16 bytes of
+/// SHA-256(origin 0x00 kind 0x00 value).
+pub fn indicator_id(origin: &str, kind: Kind, value: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(origin.as_bytes());
+    h.update([0]);
+    h.update(kind.as_str().as_bytes());
+    h.update([0]);
+    h.update(value.as_bytes());
+    let d = h.finalize();
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&d[..16]);
+    b[6] = (b[6] & 0x0f) | 0x80;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let x = hex::encode(b);
+    format!("{}-{}-{}-{}-{}", &x[0..8], &x[8..12], &x[12..16], &x[16..20], &x[20..32])
+}
+
+/// Why an envelope was not accepted. Each reason is distinct so audits and
+/// metrics can tell them apart.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// No trusted key has this id.
+    #[error("unknown signing key {key_id:?}")]
+    UnknownKey {
+        /// The key id the envelope named.
+        key_id: String,
+    },
+    /// The signature is not 64 bytes.
+    #[error("signature is {len} bytes, expected 64")]
+    MalformedSignature {
+        /// Its length.
+        len: usize,
+    },
+    /// The signature does not verify over the body with the named key.
+    #[error("signature does not verify with key {key_id:?}")]
+    BadSignature {
+        /// The key tried.
+        key_id: String,
+    },
+    /// The body is not a valid `EnvelopeBody`.
+    #[error("body does not decode: {0}")]
+    Malformed(#[from] WireError),
+    /// The key belongs to another node than the body's origin.
+    #[error("body claims origin {claimed:?} but key {key_id:?} belongs to {owner:?}")]
+    OriginMismatch {
+        /// `origin` in the body.
+        claimed: String,
+        /// The key's owner.
+        owner: String,
+        /// The key.
+        key_id: String,
+    },
+    /// The key was revoked before the body says it was signed.
+    #[error("key {key_id:?} was revoked at {revoked_at_ms} ms, body signed at {signed_at_ms} ms")]
+    KeyRevoked {
+        /// The key.
+        key_id: String,
+        /// When it was revoked.
+        revoked_at_ms: UnixMillis,
+        /// `created_at_ms` of the body.
+        signed_at_ms: UnixMillis,
+    },
+    /// The body is dated before the key became valid.
+    #[error("key {key_id:?} is valid from {valid_from_ms} ms, body signed at {signed_at_ms} ms")]
+    KeyNotYetValid {
+        /// The key.
+        key_id: String,
+        /// Start of its validity.
+        valid_from_ms: UnixMillis,
+        /// `created_at_ms` of the body.
+        signed_at_ms: UnixMillis,
+    },
+}
+
+impl VerifyError {
+    /// Short stable name, for metrics and audit.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            VerifyError::UnknownKey { .. } => "unknown_key",
+            VerifyError::MalformedSignature { .. } => "malformed_signature",
+            VerifyError::BadSignature { .. } => "bad_signature",
+            VerifyError::Malformed(_) => "malformed_body",
+            VerifyError::OriginMismatch { .. } => "origin_mismatch",
+            VerifyError::KeyRevoked { .. } => "key_revoked",
+            VerifyError::KeyNotYetValid { .. } => "key_not_yet_valid",
+        }
+    }
+}
+
+/// An envelope whose signature, origin and key validity have been checked.
+#[derive(Debug, Clone)]
+pub struct VerifiedEnvelope {
+    /// The envelope exactly as received.
+    pub raw: SignedEnvelope,
+    /// Its decoded body.
+    pub body: EnvelopeBody,
+    /// [`body_hash`] of `raw.body`.
+    pub hash: BodyHash,
+}
+
+/// Signs a body: encodes it once and signs those bytes.
+pub fn sign(body: &EnvelopeBody, key: &SigningKey) -> SignedEnvelope {
+    let bytes = wire::encode_body(body);
+    let signature = key.inner().sign(&pae(PAYLOAD_TYPE, &bytes));
+    SignedEnvelope { body: bytes, signature: signature.to_bytes().to_vec(), key_id: key.id().to_string() }
+}
+
+/// Verifies an envelope's signature over its exact bytes, then decodes the
+/// body and checks that the key belongs to the body's origin and was valid
+/// when the body was signed.
+///
+/// # Errors
+///
+/// A distinct [`VerifyError`] for each reason.
+pub fn verify(env: SignedEnvelope, keys: &impl PublicKeyLookup) -> Result<VerifiedEnvelope, VerifyError> {
+    let known = keys.public_key(&env.key_id).ok_or_else(|| VerifyError::UnknownKey { key_id: env.key_id.clone() })?;
+    let sig = signature_of(&env)?;
+    known
+        .key
+        .verify(&pae(PAYLOAD_TYPE, &env.body), &sig)
+        .map_err(|_| VerifyError::BadSignature { key_id: env.key_id.clone() })?;
+    finish_verify(env, &known)
+}
+
+/// Verifies many envelopes at once with ed25519 batch verification, falling
+/// back to one-by-one checks to find the culprits when a batch fails.
+/// Results are in input order.
+pub fn verify_batch(
+    envs: Vec<SignedEnvelope>,
+    keys: &impl PublicKeyLookup,
+) -> Vec<Result<VerifiedEnvelope, VerifyError>> {
+    let mut prepared = Vec::with_capacity(envs.len());
+    for env in envs {
+        let checked = match keys.public_key(&env.key_id) {
+            None => Err(VerifyError::UnknownKey { key_id: env.key_id.clone() }),
+            Some(known) => signature_of(&env).map(|sig| (known, sig)),
+        };
+        prepared.push((env, checked));
+    }
+    let candidates: Vec<usize> = (0..prepared.len()).filter(|&i| prepared[i].1.is_ok()).collect();
+    let batch_ok = {
+        let messages: Vec<Vec<u8>> = candidates.iter().map(|&i| pae(PAYLOAD_TYPE, &prepared[i].0.body)).collect();
+        let mut msgs: Vec<&[u8]> = Vec::with_capacity(candidates.len());
+        let mut sigs = Vec::with_capacity(candidates.len());
+        let mut vks = Vec::with_capacity(candidates.len());
+        for (n, &i) in candidates.iter().enumerate() {
+            if let (_, Ok((known, sig))) = &prepared[i] {
+                msgs.push(&messages[n]);
+                sigs.push(*sig);
+                vks.push(known.key);
+            }
+        }
+        !candidates.is_empty() && ed25519_dalek::verify_batch(&msgs, &sigs, &vks).is_ok()
+    };
+    prepared
+        .into_iter()
+        .map(|(env, checked)| {
+            let (known, sig) = checked?;
+            if !batch_ok {
+                known
+                    .key
+                    .verify(&pae(PAYLOAD_TYPE, &env.body), &sig)
+                    .map_err(|_| VerifyError::BadSignature { key_id: env.key_id.clone() })?;
+            }
+            finish_verify(env, &known)
+        })
+        .collect()
+}
+
+fn signature_of(env: &SignedEnvelope) -> Result<Signature, VerifyError> {
+    let bytes: [u8; 64] = env
+        .signature
+        .as_slice()
+        .try_into()
+        .map_err(|_| VerifyError::MalformedSignature { len: env.signature.len() })?;
+    Ok(Signature::from_bytes(&bytes))
+}
+
+fn finish_verify(env: SignedEnvelope, known: &KeyStatus) -> Result<VerifiedEnvelope, VerifyError> {
+    let body = wire::decode_body(&env.body)?;
+    if body.origin != known.owner {
+        return Err(VerifyError::OriginMismatch {
+            claimed: body.origin,
+            owner: known.owner.clone(),
+            key_id: env.key_id,
+        });
+    }
+    if let Some(revoked_at_ms) = known.revoked_at_ms
+        && body.created_at_ms >= revoked_at_ms
+    {
+        return Err(VerifyError::KeyRevoked { key_id: env.key_id, revoked_at_ms, signed_at_ms: body.created_at_ms });
+    }
+    if body.created_at_ms < known.valid_from_ms {
+        return Err(VerifyError::KeyNotYetValid {
+            key_id: env.key_id,
+            valid_from_ms: known.valid_from_ms,
+            signed_at_ms: body.created_at_ms,
+        });
+    }
+    let hash = body_hash(&env.body);
+    Ok(VerifiedEnvelope { raw: env, body, hash })
+}
+
+/// Key id of an ed25519 public key: `ed25519:` and the first 8 bytes of its
+/// SHA-256, in hex.
+pub fn key_id_of(public: &[u8; 32]) -> KeyId {
+    KeyId(format!("ed25519:{}", hex::encode(&Sha256::digest(public)[..8])))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::keys::KeyRing;
+
+    fn body(origin: &str, seq: u64) -> EnvelopeBody {
+        EnvelopeBody {
+            origin: origin.into(),
+            origin_seq: seq,
+            prev_hash: GENESIS_HASH,
+            created_at_ms: 1_700_000_000_000,
+            entry: Entry::Indicator(Indicator {
+                id: indicator_id(origin, Kind::Domain, "loker-kerja.co.id"),
+                kind: Kind::Domain,
+                value: Value::Plain("loker-kerja.co.id".into()),
+                categories: vec![Category::JobScam],
+                confidence: Confidence::try_from(80).unwrap(),
+                tlp: Tlp::Green,
+                distribution: Distribution::Federation,
+                first_seen_ms: 1_700_000_000_000,
+                last_seen_ms: 1_700_000_000_000,
+                valid_until_ms: None,
+                action: Action::Upsert,
+                version: 1,
+                description: None,
+                source_refs: vec![],
+            }),
+        }
+    }
+
+    fn ring_with(owner: &str, key: &SigningKey) -> KeyRing {
+        let mut ring = KeyRing::default();
+        ring.insert(owner, key.public(), 0);
+        ring
+    }
+
+    #[test]
+    fn pae_matches_dsse_spec_example() {
+        // From the DSSE protocol document.
+        assert_eq!(
+            pae("http://example.com/HelloWorld", b"hello world"),
+            b"DSSEv1 29 http://example.com/HelloWorld 11 hello world".to_vec()
+        );
+    }
+
+    #[test]
+    fn good_envelope_verifies() {
+        let key = SigningKey::generate(0);
+        let env = sign(&body("ID", 1), &key);
+        let v = verify(env.clone(), &ring_with("ID", &key)).unwrap();
+        assert_eq!(v.body, body("ID", 1));
+        assert_eq!(v.hash, body_hash(&env.body));
+    }
+
+    #[test]
+    fn each_failure_has_its_own_error() {
+        let key = SigningKey::generate(0);
+        let other = SigningKey::generate(0);
+        let ring = ring_with("ID", &key);
+        let env = sign(&body("ID", 1), &key);
+
+        let mut tampered = env.clone();
+        let last = tampered.body.len() - 1;
+        tampered.body[last] ^= 1;
+        assert_eq!(verify(tampered, &ring).unwrap_err(), VerifyError::BadSignature { key_id: key.id().to_string() });
+
+        let mut wrong_key = sign(&body("ID", 1), &other);
+        wrong_key.key_id = key.id().to_string();
+        assert_eq!(verify(wrong_key, &ring).unwrap_err(), VerifyError::BadSignature { key_id: key.id().to_string() });
+
+        let mut truncated = env.clone();
+        truncated.signature.truncate(63);
+        assert_eq!(verify(truncated, &ring).unwrap_err(), VerifyError::MalformedSignature { len: 63 });
+
+        let unknown = sign(&body("ID", 1), &other);
+        assert_eq!(verify(unknown, &ring).unwrap_err(), VerifyError::UnknownKey { key_id: other.id().to_string() });
+
+        let mut ring2 = ring_with("ID", &key);
+        ring2.insert("VN", other.public(), 0);
+        let claimed = sign(&body("ID", 1), &other);
+        assert!(matches!(verify(claimed, &ring2).unwrap_err(), VerifyError::OriginMismatch { .. }));
+    }
+
+    #[test]
+    fn revoked_key_refuses_later_signatures_only() {
+        let key = SigningKey::generate(0);
+        let mut ring = ring_with("ID", &key);
+        ring.revoke(key.id().as_str(), 1_700_000_000_001);
+        assert!(verify(sign(&body("ID", 1), &key), &ring).is_ok());
+        let mut late = body("ID", 2);
+        late.created_at_ms = 1_700_000_000_001;
+        assert!(matches!(verify(sign(&late, &key), &ring).unwrap_err(), VerifyError::KeyRevoked { .. }));
+    }
+
+    #[test]
+    fn batch_finds_the_bad_one() {
+        let key = SigningKey::generate(0);
+        let ring = ring_with("ID", &key);
+        let mut envs: Vec<_> = (1..=10).map(|s| sign(&body("ID", s), &key)).collect();
+        envs[4].signature[0] ^= 1;
+        let out = verify_batch(envs, &ring);
+        for (i, r) in out.iter().enumerate() {
+            assert_eq!(r.is_ok(), i != 4, "entry {i}");
+        }
+    }
+
+    #[test]
+    fn random_bytes_are_refused_not_panicking() {
+        let key = SigningKey::generate(0);
+        let ring = ring_with("ID", &key);
+        let junk = SignedEnvelope { body: vec![0xff; 40], signature: vec![0; 64], key_id: key.id().to_string() };
+        assert!(matches!(verify(junk, &ring).unwrap_err(), VerifyError::BadSignature { .. }));
+        // Correctly signed garbage is refused at decode time.
+        let garbage = vec![0xff, 0xff, 0xff];
+        let sig = key.inner().sign(&pae(PAYLOAD_TYPE, &garbage));
+        let env = SignedEnvelope { body: garbage, signature: sig.to_bytes().to_vec(), key_id: key.id().to_string() };
+        assert!(matches!(verify(env, &ring).unwrap_err(), VerifyError::Malformed(_)));
+    }
+
+    #[test]
+    fn ids_are_stable_uuids() {
+        let a = indicator_id("ID", Kind::Domain, "x.co.id");
+        assert_eq!(a, indicator_id("ID", Kind::Domain, "x.co.id"));
+        assert_ne!(a, indicator_id("VN", Kind::Domain, "x.co.id"));
+        assert_eq!(a.len(), 36);
+        assert_eq!(&a[14..15], "8");
+    }
+}

@@ -1,0 +1,128 @@
+//! Running a node: bind, serve, shut down.
+//!
+//! [`run`] is what `jaring-node` and in-process tests call: it opens the
+//! node, serves the admin API and the federation on the given listeners,
+//! and returns after the shutdown signal once every server and task has
+//! finished and the store is flushed.
+
+use std::sync::Arc;
+
+use jaring_proto::pb::admin_server::AdminServer;
+use tokio::net::TcpListener;
+
+use crate::admin::{AdminAuth, AdminService};
+use crate::config::Config;
+use crate::federation;
+use crate::node::{Node, StartError};
+use crate::shutdown::Shutdown;
+use crate::tls::OwnCert;
+
+/// The sockets a node serves on.
+#[derive(Debug)]
+pub struct Listeners {
+    /// Admin API.
+    pub admin: TcpListener,
+    /// Federation (mTLS).
+    pub federation: TcpListener,
+}
+
+/// Why a node stopped with an error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// Could not start.
+    #[error(transparent)]
+    Start(#[from] StartError),
+    /// Could not bind.
+    #[error("cannot listen on {addr} ({what}): {source}")]
+    Bind {
+        /// Which listener.
+        what: &'static str,
+        /// Address.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A server failed.
+    #[error("{0}")]
+    Serve(String),
+}
+
+/// Binds the configured listeners.
+///
+/// # Errors
+///
+/// [`RunError::Bind`] naming the address.
+pub async fn bind(config: &Config) -> Result<Listeners, RunError> {
+    let admin = TcpListener::bind(&config.admin.listen).await.map_err(|source| RunError::Bind {
+        what: "admin",
+        addr: config.admin.listen.clone(),
+        source,
+    })?;
+    let federation = TcpListener::bind(&config.federation.listen).await.map_err(|source| RunError::Bind {
+        what: "federation",
+        addr: config.federation.listen.clone(),
+        source,
+    })?;
+    Ok(Listeners { admin, federation })
+}
+
+/// Runs a node until `shutdown`.
+///
+/// # Errors
+///
+/// [`RunError`] if the node cannot start or a server fails.
+pub async fn run(config: Config, listeners: Listeners, shutdown: Shutdown) -> Result<(), RunError> {
+    let token_path = config.resolve(&config.paths.admin_token);
+    let auth = AdminAuth::load(&token_path).map_err(|reason| StartError::Token { path: token_path.clone(), reason })?;
+    let own = Arc::new(OwnCert::load(&config.tls_files()).map_err(|e| StartError::Tls(e.to_string()))?);
+    let (node, ledger_thread) =
+        tokio::task::spawn_blocking(move || Node::open(config)).await.map_err(|e| RunError::Serve(e.to_string()))??;
+    let admin_addr = listeners.admin.local_addr().map_err(|e| RunError::Serve(e.to_string()))?;
+    let fed_addr = listeners.federation.local_addr().map_err(|e| RunError::Serve(e.to_string()))?;
+    tracing::info!(node = %node.id(), admin = %admin_addr, federation = %fed_addr, "node started");
+
+    let limit = node.config().limits.max_message_bytes;
+    let admin_service = tonic::service::interceptor::InterceptedService::new(
+        AdminServer::new(AdminService::new(node.clone()))
+            .max_decoding_message_size(limit)
+            .max_encoding_message_size(limit),
+        move |req| auth.check(req),
+    );
+    let admin = {
+        let mut stop = shutdown.clone();
+        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listeners.admin);
+        tokio::spawn(async move {
+            tonic::transport::Server::builder()
+                .add_service(admin_service)
+                .serve_with_incoming_shutdown(incoming, async move { stop.wait().await })
+                .await
+        })
+    };
+    let federation = tokio::spawn(federation::run(node.clone(), listeners.federation, own, shutdown.clone()));
+
+    let admin_result = admin.await;
+    let fed_result = federation.await;
+    drop(node);
+    // The ledger thread ends once every handle to it is gone; it has
+    // committed everything it acknowledged.
+    let joined = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        tokio::task::spawn_blocking(move || ledger_thread.join()),
+    )
+    .await;
+    if joined.is_err() {
+        tracing::warn!("ledger still referenced after 10 s; every acknowledged write is already durable");
+    }
+    tracing::info!("node stopped");
+    match admin_result {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(RunError::Serve(format!("admin server: {e}"))),
+        Err(e) => return Err(RunError::Serve(format!("admin server task: {e}"))),
+    }
+    match fed_result {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(RunError::Serve(e)),
+        Err(e) => Err(RunError::Serve(format!("federation task: {e}"))),
+    }
+}

@@ -1,0 +1,259 @@
+//! Durable storage behind a narrow interface.
+//!
+//! [`Engine`] is the whole contract an embedded database has to meet: point
+//! reads, ordered scans of a keyspace, and atomic, durable batches of writes.
+//! One adapter per engine lives beside this file ([`sled_engine`]); the rest
+//! of the node only sees [`Store`], which gives the keyspaces their meaning.
+//!
+//! Keyspaces (see [`Keyspace`]) hold the local log (the source of truth),
+//! per-origin chain positions and heads, the lookup index, plain values of
+//! personal data (local only), subscription cursors, peers, keys, the audit
+//! chain, the review quarantine, fork evidence and counters.
+
+pub mod layout;
+pub mod sled_engine;
+
+use std::ops::Bound;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use layout::Keyspace;
+
+/// A storage failure. The node treats these as fatal for the operation and
+/// never acknowledges a write that returned one.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The engine failed.
+    #[error("store engine error: {0}")]
+    Engine(String),
+    /// The store could not be opened.
+    #[error("cannot open the store at {path}: {reason}")]
+    Open {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// A stored record does not decode: the store was edited or damaged.
+    #[error("corrupt record in {keyspace:?}: {reason}")]
+    Corrupt {
+        /// Where.
+        keyspace: Keyspace,
+        /// What.
+        reason: String,
+    },
+}
+
+/// One write in a batch.
+#[derive(Debug, Clone)]
+pub enum Op {
+    /// Set a key.
+    Put(Keyspace, Vec<u8>, Vec<u8>),
+    /// Remove a key.
+    Delete(Keyspace, Vec<u8>),
+}
+
+/// Writes applied together: all or none, durable when `commit` returns.
+#[derive(Debug, Default, Clone)]
+pub struct Batch {
+    ops: Vec<Op>,
+}
+
+impl Batch {
+    /// Adds a put.
+    pub fn put(&mut self, ks: Keyspace, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
+        self.ops.push(Op::Put(ks, key.into(), value.into()));
+    }
+
+    /// Adds a delete.
+    pub fn delete(&mut self, ks: Keyspace, key: impl Into<Vec<u8>>) {
+        self.ops.push(Op::Delete(ks, key.into()));
+    }
+
+    /// Whether the batch is empty.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// Number of writes.
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// The writes, in order.
+    pub fn into_ops(self) -> Vec<Op> {
+        self.ops
+    }
+}
+
+/// A (key, value) pair from a scan, key without any engine prefix.
+pub type Pair = (Vec<u8>, Vec<u8>);
+
+/// Iterator over a keyspace range.
+pub type Scan<'a> = Box<dyn Iterator<Item = Result<Pair, StoreError>> + Send + 'a>;
+
+/// What an embedded database must do for the node.
+pub trait Engine: Send + Sync + std::fmt::Debug + 'static {
+    /// Reads one key.
+    ///
+    /// # Errors
+    ///
+    /// Engine failures.
+    fn get(&self, ks: Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Scans a keyspace in key order between two bounds.
+    fn range(&self, ks: Keyspace, start: Bound<&[u8]>, end: Bound<&[u8]>, reverse: bool) -> Scan<'_>;
+
+    /// Applies every write atomically and makes it durable before returning.
+    ///
+    /// # Errors
+    ///
+    /// Engine failures; then none of the batch is visible.
+    fn commit(&self, batch: Batch) -> Result<(), StoreError>;
+
+    /// Bytes used on disk.
+    fn size_on_disk(&self) -> Result<u64, StoreError>;
+}
+
+/// The node's store: an engine plus the meaning of its keyspaces.
+#[derive(Debug, Clone)]
+pub struct Store {
+    engine: Arc<dyn Engine>,
+}
+
+impl Store {
+    /// Wraps an engine.
+    pub fn new(engine: Arc<dyn Engine>) -> Store {
+        Store { engine }
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &dyn Engine {
+        &*self.engine
+    }
+
+    /// Reads one key.
+    ///
+    /// # Errors
+    ///
+    /// Engine failures.
+    pub fn get(&self, ks: Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.engine.get(ks, key)
+    }
+
+    /// Every pair whose key starts with `prefix`.
+    pub fn scan_prefix(&self, ks: Keyspace, prefix: &[u8]) -> Scan<'_> {
+        match prefix_end(prefix) {
+            Some(end) => {
+                let end = end;
+                let it = self.engine.range(ks, Bound::Included(prefix), Bound::Unbounded, false);
+                Box::new(it.take_while(move |r| r.as_ref().map_or(true, |(k, _)| k.as_slice() < end.as_slice())))
+            }
+            None => self.engine.range(ks, Bound::Included(prefix), Bound::Unbounded, false),
+        }
+    }
+
+    /// Pairs with keys strictly after `after`, in order.
+    pub fn scan_after(&self, ks: Keyspace, after: &[u8]) -> Scan<'_> {
+        self.engine.range(ks, Bound::Excluded(after), Bound::Unbounded, false)
+    }
+
+    /// The last pair of a keyspace.
+    ///
+    /// # Errors
+    ///
+    /// Engine failures.
+    pub fn last(&self, ks: Keyspace) -> Result<Option<Pair>, StoreError> {
+        self.engine.range(ks, Bound::Unbounded, Bound::Unbounded, true).next().transpose()
+    }
+
+    /// Commits a batch durably.
+    ///
+    /// # Errors
+    ///
+    /// Engine failures.
+    pub fn commit(&self, batch: Batch) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.engine.commit(batch)
+    }
+}
+
+/// The smallest key greater than every key starting with `prefix`.
+fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+/// Opens the engine named in the configuration.
+///
+/// # Errors
+///
+/// [`StoreError::Open`].
+pub fn open(path: &std::path::Path, cache_mib: u64) -> Result<Store, StoreError> {
+    Ok(Store::new(Arc::new(sled_engine::SledEngine::open(path, cache_mib)?)))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) mod contract {
+    //! The contract every engine adapter must pass.
+    use super::*;
+
+    pub fn run_all(open: &dyn Fn(&std::path::Path) -> Store) {
+        atomic_batches_and_scans(open);
+        reopen_keeps_everything(open);
+    }
+
+    fn atomic_batches_and_scans(open: &dyn Fn(&std::path::Path) -> Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = open(dir.path());
+        let mut b = Batch::default();
+        for i in 0u64..100 {
+            b.put(Keyspace::Log, i.to_be_bytes(), format!("v{i}"));
+        }
+        b.put(Keyspace::Meta, b"a/1".to_vec(), b"x".to_vec());
+        b.put(Keyspace::Meta, b"a/2".to_vec(), b"y".to_vec());
+        b.put(Keyspace::Meta, b"b/1".to_vec(), b"z".to_vec());
+        s.commit(b).unwrap();
+        assert_eq!(s.get(Keyspace::Log, &7u64.to_be_bytes()).unwrap(), Some(b"v7".to_vec()));
+        assert_eq!(s.get(Keyspace::Peers, &7u64.to_be_bytes()).unwrap(), None, "keyspaces are separate");
+        let after: Vec<_> = s.scan_after(Keyspace::Log, &97u64.to_be_bytes()).map(|r| r.unwrap().1).collect();
+        assert_eq!(after, vec![b"v98".to_vec(), b"v99".to_vec()]);
+        let pre: Vec<_> = s.scan_prefix(Keyspace::Meta, b"a/").map(|r| r.unwrap().0).collect();
+        assert_eq!(pre, vec![b"a/1".to_vec(), b"a/2".to_vec()]);
+        assert_eq!(s.last(Keyspace::Log).unwrap().unwrap().1, b"v99".to_vec());
+        assert_eq!(s.last(Keyspace::Cursors).unwrap(), None);
+        let mut d = Batch::default();
+        d.delete(Keyspace::Meta, b"a/1".to_vec());
+        s.commit(d).unwrap();
+        assert_eq!(s.get(Keyspace::Meta, b"a/1").unwrap(), None);
+    }
+
+    fn reopen_keeps_everything(open: &dyn Fn(&std::path::Path) -> Store) {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let s = open(dir.path());
+            let mut b = Batch::default();
+            b.put(Keyspace::Log, 1u64.to_be_bytes(), b"one".to_vec());
+            s.commit(b).unwrap();
+        }
+        let s = open(dir.path());
+        assert_eq!(s.get(Keyspace::Log, &1u64.to_be_bytes()).unwrap(), Some(b"one".to_vec()));
+    }
+
+    #[test]
+    fn prefix_end_rolls_over() {
+        assert_eq!(prefix_end(b"ab"), Some(b"ac".to_vec()));
+        assert_eq!(prefix_end(&[1, 0xff]), Some(vec![2]));
+        assert_eq!(prefix_end(&[0xff]), None);
+    }
+}
