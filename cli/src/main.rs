@@ -65,6 +65,32 @@ enum Command {
     Status(cmd::status::StatusArgs),
     /// Run a local federation (ID, VN, MY) on loopback and watch indicators travel.
     Demo(cmd::demo::DemoArgs),
+    /// Measure this machine and a federation of real nodes on loopback.
+    Bench(cmd::bench::BenchArgs),
+    /// Export indicators as a STIX 2.1 bundle or CSV.
+    #[command(subcommand)]
+    Export(cmd::export::ExportCmd),
+    /// Read-only consumer tokens for the TAXII server.
+    #[command(subcommand)]
+    Token(cmd::token::TokenCmd),
+    /// Signing keys: list, rotate, revoke.
+    #[command(subcommand)]
+    Key(cmd::key::KeyCmd),
+    /// The tamper-evident audit log: list, verify.
+    #[command(subcommand)]
+    Audit(cmd::audit::AuditCmd),
+    /// TLS material of a running node: reload.
+    #[command(subcommand)]
+    Tls(cmd::tls::TlsCmd),
+    /// Development certificates (dev CA, node certificates, renewal).
+    #[command(subcommand)]
+    Certs(cmd::certs::CertsCmd),
+    /// Report sightings, takedowns, false positives about indicators.
+    #[command(subcommand)]
+    Feedback(cmd::feedback::FeedbackCmd),
+    /// Allowlists (warninglists): values never published as scams without an override.
+    #[command(subcommand)]
+    Allowlist(cmd::allowlist::AllowlistCmd),
 }
 
 fn main() -> ExitCode {
@@ -88,6 +114,15 @@ fn main() -> ExitCode {
             Command::Review(c) => cmd::review::run(c, &target, &out).await,
             Command::Status(a) => cmd::status::run(a, &target, &out).await,
             Command::Demo(a) => cmd::demo::run(a, &out).await,
+            Command::Bench(a) => cmd::bench::run(a, &out).await,
+            Command::Export(c) => cmd::export::run(c, &target, &out).await,
+            Command::Token(c) => cmd::token::run(c, &target, &out),
+            Command::Key(c) => cmd::key::run(c, &target, &out).await,
+            Command::Audit(c) => cmd::audit::run(c, &target, &out).await,
+            Command::Tls(c) => cmd::tls::run(c, &target, &out).await,
+            Command::Certs(c) => cmd::certs::run(c, &target, &out).await,
+            Command::Feedback(c) => cmd::feedback::run(c, &target, &out).await,
+            Command::Allowlist(c) => cmd::allowlist::run(c, &target, &out).await,
         }
     });
     match result {

@@ -1,5 +1,6 @@
 //! Printing: a human layout by default, JSON with `--json`.
 
+use jaring_node::feedback::FeedbackEvent;
 use jaring_node::view::{IndicatorRecord, LookupResult, MergedView};
 use serde::Serialize;
 
@@ -85,6 +86,73 @@ pub fn print_view(v: &MergedView) {
             first = time(a.first_seen_ms),
             until = a.valid_until_ms.map(|u| format!(", valid until {}", time(u))).unwrap_or_default(),
         );
+        println!("  {:<12} score {}", "", a.score);
+    }
+    print_feedback_summary(v);
+}
+
+/// The score and feedback part of a merged view, human layout.
+pub fn print_feedback_summary(v: &MergedView) {
+    let s = &v.summary;
+    println!("  score {} (decayed; sightings refresh, false positives lower)", v.score);
+    if v.feedback.is_empty() {
+        return;
+    }
+    println!(
+        "  feedback: {} event(s), {} sighting(s){}",
+        v.feedback.len(),
+        s.sightings,
+        s.last_sighting_ms.map(|t| format!(", last seen {}", time(t))).unwrap_or_default()
+    );
+    for c in &s.countries {
+        println!(
+            "    {:<12} sightings {}{}{}{}",
+            c.node,
+            c.sightings,
+            c.last_sighting_ms.map(|t| format!(" (last {})", time(t))).unwrap_or_default(),
+            if c.false_positive { ", voted false positive" } else { "" },
+            if c.referred { ", referred to law enforcement" } else { "" },
+        );
+    }
+    for fp in &s.false_positives {
+        println!("    false positive by {}: {}", fp.by, fp.reason);
+    }
+    for t in &s.takedowns {
+        println!(
+            "    takedown on {}: {} (by {}, {}){}{}",
+            t.platform,
+            t.status,
+            t.by,
+            time(t.at_ms),
+            t.action_taken.as_ref().map(|a| format!(": {a}")).unwrap_or_default(),
+            t.reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default(),
+        );
+    }
+}
+
+/// One feedback event, human layout.
+pub fn print_feedback_event(e: &FeedbackEvent) {
+    println!(
+        "{reporter} #{seq} {ty} on {kind} {value} ({tlp}, {dist}){target}",
+        reporter = e.reporter,
+        seq = e.origin_seq,
+        ty = e.feedback_type,
+        kind = e.kind,
+        value = e.value,
+        tlp = e.tlp.label(),
+        dist = e.distribution,
+        target = e.indicator_origin.as_ref().map(|o| format!(", about {o}'s indicator")).unwrap_or_default(),
+    );
+    for (label, v) in [
+        ("platform", &e.platform),
+        ("action", &e.action_taken),
+        ("reason", &e.reason),
+        ("referred to", &e.referred_to),
+        ("note", &e.note),
+    ] {
+        if let Some(v) = v {
+            println!("  {label}: {v}");
+        }
     }
 }
 
@@ -100,5 +168,19 @@ pub fn print_lookup(results: &[LookupResult]) {
                 print_view(v);
             }
         }
+    }
+}
+
+/// How long ago `ms` was, e.g. `3d4h`, `5m`, `12s`.
+pub fn age(ms: i64) -> String {
+    if ms <= 0 {
+        return "-".into();
+    }
+    let s = (jaring_node::model::now_ms() - ms).max(0) / 1000;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86_400 => format!("{}h{}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d{}h", s / 86_400, s % 86_400 / 3600),
     }
 }

@@ -39,6 +39,10 @@ pub struct Config {
     /// Log output.
     #[serde(default)]
     pub logging: LoggingConfig,
+    /// Confidence decay: per-category half-life and lifetime, false-positive
+    /// factor (see [`crate::scoring`]).
+    #[serde(default)]
+    pub scoring: crate::scoring::ScoringConfig,
     /// Directory of `node.toml`; relative paths resolve against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -309,6 +313,7 @@ impl Config {
         if self.limits.max_message_bytes < 64 * 1024 {
             return Err(invalid("limits.max_message_bytes", "must be at least 65536".into()));
         }
+        self.scoring.validate().map_err(|(field, reason)| invalid(field, reason))?;
         Ok(())
     }
 

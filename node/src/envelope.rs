@@ -89,6 +89,9 @@ pub enum Entry {
     Indicator(Indicator),
     /// A change to the origin's signing keys.
     KeyEvent(KeyEvent),
+    /// Feedback about an indicator value (sighting, takedown, ...). Boxed:
+    /// it is the largest entry and rarer than indicators.
+    Feedback(Box<crate::feedback::Feedback>),
 }
 
 /// A change to an origin's signing keys, signed by a key already trusted.

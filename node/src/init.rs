@@ -97,6 +97,7 @@ pub fn init(opts: &InitOptions) -> Result<Config, InitError> {
         privacy: Default::default(),
         limits: Default::default(),
         logging: Default::default(),
+        scoring: Default::default(),
         base_dir: dir.clone(),
     };
     config.privacy.hash_phone = opts.hash_phone;

@@ -239,6 +239,11 @@ impl KeyRing {
         self.keys.retain(|_, k| k.owner != owner);
     }
 
+    /// Every key, by id.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &KeyStatus)> {
+        self.keys.iter().map(|(id, k)| (id.as_str(), k))
+    }
+
     /// Every key of `owner`.
     pub fn keys_of<'a>(&'a self, owner: &'a str) -> impl Iterator<Item = (&'a str, &'a KeyStatus)> + 'a {
         self.keys.iter().filter(move |(_, k)| k.owner == owner).map(|(id, k)| (id.as_str(), k))

@@ -74,6 +74,8 @@ pub enum Publish {
     },
     /// A key event (rotation or revocation of this node's keys).
     Key(KeyEvent),
+    /// A feedback event about an indicator value, checked by the caller.
+    Feedback(crate::feedback::Feedback),
 }
 
 /// A published or stored envelope and where it sits.
@@ -479,7 +481,7 @@ impl State {
 
     fn apply_all(&mut self, commands: Vec<Command>) {
         let mut txn = Txn::new(self);
-        let mut answers: Vec<Box<dyn FnOnce(Option<&StoreError>)>> = Vec::with_capacity(commands.len());
+        let mut answers: Vec<Answer> = Vec::with_capacity(commands.len());
         for command in commands {
             match command {
                 Command::Publish { items, audit, reply } => {
@@ -597,6 +599,9 @@ impl State {
         }
     }
 }
+
+/// Replies to one command once the commit's outcome is known.
+type Answer = Box<dyn FnOnce(Option<&StoreError>)>;
 
 fn clone_err(e: &StoreError) -> StoreError {
     StoreError::Engine(e.to_string())
@@ -735,6 +740,7 @@ impl<'s> Txn<'s> {
                 (Entry::Indicator(ind), None)
             }
             Publish::Key(event) => (Entry::KeyEvent(event), None),
+            Publish::Feedback(f) => (Entry::Feedback(Box::new(f)), None),
         };
         let head = self.heads.get(&origin).copied().unwrap_or(Head { seq: 0, hash: GENESIS_HASH });
         let body = EnvelopeBody {
@@ -773,8 +779,19 @@ impl<'s> Txn<'s> {
             (Entry::Indicator(ind), Disposition::Accept) => self.index(&body.origin, ind, local_seq)?,
             (Entry::Indicator(_), Disposition::Quarantine { .. }) => {}
             (Entry::KeyEvent(ev), _) => self.key_event(&body.origin, ev)?,
+            (Entry::Feedback(f), Disposition::Accept) => self.index_feedback(&body.origin, f, local_seq),
+            (Entry::Feedback(_), Disposition::Quarantine { .. }) => {}
         }
         Ok(local_seq)
+    }
+
+    /// Files a feedback event under the value it is about, so the merged
+    /// view finds it. Idempotent like every entry: a duplicate
+    /// (origin, origin_seq) never reaches here.
+    fn index_feedback(&mut self, reporter: &str, f: &crate::feedback::Feedback, local_seq: u64) {
+        let key = layout::feedback_key(f.kind, f.value.as_str(), reporter, local_seq);
+        self.put(Keyspace::Feedback, key, Vec::new());
+        self.bump(format!("count/feedback/{}", f.feedback_type));
     }
 
     fn index(&mut self, origin: &str, ind: &Indicator, local_seq: u64) -> Result<(), StoreError> {
@@ -830,6 +847,7 @@ impl<'s> Txn<'s> {
         let mut report = IngestReport::default();
         let peer = batch.peer;
         for draft in batch.refused {
+            self.bump("count/rejected".into());
             self.audit(draft)?;
         }
         for (env, disposition) in batch.items {
@@ -930,6 +948,11 @@ impl<'s> Txn<'s> {
                 format!("{}#{} does not link to this body", body.origin, body.origin_seq + 1),
             ));
         }
+        if let Entry::KeyEvent(ev) = &body.entry
+            && let Some(why) = self.bad_key_event(&body.origin, ev)?
+        {
+            return Ok(Check::Refuse("bad_key_event", why));
+        }
         if let Entry::Indicator(ind) = &body.entry
             && let Some((_, current)) = self.indexed(ind.kind, ind.value.as_str(), &body.origin)?
             && current.version >= ind.version
@@ -940,6 +963,40 @@ impl<'s> Txn<'s> {
             ));
         }
         Ok(Check::New)
+    }
+
+    /// Why a peer's key event must not apply: a rotation whose key id does
+    /// not match its key or that claims another origin's key, or a
+    /// revocation of another origin's key.
+    fn bad_key_event(&self, origin: &str, ev: &KeyEvent) -> Result<Option<String>, StoreError> {
+        let owner_of = |key_id: &str| -> Result<Option<String>, StoreError> {
+            match self.get(Keyspace::Keys, key_id.as_bytes())? {
+                Some(b) => {
+                    let k: StoredKey =
+                        serde_json::from_slice(&b).map_err(|e| corrupt(Keyspace::Keys, e.to_string()))?;
+                    Ok(Some(k.owner))
+                }
+                None => Ok(None),
+            }
+        };
+        match ev {
+            KeyEvent::Rotation { new_key_id, new_public_key, .. } => {
+                if ed25519_dalek::VerifyingKey::from_bytes(new_public_key).is_err() {
+                    return Ok(Some(format!("{new_key_id} is not a valid ed25519 public key")));
+                }
+                if envelope::key_id_of(new_public_key).as_str() != new_key_id {
+                    return Ok(Some(format!("key id {new_key_id} does not match the announced public key")));
+                }
+                match owner_of(new_key_id)? {
+                    Some(owner) if owner != origin => Ok(Some(format!("key {new_key_id} belongs to {owner}"))),
+                    _ => Ok(None),
+                }
+            }
+            KeyEvent::Revocation { key_id, .. } => match owner_of(key_id)? {
+                Some(owner) if owner != origin => Ok(Some(format!("key {key_id} belongs to {owner}, not {origin}"))),
+                _ => Ok(None),
+            },
+        }
     }
 
     fn decide(
@@ -966,6 +1023,9 @@ impl<'s> Txn<'s> {
                 if newer {
                     self.index(&body.origin, ind, local_seq)?;
                 }
+            }
+            if let Entry::Feedback(f) = &body.entry {
+                self.index_feedback(&body.origin, f, local_seq);
             }
             self.hidden_remove.push(local_seq);
         }

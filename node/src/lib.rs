@@ -14,7 +14,8 @@
 //! - [`store`]: the narrow storage interface and its sled adapter.
 //! - [`ledger`]: the single writer: sequencing, signing, idempotent
 //!   ingest, group commits.
-//! - [`audit`]: the hash-chained audit log.
+//! - [`audit`]: the hash-chained audit log; [`audit_store`]: listing and
+//!   verifying it in a store (also offline).
 //! - [`peers`], [`policy`]: peers, sharing agreements and the rules that
 //!   decide what leaves the node and how arrivals are kept.
 //! - [`node`]: the service that admins and peers talk to.
@@ -22,28 +23,40 @@
 //! - [`admin`]: the admin gRPC API.
 //! - [`federation`]: the federation gRPC service and subscribers.
 //! - [`tls`]: mTLS with live peer trust.
+//! - [`stix`], [`http`], [`metrics`]: interoperability: STIX 2.1, the
+//!   HTTPS listener (TAXII 2.1, `/metrics`, `/healthz`), Prometheus metrics.
 //! - [`config`], [`logging`], [`shutdown`], [`server`]: running a node.
+//! - [`feedback`], [`scoring`], [`allowlist`]: the takedown and feedback
+//!   loop, confidence decay, and allowlists checked before publishing.
 #![forbid(unsafe_code)]
 
 pub mod admin;
+pub mod allowlist;
 pub mod audit;
+pub mod audit_store;
 pub mod config;
 pub mod envelope;
 pub mod federation;
+pub mod feedback;
 pub mod fsutil;
+pub mod http;
 pub mod identity;
 pub mod init;
+pub mod introspection;
 pub mod keys;
 pub mod ledger;
 pub mod logging;
+pub mod metrics;
 pub mod model;
 pub mod node;
 pub mod normalize;
 pub mod peers;
 pub mod pii;
 pub mod policy;
+pub mod scoring;
 pub mod server;
 pub mod shutdown;
+pub mod stix;
 pub mod store;
 pub mod tls;
 pub mod view;

@@ -24,6 +24,9 @@ use crate::store::{self, Batch, Keyspace, Store, StoreError, layout};
 use crate::view::{Assertion, IndicatorRecord, LookupResult, MergedView, ValueStatus};
 use crate::wire;
 
+mod ops;
+pub use ops::{CERT_WARNING_MS, CertExpiry, KeyInfo, pem_not_after};
+
 /// An indicator as submitted, before normalization.
 #[derive(Debug, Clone, Default)]
 pub struct NewIndicator {
@@ -141,6 +144,8 @@ pub struct LinkStatus {
     pub outbound_streams: u32,
     /// Last failure.
     pub last_error: String,
+    /// Last time the cursor reached the peer's head.
+    pub caught_up_at_ms: UnixMillis,
 }
 
 /// The node.
@@ -157,7 +162,11 @@ pub struct Node {
     peers_changed: watch::Sender<u64>,
     links: RwLock<HashMap<String, LinkStatus>>,
     started_at_ms: UnixMillis,
-    tls_ca_pem: String,
+    tls_ca_pem: RwLock<String>,
+    /// Serializes key rotations and revocations.
+    key_ops: tokio::sync::Mutex<()>,
+    /// The TLS material the servers use, once running (for reload).
+    own_cert: std::sync::OnceLock<Arc<crate::tls::OwnCert>>,
 }
 
 impl Node {
@@ -214,7 +223,9 @@ impl Node {
             peers_changed,
             links: RwLock::new(HashMap::new()),
             started_at_ms: now_ms(),
-            tls_ca_pem,
+            tls_ca_pem: RwLock::new(tls_ca_pem),
+            key_ops: tokio::sync::Mutex::new(()),
+            own_cert: std::sync::OnceLock::new(),
         };
         Ok((Arc::new(node), handle))
     }
@@ -311,12 +322,17 @@ impl Node {
 
     /// The stored form of a normalized value: itself, or its keyed hash
     /// (with the plain value to keep locally) for personal data.
-    fn value_of(&self, kind: Kind, canonical: String) -> (Value, Option<String>) {
+    pub(crate) fn value_of(&self, kind: Kind, canonical: String) -> (Value, Option<String>) {
         if kind.is_personal(self.config.privacy.hash_phone) {
             (self.federation_key.hash(kind, &canonical), Some(canonical))
         } else {
             (Value::Plain(canonical), None)
         }
+    }
+
+    /// How this node normalizes values.
+    pub fn normalize_context(&self) -> &NormalizeContext {
+        &self.normalize
     }
 
     /// Normalizes, signs and durably stores submissions. Each gets its own
@@ -330,11 +346,40 @@ impl Node {
         inputs: Vec<NewIndicator>,
         actor: &str,
     ) -> Result<Vec<Result<IndicatorRecord, InputError>>, NodeError> {
+        self.submit_with(inputs, actor, false).await
+    }
+
+    /// [`Self::submit`], checking every value against the allowlists first
+    /// ([`crate::allowlist`]): a match is refused naming the list, unless
+    /// `override_allowlist`, which publishes it and audits the override.
+    ///
+    /// # Errors
+    ///
+    /// [`NodeError::Store`] if the store failed (then nothing was stored).
+    pub async fn submit_with(
+        &self,
+        inputs: Vec<NewIndicator>,
+        actor: &str,
+        override_allowlist: bool,
+    ) -> Result<Vec<Result<IndicatorRecord, InputError>>, NodeError> {
+        let allow = self.allowlist_entries(true)?;
+        let mut overridden = Vec::new();
         let mut out: Vec<Option<Result<IndicatorRecord, InputError>>> = Vec::with_capacity(inputs.len());
         let mut drafts = Vec::new();
         let mut slots = Vec::new();
         for input in inputs {
-            match self.prepare(input) {
+            let prepared = self.prepare(input).and_then(|d| {
+                let canonical = d.plain.clone().unwrap_or_else(|| d.value.as_str().to_string());
+                match crate::allowlist::find(&allow, d.kind, &canonical) {
+                    None => Ok(d),
+                    Some(hit) if override_allowlist => {
+                        overridden.push(format!("{} {canonical} (list {})", d.kind, hit.list));
+                        Ok(d)
+                    }
+                    Some(hit) => Err(crate::allowlist::refusal(hit, &canonical)),
+                }
+            });
+            match prepared {
                 Ok(d) => {
                     slots.push(out.len());
                     out.push(None);
@@ -344,7 +389,10 @@ impl Node {
             }
         }
         if !drafts.is_empty() {
-            let audit = vec![AuditDraft::admin(actor, "indicator.add", format!("{} indicator(s)", drafts.len()))];
+            let mut audit = vec![AuditDraft::admin(actor, "indicator.add", format!("{} indicator(s)", drafts.len()))];
+            for o in overridden {
+                audit.push(AuditDraft::admin(actor, "allowlist.override", o));
+            }
             let results = self.ledger.publish(drafts, audit).await?;
             for (slot, r) in slots.into_iter().zip(results) {
                 let stored = r.map_err(NodeError::from)?;
@@ -454,6 +502,14 @@ impl Node {
             if filter.signed_by.is_none() && latest != Some(seq) {
                 continue;
             }
+            if filter.min_score > 0 {
+                let facts =
+                    crate::feedback::FeedbackSummary::from_events(&self.feedback_events(ind.kind, ind.value.as_str())?);
+                let score = score_of(ind, now_ms(), &self.config.scoring, &facts);
+                if score.expired || score.value < filter.min_score {
+                    continue;
+                }
+            }
             out.push(self.record(seq, &env, &body)?);
             if out.len() >= limit {
                 break;
@@ -510,17 +566,21 @@ impl Node {
             let seq = layout::read_u64(&v).unwrap_or(0);
             let Some((_, body)) = self.log_entry(seq)? else { continue };
             if let Entry::Indicator(ind) = body.entry {
-                assertions.push(assertion(&body.origin, &ind, now));
+                assertions.push((body.origin, ind));
             }
         }
         if assertions.is_empty() {
             return Ok(None);
         }
+        let events = self.feedback_events(kind, value.as_str())?;
+        let facts = crate::feedback::FeedbackSummary::from_events(&events);
+        let assertions =
+            assertions.iter().map(|(origin, ind)| assertion(origin, ind, now, &self.config.scoring, &facts)).collect();
         let (shown, keyed) = match (&value, plain) {
             (Value::Keyed { digest, .. }, Some(p)) => (p, Some(digest.clone())),
             (v, _) => (v.as_str().to_string(), None),
         };
-        Ok(Some(MergedView::merge(kind, shown, keyed, assertions)))
+        Ok(Some(MergedView::merge(kind, shown, keyed, assertions).with_feedback(events)))
     }
 
     // --- peers -----------------------------------------------------------------
@@ -658,7 +718,16 @@ impl Node {
     /// This node's identity card, signed with its newest key.
     pub fn identity_card(&self) -> String {
         let keys = self.signing.read().unwrap_or_else(|p| p.into_inner()).clone();
-        identity_card(&self.config, &keys, &self.tls_ca_pem)
+        let ca = self.tls_ca_pem.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let ring = self.shared.keyring.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut card = identity_card_unsigned(&self.config, &keys, &ca);
+        for k in &mut card.signing_keys {
+            k.revoked_at_ms = crate::keys::PublicKeyLookup::public_key(&ring, &k.key_id).and_then(|s| s.revoked_at_ms);
+        }
+        match keys.last() {
+            Some(k) => card.sign(k),
+            None => String::new(),
+        }
     }
 
     // --- review ------------------------------------------------------------------
@@ -760,6 +829,8 @@ pub struct ListFilter {
     pub after: u64,
     /// At most this many (0: 100).
     pub limit: usize,
+    /// Only indicators in force with a current score at least this (0: all).
+    pub min_score: u8,
 }
 
 /// A change to a peer; `None` leaves a field as it is.
@@ -794,10 +865,38 @@ pub fn decode_log(bytes: &[u8]) -> Result<(SignedEnvelope, EnvelopeBody), StoreE
     Ok((env, body))
 }
 
-fn assertion(origin: &str, ind: &Indicator, now: UnixMillis) -> Assertion {
+/// The current score of one assertion given the feedback about its value.
+pub fn score_of(
+    ind: &Indicator,
+    now: UnixMillis,
+    scoring: &crate::scoring::ScoringConfig,
+    facts: &crate::feedback::FeedbackSummary,
+) -> crate::scoring::Score {
+    scoring.score(
+        &crate::scoring::ScoreInput {
+            confidence: ind.confidence.get(),
+            categories: &ind.categories,
+            last_seen_ms: ind.last_seen_ms,
+            valid_until_ms: ind.valid_until_ms,
+            revoked: ind.action == crate::model::Action::Revoke,
+            last_sighting_ms: facts.last_sighting_ms,
+            false_positive_votes: u32::try_from(facts.false_positives.len()).unwrap_or(u32::MAX),
+        },
+        now,
+    )
+}
+
+fn assertion(
+    origin: &str,
+    ind: &Indicator,
+    now: UnixMillis,
+    scoring: &crate::scoring::ScoringConfig,
+    facts: &crate::feedback::FeedbackSummary,
+) -> Assertion {
+    let score = score_of(ind, now, scoring, facts);
     let status = if ind.action == crate::model::Action::Revoke {
         ValueStatus::Revoked
-    } else if ind.is_expired(now) {
+    } else if ind.is_expired(now) || score.expired {
         ValueStatus::Expired
     } else {
         ValueStatus::Active
@@ -814,12 +913,22 @@ fn assertion(origin: &str, ind: &Indicator, now: UnixMillis) -> Assertion {
         valid_until_ms: ind.valid_until_ms,
         status,
         description: ind.description.clone(),
+        score: score.value,
     }
 }
 
 /// Builds and signs a node's identity card.
 pub fn identity_card(config: &Config, keys: &[Arc<SigningKey>], tls_ca_pem: &str) -> String {
-    let card = IdentityCard {
+    let card = identity_card_unsigned(config, keys, tls_ca_pem);
+    match keys.last() {
+        Some(k) => card.sign(k),
+        None => String::new(),
+    }
+}
+
+/// A node's identity card before signing (keys listed without revocations).
+fn identity_card_unsigned(config: &Config, keys: &[Arc<SigningKey>], tls_ca_pem: &str) -> IdentityCard {
+    IdentityCard {
         version: 1,
         node_id: config.node_id.clone(),
         federation_endpoint: config.federation_endpoint().to_string(),
@@ -835,9 +944,5 @@ pub fn identity_card(config: &Config, keys: &[Arc<SigningKey>], tls_ca_pem: &str
             })
             .collect(),
         issued_at_ms: now_ms(),
-    };
-    match keys.last() {
-        Some(k) => card.sign(k),
-        None => String::new(),
     }
 }

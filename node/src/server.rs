@@ -73,9 +73,34 @@ pub async fn bind(config: &Config) -> Result<Listeners, RunError> {
 ///
 /// [`RunError`] if the node cannot start or a server fails.
 pub async fn run(config: Config, listeners: Listeners, shutdown: Shutdown) -> Result<(), RunError> {
+    run_with_reload(config, listeners, shutdown, None).await
+}
+
+/// [`run`], plus: every change on `reload` (e.g. one per SIGHUP) reloads
+/// this node's TLS certificate, key and CA from disk, like `jaring tls
+/// reload`. New handshakes use the new material; open streams continue.
+///
+/// # Errors
+///
+/// [`RunError`] if the node cannot start or a server fails.
+pub async fn run_with_reload(
+    config: Config,
+    listeners: Listeners,
+    shutdown: Shutdown,
+    reload: Option<tokio::sync::watch::Receiver<u64>>,
+) -> Result<(), RunError> {
     let token_path = config.resolve(&config.paths.admin_token);
     let auth = AdminAuth::load(&token_path).map_err(|reason| StartError::Token { path: token_path.clone(), reason })?;
     let own = Arc::new(OwnCert::load(&config.tls_files()).map_err(|e| StartError::Tls(e.to_string()))?);
+    // The HTTPS listener (TAXII, metrics, health) is optional: `[http] listen`.
+    let http_listener = match &config.http {
+        Some(h) => Some(TcpListener::bind(&h.listen).await.map_err(|source| RunError::Bind {
+            what: "http",
+            addr: h.listen.clone(),
+            source,
+        })?),
+        None => None,
+    };
     let (node, ledger_thread) =
         tokio::task::spawn_blocking(move || Node::open(config)).await.map_err(|e| RunError::Serve(e.to_string()))??;
     let admin_addr = listeners.admin.local_addr().map_err(|e| RunError::Serve(e.to_string()))?;
@@ -89,20 +114,58 @@ pub async fn run(config: Config, listeners: Listeners, shutdown: Shutdown) -> Re
             .max_encoding_message_size(limit),
         move |req| auth.check(req),
     );
+    let admin_health_service = crate::introspection::admin_health().await;
+    let admin_reflection = crate::introspection::reflection().map_err(RunError::Serve)?;
     let admin = {
         let mut stop = shutdown.clone();
         let incoming = tokio_stream::wrappers::TcpListenerStream::new(listeners.admin);
         tokio::spawn(async move {
             tonic::transport::Server::builder()
+                .layer(crate::metrics::AdminLatencyLayer)
+                .add_service(admin_health_service)
+                .add_service(admin_reflection)
                 .add_service(admin_service)
                 .serve_with_incoming_shutdown(incoming, async move { stop.wait().await })
                 .await
         })
     };
+    node.set_own_cert(own.clone());
+    let reloader = reload.map(|mut rx| {
+        let node = node.clone();
+        let mut stop = shutdown.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    r = rx.changed() => if r.is_err() { break },
+                    _ = stop.wait() => break,
+                }
+                match node.reload_tls("signal:SIGHUP").await {
+                    Ok(_) => tracing::info!("TLS material reloaded on SIGHUP"),
+                    Err(e) => tracing::error!(error = %e, "TLS reload on SIGHUP failed; the old material stays in use"),
+                }
+            }
+        })
+    });
+    let http = http_listener.map(|l| {
+        if let Ok(addr) = l.local_addr() {
+            tracing::info!(%addr, "https (TAXII, metrics, health) listening");
+        }
+        tokio::spawn(crate::http::serve(node.clone(), l, own.clone(), shutdown.clone()))
+    });
     let federation = tokio::spawn(federation::run(node.clone(), listeners.federation, own, shutdown.clone()));
 
     let admin_result = admin.await;
     let fed_result = federation.await;
+    if let Some(http) = http {
+        match http.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "https server failed"),
+            Err(e) => tracing::error!(error = %e, "https server task failed"),
+        }
+    }
+    if let Some(r) = reloader {
+        let _ = r.await;
+    }
     drop(node);
     // The ledger thread ends once every handle to it is gone; it has
     // committed everything it acknowledged.

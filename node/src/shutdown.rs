@@ -44,6 +44,21 @@ impl Shutdown {
     }
 }
 
+/// Bumps `reload` on every SIGHUP until the receivers are gone.
+pub async fn on_hangup(reload: tokio::sync::watch::Sender<u64>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot listen for SIGHUP; use `jaring tls reload`");
+        return;
+    };
+    while hup.recv().await.is_some() {
+        let next = reload.borrow().wrapping_add(1);
+        if reload.send(next).is_err() {
+            break;
+        }
+    }
+}
+
 /// Resolves on the first SIGTERM or SIGINT.
 pub async fn on_signals() {
     use tokio::signal::unix::{SignalKind, signal};

@@ -96,6 +96,9 @@ pub struct Assertion {
     /// Notes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Current score after decay and feedback, 0-100 ([`crate::scoring`]).
+    #[serde(default)]
+    pub score: u8,
 }
 
 /// Every origin's assertion about one (kind, value), merged.
@@ -116,6 +119,15 @@ pub struct MergedView {
     pub categories: Vec<Category>,
     /// Per origin.
     pub assertions: Vec<Assertion>,
+    /// Current score of the value: the best score among assertions in force.
+    #[serde(default)]
+    pub score: u8,
+    /// Every feedback event held about the value, oldest first.
+    #[serde(default)]
+    pub feedback: Vec<crate::feedback::FeedbackEvent>,
+    /// What the feedback adds up to (derived from `feedback`).
+    #[serde(default)]
+    pub summary: crate::feedback::FeedbackSummary,
 }
 
 impl MergedView {
@@ -128,7 +140,28 @@ impl MergedView {
         let mut categories: Vec<Category> = in_force.iter().flat_map(|a| a.categories.iter().copied()).collect();
         categories.sort();
         categories.dedup();
-        MergedView { kind, value, keyed_hash, status, max_confidence, categories, assertions }
+        let score = in_force.iter().map(|a| a.score).max().unwrap_or(0);
+        MergedView {
+            kind,
+            value,
+            keyed_hash,
+            status,
+            max_confidence,
+            categories,
+            assertions,
+            score,
+            feedback: Vec::new(),
+            summary: crate::feedback::FeedbackSummary::default(),
+        }
+    }
+
+    /// Attaches the feedback events held about the value (any order) and
+    /// their summary.
+    pub fn with_feedback(mut self, mut events: Vec<crate::feedback::FeedbackEvent>) -> MergedView {
+        events.sort_by_key(|e| (e.observed_at_ms, e.created_at_ms, e.local_seq));
+        self.summary = crate::feedback::FeedbackSummary::from_events(&events);
+        self.feedback = events;
+        self
     }
 }
 
@@ -144,4 +177,22 @@ pub struct LookupResult {
     /// Why the query is not a valid value, when a kind was given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+impl LookupResult {
+    /// Keeps only assertions whose score is at least `min` and in force,
+    /// and only views that keep one (0 keeps everything).
+    pub fn retain_min_score(&mut self, min: u8) {
+        if min == 0 {
+            return;
+        }
+        for v in &mut self.views {
+            v.assertions.retain(|a| a.status == ValueStatus::Active && a.score >= min);
+        }
+        self.views.retain(|v| !v.assertions.is_empty());
+        for v in &mut self.views {
+            v.score = v.assertions.iter().map(|a| a.score).max().unwrap_or(0);
+        }
+        self.found = !self.views.is_empty();
+    }
 }

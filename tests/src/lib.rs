@@ -7,6 +7,8 @@
 //! assert_eventually!(Duration::from_secs(10), id.lookup_found("x.co.id")?);
 //! ```
 
+pub mod proxy;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -186,6 +188,11 @@ impl TestNode {
             }
             std::thread::sleep(Duration::from_millis(30));
         }
+    }
+
+    /// Process id of the running node (to send it signals).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     /// The node's log so far.

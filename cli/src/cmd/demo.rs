@@ -321,7 +321,7 @@ async fn publish_and_watch(nodes: &mut [DemoNode], s: &Sample, value: &str, look
     };
     let origin = nodes[0].client.as_mut().context("no client")?;
     let resp = origin
-        .submit_indicators(pb::SubmitIndicatorsRequest { indicators: vec![(&input).into()] })
+        .submit_indicators(pb::SubmitIndicatorsRequest { indicators: vec![(&input).into()], ..Default::default() })
         .await
         .map_err(status_error)?
         .into_inner();
@@ -341,6 +341,7 @@ async fn publish_and_watch(nodes: &mut [DemoNode], s: &Sample, value: &str, look
             let r = c
                 .lookup(pb::LookupRequest {
                     queries: vec![pb::LookupQuery { value: lookup_as.to_string(), kind: i32::from(s.kind) }],
+                    min_score: 0,
                 })
                 .await
                 .map_err(status_error)?

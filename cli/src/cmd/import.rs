@@ -97,6 +97,9 @@ fn to_input(r: Row) -> Result<NewIndicator, String> {
     })
 }
 
+/// A batch on its way: its line numbers and the node's answer.
+type InFlight = tokio::task::JoinHandle<Result<(Vec<u64>, pb::SubmitIndicatorsResponse)>>;
+
 /// Streams a CSV file into the node.
 ///
 /// # Errors
@@ -114,7 +117,7 @@ pub async fn import_csv(client: &mut Client, path: &Path, progress: bool) -> Res
     }
     let mut report = ImportReport::default();
     let mut batch: Vec<(u64, pb::IndicatorInput)> = Vec::with_capacity(BATCH);
-    let mut in_flight: Option<tokio::task::JoinHandle<Result<(Vec<u64>, pb::SubmitIndicatorsResponse)>>> = None;
+    let mut in_flight: Option<InFlight> = None;
     let mut records = reader.deserialize::<Row>();
     loop {
         let next = records.next();
@@ -132,7 +135,7 @@ pub async fn import_csv(client: &mut Client, path: &Path, progress: bool) -> Res
             let mut c = client.clone();
             let next = tokio::spawn(async move {
                 let r = c
-                    .submit_indicators(pb::SubmitIndicatorsRequest { indicators: inputs })
+                    .submit_indicators(pb::SubmitIndicatorsRequest { indicators: inputs, override_allowlist: false })
                     .await
                     .map_err(status_error)?;
                 Ok((lines, r.into_inner()))
@@ -151,6 +154,8 @@ pub async fn import_csv(client: &mut Client, path: &Path, progress: bool) -> Res
     if let Some(prev) = in_flight {
         collect(prev.await??, &mut report);
     }
+    // Rows refused here and by the node, in file order.
+    report.errors.sort_by_key(|(line, _)| *line);
     Ok(report)
 }
 
@@ -162,4 +167,37 @@ fn collect((lines, resp): (Vec<u64>, pb::SubmitIndicatorsResponse), report: &mut
             None => report.errors.push((line, "no result".into())),
         }
     }
+}
+
+/// Reads a STIX 2.1 bundle and submits its indicators in batches; every
+/// object that cannot be taken is reported by its index in `objects` (in
+/// `errors`, with its id) and the rest go on.
+///
+/// # Errors
+///
+/// Unreadable file, not a bundle, node failure.
+pub async fn import_stix(client: &mut Client, path: &Path) -> Result<ImportReport> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let parsed = jaring_node::stix::parse_bundle(&text).with_context(|| format!("{}", path.display()))?;
+    drop(text);
+    let mut report = ImportReport::default();
+    let mut batch: Vec<(u64, pb::IndicatorInput)> = Vec::with_capacity(BATCH);
+    let mut parsed = parsed.into_iter().peekable();
+    while let Some((index, r)) = parsed.next() {
+        report.rows += 1;
+        match r {
+            Ok(input) => batch.push((index as u64, (&input).into())),
+            Err(e) => report.errors.push((index as u64, format!("{}: {}", e.id, e.reason))),
+        }
+        if batch.len() >= BATCH || (parsed.peek().is_none() && !batch.is_empty()) {
+            let (lines, inputs): (Vec<u64>, Vec<pb::IndicatorInput>) = std::mem::take(&mut batch).into_iter().unzip();
+            let r = client
+                .submit_indicators(pb::SubmitIndicatorsRequest { indicators: inputs, override_allowlist: false })
+                .await
+                .map_err(status_error)?;
+            collect((lines, r.into_inner()), &mut report);
+        }
+    }
+    report.errors.sort_by_key(|(i, _)| *i);
+    Ok(report)
 }

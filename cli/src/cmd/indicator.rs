@@ -33,7 +33,7 @@ pub enum IndicatorCmd {
         reason: String,
     },
     /// Import indicators from a CSV file (header: kind,value,categories,tlp,confidence,
-    /// distribution,valid_until,first_seen,description,source_refs).
+    /// distribution,valid_until,first_seen,description,source_refs) or a STIX 2.1 bundle (.json).
     #[command(after_help = "Example:\n  jaring --node ./id-node indicator import crawler-2026-11-29.csv")]
     Import {
         /// The file.
@@ -57,6 +57,9 @@ pub enum IndicatorCmd {
         /// At most this many.
         #[arg(long, default_value_t = 100)]
         limit: u32,
+        /// Only indicators in force whose current score is at least this (0-100).
+        #[arg(long, default_value_t = 0)]
+        min_score: u32,
     },
 }
 
@@ -97,6 +100,12 @@ pub struct AddArgs {
     /// Source reference (URL of the post, case number); repeatable.
     #[arg(long = "source")]
     sources: Vec<String>,
+    /// When it was last seen (RFC 3339; default now). Scores decay from here.
+    #[arg(long)]
+    last_seen: Option<humantime::Timestamp>,
+    /// Publish even if the value is on an allowlist (recorded in the audit log).
+    #[arg(long)]
+    override_allowlist: bool,
 }
 
 fn ms(t: SystemTime) -> i64 {
@@ -121,7 +130,7 @@ impl AddArgs {
             tlp: Some(self.tlp),
             distribution: Some(self.distribution),
             first_seen_ms: first_seen,
-            last_seen_ms: None,
+            last_seen_ms: self.last_seen.map(|t| ms(t.into())),
             valid_until_ms: valid_until,
             description: self.description.clone(),
             source_refs: self.sources.clone(),
@@ -140,7 +149,10 @@ pub async fn run(cmd: IndicatorCmd, target: &Target, out: &Output) -> Result<()>
             let input = a.to_input()?;
             let mut client = target.connect().await?;
             let resp = client
-                .submit_indicators(pb::SubmitIndicatorsRequest { indicators: vec![(&input).into()] })
+                .submit_indicators(pb::SubmitIndicatorsRequest {
+                    indicators: vec![(&input).into()],
+                    override_allowlist: a.override_allowlist,
+                })
                 .await
                 .map_err(status_error)?
                 .into_inner();
@@ -156,22 +168,28 @@ pub async fn run(cmd: IndicatorCmd, target: &Target, out: &Output) -> Result<()>
                     }
                     Ok(())
                 }
-                pb::submit_result::Result::Error(e) => bail!("refused: {}", e.reason),
+                pb::submit_result::Result::Error(e) => bail!("refused: {}: {}", e.field, e.reason),
             }
         }
         IndicatorCmd::Import { file } => {
-            let is_csv = file.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-            if !is_csv {
-                bail!("{}: expected a .csv file", file.display());
+            let ext = file.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+            let is_stix = ext.as_deref() == Some("json");
+            if !is_stix && ext.as_deref() != Some("csv") {
+                bail!("{}: expected a .csv file or a STIX 2.1 bundle (.json)", file.display());
             }
             let mut client = target.connect().await?;
-            let report = super::import::import_csv(&mut client, &file, !out.json).await?;
+            let report = if is_stix {
+                super::import::import_stix(&mut client, &file).await?
+            } else {
+                super::import::import_csv(&mut client, &file, !out.json).await?
+            };
+            let (rows, at) = if is_stix { ("indicator objects", "object") } else { ("rows", "line") };
             if out.json {
                 out.json(&report);
             } else {
-                println!("{} rows: {} stored, {} refused", report.rows, report.stored, report.errors.len());
+                println!("{} {rows}: {} stored, {} refused", report.rows, report.stored, report.errors.len());
                 for (line, e) in report.errors.iter().take(50) {
-                    println!("  line {line}: {e}");
+                    println!("  {at} {line}: {e}");
                 }
                 if report.errors.len() > 50 {
                     println!("  ... {} more (use --json for all)", report.errors.len() - 50);
@@ -194,7 +212,7 @@ pub async fn run(cmd: IndicatorCmd, target: &Target, out: &Output) -> Result<()>
             }
             Ok(())
         }
-        IndicatorCmd::List { kind, origin, signed_by, after, limit } => {
+        IndicatorCmd::List { kind, origin, signed_by, after, limit, min_score } => {
             let mut client = target.connect().await?;
             let resp = client
                 .list_indicators(pb::ListIndicatorsRequest {
@@ -203,6 +221,7 @@ pub async fn run(cmd: IndicatorCmd, target: &Target, out: &Output) -> Result<()>
                     limit,
                     after_local_seq: after,
                     signed_by: signed_by.unwrap_or_default(),
+                    min_score,
                 })
                 .await
                 .map_err(status_error)?

@@ -21,6 +21,9 @@ pub struct LookupArgs {
     /// Treat every value as this kind (default: every kind it parses as).
     #[arg(long)]
     kind: Option<Kind>,
+    /// Only assertions in force whose current score is at least this (0-100).
+    #[arg(long, default_value_t = 0)]
+    min_score: u32,
 }
 
 /// Runs `jaring lookup`. Exits 0 whether or not anything was found.
@@ -32,7 +35,8 @@ pub async fn run(a: LookupArgs, target: &Target, out: &Output) -> Result<()> {
     let mut client = target.connect().await?;
     let queries =
         a.values.iter().map(|v| pb::LookupQuery { value: v.clone(), kind: a.kind.map_or(0, i32::from) }).collect();
-    let resp = client.lookup(pb::LookupRequest { queries }).await.map_err(status_error)?.into_inner();
+    let resp =
+        client.lookup(pb::LookupRequest { queries, min_score: a.min_score }).await.map_err(status_error)?.into_inner();
     let results: Vec<LookupResult> = resp.results.into_iter().map(TryInto::try_into).collect::<Result<_, _>>()?;
     if out.json {
         if results.len() == 1 {

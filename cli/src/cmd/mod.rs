@@ -1,14 +1,23 @@
 //! One module per command group.
 
+pub mod allowlist;
+pub mod audit;
+pub mod bench;
+pub mod certs;
 pub mod demo;
+pub mod export;
+pub mod feedback;
 pub mod identity;
 pub mod import;
 pub mod indicator;
 pub mod init;
+pub mod key;
 pub mod lookup;
 pub mod peer;
 pub mod review;
 pub mod status;
+pub mod tls;
+pub mod token;
 
 use anyhow::{Result, anyhow};
 

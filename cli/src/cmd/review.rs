@@ -1,4 +1,4 @@
-//! `jaring review list|accept|reject`.
+//! `jaring review list|show|accept|reject`.
 
 use anyhow::Result;
 use clap::Subcommand;
@@ -18,6 +18,13 @@ pub enum ReviewCmd {
         /// Include decided records.
         #[arg(long)]
         all: bool,
+    },
+    /// One held (or decided) record: origin, reason, the indicator and the
+    /// value's merged view here.
+    #[command(after_help = "Example:\n  jaring --node ./vn-node review show 42 --json")]
+    Show {
+        /// Local log position (from `review list`).
+        seq: u64,
     },
     /// Accept a held indicator: it is stored, served and may be relayed.
     #[command(after_help = "Example:\n  jaring --node ./vn-node review accept 42 --note 'confirmed by analyst'")]
@@ -100,6 +107,25 @@ pub async fn run(cmd: ReviewCmd, target: &Target, out: &Output) -> Result<()> {
                 println!("nothing held for review");
             } else {
                 held.iter().for_each(print_held);
+            }
+        }
+        ReviewCmd::Show { seq } => {
+            let rec = client
+                .list_quarantine(pb::ListQuarantineRequest { include_decided: true })
+                .await
+                .map_err(status_error)?
+                .into_inner()
+                .records
+                .into_iter()
+                .find(|r| r.local_seq == seq)
+                .ok_or_else(|| {
+                    anyhow::anyhow!("nothing was held for review at log position {seq} (see `review list --all`)")
+                })?;
+            let h = held(rec)?;
+            if out.json {
+                out.json(&h);
+            } else {
+                print_held(&h);
             }
         }
         ReviewCmd::Accept { seq, note } => decide(&mut client, seq, true, note, out).await?,

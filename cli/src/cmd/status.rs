@@ -11,8 +11,17 @@ use crate::output::{Output, time};
 
 /// Show node status.
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  jaring --node ./id-node status --json")]
-pub struct StatusArgs {}
+#[command(
+    after_help = "Examples:\n  jaring --node ./id-node status --json\n  jaring --node ./id-node status --watch --interval 2"
+)]
+pub struct StatusArgs {
+    /// Refresh in place until interrupted (with --json: one JSON line per refresh).
+    #[arg(long)]
+    watch: bool,
+    /// Seconds between refreshes with --watch.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    interval: u64,
+}
 
 #[derive(Serialize)]
 struct Status {
@@ -23,14 +32,37 @@ struct Status {
     uptime_s: i64,
     log_head: u64,
     signing_key_ids: Vec<String>,
+    signing_keys: Vec<KeyAge>,
+    certs: Vec<CertExpiry>,
     federation_listen: String,
     admin_listen: String,
     kinds: std::collections::BTreeMap<String, u64>,
     origins: Vec<Origin>,
     peers: Vec<PeerState>,
     quarantined: u64,
+    quarantined_last_hour: u64,
+    /// Rejections in the last hour (kept under this name for scripts).
     rejected: u64,
+    rejected_last_hour: u64,
     forks: u64,
+}
+
+#[derive(Serialize)]
+struct KeyAge {
+    key_id: String,
+    valid_from_ms: i64,
+    age_s: i64,
+    revoked_at_ms: Option<i64>,
+    current: bool,
+}
+
+#[derive(Serialize)]
+struct CertExpiry {
+    subject: String,
+    not_after_ms: i64,
+    days_left: i64,
+    /// Expires within 30 days (or has).
+    warning: bool,
 }
 
 #[derive(Serialize)]
@@ -48,6 +80,7 @@ struct PeerState {
     cursor: u64,
     peer_head: u64,
     lag_entries: u64,
+    lag_s: i64,
     last_contact_ms: i64,
     outbound_streams: u32,
     last_error: String,
@@ -58,8 +91,37 @@ struct PeerState {
 /// # Errors
 ///
 /// Node unreachable.
-pub async fn run(_a: StatusArgs, target: &Target, out: &Output) -> Result<()> {
+pub async fn run(a: StatusArgs, target: &Target, out: &Output) -> Result<()> {
     let mut client = target.connect().await?;
+    if !a.watch {
+        let status = fetch(&mut client).await?;
+        print(&status, out);
+        return Ok(());
+    }
+    loop {
+        let status = fetch(&mut client).await;
+        if out.json {
+            match &status {
+                Ok(s) => println!("{}", serde_json::to_string(s).unwrap_or_default()),
+                Err(e) => println!("{}", serde_json::json!({ "error": format!("{e:#}") })),
+            }
+        } else {
+            // Clear the screen and home the cursor, then redraw.
+            print!("\x1b[2J\x1b[H");
+            match &status {
+                Ok(s) => print(s, out),
+                Err(e) => println!("jaring: {e:#}"),
+            }
+            println!("\n(refreshing every {}s; Ctrl-C to stop)", a.interval);
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(a.interval)) => {}
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        }
+    }
+}
+
+async fn fetch(client: &mut crate::client::Client) -> Result<Status> {
     let s = client.status(pb::StatusRequest {}).await.map_err(status_error)?.into_inner();
     let now = jaring_node::model::now_ms();
     let status = Status {
@@ -70,6 +132,27 @@ pub async fn run(_a: StatusArgs, target: &Target, out: &Output) -> Result<()> {
         started_at_ms: s.started_at_ms,
         log_head: s.log_head,
         signing_key_ids: s.signing_key_ids,
+        signing_keys: s
+            .signing_keys
+            .into_iter()
+            .map(|k| KeyAge {
+                age_s: (now - k.valid_from_ms).max(0) / 1000,
+                key_id: k.key_id,
+                valid_from_ms: k.valid_from_ms,
+                revoked_at_ms: (k.revoked_at_ms != 0).then_some(k.revoked_at_ms),
+                current: k.current,
+            })
+            .collect(),
+        certs: s
+            .certs
+            .into_iter()
+            .map(|c| CertExpiry {
+                days_left: (c.not_after_ms - now).div_euclid(86_400_000),
+                subject: c.subject,
+                not_after_ms: c.not_after_ms,
+                warning: c.warning,
+            })
+            .collect(),
         federation_listen: s.federation_listen,
         admin_listen: s.admin_listen,
         kinds: s.kinds.iter().filter_map(|k| Some((Kind::from_wire(k.kind).ok()??.to_string(), k.count))).collect(),
@@ -83,6 +166,7 @@ pub async fn run(_a: StatusArgs, target: &Target, out: &Output) -> Result<()> {
             .into_iter()
             .map(|p| PeerState {
                 lag_entries: p.inbound_head.saturating_sub(p.inbound_cursor),
+                lag_s: p.inbound_lag_ms / 1000,
                 node_id: p.node_id,
                 trust: p.trust,
                 state: p.inbound_state,
@@ -94,12 +178,18 @@ pub async fn run(_a: StatusArgs, target: &Target, out: &Output) -> Result<()> {
             })
             .collect(),
         quarantined: s.quarantined,
+        quarantined_last_hour: s.quarantined_last_hour,
         rejected: s.rejected_last_hour,
+        rejected_last_hour: s.rejected_last_hour,
         forks: s.forks,
     };
+    Ok(status)
+}
+
+fn print(status: &Status, out: &Output) {
     if out.json {
-        out.json(&status);
-        return Ok(());
+        out.json(status);
+        return;
     }
     println!(
         "node {} (jaring {}) region {}",
@@ -109,29 +199,45 @@ pub async fn run(_a: StatusArgs, target: &Target, out: &Output) -> Result<()> {
     );
     println!("  up {}s since {}", status.uptime_s, time(status.started_at_ms));
     println!("  federation {}  admin {}", status.federation_listen, status.admin_listen);
-    println!("  log head {}  signing keys {}", status.log_head, status.signing_key_ids.join(", "));
+    println!("  log head {}", status.log_head);
+    for k in &status.signing_keys {
+        let state = match (k.current, k.revoked_at_ms) {
+            (_, Some(t)) => format!("revoked from {}", time(t)),
+            (true, None) => "current".into(),
+            (false, None) => "verifies only".into(),
+        };
+        println!("  signing key {}  age {}  {state}", k.key_id, crate::output::age(k.valid_from_ms));
+    }
+    for c in &status.certs {
+        if c.warning {
+            println!("  WARNING: {} certificate expires {} ({} days)", c.subject, time(c.not_after_ms), c.days_left);
+        }
+    }
     let kinds: Vec<String> = status.kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
     println!("  indicators by kind: {}", if kinds.is_empty() { "none".into() } else { kinds.join(", ") });
     for o in &status.origins {
         println!("  origin {:<12} {} indicators, head #{}", o.origin, o.indicators, o.head_seq);
     }
-    println!("  quarantined {}  rejected {}  forks {}", status.quarantined, status.rejected, status.forks);
+    println!(
+        "  quarantined {} (new in the last hour {})  rejected in the last hour {}  forks {}",
+        status.quarantined, status.quarantined_last_hour, status.rejected_last_hour, status.forks
+    );
     if status.peers.is_empty() {
         println!("  no peers");
     }
     for p in &status.peers {
         println!(
-            "  peer {:<10} {:<8} {:<11} cursor {} / {} (lag {})  last contact {}  streams out {}{}",
+            "  peer {:<10} {:<8} {:<11} cursor {} / {} (lag {} entries, {}s)  last contact {}  streams out {}{}",
             p.node_id,
             p.trust,
             p.state,
             p.cursor,
             p.peer_head,
             p.lag_entries,
+            p.lag_s,
             time(p.last_contact_ms),
             p.outbound_streams,
             if p.last_error.is_empty() { String::new() } else { format!("  last error: {}", p.last_error) }
         );
     }
-    Ok(())
 }

@@ -7,6 +7,7 @@
 //! ([`status::to_status`]).
 
 pub mod auth;
+pub mod ops;
 pub mod service;
 pub mod status;
 

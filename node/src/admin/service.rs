@@ -38,6 +38,7 @@ impl AdminService {
         &self,
         inputs: Vec<pb::IndicatorInput>,
         actor: &str,
+        override_allowlist: bool,
     ) -> std::result::Result<pb::SubmitIndicatorsResponse, Status> {
         let max = self.node.config().limits.max_batch;
         if inputs.len() > max {
@@ -57,7 +58,7 @@ impl AdminService {
                 Err(e) => early.push(Some(pb::FieldError { field: e.field().into(), reason: e.to_string() })),
             }
         }
-        let mut done = self.node.submit(decoded, actor).await.map_err(to_status)?.into_iter();
+        let mut done = self.node.submit_with(decoded, actor, override_allowlist).await.map_err(to_status)?.into_iter();
         let results = early
             .into_iter()
             .map(|e| {
@@ -96,7 +97,8 @@ impl Admin for AdminService {
         req: Request<pb::SubmitIndicatorsRequest>,
     ) -> Result<pb::SubmitIndicatorsResponse> {
         let actor = actor(&req);
-        Ok(Response::new(self.submit(req.into_inner().indicators, &actor).await?))
+        let r = req.into_inner();
+        Ok(Response::new(self.submit(r.indicators, &actor, r.override_allowlist).await?))
     }
 
     async fn submit_indicator_stream(
@@ -112,7 +114,7 @@ impl Admin for AdminService {
         while let Some(batch) = stream.message().await? {
             let me = self.clone();
             let actor = actor.clone();
-            let next = tokio::spawn(async move { me.submit(batch.indicators, &actor).await });
+            let next = tokio::spawn(async move { me.submit(batch.indicators, &actor, batch.override_allowlist).await });
             if let Some(prev) = pending.replace(next) {
                 let r = prev.await.map_err(|e| Status::internal(e.to_string()))??;
                 all.results.extend(r.results);
@@ -140,6 +142,7 @@ impl Admin for AdminService {
             signed_by: (!r.signed_by.is_empty()).then_some(r.signed_by),
             after: r.after_local_seq,
             limit: usize::try_from(r.limit).unwrap_or(usize::MAX).min(10_000),
+            min_score: u8::try_from(r.min_score).unwrap_or(u8::MAX),
         };
         let node = self.node.clone();
         let records = tokio::task::spawn_blocking(move || node.list(&filter))
@@ -163,10 +166,14 @@ impl Admin for AdminService {
             queries.push((q.value, Kind::from_wire(q.kind).map_err(|e| wire_status(&e))?));
         }
         let node = self.node.clone();
-        let results = tokio::task::spawn_blocking(move || node.lookup(&queries))
+        let min_score = u8::try_from(r.min_score).unwrap_or(u8::MAX);
+        let mut results = tokio::task::spawn_blocking(move || node.lookup(&queries))
             .await
             .map_err(|e| Status::internal(e.to_string()))?
             .map_err(|e| store_status(&e))?;
+        for result in &mut results {
+            result.retain_min_score(min_score);
+        }
         Ok(Response::new(pb::LookupResponse { results: results.iter().map(Into::into).collect() }))
     }
 
@@ -212,11 +219,42 @@ impl Admin for AdminService {
                     inbound_head: l.inbound_head,
                     last_contact_ms: l.last_contact_ms,
                     outbound_streams: l.outbound_streams,
+                    inbound_lag_ms: if l.inbound_cursor >= l.inbound_head {
+                        0
+                    } else {
+                        (crate::model::now_ms() - l.caught_up_at_ms.max(n.started_at_ms())).max(0)
+                    },
                     last_error: l.last_error,
                 }
             })
             .collect();
         let quarantined = n.quarantine(false).map_err(err)?.len() as u64;
+        let hour_ago = crate::model::now_ms() - 3_600_000;
+        let quarantined_last_hour =
+            n.quarantine(true).map_err(err)?.iter().filter(|(_, q)| q.received_at_ms >= hour_ago).count() as u64;
+        let rejected_last_hour =
+            crate::audit_store::count_since(n.store(), hour_ago, crate::audit::AuditCategory::Rejection)
+                .map_err(err)?;
+        let now = crate::model::now_ms();
+        let certs = n
+            .cert_expiries()
+            .into_iter()
+            .map(|c| pb::CertStatus {
+                warning: c.not_after_ms - now < crate::node::CERT_WARNING_MS,
+                subject: c.subject,
+                not_after_ms: c.not_after_ms,
+            })
+            .collect();
+        let signing_keys = n
+            .keys(false)
+            .into_iter()
+            .map(|k| pb::SigningKeyStatus {
+                key_id: k.key_id,
+                valid_from_ms: k.valid_from_ms,
+                revoked_at_ms: k.revoked_at_ms.unwrap_or(0),
+                current: k.current,
+            })
+            .collect();
         Ok(Response::new(pb::StatusResponse {
             node_id: n.id().to_string(),
             version: env!("CARGO_PKG_VERSION").to_string(),
@@ -227,7 +265,10 @@ impl Admin for AdminService {
             origins,
             peers,
             quarantined,
-            rejected_last_hour: n.counter("count/rejected").map_err(err)?,
+            rejected_last_hour,
+            quarantined_last_hour,
+            certs,
+            signing_keys,
             forks: n.counter("count/forks").map_err(err)?,
             federation_listen: n.config().federation.listen.clone(),
             admin_listen: n.config().admin.listen.clone(),
@@ -297,6 +338,45 @@ impl Admin for AdminService {
         Ok(Response::new(pb::ListQuarantineResponse { records }))
     }
 
+    async fn add_feedback(&self, req: Request<pb::AddFeedbackRequest>) -> Result<pb::FeedbackEvent> {
+        let actor = actor(&req);
+        let input = crate::feedback::NewFeedback::try_from(req.into_inner()).map_err(|e| wire_status(&e))?;
+        let event = self.node.add_feedback(input, &actor).await.map_err(to_status)?;
+        Ok(Response::new((&event).into()))
+    }
+
+    async fn allowlist_add(&self, req: Request<pb::AllowlistAddRequest>) -> Result<pb::AllowlistAddResponse> {
+        let actor = actor(&req);
+        let mut entries = Vec::new();
+        for e in req.into_inner().entries {
+            entries.push(crate::allowlist::AllowEntry::try_from(e).map_err(|e| wire_status(&e))?);
+        }
+        let mut resp = pb::AllowlistAddResponse::default();
+        for r in self.node.allowlist_add(entries, &actor).await.map_err(to_status)? {
+            match r {
+                Ok(e) => resp.added.push((&e).into()),
+                Err(e) => resp.errors.push(pb::FieldError { field: e.field, reason: e.reason }),
+            }
+        }
+        Ok(Response::new(resp))
+    }
+
+    async fn allowlist_remove(&self, req: Request<pb::AllowlistRemoveRequest>) -> Result<pb::AllowlistRemoveResponse> {
+        let actor = actor(&req);
+        let r = req.into_inner();
+        let value = (!r.value.is_empty()).then_some(r.value.as_str());
+        let removed = self.node.allowlist_remove(&r.list, value, &actor).await.map_err(to_status)?;
+        Ok(Response::new(pb::AllowlistRemoveResponse { removed }))
+    }
+
+    async fn allowlist_list(&self, req: Request<pb::AllowlistListRequest>) -> Result<pb::AllowlistListResponse> {
+        let r = req.into_inner();
+        let entries = self.node.allowlist_entries(r.include_builtin).map_err(|e| store_status(&e))?;
+        Ok(Response::new(pb::AllowlistListResponse {
+            entries: entries.iter().filter(|e| r.list.is_empty() || e.list == r.list).map(Into::into).collect(),
+        }))
+    }
+
     async fn decide_quarantine(&self, req: Request<pb::DecideQuarantineRequest>) -> Result<pb::QuarantineRecord> {
         let actor = actor(&req);
         let r = req.into_inner();
@@ -311,6 +391,35 @@ impl Admin for AdminService {
         .ok_or_else(|| Status::not_found("decided record vanished"))?;
         Ok(Response::new(rec))
     }
+
+    // --- operating a node (admin/ops.rs) ---
+
+    async fn list_keys(&self, req: Request<pb::ListKeysRequest>) -> Result<pb::ListKeysResponse> {
+        Ok(Response::new(super::ops::list_keys(&self.node, req.into_inner())))
+    }
+
+    async fn rotate_key(&self, req: Request<pb::RotateKeyRequest>) -> Result<pb::KeyRecord> {
+        let actor = actor(&req);
+        Ok(Response::new(super::ops::rotate_key(&self.node, &actor).await?))
+    }
+
+    async fn revoke_key(&self, req: Request<pb::RevokeKeyRequest>) -> Result<pb::KeyRecord> {
+        let actor = actor(&req);
+        Ok(Response::new(super::ops::revoke_key(&self.node, req.into_inner(), &actor).await?))
+    }
+
+    async fn reload_tls(&self, req: Request<pb::ReloadTlsRequest>) -> Result<pb::ReloadTlsResponse> {
+        let actor = actor(&req);
+        Ok(Response::new(super::ops::reload_tls(&self.node, &actor).await?))
+    }
+
+    async fn list_audit(&self, req: Request<pb::ListAuditRequest>) -> Result<pb::ListAuditResponse> {
+        Ok(Response::new(super::ops::list_audit(&self.node, req.into_inner()).await?))
+    }
+
+    async fn verify_audit(&self, _req: Request<pb::VerifyAuditRequest>) -> Result<pb::VerifyAuditResponse> {
+        Ok(Response::new(super::ops::verify_audit(&self.node).await?))
+    }
 }
 
 fn quarantine_records(
@@ -321,10 +430,17 @@ fn quarantine_records(
     let mut out = Vec::new();
     for (seq, rec) in node.quarantine(include_decided)? {
         let Some((env, body)) = node.log_entry(seq)? else { continue };
-        let record = node.record(seq, &env, &body)?;
+        let record = match &body.entry {
+            crate::envelope::Entry::Indicator(_) => Some(node.record(seq, &env, &body)?),
+            _ => None,
+        };
         let view = match &body.entry {
             crate::envelope::Entry::Indicator(ind) => match &ind.value {
                 crate::envelope::Value::Plain(v) => node.view(ind.kind, v.clone(), now)?,
+                crate::envelope::Value::Keyed { .. } => None,
+            },
+            crate::envelope::Entry::Feedback(f) => match &f.value {
+                crate::envelope::Value::Plain(v) => node.view(f.kind, v.clone(), now)?,
                 crate::envelope::Value::Keyed { .. } => None,
             },
             crate::envelope::Entry::KeyEvent(_) => None,
@@ -333,7 +449,7 @@ fn quarantine_records(
             local_seq: seq,
             peer: rec.peer,
             reason: rec.reason,
-            indicator: Some((&record).into()),
+            indicator: record.as_ref().map(Into::into),
             received_at_ms: rec.received_at_ms,
             decision: rec.decision,
             note: rec.note,

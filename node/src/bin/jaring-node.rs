@@ -1,5 +1,5 @@
 //! `jaring-node --config DIR/node.toml`: runs a Jaring node until SIGTERM or
-//! SIGINT.
+//! SIGINT. SIGHUP reloads its TLS certificate, key and CA.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -57,7 +57,10 @@ fn main() -> ExitCode {
             tracing::info!("shutting down");
             trigger.fire();
         });
-        server::run(config, listeners, shutdown).await
+        // SIGHUP reloads the TLS certificate, key and CA from disk.
+        let (reload_tx, reload_rx) = tokio::sync::watch::channel(0u64);
+        tokio::spawn(shutdown::on_hangup(reload_tx));
+        server::run_with_reload(config, listeners, shutdown, Some(reload_rx)).await
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

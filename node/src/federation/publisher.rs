@@ -126,6 +126,7 @@ async fn stream_log(
                 .map_err(|e| Status::internal(e.to_string()))?
                 .map_err(|e| Status::internal(e.to_string()))?;
             cursor = chunk.cursor;
+            crate::metrics::global().sent(peer_id, chunk.entries.len());
             let msg = pb::SubscribeResponse { entries: chunk.entries, cursor, head };
             if tx.send(Ok(msg)).await.is_err() {
                 return Ok(()); // subscriber went away

@@ -115,6 +115,9 @@ async fn session(node: &Arc<Node>, own: &Arc<OwnCert>, peer_id: &str) -> Result<
                     l.inbound_cursor = cursor;
                     l.inbound_head = head;
                     l.last_contact_ms = now_ms();
+                    if cursor >= head {
+                        l.caught_up_at_ms = l.last_contact_ms;
+                    }
                 });
             }
             Ok::<(), String>(())
@@ -146,7 +149,7 @@ async fn session(node: &Arc<Node>, own: &Arc<OwnCert>, peer_id: &str) -> Result<
 
 /// One received entry after signature checking.
 enum Verified {
-    Ok(VerifiedEnvelope),
+    Ok(Box<VerifiedEnvelope>),
     Refused {
         origin: Option<String>,
         seq: Option<u64>,
@@ -188,7 +191,7 @@ fn verify_all(node: &Node, envs: Vec<SignedEnvelope>) -> Vec<Verified> {
         .into_iter()
         .zip(originals)
         .map(|(r, env)| match r {
-            Ok(v) => Verified::Ok(v),
+            Ok(v) => Verified::Ok(Box::new(v)),
             Err(VerifyError::UnknownKey { .. }) => Verified::UnknownKey(env),
             Err(e) => {
                 let claimed = wire::decode_body(&env.body).ok();
@@ -245,7 +248,7 @@ async fn apply(node: &Arc<Node>, peer_id: &str, items: Vec<Verified>, cursor: u6
                 let is_key_event = matches!(env.body.entry, Entry::KeyEvent(_));
                 let disposition =
                     if is_key_event { Disposition::Accept } else { policy::disposition(&env.body, &peer) };
-                batch.items.push((env, disposition));
+                batch.items.push((*env, disposition));
                 if is_key_event && queue.iter().any(|v| matches!(v, Verified::UnknownKey(_))) {
                     // Store the key event first so later entries signed by
                     // the new key verify.
@@ -273,7 +276,9 @@ async fn apply(node: &Arc<Node>, peer_id: &str, items: Vec<Verified>, cursor: u6
         }
     }
     batch.cursor = Some(cursor);
+    crate::metrics::global().observe_batch(peer_id, &batch);
     let report = node.ledger().ingest(batch).await.map_err(|e| e.to_string())?;
+    crate::metrics::global().observe_ingest(&report);
     if report.applied > 0 || !report.refused.is_empty() {
         tracing::debug!(
             applied = report.applied,

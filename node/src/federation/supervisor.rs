@@ -56,12 +56,16 @@ pub async fn run(
     let service = FederationServer::new(FederationService::new(node.clone(), shutdown.clone()))
         .max_decoding_message_size(limit)
         .max_encoding_message_size(limit);
+    let health = crate::introspection::federation_health().await;
+    let reflection = crate::introspection::reflection()?;
     let server = {
         let mut stop = shutdown.clone();
         tokio::spawn(async move {
             tonic::transport::Server::builder()
                 .http2_keepalive_interval(Some(std::time::Duration::from_secs(20)))
                 .http2_keepalive_timeout(Some(std::time::Duration::from_secs(20)))
+                .add_service(health)
+                .add_service(reflection)
                 .add_service(service)
                 .serve_with_incoming_shutdown(incoming, async move { stop.wait().await })
                 .await

@@ -39,6 +39,11 @@ pub enum Keyspace {
     SignedBy,
     /// name -> value: counters and small settings.
     Meta,
+    /// kind 0x00 value 0x00 reporter 0x00 local_seq -> (): feedback events
+    /// about a value, indexed under the value they are about.
+    Feedback,
+    /// list 0x00 kind-or-`*` 0x00 value -> JSON allowlist entry.
+    Allowlist,
 }
 
 impl Keyspace {
@@ -59,6 +64,8 @@ impl Keyspace {
             Keyspace::Forks => b'F',
             Keyspace::SignedBy => b'B',
             Keyspace::Meta => b'M',
+            Keyspace::Feedback => b'E',
+            Keyspace::Allowlist => b'W',
         }
     }
 }
@@ -106,6 +113,20 @@ pub fn split_index_key(k: &[u8]) -> Option<(Kind, &str, &str)> {
     let value = std::str::from_utf8(parts.next()?).ok()?;
     let origin = std::str::from_utf8(parts.next()?).ok()?;
     Some((kind, value, origin))
+}
+
+/// `kind 0x00 value 0x00 reporter 0x00 local_seq`: a feedback event about
+/// a value; [`index_prefix`] finds every event about the value.
+pub fn feedback_key(kind: Kind, value: &str, reporter: &str, local_seq: u64) -> Vec<u8> {
+    let mut k = index_key(kind, value, reporter);
+    k.push(0);
+    k.extend_from_slice(&local_seq.to_be_bytes());
+    k
+}
+
+/// The local_seq at the end of a [`feedback_key`].
+pub fn feedback_key_seq(k: &[u8]) -> Option<u64> {
+    read_u64(k.get(k.len().checked_sub(8)?..)?)
 }
 
 /// `kind 0x00 digest`.

@@ -146,7 +146,6 @@ impl Store {
     pub fn scan_prefix(&self, ks: Keyspace, prefix: &[u8]) -> Scan<'_> {
         match prefix_end(prefix) {
             Some(end) => {
-                let end = end;
                 let it = self.engine.range(ks, Bound::Included(prefix), Bound::Unbounded, false);
                 Box::new(it.take_while(move |r| r.as_ref().map_or(true, |(k, _)| k.as_slice() < end.as_slice())))
             }

@@ -3,6 +3,8 @@
 use jaring_proto::pb;
 
 use super::{WireError, categories_from_wire, categories_to_wire};
+use crate::allowlist::AllowEntry;
+use crate::feedback::{FeedbackEvent, FeedbackSummary, FeedbackType, NewFeedback};
 use crate::model::{Action, Distribution, Kind, Tlp, Trust};
 use crate::node::NewIndicator;
 use crate::peers::{InboundAgreement, OutboundAgreement, Peer};
@@ -148,8 +150,11 @@ impl From<&MergedView> for pb::MergedView {
                     valid_until_ms: a.valid_until_ms.unwrap_or(0),
                     status: status_to_wire(a.status),
                     description: a.description.clone().unwrap_or_default(),
+                    score: u32::from(a.score),
                 })
                 .collect(),
+            feedback: v.feedback.iter().map(Into::into).collect(),
+            score: u32::from(v.score),
         }
     }
 }
@@ -171,9 +176,11 @@ impl TryFrom<pb::MergedView> for MergedView {
                 valid_until_ms: opt_ms(a.valid_until_ms),
                 status: status_from_wire(a.status)?,
                 description: (!a.description.is_empty()).then_some(a.description),
+                score: u8::try_from(a.score).unwrap_or(u8::MAX),
             });
         }
-        Ok(MergedView {
+        let feedback: Vec<FeedbackEvent> = v.feedback.into_iter().map(TryInto::try_into).collect::<Result<_, _>>()?;
+        let view = MergedView {
             kind: Kind::require_wire(v.kind)?,
             value: v.value,
             keyed_hash: (!v.keyed_hash.is_empty()).then_some(v.keyed_hash),
@@ -181,6 +188,108 @@ impl TryFrom<pb::MergedView> for MergedView {
             max_confidence: u8::try_from(v.max_confidence).unwrap_or(u8::MAX),
             categories: categories_from_wire(&v.categories)?,
             assertions,
+            score: u8::try_from(v.score).unwrap_or(u8::MAX),
+            feedback: Vec::new(),
+            summary: FeedbackSummary::default(),
+        };
+        Ok(view.with_feedback(feedback))
+    }
+}
+
+fn text(s: String) -> Option<String> {
+    (!s.is_empty()).then_some(s)
+}
+
+impl From<&FeedbackEvent> for pb::FeedbackEvent {
+    fn from(e: &FeedbackEvent) -> Self {
+        pb::FeedbackEvent {
+            reporter: e.reporter.clone(),
+            origin_seq: e.origin_seq,
+            local_seq: e.local_seq,
+            r#type: e.feedback_type.into(),
+            kind: e.kind.into(),
+            value: e.value.clone(),
+            indicator_id: e.indicator_id.clone().unwrap_or_default(),
+            indicator_origin: e.indicator_origin.clone().unwrap_or_default(),
+            platform: e.platform.clone().unwrap_or_default(),
+            action_taken: e.action_taken.clone().unwrap_or_default(),
+            reason: e.reason.clone().unwrap_or_default(),
+            note: e.note.clone().unwrap_or_default(),
+            referred_to: e.referred_to.clone().unwrap_or_default(),
+            observed_at_ms: e.observed_at_ms,
+            created_at_ms: e.created_at_ms,
+            tlp: e.tlp.into(),
+            distribution: e.distribution.into(),
+        }
+    }
+}
+
+impl TryFrom<pb::FeedbackEvent> for FeedbackEvent {
+    type Error = WireError;
+    fn try_from(e: pb::FeedbackEvent) -> Result<Self, WireError> {
+        Ok(FeedbackEvent {
+            reporter: e.reporter,
+            origin_seq: e.origin_seq,
+            local_seq: e.local_seq,
+            feedback_type: FeedbackType::require_wire(e.r#type)?,
+            kind: Kind::require_wire(e.kind)?,
+            value: e.value,
+            indicator_id: text(e.indicator_id),
+            indicator_origin: text(e.indicator_origin),
+            platform: text(e.platform),
+            action_taken: text(e.action_taken),
+            reason: text(e.reason),
+            note: text(e.note),
+            referred_to: text(e.referred_to),
+            observed_at_ms: e.observed_at_ms,
+            created_at_ms: e.created_at_ms,
+            tlp: Tlp::require_wire(e.tlp)?,
+            distribution: Distribution::require_wire(e.distribution)?,
+        })
+    }
+}
+
+impl TryFrom<pb::AddFeedbackRequest> for NewFeedback {
+    type Error = WireError;
+    fn try_from(r: pb::AddFeedbackRequest) -> Result<Self, WireError> {
+        Ok(NewFeedback {
+            value: r.value,
+            kind: Kind::from_wire(r.kind)?,
+            feedback_type: FeedbackType::require_wire(r.r#type)?,
+            platform: text(r.platform),
+            action_taken: text(r.action_taken),
+            reason: text(r.reason),
+            note: text(r.note),
+            referred_to: text(r.referred_to),
+            observed_at_ms: opt_ms(r.observed_at_ms),
+            tlp: Tlp::from_wire(r.tlp)?,
+        })
+    }
+}
+
+impl From<&AllowEntry> for pb::AllowlistEntry {
+    fn from(e: &AllowEntry) -> Self {
+        pb::AllowlistEntry {
+            list: e.list.clone(),
+            value: e.value.clone(),
+            kind: e.kind.map_or(0, i32::from),
+            action: e.action.as_str().into(),
+            builtin: e.builtin,
+            note: e.note.clone(),
+        }
+    }
+}
+
+impl TryFrom<pb::AllowlistEntry> for AllowEntry {
+    type Error = WireError;
+    fn try_from(e: pb::AllowlistEntry) -> Result<Self, WireError> {
+        Ok(AllowEntry {
+            list: e.list,
+            kind: Kind::from_wire(e.kind)?,
+            value: e.value,
+            action: e.action.parse().map_err(|reason| WireError::Invalid { field: "action", reason })?,
+            builtin: e.builtin,
+            note: e.note,
         })
     }
 }

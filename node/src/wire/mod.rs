@@ -9,6 +9,7 @@ use jaring_proto::pb;
 use prost::Message;
 
 use crate::envelope::{BodyHash, Entry, EnvelopeBody, Indicator, KeyEvent, SignedEnvelope, Value};
+use crate::feedback::{Feedback, FeedbackType};
 use crate::model::{Action, Category, Confidence, Distribution, Kind, Tlp};
 use crate::pii;
 
@@ -118,6 +119,10 @@ enum_map!(Distribution, Distribution, "distribution", {
     Local <=> Local, Direct <=> Direct, Federation <=> Federation,
 });
 enum_map!(Action, Action, "action", { Upsert <=> Upsert, Revoke <=> Revoke });
+enum_map!(FeedbackType, FeedbackType, "feedback.type", {
+    Sighting <=> Sighting, FalsePositive <=> FalsePositive, TakedownRequested <=> TakedownRequested,
+    Actioned <=> Actioned, NoAction <=> NoAction, Referred <=> Referred,
+});
 
 /// Decodes a repeated category field into a sorted, duplicate-free list.
 ///
@@ -172,6 +177,7 @@ pub fn encode_body(b: &EnvelopeBody) -> Vec<u8> {
     let entry = match &b.entry {
         Entry::Indicator(i) => pb::envelope_body::Entry::Indicator(indicator_to_wire(i)),
         Entry::KeyEvent(k) => pb::envelope_body::Entry::KeyEvent(key_event_to_wire(k)),
+        Entry::Feedback(f) => pb::envelope_body::Entry::Feedback(feedback_to_wire(f)),
     };
     pb::EnvelopeBody {
         origin: b.origin.clone(),
@@ -202,6 +208,7 @@ pub fn decode_body(bytes: &[u8]) -> Result<EnvelopeBody, WireError> {
     let entry = match b.entry.ok_or(WireError::Missing("entry"))? {
         pb::envelope_body::Entry::Indicator(i) => Entry::Indicator(indicator_from_wire(i)?),
         pb::envelope_body::Entry::KeyEvent(k) => Entry::KeyEvent(key_event_from_wire(k)?),
+        pb::envelope_body::Entry::Feedback(f) => Entry::Feedback(Box::new(feedback_from_wire(f)?)),
     };
     Ok(EnvelopeBody { origin: b.origin, origin_seq: b.origin_seq, prev_hash, created_at_ms: b.created_at_ms, entry })
 }
@@ -336,6 +343,84 @@ fn key_event_from_wire(k: pb::KeyEvent) -> Result<KeyEvent, WireError> {
             Ok(KeyEvent::Revocation { key_id: r.key_id, revoked_at_ms: r.revoked_at_ms, reason: r.reason })
         }
     }
+}
+
+fn value_to_wire(v: &Value) -> (String, Option<pb::KeyedHash>) {
+    match v {
+        Value::Plain(v) => (v.clone(), None),
+        Value::Keyed { epoch, digest } => {
+            (digest.clone(), Some(pb::KeyedHash { scheme: pii::SCHEME.into(), epoch: *epoch }))
+        }
+    }
+}
+
+fn value_from_wire(value: String, keyed_hash: Option<pb::KeyedHash>) -> Result<Value, WireError> {
+    if value.is_empty() || value.len() > 2048 || value.contains('\0') {
+        return Err(WireError::invalid("value", "must be 1-2048 bytes without NUL"));
+    }
+    match keyed_hash {
+        None => Ok(Value::Plain(value)),
+        Some(k) => {
+            if k.scheme != pii::SCHEME {
+                return Err(WireError::invalid("keyed_hash.scheme", format!("unknown scheme {:?}", k.scheme)));
+            }
+            if value.len() != 64 || !value.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')) {
+                return Err(WireError::invalid("value", "keyed hash must be 64 lowercase hex characters"));
+            }
+            Ok(Value::Keyed { epoch: k.epoch, digest: value })
+        }
+    }
+}
+
+fn opt_text(s: String) -> Option<String> {
+    (!s.is_empty()).then_some(s)
+}
+
+fn feedback_to_wire(f: &Feedback) -> pb::Feedback {
+    let (value, keyed_hash) = value_to_wire(&f.value);
+    pb::Feedback {
+        kind: f.kind.into(),
+        value,
+        keyed_hash,
+        r#type: f.feedback_type.into(),
+        indicator_id: f.indicator_id.clone().unwrap_or_default(),
+        indicator_origin: f.indicator_origin.clone().unwrap_or_default(),
+        categories: categories_to_wire(&f.categories),
+        tlp: f.tlp.into(),
+        distribution: f.distribution.into(),
+        platform: f.platform.clone().unwrap_or_default(),
+        action_taken: f.action_taken.clone().unwrap_or_default(),
+        observed_at_ms: f.observed_at_ms,
+        reason: f.reason.clone().unwrap_or_default(),
+        note: f.note.clone().unwrap_or_default(),
+        referred_to: f.referred_to.clone().unwrap_or_default(),
+    }
+}
+
+fn feedback_from_wire(f: pb::Feedback) -> Result<Feedback, WireError> {
+    let kind = Kind::require_wire(f.kind)?;
+    let value = value_from_wire(f.value, f.keyed_hash)?;
+    if let Some(origin) = opt_text(f.indicator_origin.clone()) {
+        validate_node_id(&origin).map_err(|r| WireError::invalid("feedback.indicator_origin", r))?;
+    }
+    let fb = Feedback {
+        kind,
+        value,
+        feedback_type: FeedbackType::require_wire(f.r#type)?,
+        indicator_id: opt_text(f.indicator_id),
+        indicator_origin: opt_text(f.indicator_origin),
+        categories: categories_from_wire(&f.categories)?,
+        tlp: Tlp::require_wire(f.tlp)?,
+        distribution: Distribution::require_wire(f.distribution)?,
+        platform: opt_text(f.platform),
+        action_taken: opt_text(f.action_taken),
+        observed_at_ms: f.observed_at_ms,
+        reason: opt_text(f.reason),
+        note: opt_text(f.note),
+        referred_to: opt_text(f.referred_to),
+    };
+    fb.validate().map_err(|e| WireError::Invalid { field: e.field, reason: e.reason })?;
+    Ok(fb)
 }
 
 pub mod admin;

@@ -1,0 +1,692 @@
+//! `jaring bench`: measures this machine and a real federation on loopback.
+//!
+//! Every node is a real `jaring-node` process (found next to the `jaring`
+//! binary) in a temporary directory. Throughputs are reported beside the
+//! machine's own ed25519 verification rate measured in the same run, because
+//! absolute numbers differ between machines: the node is meant to run at the
+//! speed of its signature checks.
+//!
+//! Scenarios: `machine`, `publish`, `ingest`, `lookup`, `propagation`,
+//! `catchup`. `--json` prints one object with a key per scenario.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+use ed25519_dalek::{Signer, SigningKey, Verifier};
+use jaring_node::model::{Category, Distribution, Kind, Tlp};
+use jaring_node::node::NewIndicator;
+use jaring_proto::pb;
+use serde_json::{Value, json};
+
+use crate::client::{Client, Target, status_error};
+use crate::output::Output;
+
+/// Benchmark a node on this machine.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  jaring bench\n  jaring bench ingest --indicators 1000000 --json\n  jaring bench lookup --lookup-store 1000000"
+)]
+pub struct BenchArgs {
+    /// Run only these scenarios (default: all).
+    #[arg(value_enum)]
+    scenarios: Vec<Scenario>,
+    /// Indicators the ingest publisher holds.
+    #[arg(long, default_value_t = 200_000)]
+    indicators: u64,
+    /// Indicators submitted in the publish scenario (per path).
+    #[arg(long, default_value_t = 100_000)]
+    publish: u64,
+    /// Indicators in the store for the lookup scenario.
+    #[arg(long, default_value_t = 1_000_000)]
+    lookup_store: u64,
+    /// Lookups per measurement.
+    #[arg(long, default_value_t = 1_000_000)]
+    lookups: u64,
+    /// Indicators published during the propagation scenario.
+    #[arg(long, default_value_t = 1_000)]
+    propagation: u64,
+    /// Indicators published while the catch-up subscriber is offline.
+    #[arg(long, default_value_t = 200_000)]
+    catchup: u64,
+    /// Keep the node directories here.
+    #[arg(long)]
+    dir: Option<PathBuf>,
+}
+
+/// A benchmark scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Scenario {
+    /// Raw ed25519 rates of this machine.
+    Machine,
+    /// Submissions through the admin API.
+    Publish,
+    /// A subscriber catching up N pre-signed indicators over mTLS.
+    Ingest,
+    /// Point lookups in-process and over gRPC.
+    Lookup,
+    /// Publish-to-visible latency in an 11-node ASEAN mesh and line.
+    Propagation,
+    /// A subscriber that was offline while indicators were published.
+    Catchup,
+}
+
+/// Runs the benchmark.
+///
+/// # Errors
+///
+/// A node failing to start or a scenario failing.
+pub async fn run(a: BenchArgs, out: &Output) -> Result<()> {
+    let all = a.scenarios.is_empty();
+    let want = |s| all || a.scenarios.contains(&s);
+    let temp;
+    let base = match &a.dir {
+        Some(d) => d.clone(),
+        None => {
+            temp = tempfile::Builder::new().prefix("jaring-bench-").tempdir()?;
+            temp.path().to_path_buf()
+        }
+    };
+    let mut report = serde_json::Map::new();
+    let machine = tokio::task::spawn_blocking(machine).await?;
+    let batch_verify = machine["batch_verify_2_threads_per_s"].as_f64().unwrap_or(1.0);
+    if !out.json {
+        println!("machine: {} ({} cores)", cpu_name(), num_threads());
+        println!(
+            "  ed25519 verify {:.0}/s single, {:.0}/s batch on 1 thread, {:.0}/s batch on {} threads; sign {:.0}/s",
+            machine["verify_per_s"].as_f64().unwrap_or(0.0),
+            machine["batch_verify_per_s"].as_f64().unwrap_or(0.0),
+            batch_verify,
+            num_threads(),
+            machine["sign_per_s"].as_f64().unwrap_or(0.0)
+        );
+    }
+    report.insert("machine".into(), machine);
+    let node_bin = node_binary()?;
+    if want(Scenario::Publish) {
+        let r = publish(&node_bin, &base.join("publish"), a.publish).await?;
+        show(out, "publish", &r);
+        report.insert("publish".into(), r);
+    }
+    if want(Scenario::Ingest) {
+        let r = ingest(&node_bin, &base.join("ingest"), a.indicators, batch_verify).await?;
+        show(out, "ingest", &r);
+        report.insert("ingest".into(), r);
+    }
+    if want(Scenario::Lookup) {
+        let r = lookup(&node_bin, &base.join("lookup"), a.lookup_store, a.lookups).await?;
+        show(out, "lookup", &r);
+        report.insert("lookup".into(), r);
+    }
+    if want(Scenario::Propagation) {
+        let r = propagation(&node_bin, &base.join("propagation"), a.propagation).await?;
+        show(out, "propagation", &r);
+        report.insert("propagation".into(), r);
+    }
+    if want(Scenario::Catchup) {
+        let r = ingest(&node_bin, &base.join("catchup"), a.catchup, batch_verify).await?;
+        let r = json!({
+            "indicators": r["indicators"],
+            "seconds_to_converge": r["seconds"],
+            "indicators_per_s": r["indicators_per_s"],
+            "ratio_to_batch_verify": r["ratio_to_batch_verify"],
+            "subscriber_peak_rss_mib": r["subscriber_peak_rss_mib"],
+        });
+        show(out, "catchup", &r);
+        report.insert("catchup".into(), r);
+    }
+    if out.json {
+        out.json(&Value::Object(report));
+    }
+    Ok(())
+}
+
+fn show(out: &Output, name: &str, v: &Value) {
+    if out.json {
+        return;
+    }
+    println!("{name}:");
+    if let Some(m) = v.as_object() {
+        for (k, v) in m {
+            match v.as_f64() {
+                Some(f) if f.fract() != 0.0 => println!("  {k:<40} {f:.2}"),
+                _ => println!("  {k:<40} {v}"),
+            }
+        }
+    }
+}
+
+fn num_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn cpu_name() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}
+
+// --- machine -------------------------------------------------------------------
+
+fn machine() -> Value {
+    let key = SigningKey::from_bytes(&[7u8; 32]);
+    let vk = key.verifying_key();
+    let msgs: Vec<Vec<u8>> = (0..4096u32).map(|i| format!("{i:0300}").into_bytes()).collect();
+    let sigs: Vec<ed25519_dalek::Signature> = msgs.iter().map(|m| key.sign(m)).collect();
+    let t = Instant::now();
+    let mut n = 0u64;
+    while t.elapsed() < Duration::from_millis(700) {
+        let _ = key.sign(&msgs[(n % 4096) as usize]);
+        n += 1;
+    }
+    let sign = n as f64 / t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let mut n = 0u64;
+    while t.elapsed() < Duration::from_millis(700) {
+        let i = (n % 4096) as usize;
+        let _ = vk.verify(&msgs[i], &sigs[i]);
+        n += 1;
+    }
+    let verify = n as f64 / t.elapsed().as_secs_f64();
+    let batch = |threads: usize| -> f64 {
+        let t = Instant::now();
+        let per = 256usize;
+        let rounds = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut rounds = 0u64;
+                        let vks = vec![vk; per];
+                        while t.elapsed() < Duration::from_millis(900) {
+                            let start = (rounds as usize * per) % (4096 - per);
+                            let m: Vec<&[u8]> = msgs[start..start + per].iter().map(Vec::as_slice).collect();
+                            let _ = ed25519_dalek::verify_batch(&m, &sigs[start..start + per], &vks);
+                            rounds += 1;
+                        }
+                        rounds
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap_or(0)).sum::<u64>()
+        });
+        (rounds * per as u64) as f64 / t.elapsed().as_secs_f64()
+    };
+    let batch1 = batch(1);
+    let batch_n = batch(num_threads());
+    json!({
+        "cpu": cpu_name(),
+        "threads": num_threads(),
+        "sign_per_s": sign,
+        "verify_per_s": verify,
+        "batch_verify_per_s": batch1,
+        "batch_verify_2_threads_per_s": batch_n,
+    })
+}
+
+// --- nodes ---------------------------------------------------------------------
+
+fn node_binary() -> Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let p = exe.with_file_name("jaring-node");
+    if !p.exists() {
+        bail!("{} not found: build it with `cargo build --release --bins`", p.display());
+    }
+    Ok(p)
+}
+
+struct BenchNode {
+    id: String,
+    dir: PathBuf,
+    child: Child,
+    client: Client,
+}
+
+impl Drop for BenchNode {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_addr() -> Result<String> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.to_string())
+}
+
+async fn start_node(bin: &Path, base: &Path, id: &str, fed_key: Option<&Path>) -> Result<BenchNode> {
+    let dir = base.join(id.to_ascii_lowercase());
+    jaring_node::init::init(&jaring_node::init::InitOptions {
+        node_id: id.into(),
+        dir: dir.clone(),
+        region: Some("ID".into()),
+        listen: free_addr()?,
+        admin: free_addr()?,
+        http: None,
+        endpoint: None,
+        tls_hosts: vec![],
+        federation_key: fed_key.map(Path::to_path_buf),
+        federation_key_epoch: 1,
+        hash_phone: false,
+    })?;
+    let log = std::fs::File::create(dir.join("node.log"))?;
+    let child = Command::new(bin)
+        .arg("--config")
+        .arg(dir.join("node.toml"))
+        .arg("--log-level")
+        .arg("warn")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .with_context(|| format!("starting {}", bin.display()))?;
+    let target = Target { node: Some(dir.clone()), admin: None, token_file: None };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let client = loop {
+        if let Ok(mut c) = target.connect().await
+            && c.status(pb::StatusRequest {}).await.is_ok()
+        {
+            break c;
+        }
+        if Instant::now() > deadline {
+            bail!("node {id} did not start: {}", std::fs::read_to_string(dir.join("node.log")).unwrap_or_default());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    Ok(BenchNode { id: id.into(), dir, child, client })
+}
+
+async fn peer(from: &mut BenchNode, to: &BenchNode, relay: bool, member_only: bool) -> Result<()> {
+    let identity_json = std::fs::read_to_string(to.dir.join("identity.json"))?;
+    from.client
+        .add_peer(pb::AddPeerRequest {
+            identity_json,
+            trust: pb::Trust::Trusted as i32,
+            member_only,
+            outbound: Some(pb::OutboundAgreement { max_tlp: Tlp::Green.into(), relay, ..Default::default() }),
+            inbound: Some(pb::InboundAgreement::default()),
+            endpoint: String::new(),
+        })
+        .await
+        .map_err(status_error)?;
+    Ok(())
+}
+
+fn peak_rss_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn dir_bytes(p: &Path) -> u64 {
+    let mut total = 0;
+    if let Ok(rd) = std::fs::read_dir(p) {
+        for e in rd.flatten() {
+            match e.metadata() {
+                Ok(m) if m.is_dir() => total += dir_bytes(&e.path()),
+                Ok(m) => total += m.len(),
+                Err(_) => {}
+            }
+        }
+    }
+    total
+}
+
+/// A mix of kinds, all GREEN so every agreement shares them.
+fn sample(i: u64, tag: &str) -> pb::IndicatorInput {
+    let (kind, value) = match i % 5 {
+        0 => (Kind::Domain, format!("{tag}-{i}.loker-palsu.co.id")),
+        1 => (Kind::Url, format!("https://{tag}.investasi-bodong.com/daftar/{i}")),
+        2 => (Kind::BankAccount, format!("BCA:{:010}", i)),
+        3 => (Kind::Ip, format!("10.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, i & 255)),
+        _ => (Kind::SocialHandle, format!("telegram:{tag}_{i}")),
+    };
+    let input = NewIndicator {
+        kind: Some(kind),
+        value,
+        categories: vec![Category::JobScam],
+        confidence: 70,
+        tlp: Some(Tlp::Green),
+        distribution: Some(Distribution::Federation),
+        ..Default::default()
+    };
+    (&input).into()
+}
+
+/// Submits `n` indicators in batches of 1000 over `streams` client streams.
+async fn load(client: &Client, n: u64, tag: &str, streams: u64) -> Result<Duration> {
+    let t = Instant::now();
+    let per = n.div_ceil(streams);
+    let tag = Arc::new(tag.to_string());
+    let mut tasks = Vec::new();
+    for s in 0..streams {
+        let mut c = client.clone();
+        let tag = tag.clone();
+        let (from, to) = (s * per, ((s + 1) * per).min(n));
+        tasks.push(tokio::spawn(async move {
+            let batches = (from..to).step_by(1000).map(move |b| pb::SubmitIndicatorsRequest {
+                indicators: (b..(b + 1000).min(to)).map(|i| sample(i, &tag)).collect(),
+                override_allowlist: false,
+            });
+            let resp = c.submit_indicator_stream(tokio_stream::iter(batches)).await.map_err(status_error)?.into_inner();
+            let refused =
+                resp.results.iter().filter(|r| matches!(r.result, Some(pb::submit_result::Result::Error(_)))).count();
+            if refused > 0 {
+                bail!("{refused} indicators refused");
+            }
+            Ok(resp.results.len() as u64)
+        }));
+    }
+    let mut stored = 0;
+    for t in tasks {
+        stored += t.await??;
+    }
+    if stored != n {
+        bail!("stored {stored} of {n}");
+    }
+    Ok(t.elapsed())
+}
+
+async fn log_head(c: &mut Client) -> Result<u64> {
+    Ok(c.status(pb::StatusRequest {}).await.map_err(status_error)?.into_inner().log_head)
+}
+
+// --- scenarios -----------------------------------------------------------------
+
+async fn publish(bin: &Path, base: &Path, n: u64) -> Result<Value> {
+    let mut node = start_node(bin, base, "ID", None).await?;
+    // Unary, one indicator per call, 32 concurrent callers.
+    let unary_n = (n / 10).max(1000);
+    let t = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..32u64 {
+        let mut c = node.client.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut i = w;
+            while i < unary_n {
+                c.submit_indicators(pb::SubmitIndicatorsRequest {
+                    indicators: vec![sample(i, "unary")],
+                    override_allowlist: false,
+                })
+                .await
+                .map_err(status_error)?;
+                i += 32;
+            }
+            Ok::<(), anyhow::Error>(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let unary = unary_n as f64 / t.elapsed().as_secs_f64();
+    let streamed = load(&node.client, n, "stream", 2).await?;
+    let head = log_head(&mut node.client).await?;
+    if head != unary_n + n {
+        bail!("publish: log head {head}, expected {}", unary_n + n);
+    }
+    Ok(json!({
+        "unary_indicators": unary_n,
+        "unary_concurrency": 32,
+        "unary_indicators_per_s": unary,
+        "stream_indicators": n,
+        "stream_indicators_per_s": n as f64 / streamed.as_secs_f64(),
+        "peak_rss_mib": peak_rss_mib(node.child.id()),
+        "disk_bytes_per_indicator": dir_bytes(&node.dir.join("db")) as f64 / head as f64,
+    }))
+}
+
+async fn ingest(bin: &Path, base: &Path, n: u64, batch_verify: f64) -> Result<Value> {
+    let mut publisher = start_node(bin, base, "ID", None).await?;
+    load(&publisher.client, n, "ingest", 2).await?;
+    let key = publisher.dir.join("keys/federation-1.key");
+    let mut subscriber = start_node(bin, base, "VN", Some(&key)).await?;
+    peer(&mut publisher, &subscriber, false, false).await?;
+    let t = Instant::now();
+    peer(&mut subscriber, &publisher, false, false).await?;
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        if log_head(&mut subscriber.client).await? >= n {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("ingest: subscriber did not catch up in 600 s");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let secs = t.elapsed().as_secs_f64();
+    let rate = n as f64 / secs;
+    Ok(json!({
+        "indicators": n,
+        "seconds": secs,
+        "indicators_per_s": rate,
+        "ratio_to_batch_verify": rate / batch_verify,
+        "subscriber_peak_rss_mib": peak_rss_mib(subscriber.child.id()),
+        "publisher_peak_rss_mib": peak_rss_mib(publisher.child.id()),
+        "disk_bytes_per_indicator": dir_bytes(&subscriber.dir.join("db")) as f64 / n as f64,
+    }))
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+async fn lookup(bin: &Path, base: &Path, store: u64, lookups: u64) -> Result<Value> {
+    let mut node = start_node(bin, base, "ID", None).await?;
+    load(&node.client, store, "lookup", 2).await?;
+    // Unary over gRPC: 32 concurrent callers, one value each.
+    let unary_n = (lookups / 10).max(10_000);
+    let (rate, lat) = grpc_lookups(&node.client, unary_n, store, 1).await?;
+    let (batch_rate, _) = grpc_lookups(&node.client, lookups, store, 1000).await?;
+    let rss = peak_rss_mib(node.child.id());
+    let disk = dir_bytes(&node.dir.join("db")) as f64 / store as f64;
+    // In-process: stop the node and open its store here.
+    let _ = node.client.status(pb::StatusRequest {}).await;
+    let _ = Command::new("kill").arg("-TERM").arg(node.child.id().to_string()).status();
+    let _ = node.child.wait();
+    let config = jaring_node::config::Config::load(&node.dir.join("node.toml"))?;
+    let in_process = tokio::task::spawn_blocking(move || in_process_lookups(config, lookups, store)).await??;
+    Ok(json!({
+        "store_indicators": store,
+        "in_process_lookups_per_s": in_process,
+        "grpc_unary_lookups_per_s": rate,
+        "grpc_unary_concurrency": 32,
+        "grpc_unary_p50_ms": lat.0,
+        "grpc_unary_p99_ms": lat.1,
+        "grpc_unary_p999_ms": lat.2,
+        "grpc_batched_values_per_s": batch_rate,
+        "peak_rss_mib": rss,
+        "disk_bytes_per_indicator": disk,
+    }))
+}
+
+fn lookup_query(i: u64) -> pb::LookupQuery {
+    let q = sample(i, "lookup");
+    pb::LookupQuery { value: q.value, kind: q.kind }
+}
+
+async fn grpc_lookups(client: &Client, n: u64, store: u64, per_call: u64) -> Result<(f64, (f64, f64, f64))> {
+    let t = Instant::now();
+    let callers = if per_call == 1 { 32 } else { 4 };
+    let mut tasks = Vec::new();
+    for w in 0..callers {
+        let mut c = client.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut i = w * per_call;
+            while i < n {
+                let queries = (i..(i + per_call).min(n)).map(|j| lookup_query((j * 7919) % store)).collect();
+                let s = Instant::now();
+                let r = c.lookup(pb::LookupRequest { queries, min_score: 0 }).await.map_err(status_error)?.into_inner();
+                lat.push(s.elapsed().as_secs_f64() * 1000.0);
+                if r.results.iter().any(|r| r.views.is_empty()) {
+                    bail!("a stored value was not found");
+                }
+                i += callers * per_call;
+            }
+            Ok::<Vec<f64>, anyhow::Error>(lat)
+        }));
+    }
+    let mut lat = Vec::new();
+    for t in tasks {
+        lat.extend(t.await??);
+    }
+    let rate = n as f64 / t.elapsed().as_secs_f64();
+    lat.sort_by(f64::total_cmp);
+    Ok((rate, (percentile(&lat, 0.5), percentile(&lat, 0.99), percentile(&lat, 0.999))))
+}
+
+fn in_process_lookups(config: jaring_node::config::Config, n: u64, store: u64) -> Result<f64> {
+    let (node, _ledger) = jaring_node::node::Node::open(config)?;
+    let queries: Vec<(String, Option<Kind>)> = (0..n.min(200_000))
+        .map(|i| {
+            let q = lookup_query((i * 7919) % store);
+            (q.value, Kind::from_wire(q.kind).ok().flatten())
+        })
+        .collect();
+    let threads = num_threads();
+    let t = Instant::now();
+    let per = n / threads as u64;
+    let found: u64 = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|w| {
+                let node = &node;
+                let queries = &queries;
+                s.spawn(move || {
+                    let mut found = 0u64;
+                    for i in 0..per {
+                        let q = &queries[((i + w as u64 * 7) as usize) % queries.len()];
+                        if node.lookup(std::slice::from_ref(q)).is_ok_and(|r| r[0].found) {
+                            found += 1;
+                        }
+                    }
+                    found
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or(0)).sum()
+    });
+    if found != per * threads as u64 {
+        bail!("in-process lookups found {found} of {}", per * threads as u64);
+    }
+    Ok(found as f64 / t.elapsed().as_secs_f64())
+}
+
+const ASEAN: [&str; 11] = ["BN", "KH", "ID", "LA", "MY", "MM", "PH", "SG", "TH", "VN", "TL"];
+
+async fn propagation(bin: &Path, base: &Path, n: u64) -> Result<Value> {
+    let mut out = serde_json::Map::new();
+    for topology in ["mesh", "line"] {
+        let dir = base.join(topology);
+        let mut nodes: Vec<BenchNode> = Vec::new();
+        for id in ASEAN {
+            let key = nodes.first().map(|f| f.dir.join("keys/federation-1.key"));
+            nodes.push(start_node(bin, &dir, id, key.as_deref()).await?);
+        }
+        let origin = 2; // ID
+        for i in 0..nodes.len() {
+            for j in 0..nodes.len() {
+                if i == j {
+                    continue;
+                }
+                let direct = topology == "mesh" || i.abs_diff(j) == 1;
+                let (a, b) = if i < j {
+                    let (l, r) = nodes.split_at_mut(j);
+                    (&mut l[i], &r[0])
+                } else {
+                    let (l, r) = nodes.split_at_mut(i);
+                    (&mut r[0], &l[j])
+                };
+                if direct {
+                    peer(a, b, topology == "line", false).await?;
+                } else if j == origin {
+                    peer(a, b, false, true).await?;
+                }
+            }
+        }
+        // Let every subscription connect.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let mut latencies: Vec<f64> = Vec::new();
+        let interval = Duration::from_millis(10);
+        for i in 0..n {
+            let value = format!("prop-{topology}-{i}.loker-palsu.co.id");
+            let input = NewIndicator {
+                kind: Some(Kind::Domain),
+                value: value.clone(),
+                categories: vec![Category::JobScam],
+                confidence: 70,
+                tlp: Some(Tlp::Green),
+                distribution: Some(Distribution::Federation),
+                ..Default::default()
+            };
+            let tick = Instant::now();
+            nodes[origin]
+                .client
+                .submit_indicators(pb::SubmitIndicatorsRequest {
+                    indicators: vec![(&input).into()],
+                    override_allowlist: false,
+                })
+                .await
+                .map_err(status_error)?;
+            let acked = Instant::now();
+            let mut tasks = Vec::new();
+            for (k, node) in nodes.iter().enumerate() {
+                if k == origin {
+                    continue;
+                }
+                let mut c = node.client.clone();
+                let value = value.clone();
+                tasks.push(tokio::spawn(async move {
+                    let q = pb::LookupRequest {
+                        queries: vec![pb::LookupQuery { value, kind: i32::from(Kind::Domain) }],
+                        min_score: 0,
+                    };
+                    loop {
+                        let r = c.lookup(q.clone()).await.map_err(status_error)?.into_inner();
+                        if r.results.first().is_some_and(|r| !r.views.is_empty()) {
+                            return Ok::<f64, anyhow::Error>(acked.elapsed().as_secs_f64() * 1000.0);
+                        }
+                        if acked.elapsed() > Duration::from_secs(30) {
+                            bail!("not visible after 30 s");
+                        }
+                        tokio::time::sleep(Duration::from_micros(200)).await;
+                    }
+                }));
+            }
+            for t in tasks {
+                latencies.push(t.await??);
+            }
+            if let Some(rest) = interval.checked_sub(tick.elapsed()) {
+                tokio::time::sleep(rest).await;
+            }
+        }
+        latencies.sort_by(f64::total_cmp);
+        let rss: serde_json::Map<String, Value> =
+            nodes.iter().map(|n| (n.id.clone(), json!(peak_rss_mib(n.child.id())))).collect();
+        out.insert(
+            topology.into(),
+            json!({
+                "nodes": nodes.len(),
+                "indicators": n,
+                "p50_ms": percentile(&latencies, 0.5),
+                "p99_ms": percentile(&latencies, 0.99),
+                "max_ms": latencies.last().copied().unwrap_or(0.0),
+                "max_peak_rss_mib": rss.values().filter_map(Value::as_f64).fold(0.0, f64::max),
+                "peak_rss_mib_by_node": rss,
+            }),
+        );
+    }
+    Ok(Value::Object(out))
+}

@@ -1,0 +1,661 @@
+//! Feedback: what happened to an indicator after it was shared.
+//!
+//! A feedback event is a signed entry in the reporting node's own log
+//! ([`crate::envelope::Entry::Feedback`]), kept apart from indicator
+//! versions: the origin of an indicator never rewrites it because another
+//! country saw it again or had it taken down. Each event names the value the
+//! way indicators carry it (normalized, or the keyed hash for personal data)
+//! and, when known, the indicator it responds to.
+//!
+//! Routing (see [`crate::policy`]): an event carries the categories, TLP and
+//! distribution of the indicator it responds to (inherited when it is made,
+//! the most restrictive TLP and distribution among the assertions the
+//! reporter holds) and travels exactly like an indicator with those
+//! markings, plus always to the indicator's origin when that origin is a
+//! direct peer. Idempotency, signatures, hash chains and relay are those of
+//! every envelope.
+//!
+//! The merged view of a value lists the events held about it
+//! ([`FeedbackEvent`]) and a [`FeedbackSummary`] derived from them: per
+//! reporting country its sightings and last sighting, false-positive votes
+//! with reasons, takedown status per platform.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::audit::AuditDraft;
+use crate::envelope::{Entry, Indicator, Value};
+use crate::ledger::Publish;
+use crate::model::{Category, Distribution, Kind, Tlp, UnixMillis, UnknownName, now_ms};
+use crate::node::{InputError, Node, NodeError};
+use crate::normalize;
+use crate::store::{Keyspace, StoreError, layout};
+
+/// Longest platform, action, reason or referral, in bytes.
+pub const MAX_SHORT_FIELD: usize = 256;
+/// Longest note, in bytes.
+pub const MAX_NOTE: usize = 4096;
+
+/// What a feedback event reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub enum FeedbackType {
+    /// The value was seen again.
+    Sighting,
+    /// The value is not a scam; a reason is required.
+    FalsePositive,
+    /// A takedown was asked of a platform or registrar.
+    TakedownRequested,
+    /// A platform acted (taken down, blocked, account frozen).
+    Actioned,
+    /// A platform declined to act; a reason is required.
+    NoAction,
+    /// Referred to law enforcement.
+    Referred,
+}
+
+impl FeedbackType {
+    /// Every type, in declaration order.
+    pub const ALL: &'static [FeedbackType] = &[
+        FeedbackType::Sighting,
+        FeedbackType::FalsePositive,
+        FeedbackType::TakedownRequested,
+        FeedbackType::Actioned,
+        FeedbackType::NoAction,
+        FeedbackType::Referred,
+    ];
+
+    /// The canonical name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeedbackType::Sighting => "sighting",
+            FeedbackType::FalsePositive => "false_positive",
+            FeedbackType::TakedownRequested => "takedown_requested",
+            FeedbackType::Actioned => "actioned",
+            FeedbackType::NoAction => "no_action",
+            FeedbackType::Referred => "referred",
+        }
+    }
+
+    /// Whether the type is about a platform's handling (needs `platform`).
+    pub fn is_takedown(self) -> bool {
+        matches!(self, FeedbackType::TakedownRequested | FeedbackType::Actioned | FeedbackType::NoAction)
+    }
+}
+
+impl fmt::Display for FeedbackType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for FeedbackType {
+    type Err = UnknownName;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let lower = s.trim().to_ascii_lowercase().replace('-', "_");
+        FeedbackType::ALL.iter().copied().find(|t| t.as_str() == lower).ok_or_else(|| UnknownName {
+            what: "feedback type",
+            given: s.to_string(),
+            expected: FeedbackType::ALL.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", "),
+        })
+    }
+}
+
+impl From<FeedbackType> for String {
+    fn from(v: FeedbackType) -> String {
+        v.as_str().to_string()
+    }
+}
+
+impl TryFrom<String> for FeedbackType {
+    type Error = UnknownName;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+/// A feedback event as signed by the reporting node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Feedback {
+    /// Kind of the value.
+    pub kind: Kind,
+    /// The value as indicators carry it.
+    pub value: Value,
+    /// What is reported.
+    pub feedback_type: FeedbackType,
+    /// The indicator responded to, when known.
+    pub indicator_id: Option<String>,
+    /// Its origin, when known.
+    pub indicator_origin: Option<String>,
+    /// Inherited categories (routing); sorted, unique, non-empty.
+    pub categories: Vec<Category>,
+    /// Inherited or chosen marking.
+    pub tlp: Tlp,
+    /// Inherited reach.
+    pub distribution: Distribution,
+    /// Platform or registrar (required for takedown types).
+    pub platform: Option<String>,
+    /// What the platform did (`actioned`).
+    pub action_taken: Option<String>,
+    /// When it was seen or actioned.
+    pub observed_at_ms: UnixMillis,
+    /// Why (required for `false_positive` and `no_action`).
+    pub reason: Option<String>,
+    /// Free text.
+    pub note: Option<String>,
+    /// Which agency (`referred`).
+    pub referred_to: Option<String>,
+}
+
+/// A feedback event that breaks a rule: the field and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct FeedbackError {
+    /// The field.
+    pub field: &'static str,
+    /// Why.
+    pub reason: String,
+}
+
+impl Feedback {
+    /// Checks the per-type rules: a reason for `false_positive` and
+    /// `no_action`, a platform for takedown types, bounded text fields.
+    ///
+    /// # Errors
+    ///
+    /// [`FeedbackError`] naming the first bad field.
+    pub fn validate(&self) -> Result<(), FeedbackError> {
+        let err = |field, reason: &str| Err(FeedbackError { field, reason: reason.into() });
+        if self.categories.is_empty() {
+            return err("categories", "at least one category is required");
+        }
+        if matches!(self.feedback_type, FeedbackType::FalsePositive | FeedbackType::NoAction)
+            && self.reason.as_deref().is_none_or(|r| r.trim().is_empty())
+        {
+            return err("reason", &format!("is required for {}", self.feedback_type));
+        }
+        if self.feedback_type.is_takedown() && self.platform.as_deref().is_none_or(|p| p.trim().is_empty()) {
+            return err("platform", &format!("is required for {}", self.feedback_type));
+        }
+        for (field, v) in [
+            ("platform", &self.platform),
+            ("action_taken", &self.action_taken),
+            ("reason", &self.reason),
+            ("referred_to", &self.referred_to),
+            ("indicator_id", &self.indicator_id),
+            ("indicator_origin", &self.indicator_origin),
+        ] {
+            if v.as_ref().is_some_and(|s| s.len() > MAX_SHORT_FIELD || s.contains('\0')) {
+                return err(field, &format!("at most {MAX_SHORT_FIELD} bytes without NUL"));
+            }
+        }
+        if self.note.as_ref().is_some_and(|n| n.len() > MAX_NOTE) {
+            return err("note", &format!("longer than {MAX_NOTE} bytes"));
+        }
+        if self.observed_at_ms <= 0 {
+            return err("observed_at_ms", "is missing");
+        }
+        Ok(())
+    }
+}
+
+/// One feedback event as admins see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedbackEvent {
+    /// The reporting node (who signed it).
+    pub reporter: String,
+    /// Reporter's sequence number.
+    pub origin_seq: u64,
+    /// Position in this node's log.
+    pub local_seq: u64,
+    /// What is reported.
+    #[serde(rename = "type")]
+    pub feedback_type: FeedbackType,
+    /// Kind.
+    pub kind: Kind,
+    /// Value as carried (keyed hash for personal data).
+    pub value: String,
+    /// Indicator responded to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub indicator_id: Option<String>,
+    /// Its origin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub indicator_origin: Option<String>,
+    /// Platform or registrar.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    /// What the platform did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_taken: Option<String>,
+    /// Why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Notes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Agency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referred_to: Option<String>,
+    /// When seen or actioned.
+    pub observed_at_ms: UnixMillis,
+    /// When the reporter signed it.
+    pub created_at_ms: UnixMillis,
+    /// Marking.
+    pub tlp: Tlp,
+    /// Reach.
+    pub distribution: Distribution,
+}
+
+impl FeedbackEvent {
+    /// The admin view of a feedback entry.
+    pub fn new(reporter: &str, origin_seq: u64, local_seq: u64, created_at_ms: UnixMillis, f: &Feedback) -> Self {
+        FeedbackEvent {
+            reporter: reporter.into(),
+            origin_seq,
+            local_seq,
+            feedback_type: f.feedback_type,
+            kind: f.kind,
+            value: f.value.as_str().to_string(),
+            indicator_id: f.indicator_id.clone(),
+            indicator_origin: f.indicator_origin.clone(),
+            platform: f.platform.clone(),
+            action_taken: f.action_taken.clone(),
+            reason: f.reason.clone(),
+            note: f.note.clone(),
+            referred_to: f.referred_to.clone(),
+            observed_at_ms: f.observed_at_ms,
+            created_at_ms,
+            tlp: f.tlp,
+            distribution: f.distribution,
+        }
+    }
+}
+
+/// One reporting country's feedback about a value.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CountryFeedback {
+    /// The reporting node.
+    pub node: String,
+    /// Sightings reported.
+    pub sightings: u64,
+    /// Latest sighting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sighting_ms: Option<UnixMillis>,
+    /// Whether it voted false positive.
+    pub false_positive: bool,
+    /// Takedown events (requested, actioned, no action) it reported.
+    pub takedown_events: u64,
+    /// Whether it referred the value to law enforcement.
+    pub referred: bool,
+}
+
+/// A false-positive vote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FalsePositiveVote {
+    /// Who voted.
+    pub by: String,
+    /// Why.
+    pub reason: String,
+    /// When.
+    pub at_ms: UnixMillis,
+}
+
+/// The latest takedown state of a value on one platform.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TakedownStatus {
+    /// Platform or registrar (lower case).
+    pub platform: String,
+    /// `takedown_requested`, `actioned` or `no_action`.
+    pub status: FeedbackType,
+    /// Who reported the latest state.
+    pub by: String,
+    /// What was done (`actioned`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_taken: Option<String>,
+    /// Why not (`no_action`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// When.
+    pub at_ms: UnixMillis,
+}
+
+/// What the feedback held about a value adds up to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedbackSummary {
+    /// Per reporting node, sorted by node.
+    pub countries: Vec<CountryFeedback>,
+    /// Sightings from everyone.
+    pub sightings: u64,
+    /// Latest sighting from anyone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sighting_ms: Option<UnixMillis>,
+    /// One vote per reporting node (its latest), sorted by node.
+    pub false_positives: Vec<FalsePositiveVote>,
+    /// Per platform, sorted by platform.
+    pub takedowns: Vec<TakedownStatus>,
+}
+
+impl FeedbackSummary {
+    /// Summarizes events (any order). Takedown status per platform is the
+    /// latest event by (observed_at, created_at, reporter's sequence).
+    pub fn from_events(events: &[FeedbackEvent]) -> FeedbackSummary {
+        let mut sorted: Vec<&FeedbackEvent> = events.iter().collect();
+        sorted.sort_by_key(|e| (e.observed_at_ms, e.created_at_ms, e.origin_seq));
+        let mut countries: BTreeMap<&str, CountryFeedback> = BTreeMap::new();
+        let mut fps: BTreeMap<&str, FalsePositiveVote> = BTreeMap::new();
+        let mut takedowns: BTreeMap<String, TakedownStatus> = BTreeMap::new();
+        let mut sum = FeedbackSummary::default();
+        for e in sorted {
+            let c = countries
+                .entry(&e.reporter)
+                .or_insert_with(|| CountryFeedback { node: e.reporter.clone(), ..CountryFeedback::default() });
+            match e.feedback_type {
+                FeedbackType::Sighting => {
+                    c.sightings += 1;
+                    c.last_sighting_ms = c.last_sighting_ms.max(Some(e.observed_at_ms));
+                    sum.sightings += 1;
+                    sum.last_sighting_ms = sum.last_sighting_ms.max(Some(e.observed_at_ms));
+                }
+                FeedbackType::FalsePositive => {
+                    c.false_positive = true;
+                    fps.insert(
+                        &e.reporter,
+                        FalsePositiveVote {
+                            by: e.reporter.clone(),
+                            reason: e.reason.clone().unwrap_or_default(),
+                            at_ms: e.observed_at_ms,
+                        },
+                    );
+                }
+                FeedbackType::TakedownRequested | FeedbackType::Actioned | FeedbackType::NoAction => {
+                    c.takedown_events += 1;
+                    let platform = e.platform.clone().unwrap_or_default().trim().to_lowercase();
+                    takedowns.insert(
+                        platform.clone(),
+                        TakedownStatus {
+                            platform,
+                            status: e.feedback_type,
+                            by: e.reporter.clone(),
+                            action_taken: e.action_taken.clone(),
+                            reason: e.reason.clone(),
+                            at_ms: e.observed_at_ms,
+                        },
+                    );
+                }
+                FeedbackType::Referred => c.referred = true,
+            }
+        }
+        sum.countries = countries.into_values().collect();
+        sum.false_positives = fps.into_values().collect();
+        sum.takedowns = takedowns.into_values().collect();
+        sum
+    }
+}
+
+/// Feedback as an admin submits it, before normalization.
+#[derive(Debug, Clone)]
+pub struct NewFeedback {
+    /// The value as seen.
+    pub value: String,
+    /// Its kind; `None`: every kind it parses as (the first one held).
+    pub kind: Option<Kind>,
+    /// What is reported.
+    pub feedback_type: FeedbackType,
+    /// Platform or registrar.
+    pub platform: Option<String>,
+    /// What the platform did.
+    pub action_taken: Option<String>,
+    /// Why.
+    pub reason: Option<String>,
+    /// Notes.
+    pub note: Option<String>,
+    /// Agency referred to.
+    pub referred_to: Option<String>,
+    /// When seen or actioned; default now.
+    pub observed_at_ms: Option<UnixMillis>,
+    /// Marking; default the most restrictive among the assertions held.
+    pub tlp: Option<Tlp>,
+}
+
+impl Node {
+    /// Every feedback event held about a value (as carried), in log order.
+    ///
+    /// # Errors
+    ///
+    /// Store failures.
+    pub fn feedback_events(&self, kind: Kind, value: &str) -> Result<Vec<FeedbackEvent>, StoreError> {
+        let mut out = Vec::new();
+        for r in self.store().scan_prefix(Keyspace::Feedback, &layout::index_prefix(kind, value)) {
+            let (k, _) = r?;
+            let Some(seq) = layout::feedback_key_seq(&k) else { continue };
+            if let Some((_, body)) = self.log_entry(seq)?
+                && let Entry::Feedback(f) = &body.entry
+            {
+                out.push(FeedbackEvent::new(&body.origin, body.origin_seq, seq, body.created_at_ms, f));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Signs and publishes a feedback event about a value this node holds
+    /// an indicator for. The event inherits the categories (union), the
+    /// most restrictive TLP (unless `input.tlp`) and the most restrictive
+    /// distribution of the assertions held, and names the indicator it
+    /// responds to (another origin's, when there is one).
+    ///
+    /// # Errors
+    ///
+    /// [`NodeError::Input`] for a bad value or a missing reason or
+    /// platform; [`NodeError::NotFound`] when no indicator for the value is
+    /// held; store failures.
+    pub async fn add_feedback(&self, input: NewFeedback, actor: &str) -> Result<FeedbackEvent, NodeError> {
+        let candidates = match input.kind {
+            Some(k) => vec![(
+                k,
+                normalize::normalize(k, &input.value, self.normalize_context())
+                    .map_err(|e| InputError::new("value", e.to_string()))?,
+            )],
+            None => normalize::candidates(&input.value, self.normalize_context()),
+        };
+        let mut found = None;
+        for (kind, canonical) in candidates {
+            let (value, _) = self.value_of(kind, canonical);
+            let held = self.assertions_held(kind, &value)?;
+            if !held.is_empty() {
+                found = Some((kind, value, held));
+                break;
+            }
+        }
+        let Some((kind, value, held)) = found else {
+            return Err(NodeError::NotFound(format!(
+                "no indicator for {:?} is held here; feedback responds to a known indicator",
+                input.value
+            )));
+        };
+        let mut categories: Vec<Category> = held.iter().flat_map(|(_, i)| i.categories.iter().copied()).collect();
+        categories.sort();
+        categories.dedup();
+        let inherited_tlp = held.iter().map(|(_, i)| i.tlp).max().unwrap_or(Tlp::Amber);
+        let distribution = held.iter().map(|(_, i)| i.distribution).min().unwrap_or(Distribution::Direct);
+        let target = held.iter().find(|(o, _)| o != self.id()).or_else(|| held.first());
+        let text = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let f = Feedback {
+            kind,
+            value,
+            feedback_type: input.feedback_type,
+            indicator_id: target.map(|(_, i)| i.id.clone()),
+            indicator_origin: target.map(|(o, _)| o.clone()),
+            categories,
+            tlp: input.tlp.unwrap_or(inherited_tlp),
+            distribution,
+            platform: text(input.platform),
+            action_taken: text(input.action_taken),
+            observed_at_ms: input.observed_at_ms.unwrap_or_else(now_ms),
+            reason: text(input.reason),
+            note: text(input.note),
+            referred_to: text(input.referred_to),
+        };
+        f.validate().map_err(|e| InputError::new(e.field, e.reason))?;
+        let detail = format!("{} on {} {} (tlp {})", f.feedback_type, f.kind, f.value.as_str(), f.tlp.label());
+        let audit = vec![AuditDraft::admin(actor, "feedback.add", detail)];
+        let mut results = self.ledger().publish(vec![Publish::Feedback(f)], audit).await?;
+        let stored = results.pop().ok_or_else(|| NodeError::Store(StoreError::Engine("no result".into())))??;
+        let body = &stored.envelope.body;
+        match &body.entry {
+            Entry::Feedback(f) => {
+                Ok(FeedbackEvent::new(&body.origin, body.origin_seq, stored.local_seq, body.created_at_ms, f))
+            }
+            _ => Err(NodeError::Store(StoreError::Engine("published entry is not feedback".into()))),
+        }
+    }
+
+    /// Every origin's current indicator for a value (as carried), by origin.
+    fn assertions_held(&self, kind: Kind, value: &Value) -> Result<Vec<(String, Indicator)>, StoreError> {
+        let mut out = Vec::new();
+        for r in self.store().scan_prefix(Keyspace::Index, &layout::index_prefix(kind, value.as_str())) {
+            let (_, v) = r?;
+            let Some(seq) = layout::read_u64(&v) else { continue };
+            if let Some((_, body)) = self.log_entry(seq)?
+                && let Entry::Indicator(ind) = body.entry
+            {
+                out.push((body.origin, ind));
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn ev(reporter: &str, seq: u64, t: FeedbackType, at: i64) -> FeedbackEvent {
+        FeedbackEvent {
+            reporter: reporter.into(),
+            origin_seq: seq,
+            local_seq: seq,
+            feedback_type: t,
+            kind: Kind::Domain,
+            value: "x.co.id".into(),
+            indicator_id: None,
+            indicator_origin: None,
+            platform: t.is_takedown().then(|| "Registrar".to_string()),
+            action_taken: (t == FeedbackType::Actioned).then(|| "suspended".to_string()),
+            reason: matches!(t, FeedbackType::FalsePositive | FeedbackType::NoAction).then(|| "why".to_string()),
+            note: None,
+            referred_to: None,
+            observed_at_ms: at,
+            created_at_ms: at,
+            tlp: Tlp::Green,
+            distribution: Distribution::Federation,
+        }
+    }
+
+    #[test]
+    fn names_round_trip_and_accept_dashes() {
+        for t in FeedbackType::ALL {
+            assert_eq!(t.as_str().parse::<FeedbackType>().unwrap(), *t);
+        }
+        assert_eq!("false-positive".parse::<FeedbackType>().unwrap(), FeedbackType::FalsePositive);
+        assert_eq!("Takedown-Requested".parse::<FeedbackType>().unwrap(), FeedbackType::TakedownRequested);
+        assert!("deleted".parse::<FeedbackType>().is_err());
+    }
+
+    #[test]
+    fn summary_counts_per_country_and_keeps_latest_takedown_state() {
+        let events = vec![
+            ev("VN", 2, FeedbackType::Actioned, 200),
+            ev("VN", 1, FeedbackType::TakedownRequested, 100),
+            ev("MY", 1, FeedbackType::Sighting, 150),
+            ev("MY", 2, FeedbackType::Sighting, 300),
+            ev("ID", 7, FeedbackType::FalsePositive, 400),
+        ];
+        let s = FeedbackSummary::from_events(&events);
+        assert_eq!(s.sightings, 2);
+        assert_eq!(s.last_sighting_ms, Some(300));
+        assert_eq!(s.countries.iter().map(|c| c.node.as_str()).collect::<Vec<_>>(), ["ID", "MY", "VN"]);
+        let my = &s.countries[1];
+        assert_eq!((my.sightings, my.last_sighting_ms), (2, Some(300)));
+        assert_eq!(s.countries[2].takedown_events, 2);
+        assert_eq!(s.takedowns.len(), 1);
+        assert_eq!(s.takedowns[0].platform, "registrar");
+        assert_eq!(s.takedowns[0].status, FeedbackType::Actioned, "actioned came after the request");
+        assert_eq!(s.takedowns[0].action_taken.as_deref(), Some("suspended"));
+        assert_eq!(s.false_positives, vec![FalsePositiveVote { by: "ID".into(), reason: "why".into(), at_ms: 400 }]);
+    }
+
+    #[test]
+    fn feedback_envelopes_round_trip_signed_and_refuse_broken_rules() {
+        use crate::envelope::{EnvelopeBody, GENESIS_HASH, sign, verify};
+        use crate::keys::{KeyRing, SigningKey};
+        let key = SigningKey::generate(0);
+        let mut ring = KeyRing::default();
+        ring.insert("VN", key.public(), 0);
+        let mut f = Feedback {
+            kind: Kind::Email,
+            value: Value::Keyed { epoch: 1, digest: "ab".repeat(32) },
+            feedback_type: FeedbackType::Actioned,
+            indicator_id: Some("3f2a".into()),
+            indicator_origin: Some("ID".into()),
+            categories: vec![Category::JobScam, Category::Phishing],
+            tlp: Tlp::Amber,
+            distribution: Distribution::Direct,
+            platform: Some("registrar".into()),
+            action_taken: Some("suspended".into()),
+            observed_at_ms: 1_700_000_000_000,
+            reason: None,
+            note: Some("case 12".into()),
+            referred_to: None,
+        };
+        let body = |f: Feedback| EnvelopeBody {
+            origin: "VN".into(),
+            origin_seq: 1,
+            prev_hash: GENESIS_HASH,
+            created_at_ms: 1_700_000_000_000,
+            entry: Entry::Feedback(Box::new(f)),
+        };
+        let v = verify(sign(&body(f.clone()), &key), &ring).unwrap();
+        assert_eq!(v.body, body(f.clone()), "decodes to exactly what was signed");
+        // A signed body that breaks a feedback rule is refused at decode time.
+        f.platform = None;
+        let err = verify(sign(&body(f), &key), &ring).unwrap_err();
+        assert!(matches!(
+            err,
+            crate::envelope::VerifyError::Malformed(crate::wire::WireError::Invalid { field: "platform", .. })
+        ));
+    }
+
+    #[test]
+    fn validation_names_the_missing_field() {
+        let mut f = Feedback {
+            kind: Kind::Domain,
+            value: Value::Plain("x.co.id".into()),
+            feedback_type: FeedbackType::FalsePositive,
+            indicator_id: None,
+            indicator_origin: None,
+            categories: vec![Category::JobScam],
+            tlp: Tlp::Green,
+            distribution: Distribution::Federation,
+            platform: None,
+            action_taken: None,
+            observed_at_ms: 1,
+            reason: None,
+            note: None,
+            referred_to: None,
+        };
+        assert_eq!(f.validate().unwrap_err().field, "reason");
+        f.reason = Some("bank's own site".into());
+        assert!(f.validate().is_ok());
+        f.feedback_type = FeedbackType::Actioned;
+        assert_eq!(f.validate().unwrap_err().field, "platform");
+        f.platform = Some("registrar".into());
+        assert!(f.validate().is_ok());
+        f.categories.clear();
+        assert_eq!(f.validate().unwrap_err().field, "categories");
+    }
+}

@@ -1,0 +1,122 @@
+//! The node's HTTPS listener (`[http] listen`): TAXII 2.1 for
+//! threat-intelligence platforms, Prometheus `/metrics`, `/healthz`.
+//!
+//! - [`tokens`]: read-only consumer tokens (`jaring token create`).
+//! - [`taxii`]: the TAXII 2.1 read API over this node's log.
+//!
+//! HTTPS uses the node's own certificate ([`OwnCert`], reloadable) with
+//! server authentication only: TAXII clients authenticate with tokens, not
+//! certificates.
+
+pub mod taxii;
+pub mod tokens;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+
+use crate::node::Node;
+use crate::shutdown::Shutdown;
+use crate::tls::OwnCert;
+
+/// How long a client may take to finish the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The rustls configuration: our certificate, no client authentication,
+/// HTTP/1.1 and h2.
+///
+/// # Errors
+///
+/// If rustls refuses the protocol versions.
+pub fn tls_config(own: Arc<OwnCert>) -> Result<Arc<rustls::ServerConfig>, rustls::Error> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_cert_resolver(own);
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// The routes.
+pub fn router(node: Arc<Node>) -> Router {
+    let metrics_node = node.clone();
+    Router::new()
+        .route("/healthz", get(|| async { (StatusCode::OK, "ok\n") }))
+        .route(
+            "/metrics",
+            get(move || {
+                let node = metrics_node.clone();
+                async move {
+                    match tokio::task::spawn_blocking(move || crate::metrics::render(&node)).await {
+                        Ok(text) => (
+                            StatusCode::OK,
+                            [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+                            text,
+                        )
+                            .into_response(),
+                        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+                    }
+                }
+            }),
+        )
+        .merge(taxii::router(node))
+}
+
+/// Serves HTTPS on `listener` until `shutdown`.
+///
+/// # Errors
+///
+/// A message if the TLS configuration cannot be built.
+pub async fn serve(
+    node: Arc<Node>,
+    listener: TcpListener,
+    own: Arc<OwnCert>,
+    mut shutdown: Shutdown,
+) -> Result<(), String> {
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls_config(own).map_err(|e| format!("http TLS: {e}"))?);
+    let app = router(node);
+    let mut connections = JoinSet::new();
+    loop {
+        while connections.try_join_next().is_some() {}
+        let (tcp, addr) = tokio::select! {
+            _ = shutdown.wait() => break,
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::warn!(error = %e, "http accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let acceptor = acceptor.clone();
+        let app = app.clone();
+        connections.spawn(async move {
+            let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(e)) => {
+                    tracing::debug!(%addr, error = %e, "http TLS handshake failed");
+                    return;
+                }
+                Err(_) => return,
+            };
+            let service = TowerToHyperService::new(app);
+            if let Err(e) = auto::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(tls), service).await
+            {
+                tracing::debug!(%addr, error = %e, "http connection ended");
+            }
+        });
+    }
+    connections.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,235 @@
+//! Prometheus metrics, served at `/metrics` on the HTTP listener.
+//!
+//! Counters that events bump (envelopes in and out by peer, rejections by
+//! reason, admin request latency) live in one process-wide registry
+//! ([`global`]), in the style of the Prometheus client libraries' default
+//! registry; gauges that describe state (lag per peer, store size,
+//! indicators by kind) are read from the node at scrape time by [`render`].
+//!
+//! | metric | type | labels |
+//! |---|---|---|
+//! | `jaring_envelopes_received_total` | counter | `peer` |
+//! | `jaring_envelopes_sent_total` | counter | `peer` |
+//! | `jaring_rejections_total` | counter | `reason` |
+//! | `jaring_admin_request_duration_seconds` | histogram | `method` |
+//! | `jaring_peer_lag_entries` | gauge | `peer` |
+//! | `jaring_peer_connected` | gauge | `peer` |
+//! | `jaring_log_entries` | gauge | |
+//! | `jaring_indicators` | gauge | `kind` |
+//! | `jaring_store_bytes` | gauge | |
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::LazyLock;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use prometheus_client::encoding::text::{encode_eof, encode_registry};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::ledger::{IngestBatch, IngestReport};
+use crate::node::Node;
+use crate::store::Keyspace;
+
+type Labels = Vec<(String, String)>;
+
+fn label(name: &str, value: &str) -> Labels {
+    vec![(name.to_string(), value.to_string())]
+}
+
+fn new_histogram() -> Histogram {
+    // 0.25 ms .. ~4 s.
+    Histogram::new(exponential_buckets(0.000_25, 2.0, 15))
+}
+
+/// The event counters.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    received: Family<Labels, Counter>,
+    sent: Family<Labels, Counter>,
+    rejections: Family<Labels, Counter>,
+    admin_latency: Family<Labels, Histogram>,
+}
+
+static GLOBAL: LazyLock<Metrics> = LazyLock::new(Metrics::new);
+
+/// The process-wide metrics.
+pub fn global() -> &'static Metrics {
+    &GLOBAL
+}
+
+impl Metrics {
+    fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("jaring");
+        let received = Family::<Labels, Counter>::default();
+        let sent = Family::<Labels, Counter>::default();
+        let rejections = Family::<Labels, Counter>::default();
+        let admin_latency = Family::<Labels, Histogram>::new_with_constructor(new_histogram as fn() -> Histogram);
+        registry.register("envelopes_received", "Envelopes received from each peer", received.clone());
+        registry.register("envelopes_sent", "Envelopes sent to each peer", sent.clone());
+        registry.register("rejections", "Envelopes refused, by reason", rejections.clone());
+        registry.register(
+            "admin_request_duration_seconds",
+            "Admin API request latency by method",
+            admin_latency.clone(),
+        );
+        Metrics { registry, received, sent, rejections, admin_latency }
+    }
+
+    /// A batch from `peer` about to be applied: its envelopes and the
+    /// refusals decided before the ledger.
+    pub fn observe_batch(&self, peer: &str, batch: &IngestBatch) {
+        let n = batch.items.len() + batch.refused.len();
+        self.received.get_or_create(&label("peer", peer)).inc_by(n as u64);
+        for r in &batch.refused {
+            self.rejection(r.reason.as_deref().unwrap_or("unknown"));
+        }
+    }
+
+    /// The ledger's refusals of an applied batch.
+    pub fn observe_ingest(&self, report: &IngestReport) {
+        for (_, _, reason) in &report.refused {
+            self.rejection(reason);
+        }
+    }
+
+    /// One refusal.
+    pub fn rejection(&self, reason: &str) {
+        self.rejections.get_or_create(&label("reason", reason)).inc();
+    }
+
+    /// Envelopes streamed to `peer`.
+    pub fn sent(&self, peer: &str, n: usize) {
+        if n > 0 {
+            self.sent.get_or_create(&label("peer", peer)).inc_by(n as u64);
+        }
+    }
+
+    fn admin_request(&self, method: &str, seconds: f64) {
+        self.admin_latency.get_or_create(&label("method", method)).observe(seconds);
+    }
+}
+
+fn dir_bytes(dir: &std::path::Path) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            match e.metadata() {
+                Ok(m) if m.is_dir() => stack.push(e.path()),
+                Ok(m) => total += m.len(),
+                Err(_) => {}
+            }
+        }
+    }
+    total
+}
+
+/// The Prometheus text exposition of the event counters and the node's
+/// current state. Reads the store: call from a blocking thread.
+pub fn render(node: &Node) -> String {
+    let mut state = Registry::with_prefix("jaring");
+    let lag = Family::<Labels, Gauge>::default();
+    let connected = Family::<Labels, Gauge>::default();
+    for (peer, link) in node.links() {
+        let behind = link.inbound_head.saturating_sub(link.inbound_cursor);
+        lag.get_or_create(&label("peer", &peer)).set(i64::try_from(behind).unwrap_or(i64::MAX));
+        connected.get_or_create(&label("peer", &peer)).set(i64::from(link.inbound_state == "connected"));
+    }
+    state.register("peer_lag_entries", "Entries the peer's log holds beyond our cursor", lag);
+    state.register("peer_connected", "1 while the subscription to the peer is connected", connected);
+    let log_entries = Gauge::<i64>::default();
+    if let Ok(Some((k, _))) = node.store().last(Keyspace::Log) {
+        log_entries.set(crate::store::layout::read_u64(&k).map_or(0, |v| i64::try_from(v).unwrap_or(i64::MAX)));
+    }
+    state.register("log_entries", "Entries in this node's log (highest local_seq)", log_entries);
+    let by_kind = Family::<Labels, Gauge>::default();
+    for (kind, n) in node.counters("count/kind/").unwrap_or_default() {
+        by_kind.get_or_create(&label("kind", &kind)).set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+    state.register("indicators", "Indicator entries stored, by kind", by_kind);
+    let bytes = Gauge::<i64>::default();
+    let db = node.config().resolve(&node.config().paths.db);
+    bytes.set(i64::try_from(dir_bytes(&db)).unwrap_or(i64::MAX));
+    state.register("store_bytes", "Size of the store on disk", bytes);
+
+    let mut out = String::new();
+    // Writing to a String cannot fail.
+    let _ = encode_registry(&mut out, &global().registry);
+    let _ = encode_registry(&mut out, &state);
+    let _ = encode_eof(&mut out);
+    out
+}
+
+/// The admin methods, read from the compiled descriptors, so request
+/// latency is labelled only with real method names (bounded cardinality).
+static ADMIN_METHODS: LazyLock<HashSet<String>> = LazyLock::new(|| {
+    use prost::Message;
+    let mut out = HashSet::new();
+    if let Ok(set) = prost_types::FileDescriptorSet::decode(jaring_proto::FILE_DESCRIPTOR_SET) {
+        for file in set.file {
+            let package = file.package.clone().unwrap_or_default();
+            for service in file.service {
+                let name = format!("{package}.{}", service.name.clone().unwrap_or_default());
+                for m in service.method {
+                    out.insert(format!("/{name}/{}", m.name.unwrap_or_default()));
+                }
+            }
+        }
+    }
+    out
+});
+
+/// A tower layer recording admin request latency by gRPC method.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AdminLatencyLayer;
+
+impl<S> tower::Layer<S> for AdminLatencyLayer {
+    type Service = AdminLatency<S>;
+    fn layer(&self, inner: S) -> AdminLatency<S> {
+        AdminLatency { inner }
+    }
+}
+
+/// See [`AdminLatencyLayer`].
+#[derive(Debug, Clone)]
+pub struct AdminLatency<S> {
+    inner: S,
+}
+
+impl<S, B> tower::Service<axum::http::Request<B>> for AdminLatency<S>
+where
+    S: tower::Service<axum::http::Request<B>>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: axum::http::Request<B>) -> Self::Future {
+        let path = req.uri().path();
+        let method = if ADMIN_METHODS.contains(path) {
+            path.rsplit('/').next().unwrap_or("other").to_string()
+        } else {
+            "other".to_string()
+        };
+        let start = Instant::now();
+        let fut = self.inner.call(req);
+        Box::pin(async move {
+            let r = fut.await;
+            global().admin_request(&method, start.elapsed().as_secs_f64());
+            r
+        })
+    }
+}
