@@ -67,6 +67,16 @@ enum Command {
     Demo(cmd::demo::DemoArgs),
     /// Measure this machine and a federation of real nodes on loopback.
     Bench(cmd::bench::BenchArgs),
+    /// Run a node in this process, as `jaring-node` does (used by `jaring bench`).
+    #[command(name = "node-run", hide = true)]
+    NodeRun {
+        /// Path to node.toml.
+        #[arg(long)]
+        config: PathBuf,
+        /// Log filter.
+        #[arg(long)]
+        log_level: Option<String>,
+    },
     /// Export indicators as a STIX 2.1 bundle or CSV.
     #[command(subcommand)]
     Export(cmd::export::ExportCmd),
@@ -95,6 +105,9 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::NodeRun { config, log_level } = &cli.command {
+        return jaring_node::daemon::main(config, None, log_level.clone());
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -115,6 +128,7 @@ fn main() -> ExitCode {
             Command::Status(a) => cmd::status::run(a, &target, &out).await,
             Command::Demo(a) => cmd::demo::run(a, &out).await,
             Command::Bench(a) => cmd::bench::run(a, &out).await,
+            Command::NodeRun { .. } => Ok(()),
             Command::Export(c) => cmd::export::run(c, &target, &out).await,
             Command::Token(c) => cmd::token::run(c, &target, &out),
             Command::Key(c) => cmd::key::run(c, &target, &out).await,

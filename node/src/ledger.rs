@@ -906,7 +906,13 @@ impl<'s> Txn<'s> {
                 None => Ok(None),
             }
         };
-        if let Some(held) = at(body.origin_seq)? {
+        // The head (highest sequence held) is in memory: an envelope that
+        // extends it, the usual case, needs no chain reads at all.
+        let head = self.heads.get(&body.origin).copied();
+        let head_seq = head.map_or(0, |h| h.seq);
+        if body.origin_seq <= head_seq
+            && let Some(held) = at(body.origin_seq)?
+        {
             if held.hash == env.hash {
                 return Ok(Check::Duplicate);
             }
@@ -921,26 +927,28 @@ impl<'s> Txn<'s> {
                 "an envelope in this node's name that this node did not sign".into(),
             ));
         }
-        let head = self.heads.get(&body.origin).map_or(0, |h| h.seq);
-        if body.origin_seq > head.saturating_add(self.state.config.max_seq_gap) {
+        if body.origin_seq > head_seq.saturating_add(self.state.config.max_seq_gap) {
             return Ok(Check::Refuse(
                 "seq_too_far_ahead",
                 format!(
-                    "origin_seq {} is more than {} above head {head}",
+                    "origin_seq {} is more than {} above head {head_seq}",
                     body.origin_seq, self.state.config.max_seq_gap
                 ),
             ));
         }
-        if body.origin_seq > 1
-            && let Some(prev) = at(body.origin_seq - 1)?
-            && prev.hash != body.prev_hash
-        {
+        let prev_hash = match head {
+            Some(h) if h.seq == body.origin_seq - 1 => Some(h.hash),
+            _ if body.origin_seq > 1 && body.origin_seq - 1 < head_seq => at(body.origin_seq - 1)?.map(|p| p.hash),
+            _ => None,
+        };
+        if prev_hash.is_some_and(|h| h != body.prev_hash) {
             return Ok(Check::Refuse(
                 "chain_break",
                 format!("prev_hash does not match {}#{}", body.origin, body.origin_seq - 1),
             ));
         }
-        if let Some(next) = at(body.origin_seq + 1)?
+        if body.origin_seq < head_seq
+            && let Some(next) = at(body.origin_seq + 1)?
             && next.prev_hash != env.hash
         {
             return Ok(Check::Refuse(

@@ -35,6 +35,7 @@ pub mod allowlist;
 pub mod audit;
 pub mod audit_store;
 pub mod config;
+pub mod daemon;
 pub mod envelope;
 pub mod federation;
 pub mod feedback;

@@ -1,7 +1,7 @@
 //! `jaring bench`: measures this machine and a real federation on loopback.
 //!
-//! Every node is a real `jaring-node` process (found next to the `jaring`
-//! binary) in a temporary directory. Throughputs are reported beside the
+//! Every node is a real node process (this binary's hidden `node-run`
+//! command, the same code as `jaring-node`) in a temporary directory. Throughputs are reported beside the
 //! machine's own ed25519 verification rate measured in the same run, because
 //! absolute numbers differ between machines: the node is meant to run at the
 //! speed of its signature checks.
@@ -235,12 +235,7 @@ fn machine() -> Value {
 // --- nodes ---------------------------------------------------------------------
 
 fn node_binary() -> Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let p = exe.with_file_name("jaring-node");
-    if !p.exists() {
-        bail!("{} not found: build it with `cargo build --release --bins`", p.display());
-    }
-    Ok(p)
+    std::env::current_exe().context("finding this program to start nodes with")
 }
 
 struct BenchNode {
@@ -278,6 +273,7 @@ async fn start_node(bin: &Path, base: &Path, id: &str, fed_key: Option<&Path>) -
     })?;
     let log = std::fs::File::create(dir.join("node.log"))?;
     let child = Command::new(bin)
+        .arg("node-run")
         .arg("--config")
         .arg(dir.join("node.toml"))
         .arg("--log-level")
