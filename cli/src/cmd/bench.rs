@@ -374,12 +374,10 @@ async fn load(client: &Client, n: u64, tag: &str, streams: u64) -> Result<Durati
                 override_allowlist: false,
             });
             let resp = c.submit_indicator_stream(tokio_stream::iter(batches)).await.map_err(status_error)?.into_inner();
-            let refused =
-                resp.results.iter().filter(|r| matches!(r.result, Some(pb::submit_result::Result::Error(_)))).count();
-            if refused > 0 {
-                bail!("{refused} indicators refused");
+            if let Some(first) = resp.refused.first() {
+                bail!("{} indicators refused, the first: {:?}", resp.refused.len(), first.error);
             }
-            Ok(resp.results.len() as u64)
+            Ok(resp.stored)
         }));
     }
     let mut stored = 0;

@@ -59,7 +59,7 @@ impl AdminService {
             }
         }
         let mut done = self.node.submit_with(decoded, actor, override_allowlist).await.map_err(to_status)?.into_iter();
-        let results = early
+        let results: Vec<pb::SubmitResult> = early
             .into_iter()
             .map(|e| {
                 let result = match e {
@@ -78,7 +78,11 @@ impl AdminService {
                 pb::SubmitResult { result: Some(result) }
             })
             .collect();
-        Ok(pb::SubmitIndicatorsResponse { results })
+        let stored = results
+            .iter()
+            .filter(|r: &&pb::SubmitResult| matches!(r.result, Some(pb::submit_result::Result::Stored(_))))
+            .count() as u64;
+        Ok(pb::SubmitIndicatorsResponse { results, stored, refused: Vec::new() })
     }
 }
 
@@ -108,6 +112,19 @@ impl Admin for AdminService {
         let actor = actor(&req);
         let mut stream = req.into_inner();
         let mut all = pb::SubmitIndicatorsResponse::default();
+        let mut position = 0u64;
+        let mut tally = |r: pb::SubmitIndicatorsResponse, all: &mut pb::SubmitIndicatorsResponse| {
+            for result in r.results {
+                match result.result {
+                    Some(pb::submit_result::Result::Stored(_)) => all.stored += 1,
+                    Some(pb::submit_result::Result::Error(error)) => {
+                        all.refused.push(pb::RefusedInput { index: position, error: Some(error) })
+                    }
+                    None => {}
+                }
+                position += 1;
+            }
+        };
         // Keep one batch in flight while the next is read.
         let mut pending: Option<tokio::task::JoinHandle<std::result::Result<pb::SubmitIndicatorsResponse, Status>>> =
             None;
@@ -117,12 +134,12 @@ impl Admin for AdminService {
             let next = tokio::spawn(async move { me.submit(batch.indicators, &actor, batch.override_allowlist).await });
             if let Some(prev) = pending.replace(next) {
                 let r = prev.await.map_err(|e| Status::internal(e.to_string()))??;
-                all.results.extend(r.results);
+                tally(r, &mut all);
             }
         }
         if let Some(prev) = pending {
             let r = prev.await.map_err(|e| Status::internal(e.to_string()))??;
-            all.results.extend(r.results);
+            tally(r, &mut all);
         }
         Ok(Response::new(all))
     }
