@@ -38,6 +38,47 @@ macro_rules! assert_eventually {
     }};
 }
 
+/// A small xorshift generator for randomized tests; print the seed so a
+/// failure can be replayed.
+#[derive(Debug)]
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// A generator seeded from `JARING_TEST_SEED` if set (to replay a
+    /// failure), else from the clock (never zero).
+    pub fn from_clock() -> Rng {
+        if let Some(seed) = std::env::var("JARING_TEST_SEED").ok().and_then(|s| s.parse::<u64>().ok()) {
+            return Rng(seed | 1);
+        }
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos());
+        Rng(nanos as u64 | 1)
+    }
+
+    /// The next value.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A value in `lo..hi`.
+    pub fn between(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next_u64() % (hi - lo)
+    }
+}
+
+/// Adds a GREEN job-scam domain through the CLI of the node in `dir`;
+/// whether the node acknowledged it.
+pub fn cli_add_domain(dir: &Path, value: &str) -> bool {
+    Command::new(bin("jaring"))
+        .arg("--node")
+        .arg(dir)
+        .args(["indicator", "add", "--kind", "domain", "--value", value, "--category", "job_scam", "--tlp", "green"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
 /// Path of a workspace binary next to the running test.
 pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap_or_default();

@@ -10,22 +10,7 @@ use std::time::Duration;
 
 use jaring_node::envelope::GENESIS_HASH;
 use jaring_node::store::{Keyspace, layout};
-use jaring_tests::{TestNode, assert_eventually, link};
-
-/// A small xorshift generator; the seed is printed so a failure can be replayed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn between(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo)
-    }
-}
+use jaring_tests::{Rng, TestNode, assert_eventually, link};
 
 fn listed(node: &TestNode) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
@@ -81,9 +66,9 @@ fn check_store(node: &TestNode) -> std::collections::BTreeMap<String, u64> {
 #[test]
 fn kills_during_ingest_lose_nothing_acknowledged() -> anyhow::Result<()> {
     let rounds: u64 = std::env::var("JARING_CRASH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
-    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_nanos() as u64 | 1;
+    let mut rng = Rng::from_clock();
+    let seed = rng.0;
     println!("crash test seed {seed}, {rounds} rounds");
-    let mut rng = Rng(seed);
     let mut id = TestNode::builder("ID").start()?;
     let mut vn = TestNode::builder("VN").start()?;
     link(&id, &vn, &[], &[])?;
@@ -101,23 +86,7 @@ fn kills_during_ingest_lose_nothing_acknowledged() -> anyhow::Result<()> {
                 let mut n = start;
                 while !stop.load(Ordering::Relaxed) {
                     let value = format!("crash-{n}.penipuan.co.id");
-                    let ok = std::process::Command::new(jaring_tests::bin("jaring"))
-                        .arg("--node")
-                        .arg(&dir)
-                        .args([
-                            "indicator",
-                            "add",
-                            "--kind",
-                            "domain",
-                            "--value",
-                            &value,
-                            "--category",
-                            "job_scam",
-                            "--tlp",
-                            "green",
-                        ])
-                        .output()
-                        .is_ok_and(|o| o.status.success());
+                    let ok = jaring_tests::cli_add_domain(&dir, &value);
                     if ok {
                         acked.lock().unwrap_or_else(|p| p.into_inner()).insert(value);
                     }

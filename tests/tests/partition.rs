@@ -8,21 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use jaring_tests::proxy::Proxy;
-use jaring_tests::{TestNode, assert_eventually};
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+use jaring_tests::{Rng, TestNode, assert_eventually};
 
 fn values(node: &TestNode) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
@@ -45,9 +31,9 @@ fn values(node: &TestNode) -> BTreeSet<String> {
 }
 
 fn churn(events: u64) -> anyhow::Result<()> {
-    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_nanos() as u64 | 1;
+    let mut rng = Rng::from_clock();
+    let seed = rng.0;
     println!("partition test seed {seed}, {events} events");
-    let mut rng = Rng(seed);
     let ids = ["A", "B", "C", "D", "E"];
     let mut nodes: Vec<TestNode> = ids.iter().map(|id| TestNode::builder(id).init()).collect::<Result<_, _>>()?;
     for n in &mut nodes {
@@ -84,23 +70,7 @@ fn churn(events: u64) -> anyhow::Result<()> {
                 let mut n = 0u64;
                 while !stop.load(Ordering::Relaxed) {
                     let value = format!("churn-{}-{n}.penipuan.co.id", origin.to_ascii_lowercase());
-                    let ok = std::process::Command::new(jaring_tests::bin("jaring"))
-                        .arg("--node")
-                        .arg(&dir)
-                        .args([
-                            "indicator",
-                            "add",
-                            "--kind",
-                            "domain",
-                            "--value",
-                            &value,
-                            "--category",
-                            "job_scam",
-                            "--tlp",
-                            "green",
-                        ])
-                        .output()
-                        .is_ok_and(|o| o.status.success());
+                    let ok = jaring_tests::cli_add_domain(&dir, &value);
                     if ok {
                         acked.lock().unwrap_or_else(|p| p.into_inner()).insert(format!("{origin}|{value}"));
                     } else {
@@ -113,27 +83,27 @@ fn churn(events: u64) -> anyhow::Result<()> {
         .collect();
 
     for _ in 0..events {
-        match rng.below(4) {
+        match rng.between(0, 4) {
             0 => {
-                let p = &all_proxies[rng.below(all_proxies.len() as u64) as usize];
+                let p = &all_proxies[rng.between(0, all_proxies.len() as u64) as usize];
                 p.cut();
             }
             1 => {
-                let p = &all_proxies[rng.below(all_proxies.len() as u64) as usize];
-                p.delay(Duration::from_millis(rng.below(50)));
+                let p = &all_proxies[rng.between(0, all_proxies.len() as u64) as usize];
+                p.delay(Duration::from_millis(rng.between(0, 50)));
             }
             2 => {
-                let p = &all_proxies[rng.below(all_proxies.len() as u64) as usize];
+                let p = &all_proxies[rng.between(0, all_proxies.len() as u64) as usize];
                 p.reset();
             }
             _ => {
-                let k = rng.below(nodes.len() as u64) as usize;
+                let k = rng.between(0, nodes.len() as u64) as usize;
                 nodes[k].kill9();
-                std::thread::sleep(Duration::from_millis(rng.below(300)));
+                std::thread::sleep(Duration::from_millis(rng.between(0, 300)));
                 nodes[k].start()?;
             }
         }
-        std::thread::sleep(Duration::from_millis(200 + rng.below(400)));
+        std::thread::sleep(Duration::from_millis(200 + rng.between(0, 400)));
     }
     stop.store(true, Ordering::Relaxed);
     for w in writers {
