@@ -218,16 +218,16 @@ mod tests {
         assert!(!may_send(&body("MY", Kind::Domain, Tlp::Green, d, c, 50), "ID", &p), "no relay by default");
     }
 
-    fn arb_kind() -> impl Strategy<Value = Kind> {
+    pub(super) fn arb_kind() -> impl Strategy<Value = Kind> {
         proptest::sample::select(Kind::ALL.to_vec())
     }
-    fn arb_tlp() -> impl Strategy<Value = Tlp> {
+    pub(super) fn arb_tlp() -> impl Strategy<Value = Tlp> {
         proptest::sample::select(Tlp::ALL.to_vec())
     }
-    fn arb_dist() -> impl Strategy<Value = Distribution> {
+    pub(super) fn arb_dist() -> impl Strategy<Value = Distribution> {
         proptest::sample::select(Distribution::ALL.to_vec())
     }
-    fn arb_cats() -> impl Strategy<Value = Vec<Category>> {
+    pub(super) fn arb_cats() -> impl Strategy<Value = Vec<Category>> {
         proptest::sample::subsequence(Category::ALL.to_vec(), 0..4)
     }
 
@@ -291,6 +291,7 @@ mod tests {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod feedback_routing_tests {
+    use super::tests::{arb_cats, arb_dist, arb_kind, arb_tlp};
     use super::*;
     use crate::envelope::{GENESIS_HASH, Value};
     use crate::feedback::FeedbackType;
@@ -373,19 +374,6 @@ mod feedback_routing_tests {
         // The TLP ceiling still holds for the origin.
         let amber = envelope("VN", feedback(Kind::Domain, Tlp::Amber, Distribution::Federation, c, Some("ID")));
         assert!(!may_send(&amber, "VN", &peer("ID", a)));
-    }
-
-    fn arb_kind() -> impl Strategy<Value = Kind> {
-        proptest::sample::select(Kind::ALL.to_vec())
-    }
-    fn arb_tlp() -> impl Strategy<Value = Tlp> {
-        proptest::sample::select(Tlp::ALL.to_vec())
-    }
-    fn arb_dist() -> impl Strategy<Value = Distribution> {
-        proptest::sample::select(Distribution::ALL.to_vec())
-    }
-    fn arb_cats() -> impl Strategy<Value = Vec<Category>> {
-        proptest::sample::subsequence(Category::ALL.to_vec(), 0..4)
     }
 
     proptest! {

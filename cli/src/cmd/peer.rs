@@ -8,6 +8,8 @@ use jaring_node::model::{Category, Kind, Tlp, Trust};
 use jaring_proto::pb;
 use serde::Serialize;
 
+use jaring_node::wire::admin::trust_wire;
+
 use super::parse_list;
 use crate::client::{Target, status_error};
 use crate::output::{Output, join, time};
@@ -138,14 +140,6 @@ impl AgreementArgs {
         }
         Ok(a)
     }
-}
-
-fn trust_wire(t: Trust) -> i32 {
-    (match t {
-        Trust::Trusted => pb::Trust::Trusted,
-        Trust::Review => pb::Trust::Review,
-        Trust::Blocked => pb::Trust::Blocked,
-    }) as i32
 }
 
 #[derive(Serialize)]

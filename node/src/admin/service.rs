@@ -12,7 +12,7 @@ use crate::model::Kind;
 use crate::node::{ListFilter, NewIndicator, Node, NodeError, PeerChange};
 use crate::peers::{InboundAgreement, OutboundAgreement, Peer};
 use crate::wire::WireError;
-use crate::wire::admin::{trust_from_wire, trust_wire};
+use crate::wire::admin::trust_from_wire;
 
 /// The admin service.
 #[derive(Debug, Clone)]
@@ -474,9 +474,4 @@ fn quarantine_records(
         });
     }
     Ok(out)
-}
-
-#[allow(dead_code)]
-fn _trust_wire_used() -> i32 {
-    trust_wire(crate::model::Trust::Trusted)
 }
