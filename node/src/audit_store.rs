@@ -145,7 +145,7 @@ mod tests {
 
     fn store_with(n: u64) -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
-        let store = crate::store::open(&dir.path().join("db"), 8).unwrap();
+        let store = crate::store::open(&dir.path().join("db"), crate::store::EngineKind::default(), 8).unwrap();
         let mut prev = audit::genesis();
         let mut batch = Batch::default();
         for s in 1..=n {

@@ -128,24 +128,33 @@ impl Default for PathsConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
-    /// Storage engine: `sled`.
-    #[serde(default = "default_engine")]
-    pub engine: String,
+    /// Storage engine: `fjall` (default) or `sled`. A store keeps the
+    /// engine it was created with.
+    #[serde(default)]
+    pub engine: crate::store::EngineKind,
     /// Engine cache size in MiB.
     #[serde(default = "default_cache")]
     pub cache_mib: u64,
+    /// Listed values whose assertions lookups keep in memory (hot values
+    /// are answered without reading the store); 0 turns the cache off.
+    #[serde(default = "default_lookup_cache")]
+    pub lookup_cache_entries: usize,
 }
 
-fn default_engine() -> String {
-    "sled".into()
-}
 fn default_cache() -> u64 {
     128
+}
+fn default_lookup_cache() -> usize {
+    262_144
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        StoreConfig { engine: default_engine(), cache_mib: default_cache() }
+        StoreConfig {
+            engine: crate::store::EngineKind::default(),
+            cache_mib: default_cache(),
+            lookup_cache_entries: default_lookup_cache(),
+        }
     }
 }
 
@@ -301,9 +310,6 @@ impl Config {
         if let Some(http) = &self.http {
             check_addr(&http.listen).map_err(|r| invalid("http.listen", r))?;
         }
-        if self.store.engine != "sled" {
-            return Err(invalid("store.engine", format!("unknown engine {:?}; supported: sled", self.store.engine)));
-        }
         if !matches!(self.logging.format.as_str(), "human" | "json") {
             return Err(invalid("logging.format", "must be \"human\" or \"json\"".into()));
         }
@@ -368,7 +374,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let c = Config::load(&write(dir.path(), GOOD)).unwrap();
         assert_eq!(c.node_id, "ID");
-        assert_eq!(c.store.engine, "sled");
+        assert_eq!(c.store.engine, crate::store::EngineKind::Fjall);
         assert_eq!(c.resolve(&c.paths.db), dir.path().join("db"));
         assert_eq!(c.federation_endpoint(), "127.0.0.1:7700");
     }
@@ -388,6 +394,8 @@ mod tests {
         assert!(e.to_string().contains("missing.toml"));
         let unknown = format!("{GOOD}[store]\nengine = \"rocks\"\n");
         let e = Config::load(&write(dir.path(), &unknown)).unwrap_err();
-        assert!(matches!(e, ConfigError::Invalid { field: "store.engine", .. }), "{e}");
+        assert!(matches!(e, ConfigError::Parse { .. }) && e.to_string().contains("fjall"), "{e}");
+        let sled = format!("{GOOD}[store]\nengine = \"sled\"\n");
+        assert_eq!(Config::load(&write(dir.path(), &sled)).unwrap().store.engine, crate::store::EngineKind::Sled);
     }
 }

@@ -287,9 +287,21 @@ pub struct VerifiedEnvelope {
 
 /// Signs a body: encodes it once and signs those bytes.
 pub fn sign(body: &EnvelopeBody, key: &SigningKey) -> SignedEnvelope {
-    let bytes = wire::encode_body(body);
-    let signature = key.inner().sign(&pae(PAYLOAD_TYPE, &bytes));
-    SignedEnvelope { body: bytes, signature: signature.to_bytes().to_vec(), key_id: key.id().to_string() }
+    let mut env = unsigned(body, key);
+    env.signature = signature(&env.body, key);
+    env
+}
+
+/// The envelope of a body before its signature is added with
+/// [`signature`]: encoding is sequential (each body names the hash of the
+/// previous one), signing can then run in parallel.
+pub fn unsigned(body: &EnvelopeBody, key: &SigningKey) -> SignedEnvelope {
+    SignedEnvelope { body: wire::encode_body(body), signature: Vec::new(), key_id: key.id().to_string() }
+}
+
+/// The signature of encoded body bytes.
+pub fn signature(body: &[u8], key: &SigningKey) -> Vec<u8> {
+    key.inner().sign(&pae(PAYLOAD_TYPE, body)).to_bytes().to_vec()
 }
 
 /// Verifies an envelope's signature over its exact bytes, then decodes the

@@ -18,7 +18,7 @@
 //!   entries.
 //! - [`Command::Decide`]: an analyst's review decision.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
 use tokio::sync::{mpsc, oneshot, watch};
@@ -239,6 +239,8 @@ pub struct Shared {
     pub keyring: RwLock<KeyRing>,
     /// Log positions not to be served or relayed (pending or rejected review).
     pub hidden: RwLock<BTreeSet<u64>>,
+    /// What lookups read from memory; told of every value a commit changes.
+    pub lookup: crate::lookup_index::LookupIndex,
 }
 
 /// Handle to the writer.
@@ -364,8 +366,13 @@ struct State {
 /// commit see earlier ones.
 struct Txn<'s> {
     state: &'s State,
-    batch: Batch,
-    overlay: HashMap<(u8, Vec<u8>), Option<Vec<u8>>>,
+    /// Every write of the commit, last one per key wins: a key written by
+    /// many operations (an origin's head, a counter) is written once.
+    overlay: HashMap<(Keyspace, Vec<u8>), Option<Vec<u8>>>,
+    /// Counters changed by this commit.
+    dirty_counters: HashSet<String>,
+    /// (kind, value) pairs whose lookup answer this commit changes.
+    touched: Vec<(Kind, String)>,
     next_local_seq: u64,
     heads: HashMap<String, Head>,
     counters: HashMap<String, u64>,
@@ -485,7 +492,8 @@ impl State {
         for command in commands {
             match command {
                 Command::Publish { items, audit, reply } => {
-                    let results: Vec<_> = items.into_iter().map(|item| txn.publish(item)).collect();
+                    let mut results: Vec<_> = items.into_iter().map(|item| txn.publish(item)).collect();
+                    txn.sign_all(&mut results);
                     let mut failed = None;
                     for a in audit {
                         if let Err(e) = txn.audit(a) {
@@ -549,7 +557,9 @@ impl State {
             }
         }
         let Txn {
-            batch,
+            overlay,
+            dirty_counters,
+            touched,
             next_local_seq,
             heads,
             counters,
@@ -561,9 +571,10 @@ impl State {
             key,
             ..
         } = txn;
-        let outcome = self.store.commit(batch);
+        let outcome = self.store.commit(Txn::into_batch(overlay, &counters, dirty_counters));
         match &outcome {
             Ok(()) => {
+                self.shared.lookup.touch(touched.iter().map(|(k, v)| (*k, v.as_str())));
                 self.next_local_seq = next_local_seq;
                 self.heads = heads;
                 self.counters = counters;
@@ -622,8 +633,9 @@ impl<'s> Txn<'s> {
     fn new(state: &'s State) -> Txn<'s> {
         Txn {
             state,
-            batch: Batch::default(),
             overlay: HashMap::new(),
+            dirty_counters: HashSet::new(),
+            touched: Vec::new(),
             next_local_seq: state.next_local_seq,
             heads: state.heads.clone(),
             counters: state.counters.clone(),
@@ -637,32 +649,57 @@ impl<'s> Txn<'s> {
     }
 
     fn get(&self, ks: Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        if let Some(v) = self.overlay.get(&(ks.prefix(), key.to_vec())) {
+        if !self.overlay.is_empty()
+            && let Some(v) = self.overlay.get(&(ks, key.to_vec()))
+        {
             return Ok(v.clone());
         }
         self.state.store.get(ks, key)
     }
 
     fn put(&mut self, ks: Keyspace, key: Vec<u8>, value: Vec<u8>) {
-        self.overlay.insert((ks.prefix(), key.clone()), Some(value.clone()));
-        self.batch.put(ks, key, value);
+        self.overlay.insert((ks, key), Some(value));
     }
 
     fn op(&mut self, op: crate::store::Op) {
         match op {
             crate::store::Op::Put(ks, k, v) => self.put(ks, k, v),
             crate::store::Op::Delete(ks, k) => {
-                self.overlay.insert((ks.prefix(), k.clone()), None);
-                self.batch.delete(ks, k);
+                self.overlay.insert((ks, k), None);
             }
         }
     }
 
-    fn bump(&mut self, counter: String) {
-        let n = self.counters.entry(counter.clone()).or_insert(0);
-        *n += 1;
-        let v = n.to_be_bytes().to_vec();
-        self.put(Keyspace::Meta, counter.into_bytes(), v);
+    fn bump(&mut self, counter: &str) {
+        match self.counters.get_mut(counter) {
+            Some(n) => *n += 1,
+            None => {
+                self.counters.insert(counter.to_string(), 1);
+            }
+        }
+        if !self.dirty_counters.contains(counter) {
+            self.dirty_counters.insert(counter.to_string());
+        }
+    }
+
+    /// The store writes of this commit, counters included.
+    fn into_batch(
+        overlay: HashMap<(Keyspace, Vec<u8>), Option<Vec<u8>>>,
+        counters: &HashMap<String, u64>,
+        dirty: HashSet<String>,
+    ) -> Batch {
+        let mut batch = Batch::default();
+        for ((ks, k), v) in overlay {
+            match v {
+                Some(v) => batch.put(ks, k, v),
+                None => batch.delete(ks, k),
+            }
+        }
+        for name in dirty {
+            let n = counters.get(&name).copied().unwrap_or(0);
+            batch.put(Keyspace::Meta, name.into_bytes(), n.to_be_bytes().to_vec());
+        }
+        batch
     }
 
     fn audit(&mut self, draft: AuditDraft) -> Result<(), StoreError> {
@@ -685,7 +722,15 @@ impl<'s> Txn<'s> {
 
     /// The latest indexed version of (kind, value) from `origin`.
     fn indexed(&self, kind: Kind, value: &str, origin: &str) -> Result<Option<(u64, Indicator)>, StoreError> {
-        let Some(v) = self.get(Keyspace::Index, &layout::index_key(kind, value, origin))? else { return Ok(None) };
+        let key = (Keyspace::Index, layout::index_key(kind, value, origin));
+        let found = match self.overlay.get(&key) {
+            Some(v) => v.clone(),
+            // A value no commit has indexed is not in the store: most
+            // entries name new values, and this saves their index read.
+            None if !self.state.shared.lookup.may_contain(kind, value) => None,
+            None => self.state.store.get(Keyspace::Index, &key.1)?,
+        };
+        let Some(v) = found else { return Ok(None) };
         let seq = layout::read_u64(&v).ok_or_else(|| corrupt(Keyspace::Index, "bad position"))?;
         match self.entry_at(seq)? {
             Some((_, EnvelopeBody { entry: Entry::Indicator(i), .. })) => Ok(Some((seq, i))),
@@ -696,7 +741,7 @@ impl<'s> Txn<'s> {
     fn publish(&mut self, item: Publish) -> Result<Stored, PublishError> {
         let origin = self.state.config.origin.clone();
         let now = now_ms();
-        let (entry, plain) = match item {
+        let (entry, plain, indexed) = match item {
             Publish::Upsert(d) => {
                 let id = envelope::indicator_id(&origin, d.kind, d.value.as_str());
                 let prev = self.indexed(d.kind, d.value.as_str(), &origin)?;
@@ -721,7 +766,8 @@ impl<'s> Txn<'s> {
                     description: d.description,
                     source_refs: d.source_refs,
                 };
-                (Entry::Indicator(ind), d.plain)
+                let indexed = prev.is_some();
+                (Entry::Indicator(ind), d.plain, indexed)
             }
             Publish::Revoke { id } => {
                 let pos = self.get(Keyspace::Ids, id.as_bytes())?.ok_or_else(|| PublishError::NotFound(id.clone()))?;
@@ -737,10 +783,10 @@ impl<'s> Txn<'s> {
                 ind.action = Action::Revoke;
                 ind.version += 1;
                 ind.last_seen_ms = now;
-                (Entry::Indicator(ind), None)
+                (Entry::Indicator(ind), None, true)
             }
-            Publish::Key(event) => (Entry::KeyEvent(event), None),
-            Publish::Feedback(f) => (Entry::Feedback(Box::new(f)), None),
+            Publish::Key(event) => (Entry::KeyEvent(event), None, false),
+            Publish::Feedback(f) => (Entry::Feedback(Box::new(f)), None, false),
         };
         let head = self.heads.get(&origin).copied().unwrap_or(Head { seq: 0, hash: GENESIS_HASH });
         let body = EnvelopeBody {
@@ -750,18 +796,53 @@ impl<'s> Txn<'s> {
             created_at_ms: now,
             entry,
         };
-        let raw = envelope::sign(&body, &self.key);
+        // Signed by `sign_all` before the commit; the log holds the unsigned
+        // form only inside this transaction.
+        let raw = envelope::unsigned(&body, &self.key);
         let hash = envelope::body_hash(&raw.body);
         let env = VerifiedEnvelope { raw, body, hash };
         if let (Some(plain), Entry::Indicator(ind)) = (plain, &env.body.entry) {
             self.put(Keyspace::Plain, layout::plain_key(ind.kind, ind.value.as_str()), plain.into_bytes());
         }
-        let local_seq = self.append(&env, &Disposition::Accept)?;
+        let local_seq = self.append(&env, &Disposition::Accept, indexed)?;
         Ok(Stored { local_seq, envelope: env })
     }
 
+    /// Signs what `publish` stored unsigned, on every core for a large
+    /// batch, and puts the signed envelopes in the log.
+    fn sign_all(&mut self, results: &mut [Result<Stored, PublishError>]) {
+        let mut todo: Vec<&mut Stored> = results
+            .iter_mut()
+            .filter_map(|r| r.as_mut().ok())
+            .filter(|s| s.envelope.raw.signature.is_empty())
+            .collect();
+        let key = &*self.key;
+        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        if todo.len() < 64 || threads < 2 {
+            for s in &mut todo {
+                s.envelope.raw.signature = envelope::signature(&s.envelope.raw.body, key);
+            }
+        } else {
+            let per = todo.len().div_ceil(threads);
+            std::thread::scope(|scope| {
+                for chunk in todo.chunks_mut(per) {
+                    scope.spawn(move || {
+                        for s in chunk {
+                            s.envelope.raw.signature = envelope::signature(&s.envelope.raw.body, key);
+                        }
+                    });
+                }
+            });
+        }
+        for s in todo {
+            self.put(Keyspace::Log, layout::seq_key(s.local_seq).to_vec(), wire::encode_envelope(&s.envelope.raw));
+        }
+    }
+
     /// Appends a checked envelope; indexes it when accepted and newer.
-    fn append(&mut self, env: &VerifiedEnvelope, disposition: &Disposition) -> Result<u64, StoreError> {
+    /// `indexed`: whether (kind, value, origin) of an indicator is already in
+    /// the index (the caller has looked).
+    fn append(&mut self, env: &VerifiedEnvelope, disposition: &Disposition, indexed: bool) -> Result<u64, StoreError> {
         let local_seq = self.next_local_seq;
         self.next_local_seq += 1;
         let body = &env.body;
@@ -774,9 +855,8 @@ impl<'s> Txn<'s> {
             self.heads.insert(body.origin.clone(), h);
             self.put(Keyspace::Heads, body.origin.as_bytes().to_vec(), h.encode());
         }
-        self.put(Keyspace::SignedBy, layout::signed_by_key(&env.raw.key_id, local_seq), Vec::new());
         match (&body.entry, disposition) {
-            (Entry::Indicator(ind), Disposition::Accept) => self.index(&body.origin, ind, local_seq)?,
+            (Entry::Indicator(ind), Disposition::Accept) => self.index(&body.origin, ind, local_seq, indexed),
             (Entry::Indicator(_), Disposition::Quarantine { .. }) => {}
             (Entry::KeyEvent(ev), _) => self.key_event(&body.origin, ev)?,
             (Entry::Feedback(f), Disposition::Accept) => self.index_feedback(&body.origin, f, local_seq),
@@ -791,18 +871,19 @@ impl<'s> Txn<'s> {
     fn index_feedback(&mut self, reporter: &str, f: &crate::feedback::Feedback, local_seq: u64) {
         let key = layout::feedback_key(f.kind, f.value.as_str(), reporter, local_seq);
         self.put(Keyspace::Feedback, key, Vec::new());
-        self.bump(format!("count/feedback/{}", f.feedback_type));
+        self.touched.push((f.kind, f.value.as_str().to_string()));
+        self.bump(&format!("count/feedback/{}", f.feedback_type));
     }
 
-    fn index(&mut self, origin: &str, ind: &Indicator, local_seq: u64) -> Result<(), StoreError> {
+    fn index(&mut self, origin: &str, ind: &Indicator, local_seq: u64, indexed: bool) {
         let key = layout::index_key(ind.kind, ind.value.as_str(), origin);
-        if self.get(Keyspace::Index, &key)?.is_none() {
-            self.bump(format!("count/kind/{}", ind.kind));
-            self.bump(format!("count/origin/{origin}"));
+        self.touched.push((ind.kind, ind.value.as_str().to_string()));
+        if !indexed {
+            self.bump(&format!("count/kind/{}", ind.kind));
+            self.bump(&format!("count/origin/{origin}"));
         }
         self.put(Keyspace::Index, key, layout::seq_key(local_seq).to_vec());
         self.put(Keyspace::Ids, ind.id.as_bytes().to_vec(), layout::seq_key(local_seq).to_vec());
-        Ok(())
     }
 
     fn key_event(&mut self, origin: &str, ev: &KeyEvent) -> Result<(), StoreError> {
@@ -847,7 +928,7 @@ impl<'s> Txn<'s> {
         let mut report = IngestReport::default();
         let peer = batch.peer;
         for draft in batch.refused {
-            self.bump("count/rejected".into());
+            self.bump("count/rejected");
             self.audit(draft)?;
         }
         for (env, disposition) in batch.items {
@@ -860,9 +941,9 @@ impl<'s> Txn<'s> {
                         key.push(0);
                         key.extend_from_slice(&env.hash);
                         self.put(Keyspace::Forks, key, wire::encode_envelope(&env.raw));
-                        self.bump("count/forks".into());
+                        self.bump("count/forks");
                     }
-                    self.bump("count/rejected".into());
+                    self.bump("count/rejected");
                     self.audit(AuditDraft::rejection(
                         &peer,
                         Some(&body.origin),
@@ -872,8 +953,8 @@ impl<'s> Txn<'s> {
                     ))?;
                     report.refused.push((body.origin.clone(), body.origin_seq, reason));
                 }
-                Check::New => {
-                    let local_seq = self.append(&env, &disposition)?;
+                Check::New { indexed } => {
+                    let local_seq = self.append(&env, &disposition, indexed)?;
                     report.applied += 1;
                     if let Disposition::Quarantine { reason } = disposition {
                         let rec = QuarantineRecord {
@@ -961,16 +1042,19 @@ impl<'s> Txn<'s> {
         {
             return Ok(Check::Refuse("bad_key_event", why));
         }
+        let mut indexed = false;
         if let Entry::Indicator(ind) = &body.entry
             && let Some((_, current)) = self.indexed(ind.kind, ind.value.as_str(), &body.origin)?
-            && current.version >= ind.version
         {
-            return Ok(Check::Refuse(
-                "stale_version",
-                format!("version {} is not newer than the held version {}", ind.version, current.version),
-            ));
+            if current.version >= ind.version {
+                return Ok(Check::Refuse(
+                    "stale_version",
+                    format!("version {} is not newer than the held version {}", ind.version, current.version),
+                ));
+            }
+            indexed = true;
         }
-        Ok(Check::New)
+        Ok(Check::New { indexed })
     }
 
     /// Why a peer's key event must not apply: a rotation whose key id does
@@ -1024,12 +1108,9 @@ impl<'s> Txn<'s> {
         let (_, body) = self.entry_at(local_seq)?.ok_or(DecideError::NotFound(local_seq))?;
         if accept {
             if let Entry::Indicator(ind) = &body.entry {
-                let newer = match self.indexed(ind.kind, ind.value.as_str(), &body.origin)? {
-                    Some((_, cur)) => cur.version < ind.version,
-                    None => true,
-                };
-                if newer {
-                    self.index(&body.origin, ind, local_seq)?;
+                let held = self.indexed(ind.kind, ind.value.as_str(), &body.origin)?;
+                if held.as_ref().is_none_or(|(_, cur)| cur.version < ind.version) {
+                    self.index(&body.origin, ind, local_seq, held.is_some());
                 }
             }
             if let Entry::Feedback(f) = &body.entry {
@@ -1053,7 +1134,10 @@ impl<'s> Txn<'s> {
 }
 
 enum Check {
-    New,
+    /// Apply it; `indexed`: an older version from the same origin is indexed.
+    New {
+        indexed: bool,
+    },
     Duplicate,
     Refuse(&'static str, String),
 }

@@ -47,6 +47,7 @@ pub mod introspection;
 pub mod keys;
 pub mod ledger;
 pub mod logging;
+pub mod lookup_index;
 pub mod metrics;
 pub mod model;
 pub mod node;

@@ -183,8 +183,11 @@ impl Node {
         let tls = config.tls_files();
         let tls_ca_pem = std::fs::read_to_string(&tls.ca)
             .map_err(|e| StartError::Tls(format!("cannot read {}: {e}", tls.ca.display())))?;
-        let store = store::open(&config.resolve(&config.paths.db), config.store.cache_mib)?;
-        let shared = Arc::new(Shared::default());
+        let store = store::open(&config.resolve(&config.paths.db), config.store.engine, config.store.cache_mib)?;
+        let shared = Arc::new(Shared {
+            lookup: load_lookup_index(&store, config.store.lookup_cache_entries)?,
+            ..Shared::default()
+        });
         let mut peers = HashMap::new();
         for r in store.scan_prefix(Keyspace::Peers, b"") {
             let (_, v) = r?;
@@ -560,8 +563,31 @@ impl Node {
     /// Store failures.
     pub fn view(&self, kind: Kind, canonical: String, now: UnixMillis) -> Result<Option<MergedView>, StoreError> {
         let (value, plain) = self.value_of(kind, canonical);
+        let Some(held) = self.shared.lookup.get(kind, value.as_str(), || self.held(kind, value.as_str()))? else {
+            return Ok(None);
+        };
+        if held.assertions.is_empty() {
+            return Ok(None);
+        }
+        let events = held.events.clone();
+        let facts = crate::feedback::FeedbackSummary::from_events(&events);
+        let assertions = held
+            .assertions
+            .iter()
+            .map(|(origin, ind)| assertion(origin, ind, now, &self.config.scoring, &facts))
+            .collect();
+        let (shown, keyed) = match (&value, plain) {
+            (Value::Keyed { digest, .. }, Some(p)) => (p, Some(digest.clone())),
+            (v, _) => (v.as_str().to_string(), None),
+        };
+        Ok(Some(MergedView::merge(kind, shown, keyed, assertions).with_feedback(events)))
+    }
+
+    /// What the store holds about a (kind, value): each origin's current
+    /// assertion and the feedback events.
+    fn held(&self, kind: Kind, value: &str) -> Result<crate::lookup_index::Held, StoreError> {
         let mut assertions = Vec::new();
-        for r in self.store.scan_prefix(Keyspace::Index, &layout::index_prefix(kind, value.as_str())) {
+        for r in self.store.scan_prefix(Keyspace::Index, &layout::index_prefix(kind, value)) {
             let (_, v) = r?;
             let seq = layout::read_u64(&v).unwrap_or(0);
             let Some((_, body)) = self.log_entry(seq)? else { continue };
@@ -569,18 +595,8 @@ impl Node {
                 assertions.push((body.origin, ind));
             }
         }
-        if assertions.is_empty() {
-            return Ok(None);
-        }
-        let events = self.feedback_events(kind, value.as_str())?;
-        let facts = crate::feedback::FeedbackSummary::from_events(&events);
-        let assertions =
-            assertions.iter().map(|(origin, ind)| assertion(origin, ind, now, &self.config.scoring, &facts)).collect();
-        let (shown, keyed) = match (&value, plain) {
-            (Value::Keyed { digest, .. }, Some(p)) => (p, Some(digest.clone())),
-            (v, _) => (v.as_str().to_string(), None),
-        };
-        Ok(Some(MergedView::merge(kind, shown, keyed, assertions).with_feedback(events)))
+        let events = if assertions.is_empty() { Vec::new() } else { self.feedback_events(kind, value)? };
+        Ok(crate::lookup_index::Held { assertions, events })
     }
 
     // --- peers -----------------------------------------------------------------
@@ -884,6 +900,18 @@ pub fn score_of(
         },
         now,
     )
+}
+
+/// The membership set of every indexed value, read from the index keyspace.
+fn load_lookup_index(store: &Store, cache_entries: usize) -> Result<crate::lookup_index::LookupIndex, StoreError> {
+    let index = crate::lookup_index::LookupIndex::new(cache_entries);
+    for r in store.scan_prefix(Keyspace::Index, b"") {
+        let (k, _) = r?;
+        let (kind, value, _) = layout::split_index_key(&k)
+            .ok_or_else(|| StoreError::Corrupt { keyspace: Keyspace::Index, reason: "bad index key".into() })?;
+        index.insert_member(kind, value);
+    }
+    Ok(index)
 }
 
 fn assertion(

@@ -32,7 +32,8 @@ fn invalid_config_names_the_field() {
     let out = node().arg("--config").arg(&p).output().expect("run");
     assert_eq!(out.status.code(), Some(78));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("store.engine") && err.contains("rocksdb"), "{err}");
+    // The parse error quotes the line (`engine = "rocksdb"`) and the choices.
+    assert!(err.contains("engine = \"rocksdb\"") && err.contains("`fjall` or `sled`"), "{err}");
 }
 
 #[test]

@@ -30,7 +30,7 @@ fn listed(node: &TestNode) -> BTreeSet<String> {
 /// Checks a stopped node's store: log positions dense from 1, every origin's
 /// held entries chained by prev_hash, heads matching. Returns entries per origin.
 fn check_store(node: &TestNode) -> std::collections::BTreeMap<String, u64> {
-    let store = jaring_node::store::open(&node.dir().join("db"), 16).expect("open store");
+    let store = jaring_node::store::open_existing(&node.dir().join("db"), 16).expect("open store");
     for (expected, r) in (1u64..).zip(store.scan_prefix(Keyspace::Log, b"")) {
         let (k, _) = r.expect("read log");
         assert_eq!(layout::read_u64(&k), Some(expected), "{}: log has a gap", node.id);

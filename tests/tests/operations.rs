@@ -99,7 +99,7 @@ fn rotation_is_followed_by_accepted_indicators_at_every_peer_without_restart() {
 /// Puts `env` into a stopped node's log as if it had received it, so its
 /// publisher relays it: the way a stolen key's signatures actually arrive.
 fn inject_into_log(node: &TestNode, env: &envelope::SignedEnvelope) {
-    let store = store::open(&node.dir().join("db"), 8).unwrap();
+    let store = store::open_existing(&node.dir().join("db"), 8).unwrap();
     let next = store.last(Keyspace::Log).unwrap().and_then(|(k, _)| layout::read_u64(&k)).unwrap_or(0) + 1;
     let mut batch = Batch::default();
     batch.put(Keyspace::Log, layout::seq_key(next).to_vec(), jaring_node::wire::encode_envelope(env));
@@ -335,7 +335,7 @@ fn audit_verify_passes_clean_and_names_the_first_bad_entry_after_an_offline_edit
 
     // An insider edits entry 2 directly in the store.
     {
-        let store = store::open(&a.dir().join("db"), 8).unwrap();
+        let store = store::open_existing(&a.dir().join("db"), 8).unwrap();
         let key = layout::seq_key(2);
         let mut entry: Json = serde_json::from_slice(&store.get(Keyspace::Audit, &key).unwrap().unwrap()).unwrap();
         entry["detail"] = Json::String("nothing to see here".into());

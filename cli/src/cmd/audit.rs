@@ -195,7 +195,7 @@ fn verify_offline(target: &Target) -> Result<pb::VerifyAuditResponse> {
     if !db.exists() {
         bail!("{}: no store here", db.display());
     }
-    let store = jaring_node::store::open(&db, config.store.cache_mib).with_context(|| {
+    let store = jaring_node::store::open(&db, config.store.engine, config.store.cache_mib).with_context(|| {
         format!("opening {} (is the node still running? stop it, or verify without --offline)", db.display())
     })?;
     Ok(jaring_node::admin::ops::verify_response(jaring_node::audit_store::verify(&store)))

@@ -482,8 +482,11 @@ async fn lookup(bin: &Path, base: &Path, store: u64, lookups: u64) -> Result<Val
     load(&node.client, store, "lookup", 2).await?;
     // Unary over gRPC: 32 concurrent callers, one value each.
     let unary_n = (lookups / 10).max(10_000);
-    let (rate, lat) = grpc_lookups(&node.client, unary_n, store, 1).await?;
-    let (batch_rate, _) = grpc_lookups(&node.client, lookups, store, 1000).await?;
+    let admin = jaring_node::config::Config::load(&node.dir.join("node.toml"))?.admin.listen;
+    let (echo_rate, echo_lat) = grpc_health_checks(&admin, unary_n).await?;
+    let (rate, lat) = grpc_lookups(&node.client, unary_n, store, 1, false).await?;
+    let (batch_rate, _) = grpc_lookups(&node.client, lookups, store, 1000, false).await?;
+    let (summary_rate, _) = grpc_lookups(&node.client, lookups, store, 1000, true).await?;
     let rss = peak_rss_mib(node.child.id());
     let disk = dir_bytes(&node.dir.join("db")) as f64 / store as f64;
     // In-process: stop the node and open its store here.
@@ -491,16 +494,24 @@ async fn lookup(bin: &Path, base: &Path, store: u64, lookups: u64) -> Result<Val
     let _ = Command::new("kill").arg("-TERM").arg(node.child.id().to_string()).status();
     let _ = node.child.wait();
     let config = jaring_node::config::Config::load(&node.dir.join("node.toml"))?;
-    let in_process = tokio::task::spawn_blocking(move || in_process_lookups(config, lookups, store)).await??;
+    let (in_process_cold, in_process, in_process_misses) =
+        tokio::task::spawn_blocking(move || in_process_lookups(config, lookups, store)).await??;
     Ok(json!({
         "store_indicators": store,
         "in_process_lookups_per_s": in_process,
+        "in_process_first_read_lookups_per_s": in_process_cold,
+        "in_process_unlisted_lookups_per_s": in_process_misses,
         "grpc_unary_lookups_per_s": rate,
-        "grpc_unary_concurrency": 32,
+        "grpc_unary_concurrency": UNARY_CALLERS,
         "grpc_unary_p50_ms": lat.0,
         "grpc_unary_p99_ms": lat.1,
         "grpc_unary_p999_ms": lat.2,
+        "grpc_echo_baseline_calls_per_s": echo_rate,
+        "grpc_echo_baseline_p50_ms": echo_lat.0,
+        "grpc_echo_baseline_p99_ms": echo_lat.1,
+        "grpc_unary_ratio_to_echo": rate / echo_rate,
         "grpc_batched_values_per_s": batch_rate,
+        "grpc_batched_summary_values_per_s": summary_rate,
         "peak_rss_mib": rss,
         "disk_bytes_per_indicator": disk,
     }))
@@ -511,23 +522,27 @@ fn lookup_query(i: u64) -> pb::LookupQuery {
     pb::LookupQuery { value: q.value, kind: q.kind }
 }
 
-async fn grpc_lookups(client: &Client, n: u64, store: u64, per_call: u64) -> Result<(f64, (f64, f64, f64))> {
+/// Items per second and (p50, p99, p999) call latency in ms of `n` items
+/// sent `per_call` at a time by `callers` concurrent callers; `call(c, from,
+/// to)` sends items `from..to` on its own clone of `c`.
+async fn timed_calls<C, F, Fut>(c: &C, callers: u64, n: u64, per_call: u64, call: F) -> Result<(f64, (f64, f64, f64))>
+where
+    C: Clone + Send + 'static,
+    F: Fn(C, u64, u64) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Result<C>> + Send,
+{
     let t = Instant::now();
-    let callers = if per_call == 1 { 32 } else { 4 };
     let mut tasks = Vec::new();
     for w in 0..callers {
-        let mut c = client.clone();
+        let mut c = c.clone();
+        let call = call.clone();
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             let mut i = w * per_call;
             while i < n {
-                let queries = (i..(i + per_call).min(n)).map(|j| lookup_query((j * 7919) % store)).collect();
                 let s = Instant::now();
-                let r = c.lookup(pb::LookupRequest { queries, min_score: 0 }).await.map_err(status_error)?.into_inner();
+                c = call(c, i, (i + per_call).min(n)).await?;
                 lat.push(s.elapsed().as_secs_f64() * 1000.0);
-                if r.results.iter().any(|r| r.views.is_empty()) {
-                    bail!("a stored value was not found");
-                }
                 i += callers * per_call;
             }
             Ok::<Vec<f64>, anyhow::Error>(lat)
@@ -542,27 +557,83 @@ async fn grpc_lookups(client: &Client, n: u64, store: u64, per_call: u64) -> Res
     Ok((rate, (percentile(&lat, 0.5), percentile(&lat, 0.99), percentile(&lat, 0.999))))
 }
 
-fn in_process_lookups(config: jaring_node::config::Config, n: u64, store: u64) -> Result<f64> {
+async fn grpc_lookups(
+    client: &Client,
+    n: u64,
+    store: u64,
+    per_call: u64,
+    summary: bool,
+) -> Result<(f64, (f64, f64, f64))> {
+    let callers = if per_call == 1 { UNARY_CALLERS } else { 4 };
+    timed_calls(client, callers, n, per_call, move |mut c: Client, from, to| async move {
+        let queries = (from..to).map(|j| lookup_query((j * 7919) % store)).collect();
+        let r =
+            c.lookup(pb::LookupRequest { queries, min_score: 0, summary }).await.map_err(status_error)?.into_inner();
+        if r.results.iter().any(|r| r.views.is_empty()) {
+            bail!("a stored value was not found");
+        }
+        Ok(c)
+    })
+    .await
+}
+
+/// The baseline for unary lookups: the trivial gRPC health check served by
+/// the same node on the same admin listener, same client, same concurrency.
+async fn grpc_health_checks(admin: &str, n: u64) -> Result<(f64, (f64, f64, f64))> {
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{admin}"))?.connect().await?;
+    let client = HealthClient::new(channel);
+    timed_calls(&client, UNARY_CALLERS, n, 1, |mut c: HealthClient<tonic::transport::Channel>, _, _| async move {
+        c.check(HealthCheckRequest { service: String::new() }).await.map_err(status_error)?;
+        Ok(c)
+    })
+    .await
+}
+
+const UNARY_CALLERS: u64 = 32;
+
+/// In-process lookups/s of listed values (a working set of up to 200,000
+/// values): the first pass, read from the store, then `n` lookups cycling
+/// through the now cached set; and of values that are not listed.
+fn in_process_lookups(config: jaring_node::config::Config, n: u64, store: u64) -> Result<(f64, f64, f64)> {
     let (node, _ledger) = jaring_node::node::Node::open(config)?;
-    let queries: Vec<(String, Option<Kind>)> = (0..n.min(200_000))
+    let listed: Vec<(String, Option<Kind>)> = (0..n.min(200_000))
         .map(|i| {
             let q = lookup_query((i * 7919) % store);
             (q.value, Kind::from_wire(q.kind).ok().flatten())
         })
         .collect();
+    let unlisted: Vec<(String, Option<Kind>)> = (0..n.min(200_000))
+        .map(|i| {
+            let q = sample(i, "not-listed");
+            (q.value, Kind::from_wire(q.kind).ok().flatten())
+        })
+        .collect();
+    let cold = lookup_rate(&node, &listed, listed.len() as u64, true)?;
+    let hits = lookup_rate(&node, &listed, n, true)?;
+    let misses = lookup_rate(&node, &unlisted, n, false)?;
+    Ok((cold, hits, misses))
+}
+
+fn lookup_rate(
+    node: &jaring_node::node::Node,
+    queries: &[(String, Option<Kind>)],
+    n: u64,
+    listed: bool,
+) -> Result<f64> {
     let threads = num_threads();
     let t = Instant::now();
     let per = n / threads as u64;
     let found: u64 = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|w| {
-                let node = &node;
-                let queries = &queries;
+                let node = &*node;
+                let queries = &*queries;
                 s.spawn(move || {
                     let mut found = 0u64;
                     for i in 0..per {
-                        let q = &queries[((i + w as u64 * 7) as usize) % queries.len()];
-                        if node.lookup(std::slice::from_ref(q)).is_ok_and(|r| r[0].found) {
+                        let q = &queries[((i * threads as u64 + w as u64) as usize) % queries.len()];
+                        if node.lookup(std::slice::from_ref(q)).is_ok_and(|r| r[0].found == listed) {
                             found += 1;
                         }
                     }
@@ -573,7 +644,7 @@ fn in_process_lookups(config: jaring_node::config::Config, n: u64, store: u64) -
         handles.into_iter().map(|h| h.join().unwrap_or(0)).sum()
     });
     if found != per * threads as u64 {
-        bail!("in-process lookups found {found} of {}", per * threads as u64);
+        bail!("in-process lookups: {found} of {} answered as expected (listed: {listed})", per * threads as u64);
     }
     Ok(found as f64 / t.elapsed().as_secs_f64())
 }
@@ -646,6 +717,7 @@ async fn propagation(bin: &Path, base: &Path, n: u64) -> Result<Value> {
                     let q = pb::LookupRequest {
                         queries: vec![pb::LookupQuery { value, kind: i32::from(Kind::Domain) }],
                         min_score: 0,
+                        summary: true,
                     };
                     loop {
                         let r = c.lookup(q.clone()).await.map_err(status_error)?.into_inner();

@@ -342,6 +342,7 @@ async fn publish_and_watch(nodes: &mut [DemoNode], s: &Sample, value: &str, look
                 .lookup(pb::LookupRequest {
                     queries: vec![pb::LookupQuery { value: lookup_as.to_string(), kind: i32::from(s.kind) }],
                     min_score: 0,
+                    summary: false,
                 })
                 .await
                 .map_err(status_error)?

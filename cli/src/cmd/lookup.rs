@@ -24,6 +24,9 @@ pub struct LookupArgs {
     /// Only assertions in force whose current score is at least this (0-100).
     #[arg(long, default_value_t = 0)]
     min_score: u32,
+    /// Only the merged verdict: no per-origin assertions or feedback events.
+    #[arg(long)]
+    summary: bool,
 }
 
 /// Runs `jaring lookup`. Exits 0 whether or not anything was found.
@@ -35,8 +38,11 @@ pub async fn run(a: LookupArgs, target: &Target, out: &Output) -> Result<()> {
     let mut client = target.connect().await?;
     let queries =
         a.values.iter().map(|v| pb::LookupQuery { value: v.clone(), kind: a.kind.map_or(0, i32::from) }).collect();
-    let resp =
-        client.lookup(pb::LookupRequest { queries, min_score: a.min_score }).await.map_err(status_error)?.into_inner();
+    let resp = client
+        .lookup(pb::LookupRequest { queries, min_score: a.min_score, summary: a.summary })
+        .await
+        .map_err(status_error)?
+        .into_inner();
     let results: Vec<LookupResult> = resp.results.into_iter().map(TryInto::try_into).collect::<Result<_, _>>()?;
     if out.json {
         if results.len() == 1 {

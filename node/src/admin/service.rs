@@ -12,6 +12,10 @@ use crate::model::Kind;
 use crate::node::{ListFilter, NewIndicator, Node, NodeError, PeerChange};
 use crate::peers::{InboundAgreement, OutboundAgreement, Peer};
 use crate::wire::WireError;
+
+/// Lookup requests of up to this many values are answered on the
+/// request's own task.
+const INLINE_LOOKUPS: usize = 32;
 use crate::wire::admin::trust_from_wire;
 
 /// The admin service.
@@ -182,14 +186,26 @@ impl Admin for AdminService {
         for q in r.queries {
             queries.push((q.value, Kind::from_wire(q.kind).map_err(|e| wire_status(&e))?));
         }
-        let node = self.node.clone();
         let min_score = u8::try_from(r.min_score).unwrap_or(u8::MAX);
-        let mut results = tokio::task::spawn_blocking(move || node.lookup(&queries))
-            .await
-            .map_err(|e| Status::internal(e.to_string()))?
-            .map_err(|e| store_status(&e))?;
+        // Lookups are answered from memory unless a value is listed and not
+        // cached; a few are cheaper here than a hop to the blocking pool.
+        let mut results = if queries.len() <= INLINE_LOOKUPS {
+            self.node.lookup(&queries)
+        } else {
+            let node = self.node.clone();
+            tokio::task::spawn_blocking(move || node.lookup(&queries))
+                .await
+                .map_err(|e| Status::internal(e.to_string()))?
+        }
+        .map_err(|e| store_status(&e))?;
         for result in &mut results {
             result.retain_min_score(min_score);
+            if r.summary {
+                for view in &mut result.views {
+                    view.assertions.clear();
+                    view.feedback.clear();
+                }
+            }
         }
         Ok(Response::new(pb::LookupResponse { results: results.iter().map(Into::into).collect() }))
     }

@@ -35,8 +35,6 @@ pub enum Keyspace {
     Quarantine,
     /// origin 0x00 origin_seq 0x00 body hash -> encoded envelope: fork evidence.
     Forks,
-    /// key id 0x00 local_seq -> (): what each key signed.
-    SignedBy,
     /// name -> value: counters and small settings.
     Meta,
     /// kind 0x00 value 0x00 reporter 0x00 local_seq -> (): feedback events
@@ -47,6 +45,46 @@ pub enum Keyspace {
 }
 
 impl Keyspace {
+    /// Every keyspace, in [`Keyspace::slot`] order.
+    pub const ALL: [Keyspace; 15] = [
+        Keyspace::Log,
+        Keyspace::OriginSeq,
+        Keyspace::Heads,
+        Keyspace::Index,
+        Keyspace::Ids,
+        Keyspace::Plain,
+        Keyspace::Cursors,
+        Keyspace::Peers,
+        Keyspace::Keys,
+        Keyspace::Audit,
+        Keyspace::Quarantine,
+        Keyspace::Forks,
+        Keyspace::Meta,
+        Keyspace::Feedback,
+        Keyspace::Allowlist,
+    ];
+
+    /// Position in [`Keyspace::ALL`].
+    pub fn slot(self) -> usize {
+        match self {
+            Keyspace::Log => 0,
+            Keyspace::OriginSeq => 1,
+            Keyspace::Heads => 2,
+            Keyspace::Index => 3,
+            Keyspace::Ids => 4,
+            Keyspace::Plain => 5,
+            Keyspace::Cursors => 6,
+            Keyspace::Peers => 7,
+            Keyspace::Keys => 8,
+            Keyspace::Audit => 9,
+            Keyspace::Quarantine => 10,
+            Keyspace::Forks => 11,
+            Keyspace::Meta => 12,
+            Keyspace::Feedback => 13,
+            Keyspace::Allowlist => 14,
+        }
+    }
+
     /// The one-byte prefix (or partition tag) of this keyspace.
     pub fn prefix(self) -> u8 {
         match self {
@@ -62,7 +100,6 @@ impl Keyspace {
             Keyspace::Audit => b'A',
             Keyspace::Quarantine => b'Q',
             Keyspace::Forks => b'F',
-            Keyspace::SignedBy => b'B',
             Keyspace::Meta => b'M',
             Keyspace::Feedback => b'E',
             Keyspace::Allowlist => b'W',
@@ -137,14 +174,6 @@ pub fn plain_key(kind: Kind, digest: &str) -> Vec<u8> {
     k
 }
 
-/// `key_id 0x00 local_seq`.
-pub fn signed_by_key(key_id: &str, local_seq: u64) -> Vec<u8> {
-    let mut k = key_id.as_bytes().to_vec();
-    k.push(0);
-    k.extend_from_slice(&local_seq.to_be_bytes());
-    k
-}
-
 /// What the store holds about one (origin, origin_seq).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OriginEntry {
@@ -203,5 +232,19 @@ impl Head {
             return None;
         }
         Some(Head { seq: read_u64(b)?, hash: b[8..].try_into().ok()? })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_and_prefixes_are_distinct() {
+        for (i, ks) in Keyspace::ALL.iter().enumerate() {
+            assert_eq!(ks.slot(), i);
+        }
+        let prefixes: std::collections::HashSet<u8> = Keyspace::ALL.iter().map(|k| k.prefix()).collect();
+        assert_eq!(prefixes.len(), Keyspace::ALL.len());
     }
 }

@@ -10,6 +10,7 @@
 //! personal data (local only), subscription cursors, peers, keys, the audit
 //! chain, the review quarantine, fork evidence and counters.
 
+pub mod fjall_engine;
 pub mod layout;
 pub mod sled_engine;
 
@@ -192,13 +193,77 @@ fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
-/// Opens the engine named in the configuration.
+/// Which embedded database holds a node's store (`[store] engine`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineKind {
+    /// fjall 3, an LSM tree: the fastest durable ingest and bounded memory
+    /// at national scale (BENCHMARKS.md).
+    #[default]
+    Fjall,
+    /// sled 0.34.
+    Sled,
+}
+
+impl EngineKind {
+    /// The name used in `node.toml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EngineKind::Fjall => "fjall",
+            EngineKind::Sled => "sled",
+        }
+    }
+
+    /// The engine that wrote the store at `path`, if there is one. sled
+    /// keeps a `conf` file at the top of its directory, fjall does not.
+    pub fn detect(path: &std::path::Path) -> Option<EngineKind> {
+        let mut entries = std::fs::read_dir(path).ok()?.peekable();
+        entries.peek()?;
+        Some(if path.join("conf").is_file() { EngineKind::Sled } else { EngineKind::Fjall })
+    }
+}
+
+impl std::fmt::Display for EngineKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Opens the store at `path` with `engine`, refusing a store that another
+/// engine wrote (opening it would look like an empty store).
 ///
 /// # Errors
 ///
 /// [`StoreError::Open`].
-pub fn open(path: &std::path::Path, cache_mib: u64) -> Result<Store, StoreError> {
-    Ok(Store::new(Arc::new(sled_engine::SledEngine::open(path, cache_mib)?)))
+pub fn open(path: &std::path::Path, engine: EngineKind, cache_mib: u64) -> Result<Store, StoreError> {
+    if let Some(found) = EngineKind::detect(path)
+        && found != engine
+    {
+        return Err(StoreError::Open {
+            path: path.into(),
+            reason: format!(
+                "this store was written by {found}, but node.toml asks for {engine}; \
+                 set `[store] engine = \"{found}\"` (or export and re-import into a new node)"
+            ),
+        });
+    }
+    let engine: Arc<dyn Engine> = match engine {
+        EngineKind::Fjall => Arc::new(fjall_engine::FjallEngine::open(path, cache_mib)?),
+        EngineKind::Sled => Arc::new(sled_engine::SledEngine::open(path, cache_mib)?),
+    };
+    Ok(Store::new(engine))
+}
+
+/// Opens an existing store with the engine that wrote it (for offline
+/// tools and tests reading a stopped node's store).
+///
+/// # Errors
+///
+/// [`StoreError::Open`], also when there is no store at `path`.
+pub fn open_existing(path: &std::path::Path, cache_mib: u64) -> Result<Store, StoreError> {
+    let engine = EngineKind::detect(path)
+        .ok_or_else(|| StoreError::Open { path: path.into(), reason: "no store here".into() })?;
+    open(path, engine, cache_mib)
 }
 
 #[cfg(test)]
@@ -247,6 +312,20 @@ pub(crate) mod contract {
         }
         let s = open(dir.path());
         assert_eq!(s.get(Keyspace::Log, &1u64.to_be_bytes()).unwrap(), Some(b"one".to_vec()));
+    }
+
+    #[test]
+    fn a_store_is_reopened_only_with_its_own_engine() {
+        for (made, other) in [(EngineKind::Sled, EngineKind::Fjall), (EngineKind::Fjall, EngineKind::Sled)] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("db");
+            drop(open(&path, made, 8).unwrap());
+            assert_eq!(EngineKind::detect(&path), Some(made));
+            let e = open(&path, other, 8).unwrap_err().to_string();
+            assert!(e.contains(&format!("written by {made}")), "{e}");
+            open(&path, made, 8).unwrap();
+        }
+        assert_eq!(EngineKind::detect(std::path::Path::new("/nonexistent/jaring")), None);
     }
 
     #[test]

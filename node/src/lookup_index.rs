@@ -1,0 +1,261 @@
+//! The in-memory side of lookups: who asserted which value, without touching
+//! the store on the hot path.
+//!
+//! Two parts, both derived from the store (the log and its index keyspace are
+//! the truth; nothing here is persisted):
+//! - a membership set of 64-bit keyed hashes of every indexed (kind, value),
+//!   built by scanning the index at start. It answers "not listed", the usual
+//!   answer to a platform checking a number or a domain, in one hash probe.
+//!   A hash collision only costs a store read.
+//! - a bounded cache of what the store holds about listed values (each
+//!   origin's current assertion and the feedback events), so a hot value is
+//!   answered from memory. Entries are evicted at random when a shard is full.
+//!
+//! The ledger calls [`LookupIndex::touch`] for every value a commit changed,
+//! after the commit is durable and before it is acknowledged, so a reader
+//! sees its own writes. A reader that loads a value from the store while a
+//! commit touches it does not cache what it read (a per-shard generation).
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
+use std::sync::{Arc, RwLock};
+
+use crate::envelope::Indicator;
+use crate::feedback::FeedbackEvent;
+use crate::model::Kind;
+
+const SHARDS: usize = 16;
+
+/// What the store holds about one (kind, value).
+#[derive(Debug, Clone, Default)]
+pub struct Held {
+    /// Each origin's current assertion: (origin, indicator).
+    pub assertions: Vec<(String, Indicator)>,
+    /// Feedback events about the value, oldest first.
+    pub events: Vec<FeedbackEvent>,
+}
+
+/// A hasher for keys that are already uniformly random 64-bit hashes.
+#[derive(Debug, Default)]
+struct Passthrough(u64);
+
+impl Hasher for Passthrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type Members = HashSet<u64, BuildHasherDefault<Passthrough>>;
+
+#[derive(Debug, Default)]
+struct Shard {
+    map: HashMap<(Kind, String), Arc<Held>>,
+    generation: u64,
+}
+
+/// Membership set and bounded cache; see the module docs.
+#[derive(Debug)]
+pub struct LookupIndex {
+    /// SipHash with per-process random keys: values are chosen by outsiders.
+    hasher: RandomState,
+    members: RwLock<Members>,
+    shards: Vec<RwLock<Shard>>,
+    per_shard: usize,
+}
+
+impl Default for LookupIndex {
+    fn default() -> Self {
+        LookupIndex::new(0)
+    }
+}
+
+impl LookupIndex {
+    /// An empty index caching at most `cache_entries` values (0: no cache).
+    pub fn new(cache_entries: usize) -> LookupIndex {
+        LookupIndex {
+            hasher: RandomState::new(),
+            members: RwLock::new(Members::default()),
+            shards: (0..SHARDS).map(|_| RwLock::new(Shard::default())).collect(),
+            per_shard: cache_entries.div_ceil(SHARDS),
+        }
+    }
+
+    fn hash(&self, kind: Kind, value: &str) -> u64 {
+        let mut h = self.hasher.build_hasher();
+        h.write(kind.as_str().as_bytes());
+        h.write_u8(0);
+        h.write(value.as_bytes());
+        h.finish()
+    }
+
+    fn shard(&self, hash: u64) -> &RwLock<Shard> {
+        // The low bits pick the bucket inside a shard's map; use high ones.
+        &self.shards[(hash >> 60) as usize % SHARDS]
+    }
+
+    /// Records that (kind, value) is indexed; used while loading.
+    pub fn insert_member(&self, kind: Kind, value: &str) {
+        let h = self.hash(kind, value);
+        self.members.write().unwrap_or_else(|p| p.into_inner()).insert(h);
+    }
+
+    /// Whether (kind, value) may be indexed: false means certainly not.
+    pub fn may_contain(&self, kind: Kind, value: &str) -> bool {
+        let h = self.hash(kind, value);
+        self.members.read().unwrap_or_else(|p| p.into_inner()).contains(&h)
+    }
+
+    /// Number of distinct values known to be listed (upper bound: values
+    /// whose assertions were all superseded still count).
+    pub fn members(&self) -> usize {
+        self.members.read().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// Called by the writer for every value a durable commit changed.
+    pub fn touch<'a>(&self, values: impl IntoIterator<Item = (Kind, &'a str)>) {
+        let values: Vec<(u64, Kind, &str)> = values.into_iter().map(|(k, v)| (self.hash(k, v), k, v)).collect();
+        if values.is_empty() {
+            return;
+        }
+        {
+            let mut members = self.members.write().unwrap_or_else(|p| p.into_inner());
+            members.extend(values.iter().map(|(h, _, _)| *h));
+        }
+        for (h, kind, value) in values {
+            let mut shard = self.shard(h).write().unwrap_or_else(|p| p.into_inner());
+            shard.generation += 1;
+            shard.map.remove(&(kind, value.to_string()));
+        }
+    }
+
+    /// What is held about (kind, value): `None` when it is certainly not
+    /// listed, else the cached entry or what `load` reads from the store
+    /// (then cached, unless a commit touched the shard meanwhile).
+    ///
+    /// # Errors
+    ///
+    /// Whatever `load` returns.
+    pub fn get<E>(
+        &self,
+        kind: Kind,
+        value: &str,
+        load: impl FnOnce() -> Result<Held, E>,
+    ) -> Result<Option<Arc<Held>>, E> {
+        let h = self.hash(kind, value);
+        if !self.members.read().unwrap_or_else(|p| p.into_inner()).contains(&h) {
+            return Ok(None);
+        }
+        let key = (kind, value.to_string());
+        let generation = {
+            let shard = self.shard(h).read().unwrap_or_else(|p| p.into_inner());
+            if let Some(held) = shard.map.get(&key) {
+                return Ok(Some(held.clone()));
+            }
+            shard.generation
+        };
+        let held = Arc::new(load()?);
+        if self.per_shard > 0 {
+            let mut shard = self.shard(h).write().unwrap_or_else(|p| p.into_inner());
+            if shard.generation == generation {
+                if shard.map.len() >= self.per_shard
+                    && let Some(victim) = shard.map.keys().next().cloned()
+                {
+                    shard.map.remove(&victim);
+                }
+                shard.map.insert(key, held.clone());
+            }
+        }
+        Ok(Some(held))
+    }
+
+    /// Values cached now.
+    pub fn cached(&self) -> usize {
+        self.shards.iter().map(|s| s.read().unwrap_or_else(|p| p.into_inner()).map.len()).sum()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::convert::Infallible;
+
+    fn held(n: usize) -> Held {
+        Held { assertions: Vec::with_capacity(n), events: Vec::new() }
+    }
+
+    #[test]
+    fn unlisted_values_never_reach_the_store() {
+        let idx = LookupIndex::new(100);
+        let r = idx.get::<Infallible>(Kind::Domain, "example.com", || panic!("loaded an unlisted value")).unwrap();
+        assert!(r.is_none());
+        idx.insert_member(Kind::Domain, "example.com");
+        assert!(
+            idx.get::<Infallible>(Kind::Url, "example.com", || panic!("kind is part of the key")).unwrap().is_none()
+        );
+        assert!(idx.get::<Infallible>(Kind::Domain, "example.com", || Ok(held(1))).unwrap().is_some());
+    }
+
+    #[test]
+    fn cached_until_touched() {
+        let idx = LookupIndex::new(100);
+        idx.insert_member(Kind::Domain, "a.test");
+        let loads = std::cell::Cell::new(0);
+        let load = || {
+            loads.set(loads.get() + 1);
+            Ok::<_, Infallible>(held(loads.get()))
+        };
+        idx.get(Kind::Domain, "a.test", load).unwrap();
+        idx.get(Kind::Domain, "a.test", load).unwrap();
+        assert_eq!(loads.get(), 1, "second lookup served from memory");
+        idx.touch([(Kind::Domain, "a.test")]);
+        let again = idx.get(Kind::Domain, "a.test", load).unwrap().unwrap();
+        assert_eq!(loads.get(), 2, "a touched value is read again");
+        assert_eq!(again.assertions.capacity(), 2);
+    }
+
+    #[test]
+    fn touch_makes_new_values_visible() {
+        let idx = LookupIndex::new(100);
+        idx.touch([(Kind::Phone, "+6281234567890")]);
+        assert!(idx.get::<Infallible>(Kind::Phone, "+6281234567890", || Ok(held(0))).unwrap().is_some());
+        assert_eq!(idx.members(), 1);
+    }
+
+    #[test]
+    fn a_load_racing_a_commit_is_not_cached() {
+        let idx = LookupIndex::new(100);
+        idx.insert_member(Kind::Domain, "race.test");
+        // The commit lands while the reader is reading the store.
+        idx.get::<Infallible>(Kind::Domain, "race.test", || {
+            idx.touch([(Kind::Domain, "race.test")]);
+            Ok(held(0))
+        })
+        .unwrap();
+        assert_eq!(idx.cached(), 0, "what the reader read may be stale");
+    }
+
+    #[test]
+    fn the_cache_is_bounded() {
+        let idx = LookupIndex::new(32);
+        for i in 0..1000 {
+            let v = format!("d{i}.test");
+            idx.insert_member(Kind::Domain, &v);
+            idx.get::<Infallible>(Kind::Domain, &v, || Ok(held(0))).unwrap();
+        }
+        assert!(idx.cached() <= 32, "{}", idx.cached());
+        assert_eq!(idx.members(), 1000);
+        let zero = LookupIndex::new(0);
+        zero.insert_member(Kind::Domain, "x.test");
+        zero.get::<Infallible>(Kind::Domain, "x.test", || Ok(held(0))).unwrap();
+        assert_eq!(zero.cached(), 0);
+    }
+}
