@@ -196,6 +196,23 @@ pub struct LimitsConfig {
     /// An origin_seq more than this far above the origin's head is refused.
     #[serde(default = "default_max_seq_gap")]
     pub max_seq_gap: u64,
+    /// Entries per second one peer's stream may push (token bucket refill);
+    /// beyond it the subscriber stops reading and the stream slows down.
+    #[serde(default = "default_peer_entries_per_s")]
+    pub peer_entries_per_s: u64,
+    /// Entries one peer may push at once before [`Self::peer_entries_per_s`] applies.
+    #[serde(default = "default_peer_entries_burst")]
+    pub peer_entries_burst: u64,
+    /// Refused envelopes per second one peer's stream may cause (each is
+    /// audited); past it the subscriber reads that peer slower.
+    #[serde(default = "default_peer_refusals_per_s")]
+    pub peer_refusals_per_s: u64,
+    /// Refusals one peer may cause at once before [`Self::peer_refusals_per_s`] applies.
+    #[serde(default = "default_peer_refusals_burst")]
+    pub peer_refusals_burst: u64,
+    /// Concurrent `Subscribe` streams one peer may hold; more get RESOURCE_EXHAUSTED.
+    #[serde(default = "default_max_streams_per_peer")]
+    pub max_streams_per_peer: usize,
 }
 
 fn default_max_message() -> usize {
@@ -210,6 +227,21 @@ fn default_commit_batch() -> usize {
 fn default_max_seq_gap() -> u64 {
     1_000_000
 }
+fn default_peer_entries_per_s() -> u64 {
+    50_000
+}
+fn default_peer_entries_burst() -> u64 {
+    10_000
+}
+fn default_peer_refusals_per_s() -> u64 {
+    100
+}
+fn default_peer_refusals_burst() -> u64 {
+    1_000
+}
+fn default_max_streams_per_peer() -> usize {
+    4
+}
 
 impl Default for LimitsConfig {
     fn default() -> Self {
@@ -218,6 +250,11 @@ impl Default for LimitsConfig {
             max_batch: default_max_batch(),
             commit_batch: default_commit_batch(),
             max_seq_gap: default_max_seq_gap(),
+            peer_entries_per_s: default_peer_entries_per_s(),
+            peer_entries_burst: default_peer_entries_burst(),
+            peer_refusals_per_s: default_peer_refusals_per_s(),
+            peer_refusals_burst: default_peer_refusals_burst(),
+            max_streams_per_peer: default_max_streams_per_peer(),
         }
     }
 }
@@ -319,6 +356,15 @@ impl Config {
         if self.limits.max_message_bytes < 64 * 1024 {
             return Err(invalid("limits.max_message_bytes", "must be at least 65536".into()));
         }
+        if self.limits.peer_entries_per_s == 0 || self.limits.peer_entries_burst == 0 {
+            return Err(invalid("limits.peer_entries_per_s", "rate and burst must be at least 1".into()));
+        }
+        if self.limits.peer_refusals_per_s == 0 || self.limits.peer_refusals_burst == 0 {
+            return Err(invalid("limits.peer_refusals_per_s", "rate and burst must be at least 1".into()));
+        }
+        if self.limits.max_streams_per_peer == 0 {
+            return Err(invalid("limits.max_streams_per_peer", "must be at least 1".into()));
+        }
         self.scoring.validate().map_err(|(field, reason)| invalid(field, reason))?;
         Ok(())
     }
@@ -392,6 +438,12 @@ mod tests {
         assert!(matches!(e, ConfigError::Parse { .. }), "{e}");
         let e = Config::load(&dir.path().join("missing.toml")).unwrap_err();
         assert!(e.to_string().contains("missing.toml"));
+        let no_streams = format!("{GOOD}[limits]\nmax_streams_per_peer = 0\n");
+        let e = Config::load(&write(dir.path(), &no_streams)).unwrap_err();
+        assert!(matches!(e, ConfigError::Invalid { field: "limits.max_streams_per_peer", .. }), "{e}");
+        let no_rate = format!("{GOOD}[limits]\npeer_entries_per_s = 0\n");
+        let e = Config::load(&write(dir.path(), &no_rate)).unwrap_err();
+        assert!(matches!(e, ConfigError::Invalid { field: "limits.peer_entries_per_s", .. }), "{e}");
         let unknown = format!("{GOOD}[store]\nengine = \"rocks\"\n");
         let e = Config::load(&write(dir.path(), &unknown)).unwrap_err();
         assert!(matches!(e, ConfigError::Parse { .. }) && e.to_string().contains("fjall"), "{e}");

@@ -11,6 +11,9 @@
 //! | `jaring_envelopes_received_total` | counter | `peer` |
 //! | `jaring_envelopes_sent_total` | counter | `peer` |
 //! | `jaring_rejections_total` | counter | `reason` |
+//! | `jaring_envelopes_duplicate_total` | counter | `peer` |
+//! | `jaring_peer_throttled_seconds_total` | counter | `peer`, `limit` (`entries`, `refusals`) |
+//! | `jaring_streams_refused_total` | counter | `peer` |
 //! | `jaring_admin_request_duration_seconds` | histogram | `method` |
 //! | `jaring_peer_lag_entries` | gauge | `peer` |
 //! | `jaring_peer_connected` | gauge | `peer` |
@@ -22,6 +25,7 @@ use std::collections::HashSet;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::LazyLock;
+use std::sync::atomic::AtomicU64;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -54,6 +58,9 @@ pub struct Metrics {
     received: Family<Labels, Counter>,
     sent: Family<Labels, Counter>,
     rejections: Family<Labels, Counter>,
+    duplicates: Family<Labels, Counter>,
+    throttled: Family<Labels, Counter<f64, AtomicU64>>,
+    streams_refused: Family<Labels, Counter>,
     admin_latency: Family<Labels, Histogram>,
 }
 
@@ -70,16 +77,30 @@ impl Metrics {
         let received = Family::<Labels, Counter>::default();
         let sent = Family::<Labels, Counter>::default();
         let rejections = Family::<Labels, Counter>::default();
+        let duplicates = Family::<Labels, Counter>::default();
+        let throttled = Family::<Labels, Counter<f64, AtomicU64>>::default();
+        let streams_refused = Family::<Labels, Counter>::default();
         let admin_latency = Family::<Labels, Histogram>::new_with_constructor(new_histogram as fn() -> Histogram);
         registry.register("envelopes_received", "Envelopes received from each peer", received.clone());
         registry.register("envelopes_sent", "Envelopes sent to each peer", sent.clone());
         registry.register("rejections", "Envelopes refused, by reason", rejections.clone());
+        registry.register("envelopes_duplicate", "Envelopes from each peer already held (dropped)", duplicates.clone());
+        registry.register(
+            "peer_throttled_seconds",
+            "Time each peer's stream was held back by limits.peer_entries_per_s or limits.peer_refusals_per_s",
+            throttled.clone(),
+        );
+        registry.register(
+            "streams_refused",
+            "Subscribe streams refused per peer by limits.max_streams_per_peer",
+            streams_refused.clone(),
+        );
         registry.register(
             "admin_request_duration_seconds",
             "Admin API request latency by method",
             admin_latency.clone(),
         );
-        Metrics { registry, received, sent, rejections, admin_latency }
+        Metrics { registry, received, sent, rejections, duplicates, throttled, streams_refused, admin_latency }
     }
 
     /// A batch from `peer` about to be applied: its envelopes and the
@@ -92,11 +113,26 @@ impl Metrics {
         }
     }
 
-    /// The ledger's refusals of an applied batch.
-    pub fn observe_ingest(&self, report: &IngestReport) {
+    /// The ledger's refusals and duplicates of a batch applied from `peer`.
+    pub fn observe_ingest(&self, peer: &str, report: &IngestReport) {
         for (_, _, reason) in &report.refused {
             self.rejection(reason);
         }
+        if report.duplicates > 0 {
+            self.duplicates.get_or_create(&label("peer", peer)).inc_by(report.duplicates);
+        }
+    }
+
+    /// `peer`'s stream was held back for `seconds` by `limit`: its rate of
+    /// `entries` or of `refusals`.
+    pub fn throttled(&self, peer: &str, limit: &str, seconds: f64) {
+        let labels = vec![("peer".to_string(), peer.to_string()), ("limit".to_string(), limit.to_string())];
+        self.throttled.get_or_create(&labels).inc_by(seconds);
+    }
+
+    /// A `Subscribe` from `peer` refused for holding too many streams.
+    pub fn stream_refused(&self, peer: &str) {
+        self.streams_refused.get_or_create(&label("peer", peer)).inc();
     }
 
     /// One refusal.

@@ -5,16 +5,25 @@
 //! through and a cursor covering the whole chunk, so filtered entries still
 //! move the subscriber forward. Caught up, the stream waits for the ledger's
 //! head to move, sending a heartbeat every [`HEARTBEAT`]. Each stream runs in
-//! its own task behind a small bounded channel: a subscriber that stops
-//! reading only stalls its own stream. A change to the peer set re-checks
-//! the peer; a removed or blocked peer's stream ends at once.
+//! its own task behind a small bounded channel (at most [`STREAM_BUFFER`]
+//! responses, each within the message size limit) and holds no lock while it
+//! sends: a subscriber that stops reading only stalls its own stream. A
+//! change to the peer set re-checks the peer; a removed or blocked peer's
+//! stream ends at once.
+//!
+//! Limits: a peer holds at most `limits.max_streams_per_peer` streams at
+//! once (more get RESOURCE_EXHAUSTED); a response holds at most the smaller
+//! of the subscriber's and this node's `max_batch` entries and fits the
+//! smaller of both sides' `max_message_bytes`.
 
+use std::collections::HashMap;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use jaring_proto::pb;
 use jaring_proto::pb::federation_server::Federation;
+use prost::Message;
 use tokio::sync::mpsc;
 use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
@@ -33,17 +42,59 @@ pub const HEARTBEAT: Duration = Duration::from_secs(5);
 /// Default and largest number of entries in one response.
 pub const MAX_BATCH: usize = 512;
 
+/// Responses buffered per stream between the task reading the log and the
+/// connection.
+pub const STREAM_BUFFER: usize = 4;
+
+/// Smallest response size limit a subscriber may ask for.
+const MIN_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// Room left in a response for its own fields and framing.
+const RESPONSE_OVERHEAD: usize = 64;
+
 /// The federation service.
 #[derive(Debug, Clone)]
 pub struct FederationService {
     node: Arc<Node>,
     shutdown: Shutdown,
+    streams: Arc<Mutex<HashMap<String, usize>>>,
 }
 
 impl FederationService {
     /// Serves `node`'s log to its peers.
     pub fn new(node: Arc<Node>, shutdown: Shutdown) -> FederationService {
-        FederationService { node, shutdown }
+        FederationService { node, shutdown, streams: Arc::default() }
+    }
+
+    /// Counts a new stream for `peer`, or refuses it if the peer holds
+    /// `limits.max_streams_per_peer` already.
+    fn open_stream(&self, peer: &str) -> Option<StreamSlot> {
+        let max = self.node.config().limits.max_streams_per_peer;
+        let mut streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
+        let n = streams.entry(peer.to_string()).or_default();
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(StreamSlot { streams: self.streams.clone(), peer: peer.to_string() })
+    }
+}
+
+/// One open stream of a peer, released when the stream's task ends.
+struct StreamSlot {
+    streams: Arc<Mutex<HashMap<String, usize>>>,
+    peer: String,
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = streams.get_mut(&self.peer) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                streams.remove(&self.peer);
+            }
+        }
     }
 }
 
@@ -67,23 +118,44 @@ impl Federation for FederationService {
 
     async fn subscribe(&self, req: Request<pb::SubscribeRequest>) -> Result<Response<Self::SubscribeStream>, Status> {
         let peer = peer_of(&self.node, &req)?;
-        let r = req.into_inner();
-        let max_batch = match r.max_batch {
-            0 => MAX_BATCH,
-            n => usize::try_from(n).unwrap_or(MAX_BATCH).min(MAX_BATCH),
+        let Some(slot) = self.open_stream(&peer) else {
+            crate::metrics::global().stream_refused(&peer);
+            tracing::warn!(%peer, "subscribe refused: too many streams");
+            return Err(Status::resource_exhausted(format!(
+                "peer {peer} already holds {} streams (limits.max_streams_per_peer)",
+                self.node.config().limits.max_streams_per_peer
+            )));
         };
-        let (tx, rx) = mpsc::channel(4);
+        let r = req.into_inner();
+        let limits = &self.node.config().limits;
+        let largest = MAX_BATCH.min(limits.max_batch);
+        let max_batch = match r.max_batch {
+            0 => largest,
+            n => usize::try_from(n).unwrap_or(largest).min(largest),
+        };
+        let max_bytes = match r.max_message_bytes {
+            0 => limits.max_message_bytes,
+            n => usize::try_from(n).unwrap_or(usize::MAX).max(MIN_MESSAGE_BYTES).min(limits.max_message_bytes),
+        };
+        let (tx, rx) = mpsc::channel(STREAM_BUFFER);
         let node = self.node.clone();
         let shutdown = self.shutdown.clone();
         let span = tracing::info_span!("publish", peer = %peer);
         tokio::spawn(
             async move {
+                let _slot = slot;
                 node.update_link(&peer, |l| l.outbound_streams += 1);
                 tracing::info!(cursor = r.cursor, "subscriber connected");
-                let end = stream_log(&node, &peer, r.cursor, max_batch, &tx, shutdown).await;
+                let size = Size { entries: max_batch, bytes: max_bytes };
+                let mut stop = shutdown.clone();
+                let end = stream_log(&node, &peer, r.cursor, size, &tx, shutdown).await;
                 if let Err(status) = end {
                     tracing::info!(reason = %status.message(), "stream ends");
-                    let _ = tx.send(Err(status)).await;
+                    tokio::select! {
+                        biased;
+                        _ = tx.send(Err(status)) => {}
+                        _ = stop.wait() => {}
+                    }
                 }
                 node.update_link(&peer, |l| l.outbound_streams = l.outbound_streams.saturating_sub(1));
             }
@@ -103,11 +175,28 @@ impl Federation for FederationService {
 
 type Tx = mpsc::Sender<Result<pb::SubscribeResponse, Status>>;
 
+/// Bounds of one response.
+#[derive(Debug, Clone, Copy)]
+struct Size {
+    entries: usize,
+    bytes: usize,
+}
+
+/// Sends one response, waiting for room in the stream's buffer but not past
+/// shutdown. Ok(false): the subscriber went away.
+async fn send(tx: &Tx, msg: pb::SubscribeResponse, shutdown: &mut Shutdown) -> Result<bool, Status> {
+    tokio::select! {
+        biased;
+        r = tx.send(Ok(msg)) => Ok(r.is_ok()),
+        _ = shutdown.wait() => Err(Status::unavailable("node shutting down")),
+    }
+}
+
 async fn stream_log(
     node: &Arc<Node>,
     peer_id: &str,
     mut cursor: u64,
-    max_batch: usize,
+    size: Size,
     tx: &Tx,
     mut shutdown: Shutdown,
 ) -> Result<(), Status> {
@@ -121,14 +210,14 @@ async fn stream_log(
         if cursor < head {
             let n = node.clone();
             let peer2 = peer.clone();
-            let chunk = tokio::task::spawn_blocking(move || read_chunk(&n, &peer2, cursor, max_batch))
+            let chunk = tokio::task::spawn_blocking(move || read_chunk(&n, &peer2, cursor, size))
                 .await
                 .map_err(|e| Status::internal(e.to_string()))?
                 .map_err(|e| Status::internal(e.to_string()))?;
             cursor = chunk.cursor;
             crate::metrics::global().sent(peer_id, chunk.entries.len());
             let msg = pb::SubscribeResponse { entries: chunk.entries, cursor, head };
-            if tx.send(Ok(msg)).await.is_err() {
+            if !send(tx, msg, &mut shutdown).await? {
                 return Ok(()); // subscriber went away
             }
             continue;
@@ -140,7 +229,7 @@ async fn stream_log(
             _ = tx.closed() => return Ok(()),
             _ = tokio::time::sleep(HEARTBEAT) => {
                 let msg = pb::SubscribeResponse { entries: vec![], cursor, head };
-                if tx.send(Ok(msg)).await.is_err() {
+                if !send(tx, msg, &mut shutdown).await? {
                     return Ok(());
                 }
             }
@@ -157,26 +246,42 @@ fn read_chunk(
     node: &Node,
     peer: &crate::peers::Peer,
     after: u64,
-    max: usize,
+    size: Size,
 ) -> Result<Chunk, crate::store::StoreError> {
     let hidden = node.shared().hidden.read().unwrap_or_else(|p| p.into_inner()).clone();
     let mut entries = Vec::new();
     let mut cursor = after;
+    let budget = size.bytes.saturating_sub(RESPONSE_OVERHEAD);
+    let mut bytes = 0;
     // Scan at most 8x the batch so a long filtered run still yields a
     // cursor-advancing response promptly.
-    for r in node.store().scan_after(Keyspace::Log, &layout::seq_key(after)).take(max * 8) {
+    for r in node.store().scan_after(Keyspace::Log, &layout::seq_key(after)).take(size.entries * 8) {
         let (k, v) = r?;
         let seq = layout::read_u64(&k).unwrap_or(cursor);
-        cursor = seq;
         if hidden.contains(&seq) {
+            cursor = seq;
             continue;
         }
         let (env, body) = decode_log(&v)?;
         if policy::may_send(&body, node.id(), peer) {
-            entries.push(pb::LogEntry { seq, envelope: Some((&env).into()) });
-            if entries.len() >= max {
-                break;
+            let entry = pb::LogEntry { seq, envelope: Some((&env).into()) };
+            // Field tag and length prefix of the entry in the response.
+            let cost = entry.encoded_len() + 6;
+            if cost > budget {
+                // Can never fit this subscriber's limit: skipped, not stuck on.
+                tracing::warn!(seq, bytes = cost, limit = size.bytes, "log entry too large for the stream; skipped");
+                cursor = seq;
+                continue;
             }
+            if bytes + cost > budget {
+                break; // the next response starts with it
+            }
+            bytes += cost;
+            entries.push(entry);
+        }
+        cursor = seq;
+        if entries.len() >= size.entries {
+            break;
         }
     }
     Ok(Chunk { entries, cursor })

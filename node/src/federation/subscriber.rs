@@ -9,9 +9,21 @@
 //! one durable commit. On any failure it reconnects with capped exponential
 //! backoff and resumes from the stored cursor; applying is idempotent by
 //! (origin, origin_seq), so at-least-once delivery is harmless.
+//!
+//! Abuse limits: the pipeline holds at most two verified responses plus the
+//! one being received, each within `limits.max_message_bytes` and
+//! `limits.max_batch` entries. A peer's entries pass a token bucket
+//! (`limits.peer_entries_per_s`, `limits.peer_entries_burst`), and the
+//! envelopes of it that are refused (each one audited) a second one
+//! (`limits.peer_refusals_per_s`, `limits.peer_refusals_burst`); past either
+//! the task stops reading, so HTTP/2 flow control slows the peer down. A
+//! response the peer should never have sent (too large, undecodable, too
+//! many entries, cursor moving backwards) is audited as a rejection and
+//! closes the stream; refused envelopes inside a well-formed response are
+//! audited one by one and the stream goes on.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use jaring_proto::pb;
 use jaring_proto::pb::federation_client::FederationClient;
@@ -44,13 +56,21 @@ pub async fn run(
     let span = tracing::info_span!("subscribe", peer = %peer_id);
     async move {
         let mut backoff = BACKOFF_MIN;
+        let limits = &node.config().limits;
+        // Kept across reconnects: reconnecting does not refill them.
+        let mut bucket = TokenBucket::new(limits.peer_entries_per_s, limits.peer_entries_burst, Instant::now());
+        let refusals = Arc::new(Mutex::new(TokenBucket::new(
+            limits.peer_refusals_per_s,
+            limits.peer_refusals_burst,
+            Instant::now(),
+        )));
         loop {
             if shutdown.is_shutdown() || *stop.borrow() {
                 break;
             }
             let started = std::time::Instant::now();
             let outcome = tokio::select! {
-                r = session(&node, &own, &peer_id) => r,
+                r = session(&node, &own, &peer_id, &mut bucket, &refusals) => r,
                 _ = shutdown.wait() => break,
                 _ = stop.wait_for(|s| *s) => break,
             };
@@ -81,7 +101,13 @@ pub async fn run(
 }
 
 /// One connection: dial, subscribe, pipeline until the stream fails.
-async fn session(node: &Arc<Node>, own: &Arc<OwnCert>, peer_id: &str) -> Result<(), String> {
+async fn session(
+    node: &Arc<Node>,
+    own: &Arc<OwnCert>,
+    peer_id: &str,
+    bucket: &mut TokenBucket,
+    refusals: &Arc<Mutex<TokenBucket>>,
+) -> Result<(), String> {
     let peer = node.peer(peer_id).filter(|p| p.may_connect()).ok_or("peer removed or blocked")?;
     node.update_link(peer_id, |l| l.inbound_state = "connecting".into());
     let ca =
@@ -89,10 +115,16 @@ async fn session(node: &Arc<Node>, own: &Arc<OwnCert>, peer_id: &str) -> Result<
     let config = tls::client_config(own.clone(), &ca).map_err(|e| e.to_string())?;
     let channel = tls::connect(peer.endpoint(), &peer.card.tls_name, config).await.map_err(|e| e.to_string())?;
     let limit = node.config().limits.max_message_bytes;
+    let max_batch = node.config().limits.max_batch;
     let mut client = FederationClient::new(channel).max_decoding_message_size(limit).max_encoding_message_size(limit);
     let cursor = node.cursor(peer_id).map_err(|e| e.to_string())?;
+    let request = pb::SubscribeRequest {
+        cursor,
+        max_batch: u32::try_from(max_batch).unwrap_or(u32::MAX),
+        max_message_bytes: u32::try_from(limit).unwrap_or(u32::MAX),
+    };
     let mut stream = client
-        .subscribe(pb::SubscribeRequest { cursor, max_batch: 0 })
+        .subscribe(request)
         .await
         .map_err(|s| format!("subscribe refused: {}: {}", s.code(), s.message()))?
         .into_inner();
@@ -108,9 +140,16 @@ async fn session(node: &Arc<Node>, own: &Arc<OwnCert>, peer_id: &str) -> Result<
     let applier = {
         let node = node.clone();
         let peer_id = peer_id.to_string();
+        let refusals = refusals.clone();
         tokio::spawn(async move {
             while let Some((items, cursor, head)) = rx.recv().await {
-                apply(&node, &peer_id, items, cursor).await?;
+                let refused = apply(&node, &peer_id, items, cursor).await?;
+                let wait = refusals.lock().unwrap_or_else(|p| p.into_inner()).take(refused, Instant::now());
+                if !wait.is_zero() {
+                    // The receive stage fills the channel and stops reading meanwhile.
+                    crate::metrics::global().throttled(&peer_id, "refusals", wait.as_secs_f64());
+                    tokio::time::sleep(wait).await;
+                }
                 node.update_link(&peer_id, |l| {
                     l.inbound_cursor = cursor;
                     l.inbound_head = head;
@@ -129,12 +168,30 @@ async fn session(node: &Arc<Node>, own: &Arc<OwnCert>, peer_id: &str) -> Result<
             let msg = match stream.message().await {
                 Ok(Some(m)) => m,
                 Ok(None) => return Ok(()),
-                Err(s) => return Err(format!("stream: {}: {}", s.code(), s.message())),
+                Err(s) => {
+                    let error = format!("stream: {}: {}", s.code(), s.message());
+                    if let Some(reason) = peer_fault(&s) {
+                        refuse_response(node, peer_id, reason, &error).await;
+                    }
+                    return Err(error);
+                }
             };
             if msg.cursor < last_cursor {
-                return Err(format!("peer moved the cursor backwards ({} < {last_cursor})", msg.cursor));
+                let error = format!("peer moved the cursor backwards ({} < {last_cursor})", msg.cursor);
+                refuse_response(node, peer_id, "cursor_backwards", &error).await;
+                return Err(error);
+            }
+            if msg.entries.len() > max_batch {
+                let error = format!("response holds {} entries, limits.max_batch is {max_batch}", msg.entries.len());
+                refuse_response(node, peer_id, "batch_too_large", &error).await;
+                return Err(error);
             }
             last_cursor = msg.cursor;
+            let wait = bucket.take(msg.entries.len() as u64, Instant::now());
+            if !wait.is_zero() {
+                crate::metrics::global().throttled(peer_id, "entries", wait.as_secs_f64());
+                tokio::time::sleep(wait).await;
+            }
             let verified = verify(node, msg.entries).await;
             if tx.send((verified, msg.cursor, msg.head)).await.is_err() {
                 return Err("apply stage stopped".into());
@@ -145,6 +202,62 @@ async fn session(node: &Arc<Node>, own: &Arc<OwnCert>, peer_id: &str) -> Result<
     drop(tx);
     let applied = applier.await.map_err(|e| e.to_string())?;
     applied.and(received)
+}
+
+/// The audit reason of a stream error the peer caused, if it did: a
+/// response over `limits.max_message_bytes` or one that does not decode.
+/// Connection failures and the peer ending the stream are not faults.
+fn peer_fault(status: &tonic::Status) -> Option<&'static str> {
+    match status.code() {
+        tonic::Code::OutOfRange if status.message().contains("message length too large") => Some("message_too_large"),
+        tonic::Code::Internal
+            if status.message().starts_with("failed to decode Protobuf message")
+                || status.message().starts_with("protocol error") =>
+        {
+            Some("malformed_message")
+        }
+        _ => None,
+    }
+}
+
+/// Audits and counts a response refused as a whole (the stream then closes).
+async fn refuse_response(node: &Node, peer_id: &str, reason: &'static str, detail: &str) {
+    tracing::warn!(reason, detail, "response refused; closing the stream");
+    crate::metrics::global().rejection(reason);
+    let batch = IngestBatch {
+        peer: peer_id.to_string(),
+        refused: vec![AuditDraft::rejection(peer_id, None, None, reason, detail)],
+        ..IngestBatch::default()
+    };
+    if let Err(e) = node.ledger().ingest(batch).await {
+        tracing::warn!(error = %e, "cannot audit a refused response");
+    }
+}
+
+/// A token bucket over entries: `rate` per second, at most `burst` saved.
+/// Taking more than is there goes into debt; the answer is how long to wait
+/// for the debt to be paid, so a large response waits in proportion.
+#[derive(Debug, Clone)]
+struct TokenBucket {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl TokenBucket {
+    fn new(rate: u64, burst: u64, now: Instant) -> TokenBucket {
+        let burst = burst.max(1) as f64;
+        TokenBucket { rate: rate.max(1) as f64, burst, tokens: burst, last: now }
+    }
+
+    /// Takes `n` tokens at `now`; how long to wait before using them.
+    fn take(&mut self, n: u64, now: Instant) -> Duration {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.last = now;
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst) - n as f64;
+        if self.tokens >= 0.0 { Duration::ZERO } else { Duration::from_secs_f64(-self.tokens / self.rate) }
+    }
 }
 
 /// One received entry after signature checking.
@@ -225,13 +338,15 @@ fn reverify_unknown(node: &Node, items: &mut [Verified]) {
 }
 
 /// Applies one response's entries in order, then records the cursor.
-async fn apply(node: &Arc<Node>, peer_id: &str, items: Vec<Verified>, cursor: u64) -> Result<(), String> {
+/// Returns how many were refused.
+async fn apply(node: &Arc<Node>, peer_id: &str, items: Vec<Verified>, cursor: u64) -> Result<u64, String> {
     let peer = node.peer(peer_id).ok_or("peer removed")?;
     let mut batch = IngestBatch { peer: peer_id.to_string(), ..IngestBatch::default() };
     let mut items = items;
     // Keys may have arrived with earlier responses since these were checked.
     reverify_unknown(node, &mut items);
     let mut queue: std::collections::VecDeque<Verified> = items.into();
+    let mut refused = 0;
     while let Some(item) = queue.pop_front() {
         match item {
             Verified::Ok(env) => {
@@ -256,7 +371,11 @@ async fn apply(node: &Arc<Node>, peer_id: &str, items: Vec<Verified>, cursor: u6
                         &mut batch,
                         IngestBatch { peer: peer_id.to_string(), ..IngestBatch::default() },
                     );
-                    node.ledger().ingest(done).await.map_err(|e| e.to_string())?;
+                    refused += done.refused.len() as u64;
+                    crate::metrics::global().observe_batch(peer_id, &done);
+                    let report = node.ledger().ingest(done).await.map_err(|e| e.to_string())?;
+                    crate::metrics::global().observe_ingest(peer_id, &report);
+                    refused += report.refused.len() as u64;
                     reverify_unknown(node, queue.make_contiguous());
                 }
             }
@@ -276,9 +395,11 @@ async fn apply(node: &Arc<Node>, peer_id: &str, items: Vec<Verified>, cursor: u6
         }
     }
     batch.cursor = Some(cursor);
+    refused += batch.refused.len() as u64;
     crate::metrics::global().observe_batch(peer_id, &batch);
     let report = node.ledger().ingest(batch).await.map_err(|e| e.to_string())?;
-    crate::metrics::global().observe_ingest(&report);
+    refused += report.refused.len() as u64;
+    crate::metrics::global().observe_ingest(peer_id, &report);
     if report.applied > 0 || !report.refused.is_empty() {
         tracing::debug!(
             applied = report.applied,
@@ -288,5 +409,38 @@ async fn apply(node: &Arc<Node>, peer_id: &str, items: Vec<Verified>, cursor: u6
             "applied"
         );
     }
-    Ok(())
+    Ok(refused)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bucket_allows_the_burst_then_the_rate() {
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let t0 = Instant::now();
+        let mut b = TokenBucket::new(100, 50, t0);
+        assert_eq!(b.take(50, t0), Duration::ZERO);
+        // 10 more with nothing saved: 0.1 s at 100/s.
+        assert!((ms(b.take(10, t0)) - 100.0).abs() < 0.01);
+        // Once the debt is paid, saving stops at the burst: 50 free, 51 wait.
+        assert!(ms(b.take(0, t0 + Duration::from_millis(101))) < 0.01);
+        assert_eq!(b.take(50, t0 + Duration::from_secs(5)), Duration::ZERO);
+        // A response larger than the burst waits in proportion.
+        assert!((ms(b.take(200, t0 + Duration::from_secs(5))) - 2000.0).abs() < 0.01);
+    }
+
+    #[test]
+    fn only_faults_of_the_peer_are_audited() {
+        let too_large = tonic::Status::out_of_range(
+            "Error, decoded message length too large: found 70000 bytes, the limit is: 65536 bytes",
+        );
+        assert_eq!(peer_fault(&too_large), Some("message_too_large"));
+        let garbage = tonic::Status::internal("failed to decode Protobuf message: invalid wire type");
+        assert_eq!(peer_fault(&garbage), Some("malformed_message"));
+        assert_eq!(peer_fault(&tonic::Status::unavailable("node shutting down")), None);
+        assert_eq!(peer_fault(&tonic::Status::internal("store failure")), None);
+        assert_eq!(peer_fault(&tonic::Status::permission_denied("peer removed or blocked")), None);
+    }
 }

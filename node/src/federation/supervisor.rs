@@ -2,18 +2,109 @@
 //! step with the peer set.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 use jaring_proto::pb::federation_server::FederationServer;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tonic::transport::server::Connected;
 
 use super::publisher::FederationService;
 use super::subscriber;
 use crate::node::Node;
 use crate::shutdown::Shutdown;
-use crate::tls::{self, OwnCert, PeerTrust, TrustedPeer};
+use crate::tls::{self, OwnCert, PeerInfo, PeerTrust, TlsConn, TrustedPeer};
+
+/// How long shutdown waits for open federation connections to finish their
+/// streams before closing them.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// A federation connection that fails every read and write from
+/// [`SHUTDOWN_GRACE`] after shutdown. Streams end at shutdown, but a peer
+/// that stopped reading never takes the end of its stream, and the server
+/// would wait for it forever.
+struct Closing {
+    conn: TlsConn,
+    close: Pin<Box<dyn Future<Output = ()> + Send>>,
+}
+
+impl Closing {
+    fn new(conn: TlsConn, mut shutdown: Shutdown) -> Closing {
+        let close = Box::pin(async move {
+            shutdown.wait().await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        });
+        Closing { conn, close }
+    }
+
+    /// An error once the connection is to close; registers for the moment otherwise.
+    fn closed(&mut self, cx: &mut Context<'_>) -> Option<io::Error> {
+        self.close
+            .as_mut()
+            .poll(cx)
+            .is_ready()
+            .then(|| io::Error::new(io::ErrorKind::ConnectionAborted, "node shut down; peer not reading"))
+    }
+}
+
+impl Connected for Closing {
+    type ConnectInfo = PeerInfo;
+
+    fn connect_info(&self) -> PeerInfo {
+        self.conn.connect_info()
+    }
+}
+
+impl AsyncRead for Closing {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        if let Some(e) = self.closed(cx) {
+            return Poll::Ready(Err(e));
+        }
+        Pin::new(&mut self.conn).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Closing {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        if let Some(e) = self.closed(cx) {
+            return Poll::Ready(Err(e));
+        }
+        Pin::new(&mut self.conn).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if let Some(e) = self.closed(cx) {
+            return Poll::Ready(Err(e));
+        }
+        Pin::new(&mut self.conn).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.conn).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        if let Some(e) = self.closed(cx) {
+            return Poll::Ready(Err(e));
+        }
+        Pin::new(&mut self.conn).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.conn.is_write_vectored()
+    }
+}
 
 /// The peers allowed to complete a federation handshake.
 pub fn trusted_peers(node: &Node) -> Vec<TrustedPeer> {
@@ -51,19 +142,24 @@ pub async fn run(
     let trust = PeerTrust::new();
     refresh(&trust, &node);
     let config = tls::server_config(own.clone(), trust.clone()).map_err(|e| e.to_string())?;
-    let incoming = tls::tls_incoming(listener, config, trust.clone());
+    let incoming = {
+        let shutdown = shutdown.clone();
+        tokio_stream::StreamExt::map(tls::tls_incoming(listener, config, trust.clone()), move |conn| {
+            conn.map(|c| Closing::new(c, shutdown.clone()))
+        })
+    };
     let limit = node.config().limits.max_message_bytes;
     let service = FederationServer::new(FederationService::new(node.clone(), shutdown.clone()))
         .max_decoding_message_size(limit)
         .max_encoding_message_size(limit);
     let health = crate::introspection::federation_health().await;
     let reflection = crate::introspection::reflection()?;
-    let server = {
+    let mut server = {
         let mut stop = shutdown.clone();
         tokio::spawn(async move {
             tonic::transport::Server::builder()
-                .http2_keepalive_interval(Some(std::time::Duration::from_secs(20)))
-                .http2_keepalive_timeout(Some(std::time::Duration::from_secs(20)))
+                .http2_keepalive_interval(Some(Duration::from_secs(20)))
+                .http2_keepalive_timeout(Some(Duration::from_secs(20)))
                 .add_service(health)
                 .add_service(reflection)
                 .add_service(service)
@@ -103,7 +199,17 @@ pub async fn run(
             tracing::warn!(peer = %id, error = %e, "subscriber task failed");
         }
     }
-    match server.await {
+    // Connections close SHUTDOWN_GRACE after shutdown (see [`Closing`]);
+    // this is a second line of defence.
+    let finished = match tokio::time::timeout(SHUTDOWN_GRACE * 2, &mut server).await {
+        Ok(finished) => finished,
+        Err(_) => {
+            tracing::warn!("federation server still draining; abandoning its connections");
+            server.abort();
+            Ok(Ok(()))
+        }
+    };
+    match finished {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(format!("federation server: {e}")),
         Err(e) => Err(format!("federation server task: {e}")),
