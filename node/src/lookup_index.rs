@@ -55,9 +55,14 @@ impl Hasher for Passthrough {
 
 type Members = HashSet<u64, BuildHasherDefault<Passthrough>>;
 
+/// A cached value: its (kind, value), checked on every hit because two
+/// values can share a 64-bit hash, and what is held about it.
+type Cached = (Kind, Box<str>, Arc<Held>);
+
 #[derive(Debug, Default)]
 struct Shard {
-    map: HashMap<(Kind, String), Arc<Held>>,
+    /// By the keyed hash of (kind, value).
+    map: HashMap<u64, Cached, BuildHasherDefault<Passthrough>>,
     generation: u64,
 }
 
@@ -121,18 +126,16 @@ impl LookupIndex {
 
     /// Called by the writer for every value a durable commit changed.
     pub fn touch<'a>(&self, values: impl IntoIterator<Item = (Kind, &'a str)>) {
-        let values: Vec<(u64, Kind, &str)> = values.into_iter().map(|(k, v)| (self.hash(k, v), k, v)).collect();
-        if values.is_empty() {
+        let hashes: Vec<u64> = values.into_iter().map(|(k, v)| self.hash(k, v)).collect();
+        if hashes.is_empty() {
             return;
         }
-        {
-            let mut members = self.members.write().unwrap_or_else(|p| p.into_inner());
-            members.extend(values.iter().map(|(h, _, _)| *h));
-        }
-        for (h, kind, value) in values {
+        self.members.write().unwrap_or_else(|p| p.into_inner()).extend(hashes.iter().copied());
+        for h in hashes {
+            // Removing by hash also drops a colliding value: it is re-read.
             let mut shard = self.shard(h).write().unwrap_or_else(|p| p.into_inner());
             shard.generation += 1;
-            shard.map.remove(&(kind, value.to_string()));
+            shard.map.remove(&h);
         }
     }
 
@@ -153,10 +156,12 @@ impl LookupIndex {
         if !self.members.read().unwrap_or_else(|p| p.into_inner()).contains(&h) {
             return Ok(None);
         }
-        let key = (kind, value.to_string());
         let generation = {
             let shard = self.shard(h).read().unwrap_or_else(|p| p.into_inner());
-            if let Some(held) = shard.map.get(&key) {
+            if let Some((k, v, held)) = shard.map.get(&h)
+                && *k == kind
+                && **v == *value
+            {
                 return Ok(Some(held.clone()));
             }
             shard.generation
@@ -166,11 +171,12 @@ impl LookupIndex {
             let mut shard = self.shard(h).write().unwrap_or_else(|p| p.into_inner());
             if shard.generation == generation {
                 if shard.map.len() >= self.per_shard
-                    && let Some(victim) = shard.map.keys().next().cloned()
+                    && !shard.map.contains_key(&h)
+                    && let Some(victim) = shard.map.keys().next().copied()
                 {
                     shard.map.remove(&victim);
                 }
-                shard.map.insert(key, held.clone());
+                shard.map.insert(h, (kind, value.into(), held.clone()));
             }
         }
         Ok(Some(held))

@@ -1040,6 +1040,7 @@ async fn timed_lookup(
     let mut req = Request::new(pb::LookupRequest {
         queries: vec![pb::LookupQuery { value: value.into(), kind: 0 }],
         min_score: 0,
+        summary: false,
     });
     req.metadata_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
     let t = Instant::now();

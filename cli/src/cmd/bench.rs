@@ -55,6 +55,30 @@ pub struct BenchArgs {
     /// Keep the node directories here.
     #[arg(long)]
     dir: Option<PathBuf>,
+    /// Store engine of every node started.
+    #[arg(long, value_enum, default_value_t = Engine::Fjall)]
+    engine: Engine,
+}
+
+/// `[store] engine` of the benchmarked nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Engine {
+    /// fjall (the default engine).
+    Fjall,
+    /// sled.
+    Sled,
+}
+
+/// The engine chosen for this run (set once in [`run`]).
+static ENGINE: std::sync::OnceLock<jaring_node::store::EngineKind> = std::sync::OnceLock::new();
+
+impl BenchArgs {
+    fn engine_name(&self) -> &'static str {
+        match self.engine {
+            Engine::Fjall => "fjall",
+            Engine::Sled => "sled",
+        }
+    }
 }
 
 /// A benchmark scenario.
@@ -80,6 +104,10 @@ pub enum Scenario {
 ///
 /// A node failing to start or a scenario failing.
 pub async fn run(a: BenchArgs, out: &Output) -> Result<()> {
+    let _ = ENGINE.set(match a.engine {
+        Engine::Fjall => jaring_node::store::EngineKind::Fjall,
+        Engine::Sled => jaring_node::store::EngineKind::Sled,
+    });
     let all = a.scenarios.is_empty();
     let want = |s| all || a.scenarios.contains(&s);
     let temp;
@@ -94,7 +122,7 @@ pub async fn run(a: BenchArgs, out: &Output) -> Result<()> {
     let machine = tokio::task::spawn_blocking(machine).await?;
     let batch_verify = machine["batch_verify_2_threads_per_s"].as_f64().unwrap_or(1.0);
     if !out.json {
-        println!("machine: {} ({} cores)", cpu_name(), num_threads());
+        println!("machine: {} ({} cores); nodes use the {} store engine", cpu_name(), num_threads(), a.engine_name());
         println!(
             "  ed25519 verify {:.0}/s single, {:.0}/s batch on 1 thread, {:.0}/s batch on {} threads; sign {:.0}/s",
             machine["verify_per_s"].as_f64().unwrap_or(0.0),
@@ -104,6 +132,8 @@ pub async fn run(a: BenchArgs, out: &Output) -> Result<()> {
             machine["sign_per_s"].as_f64().unwrap_or(0.0)
         );
     }
+    let mut machine = machine;
+    machine["store_engine"] = json!(a.engine_name());
     report.insert("machine".into(), machine);
     let node_bin = node_binary()?;
     if want(Scenario::Publish) {
@@ -258,7 +288,7 @@ fn free_addr() -> Result<String> {
 
 async fn start_node(bin: &Path, base: &Path, id: &str, fed_key: Option<&Path>) -> Result<BenchNode> {
     let dir = base.join(id.to_ascii_lowercase());
-    jaring_node::init::init(&jaring_node::init::InitOptions {
+    let mut config = jaring_node::init::init(&jaring_node::init::InitOptions {
         node_id: id.into(),
         dir: dir.clone(),
         region: Some("ID".into()),
@@ -271,6 +301,8 @@ async fn start_node(bin: &Path, base: &Path, id: &str, fed_key: Option<&Path>) -
         federation_key_epoch: 1,
         hash_phone: false,
     })?;
+    config.store.engine = ENGINE.get().copied().unwrap_or_default();
+    std::fs::write(dir.join("node.toml"), config.to_toml())?;
     let log = std::fs::File::create(dir.join("node.log"))?;
     let child = Command::new(bin)
         .arg("node-run")
@@ -605,7 +637,8 @@ fn in_process_lookups(config: jaring_node::config::Config, n: u64, store: u64) -
         .collect();
     let unlisted: Vec<(String, Option<Kind>)> = (0..n.min(200_000))
         .map(|i| {
-            let q = sample(i, "not-listed");
+            // Same shapes as the stored values, numbered past the store.
+            let q = lookup_query(store + i);
             (q.value, Kind::from_wire(q.kind).ok().flatten())
         })
         .collect();
