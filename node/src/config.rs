@@ -145,7 +145,7 @@ fn default_cache() -> u64 {
     128
 }
 fn default_lookup_cache() -> usize {
-    262_144
+    131_072
 }
 
 impl Default for StoreConfig {

@@ -372,7 +372,8 @@ struct Txn<'s> {
     /// Counters changed by this commit.
     dirty_counters: HashSet<String>,
     /// (kind, value) pairs whose lookup answer this commit changes.
-    touched: Vec<(Kind, String)>,
+    /// Each with whether it is a feedback event.
+    touched: Vec<(Kind, String, bool)>,
     next_local_seq: u64,
     heads: HashMap<String, Head>,
     counters: HashMap<String, u64>,
@@ -574,7 +575,7 @@ impl State {
         let outcome = self.store.commit(Txn::into_batch(overlay, &counters, dirty_counters));
         match &outcome {
             Ok(()) => {
-                self.shared.lookup.touch(touched.iter().map(|(k, v)| (*k, v.as_str())));
+                self.shared.lookup.touch(touched.iter().map(|(k, v, f)| (*k, v.as_str(), *f)));
                 self.next_local_seq = next_local_seq;
                 self.heads = heads;
                 self.counters = counters;
@@ -871,13 +872,13 @@ impl<'s> Txn<'s> {
     fn index_feedback(&mut self, reporter: &str, f: &crate::feedback::Feedback, local_seq: u64) {
         let key = layout::feedback_key(f.kind, f.value.as_str(), reporter, local_seq);
         self.put(Keyspace::Feedback, key, Vec::new());
-        self.touched.push((f.kind, f.value.as_str().to_string()));
+        self.touched.push((f.kind, f.value.as_str().to_string(), true));
         self.bump(&format!("count/feedback/{}", f.feedback_type));
     }
 
     fn index(&mut self, origin: &str, ind: &Indicator, local_seq: u64, indexed: bool) {
         let key = layout::index_key(ind.kind, ind.value.as_str(), origin);
-        self.touched.push((ind.kind, ind.value.as_str().to_string()));
+        self.touched.push((ind.kind, ind.value.as_str().to_string(), false));
         if !indexed {
             self.bump(&format!("count/kind/{}", ind.kind));
             self.bump(&format!("count/origin/{origin}"));

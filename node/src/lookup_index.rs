@@ -72,6 +72,8 @@ pub struct LookupIndex {
     /// SipHash with per-process random keys: values are chosen by outsiders.
     hasher: RandomState,
     members: RwLock<Members>,
+    /// Values some feedback event is about (most values have none).
+    with_feedback: RwLock<Members>,
     shards: Vec<RwLock<Shard>>,
     per_shard: usize,
 }
@@ -88,6 +90,7 @@ impl LookupIndex {
         LookupIndex {
             hasher: RandomState::new(),
             members: RwLock::new(Members::default()),
+            with_feedback: RwLock::new(Members::default()),
             shards: (0..SHARDS).map(|_| RwLock::new(Shard::default())).collect(),
             per_shard: cache_entries.div_ceil(SHARDS),
         }
@@ -112,6 +115,19 @@ impl LookupIndex {
         self.members.write().unwrap_or_else(|p| p.into_inner()).insert(h);
     }
 
+    /// Records that a feedback event about (kind, value) is held; used
+    /// while loading.
+    pub fn insert_feedback(&self, kind: Kind, value: &str) {
+        let h = self.hash(kind, value);
+        self.with_feedback.write().unwrap_or_else(|p| p.into_inner()).insert(h);
+    }
+
+    /// Whether feedback about (kind, value) may be held: false means none.
+    pub fn may_have_feedback(&self, kind: Kind, value: &str) -> bool {
+        let h = self.hash(kind, value);
+        self.with_feedback.read().unwrap_or_else(|p| p.into_inner()).contains(&h)
+    }
+
     /// Whether (kind, value) may be indexed: false means certainly not.
     pub fn may_contain(&self, kind: Kind, value: &str) -> bool {
         let h = self.hash(kind, value);
@@ -124,14 +140,22 @@ impl LookupIndex {
         self.members.read().unwrap_or_else(|p| p.into_inner()).len()
     }
 
-    /// Called by the writer for every value a durable commit changed.
-    pub fn touch<'a>(&self, values: impl IntoIterator<Item = (Kind, &'a str)>) {
-        let hashes: Vec<u64> = values.into_iter().map(|(k, v)| self.hash(k, v)).collect();
+    /// Called by the writer for every value a durable commit changed: an
+    /// indicator was indexed, or (`true`) a feedback event filed.
+    pub fn touch<'a>(&self, values: impl IntoIterator<Item = (Kind, &'a str, bool)>) {
+        let hashes: Vec<(u64, bool)> = values.into_iter().map(|(k, v, f)| (self.hash(k, v), f)).collect();
         if hashes.is_empty() {
             return;
         }
-        self.members.write().unwrap_or_else(|p| p.into_inner()).extend(hashes.iter().copied());
-        for h in hashes {
+        {
+            let mut members = self.members.write().unwrap_or_else(|p| p.into_inner());
+            members.extend(hashes.iter().filter(|(_, f)| !f).map(|(h, _)| *h));
+        }
+        if hashes.iter().any(|(_, f)| *f) {
+            let mut with = self.with_feedback.write().unwrap_or_else(|p| p.into_inner());
+            with.extend(hashes.iter().filter(|(_, f)| *f).map(|(h, _)| *h));
+        }
+        for (h, _) in hashes {
             // Removing by hash also drops a colliding value: it is re-read.
             let mut shard = self.shard(h).write().unwrap_or_else(|p| p.into_inner());
             shard.generation += 1;
@@ -222,7 +246,7 @@ mod tests {
         idx.get(Kind::Domain, "a.test", load).unwrap();
         idx.get(Kind::Domain, "a.test", load).unwrap();
         assert_eq!(loads.get(), 1, "second lookup served from memory");
-        idx.touch([(Kind::Domain, "a.test")]);
+        idx.touch([(Kind::Domain, "a.test", false)]);
         let again = idx.get(Kind::Domain, "a.test", load).unwrap().unwrap();
         assert_eq!(loads.get(), 2, "a touched value is read again");
         assert_eq!(again.assertions.capacity(), 2);
@@ -231,8 +255,20 @@ mod tests {
     #[test]
     fn touch_makes_new_values_visible() {
         let idx = LookupIndex::new(100);
-        idx.touch([(Kind::Phone, "+6281234567890")]);
+        idx.touch([(Kind::Phone, "+6281234567890", false)]);
         assert!(idx.get::<Infallible>(Kind::Phone, "+6281234567890", || Ok(held(0))).unwrap().is_some());
+        assert_eq!(idx.members(), 1);
+    }
+
+    #[test]
+    fn feedback_is_tracked_apart_and_refreshes_the_cache() {
+        let idx = LookupIndex::new(100);
+        idx.touch([(Kind::Domain, "f.test", false)]);
+        assert!(!idx.may_have_feedback(Kind::Domain, "f.test"));
+        idx.get::<Infallible>(Kind::Domain, "f.test", || Ok(held(0))).unwrap();
+        idx.touch([(Kind::Domain, "f.test", true)]);
+        assert!(idx.may_have_feedback(Kind::Domain, "f.test"));
+        assert_eq!(idx.cached(), 0, "feedback changes the answer");
         assert_eq!(idx.members(), 1);
     }
 
@@ -242,7 +278,7 @@ mod tests {
         idx.insert_member(Kind::Domain, "race.test");
         // The commit lands while the reader is reading the store.
         idx.get::<Infallible>(Kind::Domain, "race.test", || {
-            idx.touch([(Kind::Domain, "race.test")]);
+            idx.touch([(Kind::Domain, "race.test", false)]);
             Ok(held(0))
         })
         .unwrap();

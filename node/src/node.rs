@@ -595,7 +595,11 @@ impl Node {
                 assertions.push((body.origin, ind));
             }
         }
-        let events = if assertions.is_empty() { Vec::new() } else { self.feedback_events(kind, value)? };
+        let events = if assertions.is_empty() || !self.shared.lookup.may_have_feedback(kind, value) {
+            Vec::new()
+        } else {
+            self.feedback_events(kind, value)?
+        };
         Ok(crate::lookup_index::Held { assertions, events })
     }
 
@@ -910,6 +914,17 @@ fn load_lookup_index(store: &Store, cache_entries: usize) -> Result<crate::looku
         let (kind, value, _) = layout::split_index_key(&k)
             .ok_or_else(|| StoreError::Corrupt { keyspace: Keyspace::Index, reason: "bad index key".into() })?;
         index.insert_member(kind, value);
+    }
+    for r in store.scan_prefix(Keyspace::Feedback, b"") {
+        let (k, _) = r?;
+        // kind 0x00 value 0x00 reporter 0x00 local_seq: the first two parts.
+        let mut parts = k.splitn(3, |&b| b == 0);
+        let kind = parts.next().and_then(|p| std::str::from_utf8(p).ok()).and_then(|p| p.parse::<Kind>().ok());
+        let value = parts.next().and_then(|p| std::str::from_utf8(p).ok());
+        let (Some(kind), Some(value)) = (kind, value) else {
+            return Err(StoreError::Corrupt { keyspace: Keyspace::Feedback, reason: "bad feedback key".into() });
+        };
+        index.insert_feedback(kind, value);
     }
     Ok(index)
 }

@@ -60,7 +60,7 @@ fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
 
 #[test]
 fn feedback_travels_to_every_node_and_moves_the_score() -> Result<()> {
-    let id = TestNode::builder("ID").region("ID").start()?;
+    let mut id = TestNode::builder("ID").region("ID").start()?;
     let vn = TestNode::builder("VN").region("VN").start()?;
     let my = TestNode::builder("MY").region("MY").start()?;
     link(&id, &vn, &[], &[])?;
@@ -161,6 +161,13 @@ fn feedback_travels_to_every_node_and_moves_the_score() -> Result<()> {
     let text = id.cli(&["lookup", "--kind", "domain", DOMAIN])?;
     assert!(text.contains("takedown on registrar: actioned"), "{text}");
     assert!(text.contains("false positive by VN: parked domain, resold"), "{text}");
+
+    // Lookups read an in-memory index rebuilt from the store at start,
+    // which must know which values have feedback.
+    id.stop()?;
+    id.start()?;
+    let text = id.cli(&["lookup", "--kind", "domain", DOMAIN])?;
+    assert!(text.contains("takedown on registrar: actioned"), "after a restart: {text}");
     Ok(())
 }
 

@@ -44,7 +44,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 1_000_000)]
     lookup_store: u64,
     /// Lookups per measurement.
-    #[arg(long, default_value_t = 1_000_000)]
+    #[arg(long, default_value_t = 200_000)]
     lookups: u64,
     /// Indicators published during the propagation scenario.
     #[arg(long, default_value_t = 1_000)]

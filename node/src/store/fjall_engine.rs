@@ -34,6 +34,16 @@ fn name(ks: Keyspace) -> String {
     format!("ks_{}", char::from(ks.prefix()))
 }
 
+/// Memtable size per keyspace. fjall's default (64 MiB for each of the
+/// fifteen keyspaces) lets write buffers alone pass a gigabyte; the log takes
+/// most writes, the rest are small records.
+fn memtable_bytes(ks: Keyspace) -> u64 {
+    match ks {
+        Keyspace::Log => 32 << 20,
+        _ => 8 << 20,
+    }
+}
+
 impl FjallEngine {
     /// Opens (or creates) the store at `path` with a block cache of
     /// `cache_mib`.
@@ -51,7 +61,8 @@ impl FjallEngine {
             .map_err(|e| open_err(e.to_string()))?;
         let mut handles = Vec::with_capacity(Keyspace::ALL.len());
         for ks in Keyspace::ALL {
-            handles.push(db.keyspace(&name(ks), KeyspaceCreateOptions::default).map_err(|e| open_err(e.to_string()))?);
+            let options = || KeyspaceCreateOptions::default().max_memtable_size(memtable_bytes(ks));
+            handles.push(db.keyspace(&name(ks), options).map_err(|e| open_err(e.to_string()))?);
         }
         Ok(FjallEngine { db, handles })
     }
