@@ -624,12 +624,13 @@ async fn grpc_health_checks(admin: &str, n: u64) -> Result<(f64, (f64, f64, f64)
 
 const UNARY_CALLERS: u64 = 32;
 
-/// In-process lookups/s of listed values (a working set of up to 200,000
-/// values): the first pass, read from the store, then `n` lookups cycling
-/// through the now cached set; and of values that are not listed.
+/// In-process lookups/s of listed values (a hot set of up to 100,000
+/// values, within the default lookup cache): the first pass, read from the
+/// store, then `n` lookups cycling through the now cached set; and of values
+/// that are not listed.
 fn in_process_lookups(config: jaring_node::config::Config, n: u64, store: u64) -> Result<(f64, f64, f64)> {
     let (node, _ledger) = jaring_node::node::Node::open(config)?;
-    let listed: Vec<(String, Option<Kind>)> = (0..n.min(200_000))
+    let listed: Vec<(String, Option<Kind>)> = (0..n.min(100_000))
         .map(|i| {
             let q = lookup_query((i * 7919) % store);
             (q.value, Kind::from_wire(q.kind).ok().flatten())
