@@ -24,7 +24,8 @@
 //! - [`federation`]: the federation gRPC service and subscribers.
 //! - [`tls`]: mTLS with live peer trust.
 //! - [`stix`], [`http`], [`metrics`]: interoperability: STIX 2.1, the
-//!   HTTPS listener (TAXII 2.1, `/metrics`, `/healthz`), Prometheus metrics.
+//!   HTTPS listener (TAXII 2.1, `/metrics`, `/healthz`), Prometheus metrics;
+//!   [`csv_import`]: CSV files of indicators into submissions.
 //! - [`config`], [`logging`], [`shutdown`], [`server`]: running a node.
 //! - [`feedback`], [`scoring`], [`allowlist`]: the takedown and feedback
 //!   loop, confidence decay, and allowlists checked before publishing.
@@ -35,6 +36,7 @@ pub mod allowlist;
 pub mod audit;
 pub mod audit_store;
 pub mod config;
+pub mod csv_import;
 pub mod daemon;
 pub mod envelope;
 pub mod federation;

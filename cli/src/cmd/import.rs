@@ -8,15 +8,14 @@
 //! ```
 //!
 //! `categories` and `source_refs` hold `;`-separated lists; times are RFC
-//! 3339. Rows stream to the node in batches (two in flight), so memory stays
-//! bounded whatever the file size; a bad row is reported with its line
-//! number and the rest go on.
+//! 3339 (parsing: [`jaring_node::csv_import`]). Rows stream to the node in
+//! batches (two in flight), so memory stays bounded whatever the file size;
+//! a bad row is reported with its line number and the rest go on.
 
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
-use jaring_node::model::{Category, Distribution, Kind, Tlp};
-use jaring_node::node::NewIndicator;
+use anyhow::{Context, Result};
+use jaring_node::csv_import::read_csv;
 use jaring_proto::pb;
 use serde::Serialize;
 
@@ -36,67 +35,6 @@ pub struct ImportReport {
     pub errors: Vec<(u64, String)>,
 }
 
-#[derive(Debug, serde::Deserialize)]
-struct Row {
-    kind: String,
-    value: String,
-    categories: String,
-    #[serde(default)]
-    tlp: Option<String>,
-    #[serde(default)]
-    confidence: Option<String>,
-    #[serde(default)]
-    distribution: Option<String>,
-    #[serde(default)]
-    valid_until: Option<String>,
-    #[serde(default)]
-    first_seen: Option<String>,
-    #[serde(default)]
-    description: Option<String>,
-    #[serde(default)]
-    source_refs: Option<String>,
-}
-
-fn time_ms(field: &str, s: &str) -> Result<i64, String> {
-    let t = humantime::parse_rfc3339_weak(s).map_err(|e| format!("{field}: {e}"))?;
-    let d = t.duration_since(std::time::UNIX_EPOCH).map_err(|_| format!("{field}: before 1970"))?;
-    Ok(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-fn present(s: &Option<String>) -> Option<&str> {
-    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
-fn to_input(r: Row) -> Result<NewIndicator, String> {
-    let kind: Kind = r.kind.parse().map_err(|e| format!("kind: {e}"))?;
-    let mut categories = Vec::new();
-    for c in r.categories.split(';').map(str::trim).filter(|c| !c.is_empty()) {
-        categories.push(c.parse::<Category>().map_err(|e| format!("categories: {e}"))?);
-    }
-    let confidence = match present(&r.confidence) {
-        Some(c) => c.parse::<u32>().map_err(|_| format!("confidence: {c:?} is not a number"))?,
-        None => 50,
-    };
-    Ok(NewIndicator {
-        kind: Some(kind),
-        value: r.value,
-        categories,
-        confidence,
-        tlp: present(&r.tlp).map(|t| t.parse::<Tlp>()).transpose().map_err(|e| format!("tlp: {e}"))?,
-        distribution: present(&r.distribution)
-            .map(|d| d.parse::<Distribution>())
-            .transpose()
-            .map_err(|e| format!("distribution: {e}"))?,
-        first_seen_ms: present(&r.first_seen).map(|t| time_ms("first_seen", t)).transpose()?,
-        last_seen_ms: None,
-        valid_until_ms: present(&r.valid_until).map(|t| time_ms("valid_until", t)).transpose()?,
-        description: present(&r.description).map(str::to_string),
-        source_refs: present(&r.source_refs)
-            .map(|s| s.split(';').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect())
-            .unwrap_or_default(),
-    })
-}
-
 /// A batch on its way: its line numbers and the node's answer.
 type InFlight = tokio::task::JoinHandle<Result<(Vec<u64>, pb::SubmitIndicatorsResponse)>>;
 
@@ -107,25 +45,16 @@ type InFlight = tokio::task::JoinHandle<Result<(Vec<u64>, pb::SubmitIndicatorsRe
 /// Unreadable file, a header without the required columns, node failure.
 pub async fn import_csv(client: &mut Client, path: &Path, progress: bool) -> Result<ImportReport> {
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mut reader =
-        csv::ReaderBuilder::new().flexible(false).trim(csv::Trim::Headers).from_reader(std::io::BufReader::new(file));
-    let headers = reader.headers().with_context(|| format!("{}: reading the header", path.display()))?.clone();
-    for required in ["kind", "value", "categories"] {
-        if !headers.iter().any(|h| h == required) {
-            bail!("{}: the header has no {required:?} column (expected kind,value,categories,...)", path.display());
-        }
-    }
+    let mut records = read_csv(std::io::BufReader::new(file)).with_context(|| format!("{}", path.display()))?;
     let mut report = ImportReport::default();
     let mut batch: Vec<(u64, pb::IndicatorInput)> = Vec::with_capacity(BATCH);
     let mut in_flight: Option<InFlight> = None;
-    let mut records = reader.deserialize::<Row>();
     loop {
         let next = records.next();
         let done = next.is_none();
-        if let Some(row) = next {
+        if let Some((line, row)) = next {
             report.rows += 1;
-            let line = report.rows + 1;
-            match row.map_err(|e| e.to_string()).and_then(to_input) {
+            match row {
                 Ok(input) => batch.push((line, (&input).into())),
                 Err(e) => report.errors.push((line, e)),
             }

@@ -9,8 +9,9 @@
 //!
 //! Every kind: input longer than [`MAX_INPUT_LEN`] bytes is refused before
 //! anything else, surrounding whitespace is trimmed, and empty input is
-//! refused. Canonical forms are idempotent: normalizing a canonical form
-//! gives it back unchanged.
+//! refused; so is a canonical form longer than [`MAX_INPUT_LEN`] bytes (a
+//! URL's percent-encoding can triple its length). Canonical forms are
+//! idempotent: normalizing a canonical form gives it back unchanged.
 //!
 //! Layout: one file per kind family.
 //! - `domain`: lower case, IDNA to ASCII, no trailing dot, public suffix list
@@ -62,6 +63,16 @@ pub enum NormalizeError {
     /// The input is longer than [`MAX_INPUT_LEN`] bytes.
     #[error("invalid {kind}: longer than {max} bytes")]
     TooLong {
+        /// The kind being normalized.
+        kind: Kind,
+        /// The limit, [`MAX_INPUT_LEN`].
+        max: usize,
+    },
+    /// The canonical form would be longer than [`MAX_INPUT_LEN`] bytes
+    /// (percent-encoding can triple a URL's path); such a form could not be
+    /// normalized again, nor sent to peers, which refuse longer values.
+    #[error("invalid {kind}: longer than {max} bytes once normalized")]
+    CanonicalTooLong {
         /// The kind being normalized.
         kind: Kind,
         /// The limit, [`MAX_INPUT_LEN`].
@@ -294,6 +305,7 @@ impl NormalizeError {
         use NormalizeError as E;
         match self {
             E::TooLong { kind, .. }
+            | E::CanonicalTooLong { kind, .. }
             | E::Empty { kind }
             | E::ContainsWhitespace { kind }
             | E::InvalidCharacter { kind, .. }
@@ -328,8 +340,9 @@ impl NormalizeError {
 /// # Errors
 ///
 /// A [`NormalizeError`] naming the kind and the reason when `raw` is longer
-/// than [`MAX_INPUT_LEN`] bytes, empty after trimming, or not a well-formed
-/// value of `kind` (see the module docs for each kind's rules).
+/// than [`MAX_INPUT_LEN`] bytes, empty after trimming, not a well-formed
+/// value of `kind` (see the module docs for each kind's rules), or when its
+/// canonical form would be longer than [`MAX_INPUT_LEN`] bytes.
 pub fn normalize(kind: Kind, raw: &str, ctx: &NormalizeContext) -> Result<String, NormalizeError> {
     if raw.len() > MAX_INPUT_LEN {
         return Err(NormalizeError::TooLong { kind, max: MAX_INPUT_LEN });
@@ -338,6 +351,16 @@ pub fn normalize(kind: Kind, raw: &str, ctx: &NormalizeContext) -> Result<String
     if value.is_empty() {
         return Err(NormalizeError::Empty { kind });
     }
+    let canonical = normalize_kind(kind, value, ctx)?;
+    // The canonical form must itself be acceptable input (idempotence) and
+    // fit the wire's value limit, which is the same number.
+    if canonical.len() > MAX_INPUT_LEN {
+        return Err(NormalizeError::CanonicalTooLong { kind, max: MAX_INPUT_LEN });
+    }
+    Ok(canonical)
+}
+
+fn normalize_kind(kind: Kind, value: &str, ctx: &NormalizeContext) -> Result<String, NormalizeError> {
     match kind {
         Kind::Domain => domain::normalize(value),
         Kind::Url => url::normalize(value),
@@ -408,6 +431,33 @@ mod tests {
         assert_ne!(
             normalize(Kind::Domain, &at_limit, &ctx(None)),
             Err(NormalizeError::TooLong { kind: Kind::Domain, max: MAX_INPUT_LEN })
+        );
+    }
+
+    /// Found with the idempotence check of the `normalize` fuzz target
+    /// (fuzz/): percent-encoding made a 2019-byte URL a 6019-byte canonical
+    /// form, which normalizing again refused as too long, and which peers
+    /// would refuse on the wire.
+    #[test]
+    fn canonical_form_longer_than_the_limit_is_refused() {
+        let long = format!("http://example.com/{}", "\u{fc}".repeat(1000));
+        assert!(long.len() <= MAX_INPUT_LEN);
+        assert_eq!(
+            normalize(Kind::Url, &long, &ctx(None)),
+            Err(NormalizeError::CanonicalTooLong { kind: Kind::Url, max: MAX_INPUT_LEN })
+        );
+        assert_eq!(
+            normalize(Kind::Url, &long, &ctx(None)).unwrap_err().to_string(),
+            "invalid url: longer than 2048 bytes once normalized"
+        );
+        // Up to the limit, the expanded form is kept and is a fixed point.
+        let fits = format!("http://example.com/{}a", "\u{fc}".repeat(338));
+        let once = normalize(Kind::Url, &fits, &ctx(None)).unwrap();
+        assert_eq!(once.len(), MAX_INPUT_LEN);
+        assert_eq!(normalize(Kind::Url, &once, &ctx(None)), Ok(once.clone()));
+        assert_eq!(
+            normalize(Kind::Url, &format!("{fits}b"), &ctx(None)),
+            Err(NormalizeError::CanonicalTooLong { kind: Kind::Url, max: MAX_INPUT_LEN })
         );
     }
 

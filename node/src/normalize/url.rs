@@ -17,7 +17,9 @@
 //!   (`A-Z a-z 0-9 - . _ ~`) are decoded, other escapes get upper-case hex
 //!   (`%2f` is `%2F` and stays encoded); characters the parser encodes
 //!   (spaces, non-ASCII) are encoded as UTF-8; a `%` not followed by two hex
-//!   digits is left as is;
+//!   digits is left as is, and an escape right after such a `%` stays
+//!   encoded when decoding it would make a new escape with that `%`
+//!   (`%2%64` is kept, not turned into `%2d`, which would decode again);
 //! - the query is kept in order, byte for byte apart from the escapes above;
 //!   an empty query (`?` alone) is dropped;
 //! - the fragment is dropped.
@@ -101,7 +103,16 @@ fn push_normalized_escapes(out: &mut String, part: &str) {
         match escape {
             Some((hi, lo)) => {
                 let decoded = (hi << 4) | lo;
-                if decoded.is_ascii_alphanumeric() || matches!(decoded, b'-' | b'.' | b'_' | b'~') {
+                let unreserved = decoded.is_ascii_alphanumeric() || matches!(decoded, b'-' | b'.' | b'_' | b'~');
+                // A stray `%` (one not starting an escape) just before: a
+                // decoded hex digit could complete a new escape with it, and
+                // the canonical form would change when normalized again.
+                let after_stray = match out.as_bytes() {
+                    [.., b'%'] => true,
+                    [.., b'%', h] => h.is_ascii_hexdigit(),
+                    _ => false,
+                };
+                if unreserved && !(after_stray && decoded.is_ascii_hexdigit()) {
                     out.push(char::from(decoded));
                 } else {
                     out.push('%');
@@ -167,6 +178,13 @@ mod tests {
             ("http://example.com/%e2%82%ac", "http://example.com/%E2%82%AC"),
             ("http://example.com/?q=%3d%26%7e&x=1#frag", "http://example.com/?q=%3D%26~&x=1"),
             ("https://example.com/%zz%4", "https://example.com/%zz%4"),
+            // Found by the `normalize` fuzz target (fuzz/): decoding `%64`
+            // after the stray `%2` made `%2d`, which the next pass decoded
+            // to `-`; a canonical form was not a fixed point.
+            ("http://example.com/ace%2%64%ac", "http://example.com/ace%2%64%AC"),
+            ("http://example.com/%%41%31", "http://example.com/%%411"),
+            ("http://example.com/%%7e%41", "http://example.com/%~A"),
+            ("http://example.com/?q=%2%62%63", "http://example.com/?q=%2%62c"),
             // Spaces are encoded.
             ("http://example.com/a b?q=a b", "http://example.com/a%20b?q=a%20b"),
             ("example.com/a b", "http://example.com/a%20b"),

@@ -59,9 +59,15 @@ pub fn indicator_id(jaring_id: &str) -> String {
     format!("indicator--{}", uuid::Uuid::new_v5(&NAMESPACE, format!("jaring-indicator:{jaring_id}").as_bytes()))
 }
 
-/// STIX timestamp (RFC 3339, UTC, milliseconds).
+/// The latest time RFC 3339 can write (four-digit years):
+/// 9999-12-31T23:59:59.999Z.
+const MAX_TIMESTAMP_MS: u64 = 253_402_300_799_999;
+
+/// STIX timestamp (RFC 3339, UTC, milliseconds). Times are any `i64` a peer
+/// or an admin sent: before 1970 is written as 1970, after year 9999 as the
+/// last millisecond of 9999 (formatting it would otherwise panic).
 pub fn timestamp(ms: UnixMillis) -> String {
-    let ms = u64::try_from(ms).unwrap_or(0);
+    let ms = u64::try_from(ms).unwrap_or(0).min(MAX_TIMESTAMP_MS);
     humantime::format_rfc3339_millis(std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms)).to_string()
 }
 
@@ -221,5 +227,22 @@ impl<W: Write> BundleWriter<W> {
         self.out.write_all(b"\n]}\n")?;
         self.out.flush()?;
         Ok(self.out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `valid_until_ms: i64::MAX` ("never") from an admin or a peer made
+    /// the export panic: humantime refuses to format years past 9999.
+    #[test]
+    fn timestamps_out_of_range_are_clamped() {
+        assert_eq!(timestamp(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(timestamp(-5), "1970-01-01T00:00:00.000Z");
+        assert_eq!(timestamp(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
+        assert_eq!(timestamp(253_402_300_799_999), "9999-12-31T23:59:59.999Z");
+        assert_eq!(timestamp(253_402_300_800_000), "9999-12-31T23:59:59.999Z");
+        assert_eq!(timestamp(i64::MAX), "9999-12-31T23:59:59.999Z");
     }
 }
