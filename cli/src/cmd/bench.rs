@@ -19,6 +19,7 @@ use clap::{Args, ValueEnum};
 use ed25519_dalek::{Signer, SigningKey, Verifier};
 use jaring_node::model::{Category, Distribution, Kind, Tlp};
 use jaring_node::node::NewIndicator;
+use jaring_node::store::EngineKind;
 use jaring_proto::pb;
 use serde_json::{Value, json};
 
@@ -55,31 +56,13 @@ pub struct BenchArgs {
     /// Keep the node directories here.
     #[arg(long)]
     dir: Option<PathBuf>,
-    /// Store engine of every node started.
-    #[arg(long, value_enum, default_value_t = Engine::Fjall)]
-    engine: Engine,
-}
-
-/// `[store] engine` of the benchmarked nodes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Engine {
-    /// fjall (the default engine).
-    Fjall,
-    /// sled.
-    Sled,
+    /// Store engine of every node started: fjall or sled.
+    #[arg(long, default_value_t = EngineKind::default())]
+    engine: EngineKind,
 }
 
 /// The engine chosen for this run (set once in [`run`]).
-static ENGINE: std::sync::OnceLock<jaring_node::store::EngineKind> = std::sync::OnceLock::new();
-
-impl BenchArgs {
-    fn engine_name(&self) -> &'static str {
-        match self.engine {
-            Engine::Fjall => "fjall",
-            Engine::Sled => "sled",
-        }
-    }
-}
+static ENGINE: std::sync::OnceLock<EngineKind> = std::sync::OnceLock::new();
 
 /// A benchmark scenario.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -104,10 +87,7 @@ pub enum Scenario {
 ///
 /// A node failing to start or a scenario failing.
 pub async fn run(a: BenchArgs, out: &Output) -> Result<()> {
-    let _ = ENGINE.set(match a.engine {
-        Engine::Fjall => jaring_node::store::EngineKind::Fjall,
-        Engine::Sled => jaring_node::store::EngineKind::Sled,
-    });
+    let _ = ENGINE.set(a.engine);
     let all = a.scenarios.is_empty();
     let want = |s| all || a.scenarios.contains(&s);
     let temp;
@@ -122,7 +102,7 @@ pub async fn run(a: BenchArgs, out: &Output) -> Result<()> {
     let machine = tokio::task::spawn_blocking(machine).await?;
     let batch_verify = machine["batch_verify_2_threads_per_s"].as_f64().unwrap_or(1.0);
     if !out.json {
-        println!("machine: {} ({} cores); nodes use the {} store engine", cpu_name(), num_threads(), a.engine_name());
+        println!("machine: {} ({} cores); nodes use the {} store engine", cpu_name(), num_threads(), a.engine.as_str());
         println!(
             "  ed25519 verify {:.0}/s single, {:.0}/s batch on 1 thread, {:.0}/s batch on {} threads; sign {:.0}/s",
             machine["verify_per_s"].as_f64().unwrap_or(0.0),
@@ -133,7 +113,7 @@ pub async fn run(a: BenchArgs, out: &Output) -> Result<()> {
         );
     }
     let mut machine = machine;
-    machine["store_engine"] = json!(a.engine_name());
+    machine["store_engine"] = json!(a.engine.as_str());
     report.insert("machine".into(), machine);
     let node_bin = node_binary()?;
     if want(Scenario::Publish) {

@@ -223,6 +223,18 @@ impl EngineKind {
     }
 }
 
+impl std::str::FromStr for EngineKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<EngineKind, String> {
+        match s {
+            "fjall" => Ok(EngineKind::Fjall),
+            "sled" => Ok(EngineKind::Sled),
+            other => Err(format!("unknown store engine {other:?}; choose fjall or sled")),
+        }
+    }
+}
+
 impl std::fmt::Display for EngineKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -321,6 +333,7 @@ pub(crate) mod contract {
             let path = dir.path().join("db");
             drop(open(&path, made, 8).unwrap());
             assert_eq!(EngineKind::detect(&path), Some(made));
+            assert_eq!(made.as_str().parse::<EngineKind>(), Ok(made));
             let e = open(&path, other, 8).unwrap_err().to_string();
             assert!(e.contains(&format!("written by {made}")), "{e}");
             open(&path, made, 8).unwrap();
