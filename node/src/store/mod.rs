@@ -339,6 +339,8 @@ pub(crate) mod contract {
             open(&path, made, 8).unwrap();
         }
         assert_eq!(EngineKind::detect(std::path::Path::new("/nonexistent/jaring")), None);
+        let e = open_existing(std::path::Path::new("/nonexistent/jaring"), 8).unwrap_err().to_string();
+        assert!(e.contains("no store here"), "{e}");
     }
 
     #[test]
