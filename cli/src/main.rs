@@ -23,6 +23,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// The node runs in this process for `node-run`, `demo` and `bench`.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Admin CLI for Jaring, the federated scam and trafficking indicator network.
 #[derive(Debug, Parser)]
 #[command(name = "jaring", version, about, propagate_version = true)]

@@ -12,12 +12,15 @@
 //!   validity, and otherwise fails with the one matching error;
 //! - `verify_batch` gives, entry by entry, what `verify` gives alone (for
 //!   a batch mixing the received envelope, the re-signed ones and a copy
-//!   with a corrupted signature).
+//!   with a corrupted signature);
+//! - `peek_origin` of the log bytes of an envelope never names another
+//!   origin than the one `decode_body` reads (it may name none, e.g. past
+//!   an unknown group field, and the full decode then decides).
 #![no_main]
 
 use jaring_fuzz::{KEYS, RING};
 use jaring_node::envelope::{VerifiedEnvelope, VerifyError, body_hash, verify, verify_batch};
-use jaring_node::wire::{decode_body, decode_envelope, encode_body};
+use jaring_node::wire::{decode_body, decode_envelope, encode_body, encode_envelope, peek_origin};
 use libfuzzer_sys::fuzz_target;
 
 fn same(a: &Result<VerifiedEnvelope, VerifyError>, b: &Result<VerifiedEnvelope, VerifyError>) -> bool {
@@ -34,6 +37,8 @@ fuzz_target!(|data: &[u8]| {
     let decoded = decode_body(&env.body);
     if let Ok(body) = &decoded {
         assert_eq!(decode_body(&encode_body(body)).as_ref(), Ok(body), "body does not survive re-encoding");
+        let peeked = peek_origin(&encode_envelope(&env));
+        assert!(peeked.is_none_or(|o| o == body.origin), "peek_origin read {peeked:?}, the body says {}", body.origin);
     }
 
     let received = verify(env.clone(), &*RING);

@@ -318,7 +318,7 @@ pub fn verify(env: SignedEnvelope, keys: &impl PublicKeyLookup) -> Result<Verifi
         .key
         .verify(&pae(PAYLOAD_TYPE, &env.body), &sig)
         .map_err(|_| VerifyError::BadSignature { key_id: env.key_id.clone() })?;
-    finish_verify(env, &known)
+    finish_verify(env, &known).map_err(|refused| refused.error)
 }
 
 /// Verifies many envelopes at once with ed25519 batch verification, falling
@@ -328,6 +328,22 @@ pub fn verify_batch(
     envs: Vec<SignedEnvelope>,
     keys: &impl PublicKeyLookup,
 ) -> Vec<Result<VerifiedEnvelope, VerifyError>> {
+    verify_batch_keeping(envs, keys).into_iter().map(|r| r.map_err(|refused| refused.error)).collect()
+}
+
+/// An envelope that did not verify, handed back with the reason.
+#[derive(Debug)]
+pub struct Refused {
+    pub error: VerifyError,
+    pub envelope: SignedEnvelope,
+}
+
+/// [`verify_batch`], handing each refused envelope back with its error, so a
+/// caller that reports or retries refusals needs no copy of the batch.
+pub fn verify_batch_keeping(
+    envs: Vec<SignedEnvelope>,
+    keys: &impl PublicKeyLookup,
+) -> Vec<Result<VerifiedEnvelope, Box<Refused>>> {
     let mut prepared = Vec::with_capacity(envs.len());
     for env in envs {
         let checked = match keys.public_key(&env.key_id) {
@@ -354,12 +370,13 @@ pub fn verify_batch(
     prepared
         .into_iter()
         .map(|(env, checked)| {
-            let (known, sig) = checked?;
-            if !batch_ok {
-                known
-                    .key
-                    .verify(&pae(PAYLOAD_TYPE, &env.body), &sig)
-                    .map_err(|_| VerifyError::BadSignature { key_id: env.key_id.clone() })?;
+            let (known, sig) = match checked {
+                Ok(c) => c,
+                Err(error) => return Err(Box::new(Refused { error, envelope: env })),
+            };
+            if !batch_ok && known.key.verify(&pae(PAYLOAD_TYPE, &env.body), &sig).is_err() {
+                let error = VerifyError::BadSignature { key_id: env.key_id.clone() };
+                return Err(Box::new(Refused { error, envelope: env }));
             }
             finish_verify(env, &known)
         })
@@ -375,29 +392,37 @@ fn signature_of(env: &SignedEnvelope) -> Result<Signature, VerifyError> {
     Ok(Signature::from_bytes(&bytes))
 }
 
-fn finish_verify(env: SignedEnvelope, known: &KeyStatus) -> Result<VerifiedEnvelope, VerifyError> {
+fn finish_verify(env: SignedEnvelope, known: &KeyStatus) -> Result<VerifiedEnvelope, Box<Refused>> {
+    match checked_body(&env, known) {
+        Ok(body) => {
+            let hash = body_hash(&env.body);
+            Ok(VerifiedEnvelope { raw: env, body, hash })
+        }
+        Err(error) => Err(Box::new(Refused { error, envelope: env })),
+    }
+}
+
+/// The decoded body of an envelope whose signature checked out, if its key
+/// belongs to the body's origin and was valid when the body was signed.
+fn checked_body(env: &SignedEnvelope, known: &KeyStatus) -> Result<EnvelopeBody, VerifyError> {
     let body = wire::decode_body(&env.body)?;
+    let key_id = || env.key_id.clone();
     if body.origin != known.owner {
-        return Err(VerifyError::OriginMismatch {
-            claimed: body.origin,
-            owner: known.owner.clone(),
-            key_id: env.key_id,
-        });
+        return Err(VerifyError::OriginMismatch { claimed: body.origin, owner: known.owner.clone(), key_id: key_id() });
     }
     if let Some(revoked_at_ms) = known.revoked_at_ms
         && body.created_at_ms >= revoked_at_ms
     {
-        return Err(VerifyError::KeyRevoked { key_id: env.key_id, revoked_at_ms, signed_at_ms: body.created_at_ms });
+        return Err(VerifyError::KeyRevoked { key_id: key_id(), revoked_at_ms, signed_at_ms: body.created_at_ms });
     }
     if body.created_at_ms < known.valid_from_ms {
         return Err(VerifyError::KeyNotYetValid {
-            key_id: env.key_id,
+            key_id: key_id(),
             valid_from_ms: known.valid_from_ms,
             signed_at_ms: body.created_at_ms,
         });
     }
-    let hash = body_hash(&env.body);
-    Ok(VerifiedEnvelope { raw: env, body, hash })
+    Ok(body)
 }
 
 /// Key id of an ed25519 public key: `ed25519:` and the first 8 bytes of its

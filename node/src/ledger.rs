@@ -91,8 +91,9 @@ pub struct Stored {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PublishError {
-    /// No indicator has this id.
-    #[error("no indicator with id {0}")]
+    /// No indicator of this node has this id (a peer's indicators are
+    /// filed by value, not by id: only their origin revokes them).
+    #[error("no indicator of this node has id {0}; a node revokes only its own indicators")]
     NotFound(String),
     /// The indicator belongs to another origin.
     #[error("indicator {id} belongs to {origin}; only its origin can revoke it")]
@@ -383,6 +384,8 @@ struct Txn<'s> {
     hidden_add: Vec<u64>,
     hidden_remove: Vec<u64>,
     key: Arc<SigningKey>,
+    /// Reused to name counters without an allocation per entry.
+    scratch: String,
 }
 
 enum KeyEvent2 {
@@ -425,6 +428,8 @@ impl State {
             let origin = String::from_utf8(k).map_err(|_| corrupt(Keyspace::Heads, "origin is not UTF-8"))?;
             heads.insert(origin, Head::decode(&v).ok_or_else(|| corrupt(Keyspace::Heads, "bad head"))?);
         }
+        // Every indexed assertion's origin has a head (they commit together).
+        shared.lookup.set_origins(heads.keys().map(String::as_str));
         let mut counters = HashMap::new();
         for r in store.scan_prefix(Keyspace::Meta, b"count/") {
             let (k, v) = r?;
@@ -488,7 +493,9 @@ impl State {
     }
 
     fn apply_all(&mut self, commands: Vec<Command>) {
-        let mut txn = Txn::new(self);
+        // Up to four keys per entry (log, origin sequence, index, id).
+        let keys = commands.iter().map(Command::weight).sum::<usize>().saturating_mul(4);
+        let mut txn = Txn::new(self, keys);
         let mut answers: Vec<Answer> = Vec::with_capacity(commands.len());
         for command in commands {
             match command {
@@ -575,6 +582,11 @@ impl State {
         let outcome = self.store.commit(Txn::into_batch(overlay, &counters, dirty_counters));
         match &outcome {
             Ok(()) => {
+                if heads.len() != self.heads.len() {
+                    // A new origin: readers must look for its assertions
+                    // before they are told its values changed.
+                    self.shared.lookup.set_origins(heads.keys().map(String::as_str));
+                }
                 self.shared.lookup.touch(touched.iter().map(|(k, v, f)| (*k, v.as_str(), *f)));
                 self.next_local_seq = next_local_seq;
                 self.heads = heads;
@@ -631,10 +643,11 @@ impl Command {
 }
 
 impl<'s> Txn<'s> {
-    fn new(state: &'s State) -> Txn<'s> {
+    /// `keys`: how many writes to make room for.
+    fn new(state: &'s State, keys: usize) -> Txn<'s> {
         Txn {
             state,
-            overlay: HashMap::new(),
+            overlay: HashMap::with_capacity(keys),
             dirty_counters: HashSet::new(),
             touched: Vec::new(),
             next_local_seq: state.next_local_seq,
@@ -646,6 +659,7 @@ impl<'s> Txn<'s> {
             hidden_add: Vec::new(),
             hidden_remove: Vec::new(),
             key: state.key.clone(),
+            scratch: String::new(),
         }
     }
 
@@ -671,16 +685,22 @@ impl<'s> Txn<'s> {
         }
     }
 
-    fn bump(&mut self, counter: &str) {
-        match self.counters.get_mut(counter) {
+    fn bump(&mut self, counter: std::fmt::Arguments<'_>) {
+        use std::fmt::Write as _;
+        let mut name = std::mem::take(&mut self.scratch);
+        name.clear();
+        // Writing to a String cannot fail.
+        let _ = name.write_fmt(counter);
+        match self.counters.get_mut(name.as_str()) {
             Some(n) => *n += 1,
             None => {
-                self.counters.insert(counter.to_string(), 1);
+                self.counters.insert(name.clone(), 1);
             }
         }
-        if !self.dirty_counters.contains(counter) {
-            self.dirty_counters.insert(counter.to_string());
+        if !self.dirty_counters.contains(name.as_str()) {
+            self.dirty_counters.insert(name.clone());
         }
+        self.scratch = name;
     }
 
     /// The store writes of this commit, counters included.
@@ -873,18 +893,22 @@ impl<'s> Txn<'s> {
         let key = layout::feedback_key(f.kind, f.value.as_str(), reporter, local_seq);
         self.put(Keyspace::Feedback, key, Vec::new());
         self.touched.push((f.kind, f.value.as_str().to_string(), true));
-        self.bump(&format!("count/feedback/{}", f.feedback_type));
+        self.bump(format_args!("count/feedback/{}", f.feedback_type));
     }
 
     fn index(&mut self, origin: &str, ind: &Indicator, local_seq: u64, indexed: bool) {
         let key = layout::index_key(ind.kind, ind.value.as_str(), origin);
         self.touched.push((ind.kind, ind.value.as_str().to_string(), false));
         if !indexed {
-            self.bump(&format!("count/kind/{}", ind.kind));
-            self.bump(&format!("count/origin/{origin}"));
+            self.bump(format_args!("count/kind/{}", ind.kind));
+            self.bump(format_args!("count/origin/{origin}"));
         }
         self.put(Keyspace::Index, key, layout::seq_key(local_seq).to_vec());
-        self.put(Keyspace::Ids, ind.id.as_bytes().to_vec(), layout::seq_key(local_seq).to_vec());
+        // Ids serve revocation by id, which only the origin does: a peer's
+        // indicators are found by (kind, value, origin) in the index.
+        if origin == self.state.config.origin {
+            self.put(Keyspace::Ids, ind.id.as_bytes().to_vec(), layout::seq_key(local_seq).to_vec());
+        }
     }
 
     fn key_event(&mut self, origin: &str, ev: &KeyEvent) -> Result<(), StoreError> {
@@ -929,7 +953,7 @@ impl<'s> Txn<'s> {
         let mut report = IngestReport::default();
         let peer = batch.peer;
         for draft in batch.refused {
-            self.bump("count/rejected");
+            self.bump(format_args!("count/rejected"));
             self.audit(draft)?;
         }
         for (env, disposition) in batch.items {
@@ -942,9 +966,9 @@ impl<'s> Txn<'s> {
                         key.push(0);
                         key.extend_from_slice(&env.hash);
                         self.put(Keyspace::Forks, key, wire::encode_envelope(&env.raw));
-                        self.bump("count/forks");
+                        self.bump(format_args!("count/forks"));
                     }
-                    self.bump("count/rejected");
+                    self.bump(format_args!("count/rejected"));
                     self.audit(AuditDraft::rejection(
                         &peer,
                         Some(&body.origin),

@@ -59,8 +59,13 @@ type Members = HashSet<u64, BuildHasherDefault<Passthrough>>;
 /// values can share a 64-bit hash, and what is held about it.
 type Cached = (Kind, Box<str>, Arc<Held>);
 
+/// One of [`SHARDS`] parts, by the high bits of the hash: a lookup takes one
+/// shard's read lock for both the membership probe and the cache, and
+/// concurrent lookups rarely share a lock.
 #[derive(Debug, Default)]
 struct Shard {
+    /// Hashes of the indexed values of this shard.
+    members: Members,
     /// By the keyed hash of (kind, value).
     map: HashMap<u64, Cached, BuildHasherDefault<Passthrough>>,
     generation: u64,
@@ -71,11 +76,13 @@ struct Shard {
 pub struct LookupIndex {
     /// SipHash with per-process random keys: values are chosen by outsiders.
     hasher: RandomState,
-    members: RwLock<Members>,
     /// Values some feedback event is about (most values have none).
     with_feedback: RwLock<Members>,
     shards: Vec<RwLock<Shard>>,
     per_shard: usize,
+    /// Every origin that may have an assertion indexed, sorted: a value not
+    /// in the cache is read with one point read per origin.
+    origins: RwLock<Arc<[String]>>,
 }
 
 impl Default for LookupIndex {
@@ -89,11 +96,25 @@ impl LookupIndex {
     pub fn new(cache_entries: usize) -> LookupIndex {
         LookupIndex {
             hasher: RandomState::new(),
-            members: RwLock::new(Members::default()),
             with_feedback: RwLock::new(Members::default()),
             shards: (0..SHARDS).map(|_| RwLock::new(Shard::default())).collect(),
             per_shard: cache_entries.div_ceil(SHARDS),
+            origins: RwLock::new(Arc::from(Vec::new())),
         }
+    }
+
+    /// The origins that may have assertions, sorted.
+    pub fn origins(&self) -> Arc<[String]> {
+        self.origins.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Sets the origins that may have assertions: at load, and by the writer
+    /// when a commit adds one, before it touches that origin's values.
+    pub fn set_origins<'a>(&self, origins: impl IntoIterator<Item = &'a str>) {
+        let mut sorted: Vec<String> = origins.into_iter().map(str::to_string).collect();
+        sorted.sort_unstable();
+        sorted.dedup();
+        *self.origins.write().unwrap_or_else(|p| p.into_inner()) = Arc::from(sorted);
     }
 
     fn hash(&self, kind: Kind, value: &str) -> u64 {
@@ -112,7 +133,7 @@ impl LookupIndex {
     /// Records that (kind, value) is indexed; used while loading.
     pub fn insert_member(&self, kind: Kind, value: &str) {
         let h = self.hash(kind, value);
-        self.members.write().unwrap_or_else(|p| p.into_inner()).insert(h);
+        self.shard(h).write().unwrap_or_else(|p| p.into_inner()).members.insert(h);
     }
 
     /// Records that a feedback event about (kind, value) is held; used
@@ -131,13 +152,13 @@ impl LookupIndex {
     /// Whether (kind, value) may be indexed: false means certainly not.
     pub fn may_contain(&self, kind: Kind, value: &str) -> bool {
         let h = self.hash(kind, value);
-        self.members.read().unwrap_or_else(|p| p.into_inner()).contains(&h)
+        self.shard(h).read().unwrap_or_else(|p| p.into_inner()).members.contains(&h)
     }
 
     /// Number of distinct values known to be listed (upper bound: values
     /// whose assertions were all superseded still count).
     pub fn members(&self) -> usize {
-        self.members.read().unwrap_or_else(|p| p.into_inner()).len()
+        self.shards.iter().map(|s| s.read().unwrap_or_else(|p| p.into_inner()).members.len()).sum()
     }
 
     /// Called by the writer for every value a durable commit changed: an
@@ -147,17 +168,16 @@ impl LookupIndex {
         if hashes.is_empty() {
             return;
         }
-        {
-            let mut members = self.members.write().unwrap_or_else(|p| p.into_inner());
-            members.extend(hashes.iter().filter(|(_, f)| !f).map(|(h, _)| *h));
-        }
         if hashes.iter().any(|(_, f)| *f) {
             let mut with = self.with_feedback.write().unwrap_or_else(|p| p.into_inner());
             with.extend(hashes.iter().filter(|(_, f)| *f).map(|(h, _)| *h));
         }
-        for (h, _) in hashes {
+        for (h, feedback) in hashes {
             // Removing by hash also drops a colliding value: it is re-read.
             let mut shard = self.shard(h).write().unwrap_or_else(|p| p.into_inner());
+            if !feedback {
+                shard.members.insert(h);
+            }
             shard.generation += 1;
             shard.map.remove(&h);
         }
@@ -177,11 +197,11 @@ impl LookupIndex {
         load: impl FnOnce() -> Result<Held, E>,
     ) -> Result<Option<Arc<Held>>, E> {
         let h = self.hash(kind, value);
-        if !self.members.read().unwrap_or_else(|p| p.into_inner()).contains(&h) {
-            return Ok(None);
-        }
         let generation = {
             let shard = self.shard(h).read().unwrap_or_else(|p| p.into_inner());
+            if !shard.members.contains(&h) {
+                return Ok(None);
+            }
             if let Some((k, v, held)) = shard.map.get(&h)
                 && *k == kind
                 && **v == *value

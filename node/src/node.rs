@@ -501,7 +501,7 @@ impl Node {
                 continue;
             }
             // Only the latest version of each indicator.
-            let latest = self.store.get(Keyspace::Ids, ind.id.as_bytes())?.and_then(|v| layout::read_u64(&v));
+            let latest = self.latest(ind, &body.origin)?;
             if filter.signed_by.is_none() && latest != Some(seq) {
                 continue;
             }
@@ -587,8 +587,10 @@ impl Node {
     /// assertion and the feedback events.
     fn held(&self, kind: Kind, value: &str) -> Result<crate::lookup_index::Held, StoreError> {
         let mut assertions = Vec::new();
-        for r in self.store.scan_prefix(Keyspace::Index, &layout::index_prefix(kind, value)) {
-            let (_, v) = r?;
+        // One point read per known origin (bloom-filtered by the store)
+        // costs far less than a range scan over every level of the index.
+        for origin in self.shared.lookup.origins().iter() {
+            let Some(v) = self.store.get(Keyspace::Index, &layout::index_key(kind, value, origin))? else { continue };
             let seq = layout::read_u64(&v).unwrap_or(0);
             let Some((_, body)) = self.log_entry(seq)? else { continue };
             if let Entry::Indicator(ind) = body.entry {
@@ -824,6 +826,18 @@ impl Node {
             out.push((name, layout::read_u64(&v).unwrap_or(0)));
         }
         Ok(out)
+    }
+
+    /// The log position of the latest accepted version of `origin`'s
+    /// assertion of (kind, value): an entry at another position is an
+    /// older version.
+    ///
+    /// # Errors
+    ///
+    /// The store's.
+    pub fn latest(&self, ind: &Indicator, origin: &str) -> Result<Option<u64>, StoreError> {
+        let key = layout::index_key(ind.kind, ind.value.as_str(), origin);
+        Ok(self.store.get(Keyspace::Index, &key)?.and_then(|v| layout::read_u64(&v)))
     }
 
     /// The subscription cursor recorded for a peer.

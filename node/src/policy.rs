@@ -37,18 +37,21 @@ use crate::peers::Peer;
 /// Whether `body`, held by this node (`own` is this node's id), may be sent
 /// to `peer`.
 pub fn may_send(body: &EnvelopeBody, own: &str, peer: &Peer) -> bool {
+    if !origin_may_go(&body.origin, own, peer) {
+        return false;
+    }
     let relayed = body.origin != own;
-    if body.origin == peer.node_id() {
-        return false;
-    }
-    if relayed && !peer.outbound.relay {
-        return false;
-    }
     match &body.entry {
         Entry::KeyEvent(_) => true,
         Entry::Indicator(ind) => indicator_may_go(ind, relayed, peer),
         Entry::Feedback(f) => feedback_may_go(f, relayed, peer),
     }
+}
+
+/// Whether anything of `origin` may be sent to `peer`: never back to its
+/// origin, and another origin's entries only when relaying is agreed.
+pub fn origin_may_go(origin: &str, own: &str, peer: &Peer) -> bool {
+    origin != peer.node_id() && (origin == own || peer.outbound.relay)
 }
 
 fn feedback_may_go(f: &Feedback, relayed: bool, peer: &Peer) -> bool {

@@ -6,6 +6,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Runs a Jaring node.
 #[derive(Debug, Parser)]
 #[command(version, about, long_about = None, after_help = "Example:\n  jaring-node --config /var/lib/jaring/node.toml")]

@@ -35,6 +35,7 @@ use crate::policy;
 use crate::shutdown::Shutdown;
 use crate::store::{Keyspace, layout};
 use crate::tls::PeerInfo;
+use crate::wire;
 
 /// Interval of heartbeats on an idle stream.
 pub const HEARTBEAT: Duration = Duration::from_secs(5);
@@ -262,9 +263,15 @@ fn read_chunk(
             cursor = seq;
             continue;
         }
+        // Most entries a peer must not get (its own, relayed ones) are
+        // passed over on the origin alone, without decoding them.
+        if wire::peek_origin(&v).is_some_and(|origin| !policy::origin_may_go(origin, node.id(), peer)) {
+            cursor = seq;
+            continue;
+        }
         let (env, body) = decode_log(&v)?;
         if policy::may_send(&body, node.id(), peer) {
-            let entry = pb::LogEntry { seq, envelope: Some((&env).into()) };
+            let entry = pb::LogEntry { seq, envelope: Some(env.into()) };
             // Field tag and length prefix of the entry in the response.
             let cost = entry.encoded_len() + 6;
             if cost > budget {

@@ -299,22 +299,22 @@ fn verify_all(node: &Node, envs: Vec<SignedEnvelope>) -> Vec<Verified> {
         return Vec::new();
     }
     let ring = node.shared().keyring.read().unwrap_or_else(|p| p.into_inner()).clone();
-    let originals = envs.clone();
-    envelope::verify_batch(envs, &ring)
+    envelope::verify_batch_keeping(envs, &ring)
         .into_iter()
-        .zip(originals)
-        .map(|(r, env)| match r {
+        .map(|r| match r {
             Ok(v) => Verified::Ok(Box::new(v)),
-            Err(VerifyError::UnknownKey { .. }) => Verified::UnknownKey(env),
-            Err(e) => {
-                let claimed = wire::decode_body(&env.body).ok();
-                Verified::Refused {
-                    origin: claimed.as_ref().map(|b| b.origin.clone()),
-                    seq: claimed.as_ref().map(|b| b.origin_seq),
-                    reason: e.reason(),
-                    detail: e.to_string(),
+            Err(refused) => match *refused {
+                envelope::Refused { error: VerifyError::UnknownKey { .. }, envelope } => Verified::UnknownKey(envelope),
+                envelope::Refused { error, envelope } => {
+                    let claimed = wire::decode_body(&envelope.body).ok();
+                    Verified::Refused {
+                        origin: claimed.as_ref().map(|b| b.origin.clone()),
+                        seq: claimed.as_ref().map(|b| b.origin_seq),
+                        reason: error.reason(),
+                        detail: error.to_string(),
+                    }
                 }
-            }
+            },
         })
         .collect()
 }

@@ -221,7 +221,7 @@ impl Taxii {
             {
                 continue;
             }
-            let latest = store.get(Keyspace::Ids, ind.id.as_bytes())?.and_then(|v| layout::read_u64(&v));
+            let latest = self.node.latest(ind, &body.origin)?;
             if latest != Some(seq) {
                 continue;
             }

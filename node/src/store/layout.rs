@@ -19,7 +19,8 @@ pub enum Keyspace {
     Heads,
     /// kind 0x00 value 0x00 origin -> local_seq of that origin's latest version.
     Index,
-    /// indicator id -> local_seq of its latest version.
+    /// indicator id -> local_seq of its latest version, for this node's own
+    /// indicators (revocation by id).
     Ids,
     /// kind 0x00 keyed digest -> plain value. Local only, never sent.
     Plain,

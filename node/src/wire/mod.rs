@@ -158,9 +158,29 @@ impl From<pb::SignedIndicator> for SignedEnvelope {
     }
 }
 
-/// Encodes a signed envelope as stored in the log.
+impl From<SignedEnvelope> for pb::SignedIndicator {
+    fn from(e: SignedEnvelope) -> Self {
+        pb::SignedIndicator { body: e.body, signature: e.signature, key_id: e.key_id }
+    }
+}
+
+/// Encodes a signed envelope as stored in the log: the bytes prost makes of
+/// the `SignedIndicator`, written without copying the fields into one first.
 pub fn encode_envelope(e: &SignedEnvelope) -> Vec<u8> {
-    pb::SignedIndicator::from(e).encode_to_vec()
+    use prost::encoding::{bytes, encoded_len_varint, string};
+    let field = |len: usize| if len == 0 { 0 } else { 1 + encoded_len_varint(len as u64) + len };
+    let mut buf = Vec::with_capacity(field(e.body.len()) + field(e.signature.len()) + field(e.key_id.len()));
+    // proto3: empty fields are not written.
+    if !e.body.is_empty() {
+        bytes::encode(1, &e.body, &mut buf);
+    }
+    if !e.signature.is_empty() {
+        bytes::encode(2, &e.signature, &mut buf);
+    }
+    if !e.key_id.is_empty() {
+        string::encode(3, &e.key_id, &mut buf);
+    }
+    buf
 }
 
 /// Decodes a stored or received `SignedIndicator`.
@@ -170,6 +190,41 @@ pub fn encode_envelope(e: &SignedEnvelope) -> Vec<u8> {
 /// [`WireError::Decode`].
 pub fn decode_envelope(bytes: &[u8]) -> Result<SignedEnvelope, WireError> {
     pb::SignedIndicator::decode(bytes).map(Into::into).map_err(|e| WireError::Decode(e.to_string()))
+}
+
+/// The origin named in an encoded `SignedIndicator`, read without decoding
+/// the rest: enough for a publisher to pass over entries a peer must not
+/// get. `None` when the bytes do not hold one (the full decode then says
+/// why).
+pub fn peek_origin(envelope: &[u8]) -> Option<&str> {
+    let body = length_delimited_field(envelope, 1)?;
+    std::str::from_utf8(length_delimited_field(body, 1)?).ok()
+}
+
+/// The length-delimited field `number` of an encoded message; the last one
+/// if it repeats, as a protobuf decoder reads it.
+fn length_delimited_field(mut buf: &[u8], number: u64) -> Option<&[u8]> {
+    use prost::encoding::decode_varint;
+    let mut found = None;
+    while !buf.is_empty() {
+        let key = decode_varint(&mut buf).ok()?;
+        let len = match key & 7 {
+            0 => {
+                decode_varint(&mut buf).ok()?;
+                0
+            }
+            1 => 8,
+            2 => usize::try_from(decode_varint(&mut buf).ok()?).ok()?,
+            5 => 4,
+            _ => return None,
+        };
+        let field = buf.get(..len)?;
+        if key & 7 == 2 && key >> 3 == number {
+            found = Some(field);
+        }
+        buf = &buf[len..];
+    }
+    found
 }
 
 /// Encodes a body: the bytes that get signed.
@@ -424,3 +479,49 @@ fn feedback_from_wire(f: pb::Feedback) -> Result<Feedback, WireError> {
 }
 
 pub mod admin;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn signed(body: Vec<u8>) -> Vec<u8> {
+        pb::SignedIndicator { body, signature: vec![7; 64], key_id: "ed25519:0011223344556677".into() }.encode_to_vec()
+    }
+
+    #[test]
+    fn peek_origin_reads_what_a_decoder_reads() {
+        let body = pb::EnvelopeBody { origin: "ID".into(), origin_seq: 9, created_at_ms: 5, ..Default::default() };
+        assert_eq!(peek_origin(&signed(body.encode_to_vec())), Some("ID"));
+
+        // A repeated field: decoders keep the last one, and so does the peek.
+        let mut twice = body.encode_to_vec();
+        twice.extend(pb::EnvelopeBody { origin: "VN".into(), ..Default::default() }.encode_to_vec());
+        assert_eq!(pb::EnvelopeBody::decode(twice.as_slice()).unwrap().origin, "VN");
+        assert_eq!(peek_origin(&signed(twice)), Some("VN"));
+    }
+
+    #[test]
+    fn envelopes_encode_as_prost_encodes_them() {
+        let full =
+            SignedEnvelope { body: vec![1; 300], signature: vec![2; 64], key_id: "ed25519:0011223344556677".into() };
+        let empty = SignedEnvelope { body: Vec::new(), signature: Vec::new(), key_id: String::new() };
+        let partial = SignedEnvelope { body: vec![3; 200], signature: Vec::new(), key_id: "k".into() };
+        for e in [full, empty, partial] {
+            let bytes = encode_envelope(&e);
+            assert_eq!(bytes, pb::SignedIndicator::from(&e).encode_to_vec());
+            assert_eq!(bytes.capacity(), bytes.len(), "sized up front");
+            assert_eq!(decode_envelope(&bytes).unwrap(), e);
+        }
+    }
+
+    #[test]
+    fn peek_origin_is_none_on_bytes_without_one() {
+        assert_eq!(peek_origin(&[]), None);
+        assert_eq!(peek_origin(&signed(Vec::new())), None);
+        assert_eq!(peek_origin(&[0x0a, 0x05, 0x0a]), None, "a length past the end");
+        assert_eq!(peek_origin(&[0x0f]), None, "wire type 7 does not exist");
+        assert_eq!(peek_origin(&[0x0a, 0x00]), None, "an empty body");
+        assert_eq!(peek_origin(&signed(vec![0x0a, 0x02, 0xff, 0xfe])), None, "origin is not UTF-8");
+    }
+}
