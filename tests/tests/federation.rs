@@ -185,6 +185,10 @@ fn revocations_propagate() -> anyhow::Result<()> {
     link(&id, &vn, &[], &[])?;
     let rec = id.add_domain("to-be-revoked.co.id", "green")?;
     assert_eventually!(PATIENCE, vn.lookup_found("to-be-revoked.co.id").unwrap_or(false));
+    // Only the origin withdraws its indicator.
+    let at_vn = vn.cli_output(&["indicator", "revoke", rec["id"].as_str().unwrap_or_default()])?;
+    assert!(!at_vn.status.success());
+    assert!(String::from_utf8_lossy(&at_vn.stderr).contains("revokes only its own"), "{at_vn:?}");
     id.cli(&["indicator", "revoke", rec["id"].as_str().unwrap_or_default()])?;
     assert_eventually!(
         PATIENCE,
