@@ -372,9 +372,11 @@ struct Txn<'s> {
     overlay: HashMap<(Keyspace, Vec<u8>), Option<Vec<u8>>>,
     /// Counters changed by this commit.
     dirty_counters: HashSet<String>,
+    /// Origins whose head this commit moved: each head is written once.
+    dirty_heads: HashSet<String>,
     /// (kind, value) pairs whose lookup answer this commit changes.
     /// Each with whether it is a feedback event.
-    touched: Vec<(Kind, String, bool)>,
+    touched: Vec<(crate::lookup_index::ValueKey, bool)>,
     next_local_seq: u64,
     heads: HashMap<String, Head>,
     counters: HashMap<String, u64>,
@@ -567,6 +569,7 @@ impl State {
         let Txn {
             overlay,
             dirty_counters,
+            dirty_heads,
             touched,
             next_local_seq,
             heads,
@@ -579,7 +582,7 @@ impl State {
             key,
             ..
         } = txn;
-        let outcome = self.store.commit(Txn::into_batch(overlay, &counters, dirty_counters));
+        let outcome = self.store.commit(Txn::into_batch(overlay, &counters, dirty_counters, &heads, dirty_heads));
         match &outcome {
             Ok(()) => {
                 if heads.len() != self.heads.len() {
@@ -587,7 +590,7 @@ impl State {
                     // before they are told its values changed.
                     self.shared.lookup.set_origins(heads.keys().map(String::as_str));
                 }
-                self.shared.lookup.touch(touched.iter().map(|(k, v, f)| (*k, v.as_str(), *f)));
+                self.shared.lookup.touch_keys(&touched);
                 self.next_local_seq = next_local_seq;
                 self.heads = heads;
                 self.counters = counters;
@@ -649,6 +652,7 @@ impl<'s> Txn<'s> {
             state,
             overlay: HashMap::with_capacity(keys),
             dirty_counters: HashSet::new(),
+            dirty_heads: HashSet::new(),
             touched: Vec::new(),
             next_local_seq: state.next_local_seq,
             heads: state.heads.clone(),
@@ -703,11 +707,13 @@ impl<'s> Txn<'s> {
         self.scratch = name;
     }
 
-    /// The store writes of this commit, counters included.
+    /// The store writes of this commit, counters and heads included.
     fn into_batch(
         overlay: HashMap<(Keyspace, Vec<u8>), Option<Vec<u8>>>,
         counters: &HashMap<String, u64>,
         dirty: HashSet<String>,
+        heads: &HashMap<String, Head>,
+        dirty_heads: HashSet<String>,
     ) -> Batch {
         let mut batch = Batch::default();
         for ((ks, k), v) in overlay {
@@ -719,6 +725,11 @@ impl<'s> Txn<'s> {
         for name in dirty {
             let n = counters.get(&name).copied().unwrap_or(0);
             batch.put(Keyspace::Meta, name.into_bytes(), n.to_be_bytes().to_vec());
+        }
+        for origin in dirty_heads {
+            if let Some(head) = heads.get(&origin) {
+                batch.put(Keyspace::Heads, origin.into_bytes(), head.encode());
+            }
         }
         batch
     }
@@ -870,11 +881,20 @@ impl<'s> Txn<'s> {
         self.put(Keyspace::Log, layout::seq_key(local_seq).to_vec(), wire::encode_envelope(&env.raw));
         let oe = OriginEntry { hash: env.hash, prev_hash: body.prev_hash, local_seq };
         self.put(Keyspace::OriginSeq, layout::origin_seq_key(&body.origin, body.origin_seq), oe.encode());
-        let head = self.heads.get(&body.origin).copied();
-        if head.is_none_or(|h| body.origin_seq > h.seq) {
-            let h = Head { seq: body.origin_seq, hash: env.hash };
-            self.heads.insert(body.origin.clone(), h);
-            self.put(Keyspace::Heads, body.origin.as_bytes().to_vec(), h.encode());
+        let h = Head { seq: body.origin_seq, hash: env.hash };
+        let moved = match self.heads.get_mut(&body.origin) {
+            Some(head) if body.origin_seq > head.seq => {
+                *head = h;
+                true
+            }
+            Some(_) => false,
+            None => {
+                self.heads.insert(body.origin.clone(), h);
+                true
+            }
+        };
+        if moved && !self.dirty_heads.contains(&body.origin) {
+            self.dirty_heads.insert(body.origin.clone());
         }
         match (&body.entry, disposition) {
             (Entry::Indicator(ind), Disposition::Accept) => self.index(&body.origin, ind, local_seq, indexed),
@@ -892,13 +912,13 @@ impl<'s> Txn<'s> {
     fn index_feedback(&mut self, reporter: &str, f: &crate::feedback::Feedback, local_seq: u64) {
         let key = layout::feedback_key(f.kind, f.value.as_str(), reporter, local_seq);
         self.put(Keyspace::Feedback, key, Vec::new());
-        self.touched.push((f.kind, f.value.as_str().to_string(), true));
+        self.touched.push((self.state.shared.lookup.key(f.kind, f.value.as_str()), true));
         self.bump(format_args!("count/feedback/{}", f.feedback_type));
     }
 
     fn index(&mut self, origin: &str, ind: &Indicator, local_seq: u64, indexed: bool) {
         let key = layout::index_key(ind.kind, ind.value.as_str(), origin);
-        self.touched.push((ind.kind, ind.value.as_str().to_string(), false));
+        self.touched.push((self.state.shared.lookup.key(ind.kind, ind.value.as_str()), false));
         if !indexed {
             self.bump(format_args!("count/kind/{}", ind.kind));
             self.bump(format_args!("count/origin/{origin}"));

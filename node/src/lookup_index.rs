@@ -55,6 +55,11 @@ impl Hasher for Passthrough {
 
 type Members = HashSet<u64, BuildHasherDefault<Passthrough>>;
 
+/// The keyed hash of a (kind, value) in one [`LookupIndex`] (its keys are
+/// per process: meaningless to another index).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValueKey(u64);
+
 /// A cached value: its (kind, value), checked on every hit because two
 /// values can share a 64-bit hash, and what is held about it.
 type Cached = (Kind, Box<str>, Arc<Held>);
@@ -161,18 +166,26 @@ impl LookupIndex {
         self.shards.iter().map(|s| s.read().unwrap_or_else(|p| p.into_inner()).members.len()).sum()
     }
 
-    /// Called by the writer for every value a durable commit changed: an
-    /// indicator was indexed, or (`true`) a feedback event filed.
+    /// The keyed hash this index files (kind, value) under.
+    pub fn key(&self, kind: Kind, value: &str) -> ValueKey {
+        ValueKey(self.hash(kind, value))
+    }
+
+    /// Called for every value a durable commit changed: an indicator was
+    /// indexed, or (`true`) a feedback event filed.
     pub fn touch<'a>(&self, values: impl IntoIterator<Item = (Kind, &'a str, bool)>) {
-        let hashes: Vec<(u64, bool)> = values.into_iter().map(|(k, v, f)| (self.hash(k, v), f)).collect();
-        if hashes.is_empty() {
-            return;
-        }
-        if hashes.iter().any(|(_, f)| *f) {
+        let keys: Vec<(ValueKey, bool)> = values.into_iter().map(|(k, v, f)| (self.key(k, v), f)).collect();
+        self.touch_keys(&keys);
+    }
+
+    /// [`LookupIndex::touch`] by keys from [`LookupIndex::key`]: what the
+    /// writer calls, so it keeps no copy of the values.
+    pub fn touch_keys(&self, keys: &[(ValueKey, bool)]) {
+        if keys.iter().any(|(_, f)| *f) {
             let mut with = self.with_feedback.write().unwrap_or_else(|p| p.into_inner());
-            with.extend(hashes.iter().filter(|(_, f)| *f).map(|(h, _)| *h));
+            with.extend(keys.iter().filter(|(_, f)| *f).map(|(k, _)| k.0));
         }
-        for (h, feedback) in hashes {
+        for &(ValueKey(h), feedback) in keys {
             // Removing by hash also drops a colliding value: it is re-read.
             let mut shard = self.shard(h).write().unwrap_or_else(|p| p.into_inner());
             if !feedback {

@@ -569,18 +569,24 @@ impl Node {
         if held.assertions.is_empty() {
             return Ok(None);
         }
-        let events = held.events.clone();
-        let facts = crate::feedback::FeedbackSummary::from_events(&events);
+        // Most listed values have no feedback: nothing to summarize.
+        let facts = if held.events.is_empty() {
+            crate::feedback::FeedbackSummary::default()
+        } else {
+            crate::feedback::FeedbackSummary::from_events(&held.events)
+        };
         let assertions = held
             .assertions
             .iter()
             .map(|(origin, ind)| assertion(origin, ind, now, &self.config.scoring, &facts))
             .collect();
-        let (shown, keyed) = match (&value, plain) {
-            (Value::Keyed { digest, .. }, Some(p)) => (p, Some(digest.clone())),
-            (v, _) => (v.as_str().to_string(), None),
+        let (shown, keyed) = match (value, plain) {
+            (Value::Keyed { digest, .. }, Some(p)) => (p, Some(digest)),
+            (Value::Keyed { digest, .. }, None) => (digest, None),
+            (Value::Plain(v), _) => (v, None),
         };
-        Ok(Some(MergedView::merge(kind, shown, keyed, assertions).with_feedback(events)))
+        let view = MergedView::merge(kind, shown, keyed, assertions);
+        Ok(Some(if held.events.is_empty() { view } else { view.with_feedback(held.events.clone()) }))
     }
 
     /// What the store holds about a (kind, value): each origin's current
