@@ -205,6 +205,16 @@ async fn peer(client: &mut Client, with: &DemoNode, relay: bool, member_only: bo
     Ok(())
 }
 
+/// The value a sample publishes in a round: a new one each round after the
+/// first, with the round number on the host name so it stays valid.
+fn round_value(s: &Sample, round: u32) -> String {
+    match round {
+        1 => s.value.to_string(),
+        _ if s.kind == Kind::Url => s.value.replacen("://", &format!("://r{round}-"), 1),
+        _ => format!("r{round}-{}", s.value),
+    }
+}
+
 async fn demo(nodes: &mut [DemoNode], a: &DemoArgs, out: &Output) -> Result<()> {
     for n in nodes.iter_mut() {
         n.client = Some(connect(n).await?);
@@ -254,19 +264,33 @@ async fn demo(nodes: &mut [DemoNode], a: &DemoArgs, out: &Output) -> Result<()> 
     }
     let mut round = 0u32;
     let mut report = Vec::new();
+    // Listening from the start: a Ctrl-C or SIGTERM that arrives while a
+    // round is publishing stops the demo too, not only one during the pause.
+    let (stop_tx, mut stop) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        shutdown::on_signals().await;
+        let _ = stop_tx.send(());
+    });
     loop {
         round += 1;
-        for s in SAMPLES {
-            let value = if round == 1 { s.value.to_string() } else { format!("r{round}-{}", s.value) };
-            let lookup_as = if round == 1 { s.lookup_as.to_string() } else { value.clone() };
-            if round > 1 && s.kind == Kind::Phone {
-                continue;
+        let publish = async {
+            for s in SAMPLES {
+                let value = round_value(s, round);
+                let lookup_as = if round == 1 { s.lookup_as.to_string() } else { value.clone() };
+                if round > 1 && s.kind == Kind::Phone {
+                    continue;
+                }
+                let row = publish_and_watch(nodes, s, &value, &lookup_as).await?;
+                if !out.json {
+                    print_row(&row);
+                }
+                report.push(row);
             }
-            let row = publish_and_watch(nodes, s, &value, &lookup_as).await?;
-            if !out.json {
-                print_row(&row);
-            }
-            report.push(row);
+            Ok::<(), anyhow::Error>(())
+        };
+        tokio::select! {
+            r = publish => r?,
+            _ = &mut stop => break,
         }
         if a.once {
             break;
@@ -276,7 +300,7 @@ async fn demo(nodes: &mut [DemoNode], a: &DemoArgs, out: &Output) -> Result<()> 
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(5)) => {}
-            _ = shutdown::on_signals() => break,
+            _ = &mut stop => break,
         }
     }
     if out.json {
@@ -372,6 +396,23 @@ fn print_row(r: &Row) {
             Some(ms) => println!("   -> visible at {node} after {ms:.1} ms"),
             None if r.expected_everywhere => println!("   -> NOT visible at {node}"),
             None => println!("   -> not shared with {node} (as the agreements require)"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jaring_node::normalize::{NormalizeContext, normalize};
+
+    #[test]
+    fn every_round_publishes_valid_new_values() {
+        let ctx = NormalizeContext::default();
+        for s in SAMPLES.iter().filter(|s| s.kind != Kind::Phone) {
+            let first = normalize(s.kind, &round_value(s, 1), &ctx);
+            let second = normalize(s.kind, &round_value(s, 2), &ctx);
+            assert!(first.is_ok() && second.is_ok(), "{}: {first:?} / {second:?}", s.value);
+            assert_ne!(first.ok(), second.ok(), "{} repeats in round 2", s.value);
         }
     }
 }
