@@ -372,8 +372,6 @@ struct Txn<'s> {
     overlay: HashMap<(Keyspace, Vec<u8>), Option<Vec<u8>>>,
     /// Counters changed by this commit.
     dirty_counters: HashSet<String>,
-    /// Origins whose head this commit moved: each head is written once.
-    dirty_heads: HashSet<String>,
     /// (kind, value) pairs whose lookup answer this commit changes.
     /// Each with whether it is a feedback event.
     touched: Vec<(crate::lookup_index::ValueKey, bool)>,
@@ -569,7 +567,6 @@ impl State {
         let Txn {
             overlay,
             dirty_counters,
-            dirty_heads,
             touched,
             next_local_seq,
             heads,
@@ -582,7 +579,7 @@ impl State {
             key,
             ..
         } = txn;
-        let outcome = self.store.commit(Txn::into_batch(overlay, &counters, dirty_counters, &heads, dirty_heads));
+        let outcome = self.store.commit(Txn::into_batch(overlay, &counters, dirty_counters, &self.heads, &heads));
         match &outcome {
             Ok(()) => {
                 if heads.len() != self.heads.len() {
@@ -590,7 +587,7 @@ impl State {
                     // before they are told its values changed.
                     self.shared.lookup.set_origins(heads.keys().map(String::as_str));
                 }
-                self.shared.lookup.touch_keys(&touched);
+                self.shared.lookup.touch(&touched);
                 self.next_local_seq = next_local_seq;
                 self.heads = heads;
                 self.counters = counters;
@@ -652,7 +649,6 @@ impl<'s> Txn<'s> {
             state,
             overlay: HashMap::with_capacity(keys),
             dirty_counters: HashSet::new(),
-            dirty_heads: HashSet::new(),
             touched: Vec::new(),
             next_local_seq: state.next_local_seq,
             heads: state.heads.clone(),
@@ -707,13 +703,14 @@ impl<'s> Txn<'s> {
         self.scratch = name;
     }
 
-    /// The store writes of this commit, counters and heads included.
+    /// The store writes of this commit, counters and heads included: each
+    /// head the commit moved (from `before` to `heads`) is written once.
     fn into_batch(
         overlay: HashMap<(Keyspace, Vec<u8>), Option<Vec<u8>>>,
         counters: &HashMap<String, u64>,
         dirty: HashSet<String>,
+        before: &HashMap<String, Head>,
         heads: &HashMap<String, Head>,
-        dirty_heads: HashSet<String>,
     ) -> Batch {
         let mut batch = Batch::default();
         for ((ks, k), v) in overlay {
@@ -726,9 +723,9 @@ impl<'s> Txn<'s> {
             let n = counters.get(&name).copied().unwrap_or(0);
             batch.put(Keyspace::Meta, name.into_bytes(), n.to_be_bytes().to_vec());
         }
-        for origin in dirty_heads {
-            if let Some(head) = heads.get(&origin) {
-                batch.put(Keyspace::Heads, origin.into_bytes(), head.encode());
+        for (origin, head) in heads {
+            if before.get(origin) != Some(head) {
+                batch.put(Keyspace::Heads, origin.as_bytes().to_vec(), head.encode());
             }
         }
         batch
@@ -882,19 +879,12 @@ impl<'s> Txn<'s> {
         let oe = OriginEntry { hash: env.hash, prev_hash: body.prev_hash, local_seq };
         self.put(Keyspace::OriginSeq, layout::origin_seq_key(&body.origin, body.origin_seq), oe.encode());
         let h = Head { seq: body.origin_seq, hash: env.hash };
-        let moved = match self.heads.get_mut(&body.origin) {
-            Some(head) if body.origin_seq > head.seq => {
-                *head = h;
-                true
-            }
-            Some(_) => false,
+        match self.heads.get_mut(&body.origin) {
+            Some(head) if body.origin_seq > head.seq => *head = h,
+            Some(_) => {}
             None => {
                 self.heads.insert(body.origin.clone(), h);
-                true
             }
-        };
-        if moved && !self.dirty_heads.contains(&body.origin) {
-            self.dirty_heads.insert(body.origin.clone());
         }
         match (&body.entry, disposition) {
             (Entry::Indicator(ind), Disposition::Accept) => self.index(&body.origin, ind, local_seq, indexed),

@@ -171,16 +171,10 @@ impl LookupIndex {
         ValueKey(self.hash(kind, value))
     }
 
-    /// Called for every value a durable commit changed: an indicator was
-    /// indexed, or (`true`) a feedback event filed.
-    pub fn touch<'a>(&self, values: impl IntoIterator<Item = (Kind, &'a str, bool)>) {
-        let keys: Vec<(ValueKey, bool)> = values.into_iter().map(|(k, v, f)| (self.key(k, v), f)).collect();
-        self.touch_keys(&keys);
-    }
-
-    /// [`LookupIndex::touch`] by keys from [`LookupIndex::key`]: what the
-    /// writer calls, so it keeps no copy of the values.
-    pub fn touch_keys(&self, keys: &[(ValueKey, bool)]) {
+    /// Called by the writer for every value a durable commit changed (by
+    /// its [`LookupIndex::key`], so the writer keeps no copy of the values):
+    /// an indicator was indexed, or (`true`) a feedback event filed.
+    pub fn touch(&self, keys: &[(ValueKey, bool)]) {
         if keys.iter().any(|(_, f)| *f) {
             let mut with = self.with_feedback.write().unwrap_or_else(|p| p.into_inner());
             with.extend(keys.iter().filter(|(_, f)| *f).map(|(k, _)| k.0));
@@ -279,7 +273,7 @@ mod tests {
         idx.get(Kind::Domain, "a.test", load).unwrap();
         idx.get(Kind::Domain, "a.test", load).unwrap();
         assert_eq!(loads.get(), 1, "second lookup served from memory");
-        idx.touch([(Kind::Domain, "a.test", false)]);
+        idx.touch(&[(idx.key(Kind::Domain, "a.test"), false)]);
         let again = idx.get(Kind::Domain, "a.test", load).unwrap().unwrap();
         assert_eq!(loads.get(), 2, "a touched value is read again");
         assert_eq!(again.assertions.capacity(), 2);
@@ -288,7 +282,7 @@ mod tests {
     #[test]
     fn touch_makes_new_values_visible() {
         let idx = LookupIndex::new(100);
-        idx.touch([(Kind::Phone, "+6281234567890", false)]);
+        idx.touch(&[(idx.key(Kind::Phone, "+6281234567890"), false)]);
         assert!(idx.get::<Infallible>(Kind::Phone, "+6281234567890", || Ok(held(0))).unwrap().is_some());
         assert_eq!(idx.members(), 1);
     }
@@ -296,10 +290,10 @@ mod tests {
     #[test]
     fn feedback_is_tracked_apart_and_refreshes_the_cache() {
         let idx = LookupIndex::new(100);
-        idx.touch([(Kind::Domain, "f.test", false)]);
+        idx.touch(&[(idx.key(Kind::Domain, "f.test"), false)]);
         assert!(!idx.may_have_feedback(Kind::Domain, "f.test"));
         idx.get::<Infallible>(Kind::Domain, "f.test", || Ok(held(0))).unwrap();
-        idx.touch([(Kind::Domain, "f.test", true)]);
+        idx.touch(&[(idx.key(Kind::Domain, "f.test"), true)]);
         assert!(idx.may_have_feedback(Kind::Domain, "f.test"));
         assert_eq!(idx.cached(), 0, "feedback changes the answer");
         assert_eq!(idx.members(), 1);
@@ -311,7 +305,7 @@ mod tests {
         idx.insert_member(Kind::Domain, "race.test");
         // The commit lands while the reader is reading the store.
         idx.get::<Infallible>(Kind::Domain, "race.test", || {
-            idx.touch([(Kind::Domain, "race.test", false)]);
+            idx.touch(&[(idx.key(Kind::Domain, "race.test"), false)]);
             Ok(held(0))
         })
         .unwrap();

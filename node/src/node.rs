@@ -501,7 +501,7 @@ impl Node {
                 continue;
             }
             // Only the latest version of each indicator.
-            let latest = self.latest(ind, &body.origin)?;
+            let latest = self.indexed_at(ind.kind, ind.value.as_str(), &body.origin)?;
             if filter.signed_by.is_none() && latest != Some(seq) {
                 continue;
             }
@@ -596,8 +596,7 @@ impl Node {
         // One point read per known origin (bloom-filtered by the store)
         // costs far less than a range scan over every level of the index.
         for origin in self.shared.lookup.origins().iter() {
-            let Some(v) = self.store.get(Keyspace::Index, &layout::index_key(kind, value, origin))? else { continue };
-            let seq = layout::read_u64(&v).unwrap_or(0);
+            let Some(seq) = self.indexed_at(kind, value, origin)? else { continue };
             let Some((_, body)) = self.log_entry(seq)? else { continue };
             if let Entry::Indicator(ind) = body.entry {
                 assertions.push((body.origin, ind));
@@ -835,14 +834,14 @@ impl Node {
     }
 
     /// The log position of the latest accepted version of `origin`'s
-    /// assertion of (kind, value): an entry at another position is an
-    /// older version.
+    /// assertion of (kind, value), from the index: an entry at another
+    /// position is an older version.
     ///
     /// # Errors
     ///
     /// The store's.
-    pub fn latest(&self, ind: &Indicator, origin: &str) -> Result<Option<u64>, StoreError> {
-        let key = layout::index_key(ind.kind, ind.value.as_str(), origin);
+    pub fn indexed_at(&self, kind: Kind, value: &str, origin: &str) -> Result<Option<u64>, StoreError> {
+        let key = layout::index_key(kind, value, origin);
         Ok(self.store.get(Keyspace::Index, &key)?.and_then(|v| layout::read_u64(&v)))
     }
 

@@ -120,14 +120,7 @@ pub async fn run_with_reload(
         let mut stop = shutdown.clone();
         // Without TCP_NODELAY a unary response (headers, message, trailers)
         // can wait for the client's delayed ACK: ~40 ms stalls at p99.
-        let incoming =
-            tokio_stream::StreamExt::map(tokio_stream::wrappers::TcpListenerStream::new(listeners.admin), |r| {
-                r.inspect(|tcp| {
-                    if let Err(e) = tcp.set_nodelay(true) {
-                        tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-                    }
-                })
-            });
+        let incoming = tonic::transport::server::TcpIncoming::from(listeners.admin).with_nodelay(Some(true));
         tokio::spawn(async move {
             tonic::transport::Server::builder()
                 .layer(crate::metrics::AdminLatencyLayer)

@@ -264,13 +264,11 @@ async fn demo(nodes: &mut [DemoNode], a: &DemoArgs, out: &Output) -> Result<()> 
     }
     let mut round = 0u32;
     let mut report = Vec::new();
-    // Listening from the start: a Ctrl-C or SIGTERM that arrives while a
-    // round is publishing stops the demo too, not only one during the pause.
-    let (stop_tx, mut stop) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        shutdown::on_signals().await;
-        let _ = stop_tx.send(());
-    });
+    // One listener for the whole run (signals that arrive between polls are
+    // kept): a Ctrl-C or SIGTERM during a round stops the demo too, not only
+    // one during the pause.
+    let stop = shutdown::on_signals();
+    tokio::pin!(stop);
     loop {
         round += 1;
         let publish = async {

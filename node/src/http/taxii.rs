@@ -221,7 +221,7 @@ impl Taxii {
             {
                 continue;
             }
-            let latest = self.node.latest(ind, &body.origin)?;
+            let latest = self.node.indexed_at(ind.kind, ind.value.as_str(), &body.origin)?;
             if latest != Some(seq) {
                 continue;
             }
