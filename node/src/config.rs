@@ -8,12 +8,14 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::node_id::NodeId;
+
 /// The whole configuration of a node.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Short stable name of this node, e.g. `ID`, `VN`, `id-kominfo`.
-    pub node_id: String,
+    pub node_id: NodeId,
     /// ISO 3166-1 alpha-2 region used to read national phone numbers, e.g. `ID`.
     #[serde(default)]
     pub region: Option<String>,
@@ -336,7 +338,6 @@ impl Config {
 
     fn validate(&self, path: &Path) -> Result<(), ConfigError> {
         let invalid = |field, reason: String| ConfigError::Invalid { path: path.into(), field, reason };
-        crate::wire::validate_node_id(&self.node_id).map_err(|r| invalid("node_id", r))?;
         if let Some(region) = &self.region
             && (region.len() != 2 || !region.bytes().all(|c| c.is_ascii_uppercase()))
         {

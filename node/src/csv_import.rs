@@ -16,7 +16,7 @@
 use std::io::Read;
 
 use crate::model::{Category, Distribution, Kind, Tlp};
-use crate::node::NewIndicator;
+use crate::submission::NewIndicator;
 
 /// Columns every file must have.
 pub const REQUIRED_COLUMNS: [&str; 3] = ["kind", "value", "categories"];

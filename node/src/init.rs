@@ -15,6 +15,7 @@ use std::sync::Arc;
 use crate::config::{AdminConfig, Config, FederationConfig, HttpConfig};
 use crate::keys::SigningKey;
 use crate::model::now_ms;
+use crate::node_id::NodeId;
 use crate::pii::FederationKey;
 
 /// What `jaring init` was asked for.
@@ -79,7 +80,10 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> InitError + '_ {
 ///
 /// [`InitError`].
 pub fn init(opts: &InitOptions) -> Result<Config, InitError> {
-    crate::wire::validate_node_id(&opts.node_id).map_err(|reason| InitError::Invalid { field: "node-id", reason })?;
+    let node_id: NodeId = opts
+        .node_id
+        .parse()
+        .map_err(|e: crate::node_id::InvalidNodeId| InitError::Invalid { field: "node-id", reason: e.to_string() })?;
     let dir = &opts.dir;
     let toml_path = dir.join("node.toml");
     if toml_path.exists() {
@@ -87,7 +91,7 @@ pub fn init(opts: &InitOptions) -> Result<Config, InitError> {
     }
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let mut config = Config {
-        node_id: opts.node_id.clone(),
+        node_id,
         region: opts.region.as_ref().map(|r| r.to_ascii_uppercase()),
         federation: FederationConfig { listen: opts.listen.clone(), endpoint: opts.endpoint.clone() },
         admin: AdminConfig { listen: opts.admin.clone() },
@@ -114,14 +118,16 @@ pub fn init(opts: &InitOptions) -> Result<Config, InitError> {
     std::fs::create_dir_all(&keys_dir).map_err(io(&keys_dir))?;
     set_mode(&keys_dir, 0o700)?;
     let key = SigningKey::generate(now_ms());
-    key.write_to(&keys_dir).map_err(|e| InitError::Io { path: keys_dir.clone(), reason: e.to_string() })?;
+    crate::keystore::write_signing_key(&keys_dir, &key)
+        .map_err(|e| InitError::Io { path: keys_dir.clone(), reason: e.to_string() })?;
     let epoch = opts.federation_key_epoch;
     let fed_key = match &opts.federation_key {
-        Some(path) => FederationKey::read_from(path, epoch)
+        Some(path) => crate::keystore::read_federation_key(path, epoch)
             .map_err(|e| InitError::Invalid { field: "federation-key", reason: e.to_string() })?,
         None => FederationKey::generate(epoch),
     };
-    fed_key.write_to(&keys_dir).map_err(io(&keys_dir))?;
+    crate::keystore::write_federation_key(&keys_dir, &fed_key)
+        .map_err(|e| InitError::Io { path: keys_dir.clone(), reason: e.to_string() })?;
 
     let token_path = config.resolve(&config.paths.admin_token);
     crate::fsutil::write_secret(&token_path, format!("{}\n", crate::admin::auth::new_token()).as_bytes())

@@ -38,7 +38,6 @@ use prometheus_client::registry::Registry;
 
 use crate::ledger::{IngestBatch, IngestReport};
 use crate::node::Node;
-use crate::store::Keyspace;
 
 type Labels = Vec<(String, String)>;
 
@@ -182,8 +181,8 @@ pub fn render(node: &Node) -> String {
     state.register("peer_lag_entries", "Entries the peer's log holds beyond our cursor", lag);
     state.register("peer_connected", "1 while the subscription to the peer is connected", connected);
     let log_entries = Gauge::<i64>::default();
-    if let Ok(Some((k, _))) = node.store().last(Keyspace::Log) {
-        log_entries.set(crate::store::layout::read_u64(&k).map_or(0, |v| i64::try_from(v).unwrap_or(i64::MAX)));
+    if let Ok(head) = node.store().log_head() {
+        log_entries.set(i64::try_from(head).unwrap_or(i64::MAX));
     }
     state.register("log_entries", "Entries in this node's log (highest local_seq)", log_entries);
     let by_kind = Family::<Labels, Gauge>::default();

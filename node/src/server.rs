@@ -91,7 +91,7 @@ pub async fn run_with_reload(
 ) -> Result<(), RunError> {
     let token_path = config.resolve(&config.paths.admin_token);
     let auth = AdminAuth::load(&token_path).map_err(|reason| StartError::Token { path: token_path.clone(), reason })?;
-    let own = Arc::new(OwnCert::load(&config.tls_files()).map_err(|e| StartError::Tls(e.to_string()))?);
+    let own = Arc::new(OwnCert::load(&config.tls_files()).map_err(StartError::Tls)?);
     // The HTTPS listener (TAXII, metrics, health) is optional: `[http] listen`.
     let http_listener = match &config.http {
         Some(h) => Some(TcpListener::bind(&h.listen).await.map_err(|source| RunError::Bind {

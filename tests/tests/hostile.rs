@@ -27,6 +27,7 @@ use jaring_node::envelope::{self, Entry, EnvelopeBody, Indicator, KeyEvent, Sign
 use jaring_node::keys::SigningKey;
 use jaring_node::model::{Action, Category, Confidence, Distribution, Kind, Tlp, now_ms};
 use jaring_node::tls::{self, NodeTlsFiles, OwnCert, PeerTrust, TrustedPeer};
+use jaring_node::wire::ToPb;
 use jaring_proto::pb;
 use jaring_proto::pb::federation_client::FederationClient;
 use jaring_proto::pb::federation_server::{Federation, FederationServer};
@@ -164,7 +165,7 @@ struct Origin {
 impl Origin {
     /// A node's own first signing key, read from its directory.
     fn of(node: &TestNode) -> Origin {
-        let key = SigningKey::read_dir(&node.dir().join("keys")).unwrap().remove(0);
+        let key = jaring_node::keystore::read_signing_keys(&node.dir().join("keys")).unwrap().remove(0);
         Origin::with_key(&node.id, key)
     }
 
@@ -185,7 +186,7 @@ impl Origin {
 
     /// The next envelope, signed, not yet counted as held.
     fn next(&self, entry: Entry) -> SignedEnvelope {
-        envelope::sign(&self.next_body(entry), &self.key)
+        jaring_node::signing::sign(&self.next_body(entry), &self.key)
     }
 
     /// `n` chained envelopes after the held chain, none counted as held.
@@ -202,7 +203,7 @@ impl Origin {
                     created_at_ms: now_ms(),
                     entry: domain(&self.id, v, 1),
                 };
-                let env = envelope::sign(&body, &self.key);
+                let env = jaring_node::signing::sign(&body, &self.key);
                 prev = envelope::body_hash(&env.body);
                 env
             })
@@ -251,7 +252,7 @@ fn indicator(origin: &str, value: &str, version: u64, description: Option<String
 /// Signs arbitrary body bytes with a node's key (what `envelope::sign` does
 /// for well-formed bodies).
 fn sign_bytes(node: &TestNode, body: Vec<u8>) -> SignedEnvelope {
-    let key = SigningKey::read_dir(&node.dir().join("keys")).unwrap().remove(0);
+    let key = jaring_node::keystore::read_signing_keys(&node.dir().join("keys")).unwrap().remove(0);
     let path = node.dir().join("keys").join(key.file_name());
     let file: Json = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let hex = file["secret_key_hex"].as_str().unwrap();
@@ -505,7 +506,7 @@ impl Fake {
             let mut log = self.state.log.lock().unwrap();
             for env in envs {
                 let seq = log.len() as u64 + 1;
-                log.push(pb::LogEntry { seq, envelope: Some(env.into()) });
+                log.push(pb::LogEntry { seq, envelope: Some(env.to_pb()) });
             }
         }
         self.state.wake.notify_waiters();
@@ -634,7 +635,7 @@ fn refused_envelopes_are_audited_counted_and_harmless_and_the_stream_goes_on() {
         origin: Some("MY"),
         origin_seq: Some(x.seq + 1),
     };
-    assert_refused(&vn, http, &r, || fake.push(&[envelope::sign(&body, &e.key)]));
+    assert_refused(&vn, http, &r, || fake.push(&[jaring_node::signing::sign(&body, &e.key)]));
     next_valid(&mut e, r.case);
 
     // A body claiming origin MY signed with member TH's key.
@@ -645,13 +646,13 @@ fn refused_envelopes_are_audited_counted_and_harmless_and_the_stream_goes_on() {
         origin: Some("MY"),
         origin_seq: Some(x.seq + 1),
     };
-    assert_refused(&vn, http, &r, || fake.push(&[envelope::sign(&body, &y.key)]));
+    assert_refused(&vn, http, &r, || fake.push(&[jaring_node::signing::sign(&body, &y.key)]));
     next_valid(&mut e, r.case);
 
     // MY's revoked key, signing after its revocation time.
     let body = x.next_body(domain("MY", "signed-with-revoked-key-loker.co.id", 1));
     let r = Refusal { case: "revoked_key", reason: "key_revoked", origin: Some("MY"), origin_seq: Some(x.seq + 1) };
-    assert_refused(&vn, http, &r, || fake.push(&[envelope::sign(&body, &stolen)]));
+    assert_refused(&vn, http, &r, || fake.push(&[jaring_node::signing::sign(&body, &stolen)]));
     next_valid(&mut e, r.case);
 
     // An origin nobody here knows, with its own key.
@@ -669,7 +670,7 @@ fn refused_envelopes_are_audited_counted_and_harmless_and_the_stream_goes_on() {
     next_valid(&mut e, r.case);
 
     // A different, validly signed body for sequence number 2, which VN holds.
-    let fork = envelope::sign(
+    let fork = jaring_node::signing::sign(
         &EnvelopeBody {
             origin: "EVIL".into(),
             origin_seq: 2,
@@ -695,7 +696,7 @@ fn refused_envelopes_are_audited_counted_and_harmless_and_the_stream_goes_on() {
         origin: Some("EVIL"),
         origin_seq: Some(e.seq + 101),
     };
-    assert_refused(&vn, http, &r, || fake.push(&[envelope::sign(&far, &e.key)]));
+    assert_refused(&vn, http, &r, || fake.push(&[jaring_node::signing::sign(&far, &e.key)]));
     next_valid(&mut e, r.case);
 
     // Random bytes as the body, validly signed: the signature holds, decoding does not.
@@ -783,7 +784,7 @@ fn protocol_violations_are_audited_and_close_the_stream_and_the_node_recovers() 
         .chain(&values)
         .iter()
         .enumerate()
-        .map(|(i, env)| pb::LogEntry { seq: 100 + i as u64, envelope: Some(env.into()) })
+        .map(|(i, env)| pb::LogEntry { seq: 100 + i as u64, envelope: Some(env.to_pb()) })
         .collect();
     let big = pb::SubscribeResponse { entries, cursor: 200, head: 200 };
     closes(&mut e, "batch_over_max_batch", "batch_too_large", Out::Msg(big));
@@ -848,7 +849,7 @@ fn a_peer_is_held_to_its_entry_and_refusal_rates() {
         .map(|i| {
             let mut env = e.next(domain("EVIL", &format!("bad-{i}-loker.co.id"), 1));
             env.signature[0] ^= 0xff;
-            pb::LogEntry { seq: n as u64 + 1, envelope: Some((&env).into()) }
+            pb::LogEntry { seq: n as u64 + 1, envelope: Some(env.to_pb()) }
         })
         .collect();
     let refused_before = metric(&vn, http, &rejected_metric("bad_signature"));
@@ -1094,7 +1095,7 @@ fn a_flooding_peer_stays_within_bounded_memory_and_starves_neither_lookups_nor_o
     let big = e.publish(indicator("EVIL", "evil-big-loker.co.id", 1, Some("x".repeat(4000))));
     fake.push(std::slice::from_ref(&big));
     assert_eventually!(PATIENCE, found(&vn, "evil-big-loker.co.id"));
-    let entries = (0..900).map(|_| pb::LogEntry { seq: 2, envelope: Some((&big).into()) }).collect::<Vec<_>>();
+    let entries = (0..900).map(|_| pb::LogEntry { seq: 2, envelope: Some(big.to_pb()) }).collect::<Vec<_>>();
     let flood = pb::SubscribeResponse { entries, cursor: 2, head: 2 };
     assert!(flood.encoded_len() < 4 * 1024 * 1024);
     let dup = "jaring_envelopes_duplicate_total{peer=\"EVIL\"}";

@@ -19,8 +19,9 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use ed25519_dalek::{Signer, SigningKey, Verifier};
 use jaring_node::model::{Category, Distribution, Kind, Tlp};
-use jaring_node::node::NewIndicator;
 use jaring_node::store::EngineKind;
+use jaring_node::submission::NewIndicator;
+use jaring_node::wire::{ToPb, WireEnum};
 use jaring_proto::pb;
 use serde_json::{Value, json};
 
@@ -318,7 +319,7 @@ async fn peer(from: &mut BenchNode, to: &BenchNode, relay: bool, member_only: bo
             identity_json,
             trust: pb::Trust::Trusted as i32,
             member_only,
-            outbound: Some(pb::OutboundAgreement { max_tlp: Tlp::Green.into(), relay, ..Default::default() }),
+            outbound: Some(pb::OutboundAgreement { max_tlp: Tlp::Green.to_wire(), relay, ..Default::default() }),
             inbound: Some(pb::InboundAgreement::default()),
             endpoint: String::new(),
         })
@@ -368,7 +369,7 @@ fn sample(i: u64, tag: &str) -> pb::IndicatorInput {
         distribution: Some(Distribution::Federation),
         ..Default::default()
     };
-    (&input).into()
+    input.to_pb()
 }
 
 /// Submits `n` indicators in batches of 1000 over `streams` client streams.
@@ -748,7 +749,7 @@ async fn propagation(bin: &Path, base: &Path, n: u64) -> Result<Value> {
             nodes[origin]
                 .client
                 .submit_indicators(pb::SubmitIndicatorsRequest {
-                    indicators: vec![(&input).into()],
+                    indicators: vec![input.to_pb()],
                     override_allowlist: false,
                 })
                 .await
@@ -763,7 +764,7 @@ async fn propagation(bin: &Path, base: &Path, n: u64) -> Result<Value> {
                 let value = value.clone();
                 tasks.push(tokio::spawn(async move {
                     let q = pb::LookupRequest {
-                        queries: vec![pb::LookupQuery { value, kind: i32::from(Kind::Domain) }],
+                        queries: vec![pb::LookupQuery { value, kind: Kind::Domain.to_wire() }],
                         min_score: 0,
                         summary: true,
                     };

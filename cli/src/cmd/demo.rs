@@ -15,7 +15,8 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use jaring_node::init::{InitOptions, init};
 use jaring_node::model::{Category, Distribution, Kind, Tlp};
-use jaring_node::node::NewIndicator;
+use jaring_node::submission::NewIndicator;
+use jaring_node::wire::{ToPb, WireEnum};
 use jaring_node::{config::Config, server, shutdown};
 use jaring_proto::pb;
 use tokio::net::TcpListener;
@@ -196,7 +197,7 @@ async fn peer(client: &mut Client, with: &DemoNode, relay: bool, member_only: bo
             identity_json: card(&with.dir)?,
             trust: pb::Trust::Trusted as i32,
             member_only,
-            outbound: Some(pb::OutboundAgreement { max_tlp: Tlp::Green.into(), relay, ..Default::default() }),
+            outbound: Some(pb::OutboundAgreement { max_tlp: Tlp::Green.to_wire(), relay, ..Default::default() }),
             inbound: Some(pb::InboundAgreement::default()),
             endpoint: String::new(),
         })
@@ -343,7 +344,7 @@ async fn publish_and_watch(nodes: &mut [DemoNode], s: &Sample, value: &str, look
     };
     let origin = nodes[0].client.as_mut().context("no client")?;
     let resp = origin
-        .submit_indicators(pb::SubmitIndicatorsRequest { indicators: vec![(&input).into()], ..Default::default() })
+        .submit_indicators(pb::SubmitIndicatorsRequest { indicators: vec![input.to_pb()], ..Default::default() })
         .await
         .map_err(status_error)?
         .into_inner();
@@ -362,7 +363,7 @@ async fn publish_and_watch(nodes: &mut [DemoNode], s: &Sample, value: &str, look
             let c = n.client.as_mut().context("no client")?;
             let r = c
                 .lookup(pb::LookupRequest {
-                    queries: vec![pb::LookupQuery { value: lookup_as.to_string(), kind: i32::from(s.kind) }],
+                    queries: vec![pb::LookupQuery { value: lookup_as.to_string(), kind: s.kind.to_wire() }],
                     min_score: 0,
                     summary: false,
                 })

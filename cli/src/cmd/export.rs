@@ -18,6 +18,7 @@ use clap::{Args, Subcommand};
 use jaring_node::model::{Action, Kind};
 use jaring_node::stix::BundleWriter;
 use jaring_node::view::IndicatorRecord;
+use jaring_node::wire::{FromPb, WireEnum};
 use jaring_proto::pb;
 
 use crate::client::{Client, Target, status_error};
@@ -90,7 +91,7 @@ async fn pages(
     loop {
         let resp = client
             .list_indicators(pb::ListIndicatorsRequest {
-                kind: args.kind.map_or(0, i32::from),
+                kind: args.kind.map_or(0, WireEnum::to_wire),
                 origin: args.origin.clone().unwrap_or_default(),
                 limit: PAGE,
                 after_local_seq: after,
@@ -102,7 +103,7 @@ async fn pages(
             .into_inner();
         let count = resp.indicators.len();
         for r in resp.indicators {
-            let rec = IndicatorRecord::try_from(r).context("decoding the answer")?;
+            let rec = IndicatorRecord::from_pb(r).context("decoding the answer")?;
             after = after.max(rec.local_seq);
             if args.active_only && rec.action == Action::Revoke {
                 continue;

@@ -16,6 +16,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use jaring_node::csv_import::read_csv;
+use jaring_node::wire::ToPb;
 use jaring_proto::pb;
 use serde::Serialize;
 
@@ -55,7 +56,7 @@ pub async fn import_csv(client: &mut Client, path: &Path, progress: bool) -> Res
         if let Some((line, row)) = next {
             report.rows += 1;
             match row {
-                Ok(input) => batch.push((line, (&input).into())),
+                Ok(input) => batch.push((line, input.to_pb())),
                 Err(e) => report.errors.push((line, e)),
             }
         }
@@ -115,7 +116,7 @@ pub async fn import_stix(client: &mut Client, path: &Path) -> Result<ImportRepor
     while let Some((index, r)) = parsed.next() {
         report.rows += 1;
         match r {
-            Ok(input) => batch.push((index as u64, (&input).into())),
+            Ok(input) => batch.push((index as u64, input.to_pb())),
             Err(e) => report.errors.push((index as u64, format!("{}: {}", e.id, e.reason))),
         }
         if batch.len() >= BATCH || (parsed.peek().is_none() && !batch.is_empty()) {

@@ -5,8 +5,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand};
 use jaring_node::model::{Category, Distribution, Kind, Tlp};
-use jaring_node::node::NewIndicator;
+use jaring_node::submission::NewIndicator;
 use jaring_node::view::IndicatorRecord;
+use jaring_node::wire::{FromPb, ToPb, WireEnum};
 use jaring_proto::pb;
 
 use super::parse_list;
@@ -150,7 +151,7 @@ pub async fn run(cmd: IndicatorCmd, target: &Target, out: &Output) -> Result<()>
             let mut client = target.connect().await?;
             let resp = client
                 .submit_indicators(pb::SubmitIndicatorsRequest {
-                    indicators: vec![(&input).into()],
+                    indicators: vec![input.to_pb()],
                     override_allowlist: a.override_allowlist,
                 })
                 .await
@@ -160,7 +161,7 @@ pub async fn run(cmd: IndicatorCmd, target: &Target, out: &Output) -> Result<()>
                 resp.results.into_iter().next().and_then(|r| r.result).ok_or_else(|| anyhow!("empty answer"))?;
             match result {
                 pb::submit_result::Result::Stored(rec) => {
-                    let rec = IndicatorRecord::try_from(rec)?;
+                    let rec = IndicatorRecord::from_pb(rec)?;
                     if out.json {
                         out.json(&rec)
                     } else {
@@ -204,7 +205,7 @@ pub async fn run(cmd: IndicatorCmd, target: &Target, out: &Output) -> Result<()>
                 .await
                 .map_err(status_error)?
                 .into_inner();
-            let rec = IndicatorRecord::try_from(rec)?;
+            let rec = IndicatorRecord::from_pb(rec)?;
             if out.json {
                 out.json(&rec)
             } else {
@@ -216,7 +217,7 @@ pub async fn run(cmd: IndicatorCmd, target: &Target, out: &Output) -> Result<()>
             let mut client = target.connect().await?;
             let resp = client
                 .list_indicators(pb::ListIndicatorsRequest {
-                    kind: kind.map_or(0, i32::from),
+                    kind: kind.map_or(0, WireEnum::to_wire),
                     origin: origin.unwrap_or_default(),
                     limit,
                     after_local_seq: after,
@@ -229,7 +230,7 @@ pub async fn run(cmd: IndicatorCmd, target: &Target, out: &Output) -> Result<()>
             let records: Vec<IndicatorRecord> = resp
                 .indicators
                 .into_iter()
-                .map(TryInto::try_into)
+                .map(FromPb::from_pb)
                 .collect::<Result<_, _>>()
                 .context("decoding the answer")?;
             if out.json {

@@ -4,12 +4,11 @@
 //! bearer token in `DIR/admin.token` ([`auth`]). Every call runs as an actor
 //! named by the token check (plus the operator the CLI reports), which the
 //! audit log records. Errors become gRPC statuses in one place
-//! ([`status::to_status`]).
+//! (`crate::wire::status`).
 
 pub mod auth;
 pub mod ops;
 pub mod service;
-pub mod status;
 
 pub use auth::{Actor, AdminAuth};
 pub use service::AdminService;

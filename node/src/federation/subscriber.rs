@@ -31,12 +31,14 @@ use tokio::sync::{mpsc, watch};
 use tracing::Instrument;
 
 use crate::audit::AuditDraft;
-use crate::envelope::{self, Entry, SignedEnvelope, VerifiedEnvelope, VerifyError};
-use crate::ledger::{Disposition, IngestBatch};
+use crate::envelope::{Entry, SignedEnvelope, VerifiedEnvelope};
+use crate::ledger::IngestBatch;
 use crate::model::now_ms;
 use crate::node::Node;
 use crate::policy;
+use crate::policy::Disposition;
 use crate::shutdown::Shutdown;
+use crate::signing::{self, Refused, VerifyError};
 use crate::tls::{self, OwnCert};
 use crate::wire;
 
@@ -275,7 +277,7 @@ enum Verified {
 
 async fn verify(node: &Arc<Node>, entries: Vec<pb::LogEntry>) -> Vec<Verified> {
     let envs: Vec<SignedEnvelope> =
-        entries.into_iter().map(|e| e.envelope.map(Into::into).unwrap_or_else(empty)).collect();
+        entries.into_iter().map(|e| e.envelope.map(wire::envelope_from_pb).unwrap_or_else(empty)).collect();
     let node = node.clone();
     // Two halves on the blocking pool: the node's two cores verify at once.
     let mid = envs.len() / 2;
@@ -298,14 +300,14 @@ fn verify_all(node: &Node, envs: Vec<SignedEnvelope>) -> Vec<Verified> {
     if envs.is_empty() {
         return Vec::new();
     }
-    let ring = node.shared().keyring.read().unwrap_or_else(|p| p.into_inner()).clone();
-    envelope::verify_batch_keeping(envs, &ring)
+    let ring = node.committed().keyring();
+    signing::verify_batch_keeping(envs, &ring)
         .into_iter()
         .map(|r| match r {
             Ok(v) => Verified::Ok(Box::new(v)),
             Err(refused) => match *refused {
-                envelope::Refused { error: VerifyError::UnknownKey { .. }, envelope } => Verified::UnknownKey(envelope),
-                envelope::Refused { error, envelope } => {
+                Refused { error: VerifyError::UnknownKey { .. }, envelope } => Verified::UnknownKey(envelope),
+                Refused { error, envelope } => {
                     let claimed = wire::decode_body(&envelope.body).ok();
                     Verified::Refused {
                         origin: claimed.as_ref().map(|b| b.origin.clone()),

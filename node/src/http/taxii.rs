@@ -37,9 +37,9 @@ use serde_json::{Value, json};
 use super::tokens::{ConsumerToken, TokenStore};
 use crate::envelope::Entry;
 use crate::model::Distribution;
-use crate::node::{Node, decode_log};
+use crate::node::Node;
 use crate::stix;
-use crate::store::{Keyspace, StoreError, layout};
+use crate::store::{LogEntry, StoreError};
 use crate::view::IndicatorRecord;
 
 /// TAXII media type.
@@ -146,19 +146,12 @@ impl Taxii {
         let mut block = cps.len() as u64;
         let mut running = cps.last().copied().unwrap_or(0);
         let start = block * BLOCK;
-        let scan = if start == 0 {
-            self.node.store().scan_prefix(Keyspace::Log, &[])
-        } else {
-            self.node.store().scan_after(Keyspace::Log, &layout::seq_key(start - 1))
-        };
-        for r in scan {
-            let (k, v) = r?;
-            let seq = layout::read_u64(&k).unwrap_or(0);
+        for r in self.node.store().log_records_after(start.saturating_sub(1)) {
+            let LogEntry { seq, body, .. } = r?.decode()?;
             while seq / BLOCK > block {
                 cps.push(running);
                 block += 1;
             }
-            let (_, body) = decode_log(&v)?;
             running = next_added(running, body.created_at_ms);
         }
         Ok(cps.clone())
@@ -189,19 +182,13 @@ impl Taxii {
             b => cps.get(usize::try_from(b - 1).unwrap_or(usize::MAX)).copied().unwrap_or(0),
         };
         let start = start_block * BLOCK;
-        let store = self.node.store();
-        let scan = if start == 0 {
-            store.scan_prefix(Keyspace::Log, &[])
-        } else {
-            store.scan_after(Keyspace::Log, &layout::seq_key(start - 1))
-        };
-        let hidden = self.node.shared().hidden.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let hidden = self.node.committed().hidden();
         let own_id = self.node.id();
         let mut out = Vec::new();
-        for r in scan {
-            let (k, v) = r?;
-            let seq = layout::read_u64(&k).unwrap_or(0);
-            let (env, body) = decode_log(&v)?;
+        // Hidden entries count for date_added too: it must not depend on
+        // what is hidden now.
+        for r in self.node.store().log_records_after(start.saturating_sub(1)) {
+            let LogEntry { seq, envelope: env, body } = r?.decode()?;
             running = next_added(running, body.created_at_ms);
             if q.after_seq.is_some_and(|a| seq <= a) || q.added_after_us.is_some_and(|t| running <= t) {
                 continue;

@@ -9,7 +9,7 @@
 use serde_json::Value;
 
 use crate::model::{Category, Distribution, Kind, Tlp};
-use crate::node::NewIndicator;
+use crate::submission::NewIndicator;
 
 /// The bundle itself is unusable.
 #[derive(Debug, thiserror::Error)]

@@ -30,7 +30,6 @@
 
 use crate::envelope::{Entry, EnvelopeBody, Indicator};
 use crate::feedback::Feedback;
-use crate::ledger::Disposition;
 use crate::model::{Distribution, Tlp, Trust};
 use crate::peers::Peer;
 
@@ -125,6 +124,18 @@ pub fn receive_check(body: &EnvelopeBody, from_peer: &str) -> Result<(), &'stati
         return Err("relay_not_allowed");
     }
     Ok(())
+}
+
+/// How an entry that arrived from a peer is to be kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Disposition {
+    /// Indexed and served at once.
+    Accept,
+    /// Held for an analyst.
+    Quarantine {
+        /// Why.
+        reason: String,
+    },
 }
 
 /// How an entry that arrived from `peer` is kept.

@@ -10,7 +10,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use ed25519_dalek::{Signature, Signer, Verifier};
+use ed25519_dalek::{Signature, Verifier};
 use serde::{Deserialize, Serialize};
 
 use crate::envelope::{key_id_of, pae};
@@ -117,7 +117,7 @@ impl IdentityCard {
     /// Signs the card with `key`, which must be one of its keys.
     pub fn sign(&self, key: &SigningKey) -> String {
         let payload = serde_json::to_vec(self).unwrap_or_default();
-        let sig = key.inner().sign(&pae(CARD_TYPE, &payload));
+        let sig = key.sign(&pae(CARD_TYPE, &payload));
         let env = CardEnvelope {
             payload_type: CARD_TYPE.into(),
             payload: B64.encode(&payload),
@@ -161,7 +161,7 @@ impl IdentityCard {
         if self.version != 1 {
             return Err(invalid("version", "unsupported card version"));
         }
-        crate::wire::validate_node_id(&self.node_id).map_err(|r| invalid("node_id", &r))?;
+        crate::node_id::NodeId::check(&self.node_id).map_err(|r| invalid("node_id", &r.to_string()))?;
         if self.signing_keys.is_empty() {
             return Err(invalid("signing_keys", "no signing key"));
         }

@@ -26,13 +26,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::audit::AuditDraft;
-use crate::envelope::{Entry, Indicator, Value};
-use crate::ledger::Publish;
-use crate::model::{Category, Distribution, Kind, Tlp, UnixMillis, UnknownName, now_ms};
-use crate::node::{InputError, Node, NodeError};
-use crate::normalize;
-use crate::store::{Keyspace, StoreError, layout};
+use crate::envelope::Value;
+use crate::model::{Category, Distribution, InvalidField, Kind, Tlp, UnixMillis, UnknownName};
 
 /// Longest platform, action, reason or referral, in bytes.
 pub const MAX_SHORT_FIELD: usize = 256;
@@ -150,25 +145,15 @@ pub struct Feedback {
     pub referred_to: Option<String>,
 }
 
-/// A feedback event that breaks a rule: the field and why.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {reason}")]
-pub struct FeedbackError {
-    /// The field.
-    pub field: &'static str,
-    /// Why.
-    pub reason: String,
-}
-
 impl Feedback {
     /// Checks the per-type rules: a reason for `false_positive` and
     /// `no_action`, a platform for takedown types, bounded text fields.
     ///
     /// # Errors
     ///
-    /// [`FeedbackError`] naming the first bad field.
-    pub fn validate(&self) -> Result<(), FeedbackError> {
-        let err = |field, reason: &str| Err(FeedbackError { field, reason: reason.into() });
+    /// [`InvalidField`] naming the first bad field.
+    pub fn validate(&self) -> Result<(), InvalidField> {
+        let err = |field, reason: &str| Err(InvalidField::new(field, reason));
         if self.categories.is_empty() {
             return err("categories", "at least one category is required");
         }
@@ -420,115 +405,6 @@ pub struct NewFeedback {
     pub tlp: Option<Tlp>,
 }
 
-impl Node {
-    /// Every feedback event held about a value (as carried), in log order.
-    ///
-    /// # Errors
-    ///
-    /// Store failures.
-    pub fn feedback_events(&self, kind: Kind, value: &str) -> Result<Vec<FeedbackEvent>, StoreError> {
-        let mut out = Vec::new();
-        for r in self.store().scan_prefix(Keyspace::Feedback, &layout::index_prefix(kind, value)) {
-            let (k, _) = r?;
-            let Some(seq) = layout::feedback_key_seq(&k) else { continue };
-            if let Some((_, body)) = self.log_entry(seq)?
-                && let Entry::Feedback(f) = &body.entry
-            {
-                out.push(FeedbackEvent::new(&body.origin, body.origin_seq, seq, body.created_at_ms, f));
-            }
-        }
-        Ok(out)
-    }
-
-    /// Signs and publishes a feedback event about a value this node holds
-    /// an indicator for. The event inherits the categories (union), the
-    /// most restrictive TLP (unless `input.tlp`) and the most restrictive
-    /// distribution of the assertions held, and names the indicator it
-    /// responds to (another origin's, when there is one).
-    ///
-    /// # Errors
-    ///
-    /// [`NodeError::Input`] for a bad value or a missing reason or
-    /// platform; [`NodeError::NotFound`] when no indicator for the value is
-    /// held; store failures.
-    pub async fn add_feedback(&self, input: NewFeedback, actor: &str) -> Result<FeedbackEvent, NodeError> {
-        let candidates = match input.kind {
-            Some(k) => vec![(
-                k,
-                normalize::normalize(k, &input.value, self.normalize_context())
-                    .map_err(|e| InputError::new("value", e.to_string()))?,
-            )],
-            None => normalize::candidates(&input.value, self.normalize_context()),
-        };
-        let mut found = None;
-        for (kind, canonical) in candidates {
-            let (value, _) = self.value_of(kind, canonical);
-            let held = self.assertions_held(kind, &value)?;
-            if !held.is_empty() {
-                found = Some((kind, value, held));
-                break;
-            }
-        }
-        let Some((kind, value, held)) = found else {
-            return Err(NodeError::NotFound(format!(
-                "no indicator for {:?} is held here; feedback responds to a known indicator",
-                input.value
-            )));
-        };
-        let mut categories: Vec<Category> = held.iter().flat_map(|(_, i)| i.categories.iter().copied()).collect();
-        categories.sort();
-        categories.dedup();
-        let inherited_tlp = held.iter().map(|(_, i)| i.tlp).max().unwrap_or(Tlp::Amber);
-        let distribution = held.iter().map(|(_, i)| i.distribution).min().unwrap_or(Distribution::Direct);
-        let target = held.iter().find(|(o, _)| o != self.id()).or_else(|| held.first());
-        let text = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-        let f = Feedback {
-            kind,
-            value,
-            feedback_type: input.feedback_type,
-            indicator_id: target.map(|(_, i)| i.id.clone()),
-            indicator_origin: target.map(|(o, _)| o.clone()),
-            categories,
-            tlp: input.tlp.unwrap_or(inherited_tlp),
-            distribution,
-            platform: text(input.platform),
-            action_taken: text(input.action_taken),
-            observed_at_ms: input.observed_at_ms.unwrap_or_else(now_ms),
-            reason: text(input.reason),
-            note: text(input.note),
-            referred_to: text(input.referred_to),
-        };
-        f.validate().map_err(|e| InputError::new(e.field, e.reason))?;
-        let detail = format!("{} on {} {} (tlp {})", f.feedback_type, f.kind, f.value.as_str(), f.tlp.label());
-        let audit = vec![AuditDraft::admin(actor, "feedback.add", detail)];
-        let mut results = self.ledger().publish(vec![Publish::Feedback(f)], audit).await?;
-        let stored = results.pop().ok_or_else(|| NodeError::Store(StoreError::Engine("no result".into())))??;
-        let body = &stored.envelope.body;
-        match &body.entry {
-            Entry::Feedback(f) => {
-                Ok(FeedbackEvent::new(&body.origin, body.origin_seq, stored.local_seq, body.created_at_ms, f))
-            }
-            _ => Err(NodeError::Store(StoreError::Engine("published entry is not feedback".into()))),
-        }
-    }
-
-    /// Every origin's current indicator for a value (as carried), by origin.
-    fn assertions_held(&self, kind: Kind, value: &Value) -> Result<Vec<(String, Indicator)>, StoreError> {
-        let mut out = Vec::new();
-        for r in self.store().scan_prefix(Keyspace::Index, &layout::index_prefix(kind, value.as_str())) {
-            let (_, v) = r?;
-            let Some(seq) = layout::read_u64(&v) else { continue };
-            if let Some((_, body)) = self.log_entry(seq)?
-                && let Entry::Indicator(ind) = body.entry
-            {
-                out.push((body.origin, ind));
-            }
-        }
-        out.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(out)
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -587,47 +463,6 @@ mod tests {
         assert_eq!(s.takedowns[0].status, FeedbackType::Actioned, "actioned came after the request");
         assert_eq!(s.takedowns[0].action_taken.as_deref(), Some("suspended"));
         assert_eq!(s.false_positives, vec![FalsePositiveVote { by: "ID".into(), reason: "why".into(), at_ms: 400 }]);
-    }
-
-    #[test]
-    fn feedback_envelopes_round_trip_signed_and_refuse_broken_rules() {
-        use crate::envelope::{EnvelopeBody, GENESIS_HASH, sign, verify};
-        use crate::keys::{KeyRing, SigningKey};
-        let key = SigningKey::generate(0);
-        let mut ring = KeyRing::default();
-        ring.insert("VN", key.public(), 0);
-        let mut f = Feedback {
-            kind: Kind::Email,
-            value: Value::Keyed { epoch: 1, digest: "ab".repeat(32) },
-            feedback_type: FeedbackType::Actioned,
-            indicator_id: Some("3f2a".into()),
-            indicator_origin: Some("ID".into()),
-            categories: vec![Category::JobScam, Category::Phishing],
-            tlp: Tlp::Amber,
-            distribution: Distribution::Direct,
-            platform: Some("registrar".into()),
-            action_taken: Some("suspended".into()),
-            observed_at_ms: 1_700_000_000_000,
-            reason: None,
-            note: Some("case 12".into()),
-            referred_to: None,
-        };
-        let body = |f: Feedback| EnvelopeBody {
-            origin: "VN".into(),
-            origin_seq: 1,
-            prev_hash: GENESIS_HASH,
-            created_at_ms: 1_700_000_000_000,
-            entry: Entry::Feedback(Box::new(f)),
-        };
-        let v = verify(sign(&body(f.clone()), &key), &ring).unwrap();
-        assert_eq!(v.body, body(f.clone()), "decodes to exactly what was signed");
-        // A signed body that breaks a feedback rule is refused at decode time.
-        f.platform = None;
-        let err = verify(sign(&body(f), &key), &ring).unwrap_err();
-        assert!(matches!(
-            err,
-            crate::envelope::VerifyError::Malformed(crate::wire::WireError::Invalid { field: "platform", .. })
-        ));
     }
 
     #[test]

@@ -18,16 +18,13 @@
 //! store nothing; the message says which of the two it is. After review,
 //! `--override-allowlist` (audited) publishes it.
 //!
-//! Admin lists live in the store ([`crate::store::Keyspace::Allowlist`]);
-//! a small built-in set ([`builtin`]) of well-known platforms, CDNs,
+//! Admin lists live in the node's store; a small built-in set ([`builtin`]) of well-known platforms, CDNs,
 //! government suffixes, banks and shorteners always applies.
 
 use serde::{Deserialize, Serialize};
 
-use crate::audit::AuditDraft;
 use crate::model::Kind;
-use crate::node::{InputError, Node, NodeError};
-use crate::store::{Batch, Keyspace, StoreError};
+use crate::submission::InputError;
 
 /// What a match does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -201,22 +198,6 @@ pub fn validate_list_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Store key of an entry: `list 0x00 kind-or-"*" 0x00 value`.
-pub fn store_key(e: &AllowEntry) -> Vec<u8> {
-    let mut k = list_prefix(&e.list);
-    k.extend_from_slice(e.kind.map_or("*", Kind::as_str).as_bytes());
-    k.push(0);
-    k.extend_from_slice(e.value.as_bytes());
-    k
-}
-
-/// Store prefix of a list: `list 0x00`.
-pub fn list_prefix(list: &str) -> Vec<u8> {
-    let mut k = list.as_bytes().to_vec();
-    k.push(0);
-    k
-}
-
 /// The refusal of a submission that matched `hit`.
 pub fn refusal(hit: &AllowEntry, canonical: &str) -> InputError {
     let what = match hit.action {
@@ -232,106 +213,6 @@ pub fn refusal(hit: &AllowEntry, canonical: &str) -> InputError {
             if hit.note.is_empty() { String::new() } else { format!(", {}", hit.note) },
         ),
     )
-}
-
-impl Node {
-    /// Every allowlist entry: the admin's lists from the store and, with
-    /// `include_builtin`, the built-in ones.
-    ///
-    /// # Errors
-    ///
-    /// Store failures.
-    pub fn allowlist_entries(&self, include_builtin: bool) -> Result<Vec<AllowEntry>, StoreError> {
-        let mut out = if include_builtin { builtin() } else { Vec::new() };
-        for r in self.store().scan_prefix(Keyspace::Allowlist, b"") {
-            let (_, v) = r?;
-            let e: AllowEntry = serde_json::from_slice(&v)
-                .map_err(|e| StoreError::Corrupt { keyspace: Keyspace::Allowlist, reason: e.to_string() })?;
-            out.push(e);
-        }
-        Ok(out)
-    }
-
-    /// Normalizes and stores allowlist entries (one audit entry for all).
-    /// Each input gets its own result.
-    ///
-    /// # Errors
-    ///
-    /// Store failures; bad entries are per-item [`InputError`]s.
-    pub async fn allowlist_add(
-        &self,
-        entries: Vec<AllowEntry>,
-        actor: &str,
-    ) -> Result<Vec<Result<AllowEntry, InputError>>, NodeError> {
-        let mut batch = Batch::default();
-        let mut out = Vec::with_capacity(entries.len());
-        for mut e in entries {
-            let checked = validate_list_name(&e.list).map_err(|r| InputError::new("list", r)).and_then(|()| {
-                if e.list.starts_with("builtin-") {
-                    return Err(InputError::new("list", "names starting with builtin- are reserved"));
-                }
-                e.value = match e.kind {
-                    None => normalize_rule(&e.value, self.normalize_context()),
-                    Some(k) => crate::normalize::normalize(k, &e.value, self.normalize_context())
-                        .map_err(|err| err.to_string()),
-                }
-                .map_err(|r| InputError::new("value", r))?;
-                e.builtin = false;
-                let bytes = serde_json::to_vec(&e).map_err(|err| InputError::new("internal", err.to_string()))?;
-                batch.put(Keyspace::Allowlist, store_key(&e), bytes);
-                Ok(e)
-            });
-            out.push(checked);
-        }
-        let added: Vec<String> = out.iter().flatten().map(|e| format!("{}:{}", e.list, e.value)).collect();
-        if !added.is_empty() {
-            let detail = format!("{} entr(ies): {}", added.len(), added.join(" "));
-            self.ledger().apply(batch, vec![AuditDraft::admin(actor, "allowlist.add", detail)]).await?;
-        }
-        Ok(out)
-    }
-
-    /// Removes one entry (`value` normalized like [`Self::allowlist_add`])
-    /// or, with `value` `None`, a whole list. Returns how many were removed.
-    ///
-    /// # Errors
-    ///
-    /// [`NodeError::NotFound`] when nothing matched; built-in lists are
-    /// [`NodeError::Forbidden`]; store failures.
-    pub async fn allowlist_remove(&self, list: &str, value: Option<&str>, actor: &str) -> Result<u64, NodeError> {
-        if list.starts_with("builtin-") {
-            return Err(NodeError::Forbidden(format!("{list} is built in and cannot be removed")));
-        }
-        let mut batch = Batch::default();
-        for e in self.allowlist_entries(false)? {
-            if e.list != list {
-                continue;
-            }
-            let hit = match value {
-                None => true,
-                Some(v) => {
-                    let norm = match e.kind {
-                        None => normalize_rule(v, self.normalize_context()).ok(),
-                        Some(k) => crate::normalize::normalize(k, v, self.normalize_context()).ok(),
-                    };
-                    e.value == v || norm.as_deref() == Some(e.value.as_str())
-                }
-            };
-            if hit {
-                batch.delete(Keyspace::Allowlist, store_key(&e));
-            }
-        }
-        let n = u64::try_from(batch.len()).unwrap_or(u64::MAX);
-        if n == 0 {
-            return Err(NodeError::NotFound(match value {
-                Some(v) => format!("{v:?} is not on allowlist {list:?}"),
-                None => format!("no allowlist {list:?}"),
-            }));
-        }
-        let detail = format!("{list}: {} ({n} removed)", value.unwrap_or("whole list"));
-        self.ledger().apply(batch, vec![AuditDraft::admin(actor, "allowlist.remove", detail)]).await?;
-        Ok(n)
-    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,4 @@
-//! Operating a node without downtime: the signing key lifecycle (rotate,
-//! revoke), reloading TLS material, and certificate expiry for status.
+//! The signing key lifecycle and this node's identity card.
 //!
 //! Rotation writes a new key file (0600), then publishes a
 //! [`KeyEvent::Rotation`] signed by the current key, so every peer learns
@@ -7,23 +6,23 @@
 //! then does the ledger sign with the new key. Revocation publishes a
 //! [`KeyEvent::Revocation`] signed by the current key: peers refuse the
 //! revoked key's signatures dated at or after the revocation time, and keep
-//! what it signed before.
+//! what it signed before. The identity card lists every key with its
+//! validity and revocation, and is rewritten after each change.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use rustls_pki_types::CertificateDer;
-use rustls_pki_types::pem::PemObject;
-use x509_parser::prelude::{FromDer, X509Certificate};
-
-use super::{Node, NodeError};
 use crate::audit::AuditDraft;
+use crate::config::Config;
 use crate::envelope::KeyEvent;
+use crate::identity::{CardKey, IdentityCard};
 use crate::keys::{PublicKeyLookup, SigningKey};
-use crate::ledger::{Publish, StoredKey};
+use crate::ledger::Publish;
 use crate::model::{UnixMillis, now_ms};
-use crate::store::{Batch, Keyspace};
-use crate::tls::OwnCert;
+use crate::store::records::StoredKey;
+use crate::store::{Batch, StoreError, TableWrites, Tables};
+use crate::submission::InputError;
+
+use super::{Conflict, Node, NodeError, NotFound};
 
 /// A signing key as admins see it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -44,24 +43,12 @@ pub struct KeyInfo {
     pub local: bool,
 }
 
-/// A certificate's expiry, for status.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct CertExpiry {
-    /// Which certificate: `own`, `own CA`, `peer VN CA`.
-    pub subject: String,
-    /// Its notAfter.
-    pub not_after_ms: UnixMillis,
-}
-
-/// How long before expiry status warns.
-pub const CERT_WARNING_MS: UnixMillis = 30 * 24 * 3600 * 1000;
-
 impl Node {
     /// This node's signing keys, oldest first; with `all_origins`, also
     /// every other trusted origin's keys.
     pub fn keys(&self, all_origins: bool) -> Vec<KeyInfo> {
         let own = self.signing.read().unwrap_or_else(|p| p.into_inner()).clone();
-        let ring = self.shared.keyring.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let ring = self.committed.keyring();
         let current = own.last().map(|k| k.id().to_string());
         let mut out: Vec<KeyInfo> = own
             .iter()
@@ -105,15 +92,14 @@ impl Node {
         let own = self.signing.read().unwrap_or_else(|p| p.into_inner()).clone();
         let mut batch = Batch::default();
         for k in &own {
-            if self.store.get(Keyspace::Keys, k.id().as_str().as_bytes())?.is_none() {
+            if self.store.stored_key(k.id().as_str())?.is_none() {
                 let stored = StoredKey {
                     owner: self.id().to_string(),
                     public_key_hex: hex::encode(k.public().as_bytes()),
                     valid_from_ms: k.valid_from_ms(),
                     revoked_at_ms: None,
                 };
-                let bytes = serde_json::to_vec(&stored).map_err(|e| crate::store::StoreError::Engine(e.to_string()))?;
-                batch.put(Keyspace::Keys, k.id().as_str().as_bytes().to_vec(), bytes);
+                batch.put_stored_key(k.id().as_str(), &stored);
             }
         }
         if !batch.is_empty() {
@@ -136,9 +122,8 @@ impl Node {
         let old_from = old.as_ref().map_or(0, |k| k.valid_from_ms());
         let new = Arc::new(SigningKey::generate(now_ms().max(old_from + 1)));
         let dir = self.config.resolve(&self.config.paths.keys);
-        let path = new
-            .write_to(&dir)
-            .map_err(|e| NodeError::Store(crate::store::StoreError::Engine(format!("writing the new key: {e}"))))?;
+        let path = crate::keystore::write_signing_key(&dir, &new)
+            .map_err(|e| NodeError::Store(StoreError::Engine(format!("writing the new key: {e}"))))?;
         let published = async {
             self.store_own_keys().await?;
             let event = KeyEvent::Rotation {
@@ -151,7 +136,7 @@ impl Node {
                 .ledger
                 .publish(vec![Publish::Key(event)], vec![AuditDraft::admin(actor, "key.rotate", detail)])
                 .await?;
-            r.pop().ok_or_else(|| NodeError::NotFound("no result".into()))??;
+            r.pop().ok_or_else(|| NodeError::missing_result("key rotation"))??;
             Ok::<(), NodeError>(())
         }
         .await;
@@ -163,7 +148,7 @@ impl Node {
         self.signing.write().unwrap_or_else(|p| p.into_inner()).push(new.clone());
         self.write_identity_file();
         tracing::info!(key = %new.id(), "signing key rotated");
-        self.own_key(new.id().as_str()).ok_or_else(|| NodeError::NotFound("the new key vanished".into()))
+        self.own_key(new.id().as_str()).ok_or_else(|| NodeError::missing_result("the new key"))
     }
 
     /// Revokes one of this node's keys from `at_ms` (default now): peers
@@ -181,25 +166,18 @@ impl Node {
         actor: &str,
     ) -> Result<KeyInfo, NodeError> {
         let _one_at_a_time = self.key_ops.lock().await;
-        let key = self.own_key(key_id).ok_or_else(|| {
-            NodeError::NotFound(format!(
-                "{key_id} is not one of this node's signing keys (see `jaring key list`); \
-                 a peer's key is revoked by its owner"
-            ))
-        })?;
+        let key = self.own_key(key_id).ok_or_else(|| NotFound::OwnKey(key_id.into()))?;
         if key.current {
-            return Err(NodeError::Conflict(format!(
-                "{key_id} is the current signing key; run `jaring key rotate` first, then revoke it"
-            )));
+            return Err(Conflict::CurrentKey(key_id.into()).into());
         }
         let at = at_ms.unwrap_or_else(now_ms);
         if let Some(t) = key.revoked_at_ms
             && t <= at
         {
-            return Err(NodeError::Conflict(format!("{key_id} is already revoked from {t} ms")));
+            return Err(Conflict::KeyAlreadyRevoked { key_id: key_id.into(), at_ms: t }.into());
         }
         if at < key.valid_from_ms {
-            return Err(NodeError::Input(super::InputError::new(
+            return Err(NodeError::Input(InputError::new(
                 "at",
                 format!("{at} ms is before the key became valid ({} ms)", key.valid_from_ms),
             )));
@@ -211,14 +189,14 @@ impl Node {
             .ledger
             .publish(vec![Publish::Key(event)], vec![AuditDraft::admin(actor, "key.revoke", detail)])
             .await?;
-        r.pop().ok_or_else(|| NodeError::NotFound("no result".into()))??;
+        r.pop().ok_or_else(|| NodeError::missing_result("key revocation"))??;
         self.write_identity_file();
         tracing::warn!(key = %key_id, at_ms = at, "signing key revoked");
-        self.own_key(key_id).ok_or_else(|| NodeError::NotFound("the key vanished".into()))
+        self.own_key(key_id).ok_or_else(|| NodeError::missing_result("the revoked key"))
     }
 
     /// Rewrites DIR/identity.json with the current card (keys and CA).
-    fn write_identity_file(&self) {
+    pub(super) fn write_identity_file(&self) {
         let path = self.config.resolve(&self.config.paths.identity);
         let card = self.identity_card();
         if let Err(e) = crate::fsutil::write_atomic(&path, format!("{card}\n").as_bytes(), 0o644) {
@@ -226,75 +204,50 @@ impl Node {
         }
     }
 
-    // --- TLS ---------------------------------------------------------------------
-
-    /// Hands the node the certificate its servers and clients use, so admins
-    /// can reload it.
-    pub fn set_own_cert(&self, own: Arc<OwnCert>) {
-        let _ = self.own_cert.set(own);
-    }
-
-    /// Reloads this node's certificate, key and CA from disk. New
-    /// handshakes use them; open streams continue. Returns the new
-    /// certificate's notAfter.
-    ///
-    /// # Errors
-    ///
-    /// [`NodeError::Input`] naming the file that is missing or wrong (the
-    /// old material stays in use), or a store failure auditing it.
-    pub async fn reload_tls(&self, actor: &str) -> Result<Option<UnixMillis>, NodeError> {
-        let own = self.own_cert.get().ok_or_else(|| NodeError::Conflict("TLS is not running on this node".into()))?;
-        let result = own.reload();
-        let detail = match &result {
-            Ok(()) => format!("reloaded {}", own.files().cert.display()),
-            Err(e) => format!("failed, old certificate kept: {e}"),
-        };
-        self.ledger.apply(Batch::default(), vec![AuditDraft::admin(actor, "tls.reload", detail)]).await?;
-        result.map_err(|e| NodeError::Input(super::InputError::new("tls", e.to_string())))?;
-        if let Ok(ca) = std::fs::read_to_string(&own.files().ca) {
-            let changed = {
-                let mut cur = self.tls_ca_pem.write().unwrap_or_else(|p| p.into_inner());
-                let changed = *cur != ca;
-                *cur = ca;
-                changed
-            };
-            if changed {
-                tracing::warn!("the CA certificate changed: send peers the new identity card");
-                self.write_identity_file();
-            }
-        }
-        Ok(own.not_after().map(system_ms))
-    }
-
-    /// Expiry of this node's certificate and CA and of every peer's CA (from
-    /// its identity card).
-    pub fn cert_expiries(&self) -> Vec<CertExpiry> {
-        let mut out = Vec::new();
-        if let Some(t) = self.own_cert.get().and_then(|o| o.not_after()) {
-            out.push(CertExpiry { subject: "own".into(), not_after_ms: system_ms(t) });
-        }
+    /// This node's identity card, signed with its newest key.
+    pub fn identity_card(&self) -> String {
+        let keys = self.signing.read().unwrap_or_else(|p| p.into_inner()).clone();
         let ca = self.tls_ca_pem.read().unwrap_or_else(|p| p.into_inner()).clone();
-        if let Some(t) = pem_not_after(&ca) {
-            out.push(CertExpiry { subject: "own CA".into(), not_after_ms: t });
+        let ring = self.committed.keyring();
+        let mut card = identity_card_unsigned(&self.config, &keys, &ca);
+        for k in &mut card.signing_keys {
+            k.revoked_at_ms = ring.public_key(&k.key_id).and_then(|s| s.revoked_at_ms);
         }
-        for p in self.peers() {
-            if let Some(t) = pem_not_after(&p.card.tls_ca_pem) {
-                out.push(CertExpiry { subject: format!("peer {} CA", p.node_id()), not_after_ms: t });
-            }
+        match keys.last() {
+            Some(k) => card.sign(k),
+            None => String::new(),
         }
-        out
     }
 }
 
-fn system_ms(t: SystemTime) -> UnixMillis {
-    t.duration_since(UNIX_EPOCH).map_or(0, |d| UnixMillis::try_from(d.as_millis()).unwrap_or(UnixMillis::MAX))
+/// Builds and signs a node's identity card.
+pub fn identity_card(config: &Config, keys: &[Arc<SigningKey>], tls_ca_pem: &str) -> String {
+    let card = identity_card_unsigned(config, keys, tls_ca_pem);
+    match keys.last() {
+        Some(k) => card.sign(k),
+        None => String::new(),
+    }
 }
 
-/// notAfter of the first certificate in a PEM text, in Unix milliseconds.
-pub fn pem_not_after(pem: &str) -> Option<UnixMillis> {
-    let der = CertificateDer::pem_slice_iter(pem.as_bytes()).next()?.ok()?;
-    let (_, cert) = X509Certificate::from_der(der.as_ref()).ok()?;
-    Some(cert.validity().not_after.timestamp().saturating_mul(1000))
+/// A node's identity card before signing (keys listed without revocations).
+fn identity_card_unsigned(config: &Config, keys: &[Arc<SigningKey>], tls_ca_pem: &str) -> IdentityCard {
+    IdentityCard {
+        version: 1,
+        node_id: config.node_id.to_string(),
+        federation_endpoint: config.federation_endpoint().to_string(),
+        tls_name: jaring_certs::tls_name(&config.node_id),
+        tls_ca_pem: tls_ca_pem.to_string(),
+        signing_keys: keys
+            .iter()
+            .map(|k| CardKey {
+                key_id: k.id().to_string(),
+                public_key_hex: hex::encode(k.public().as_bytes()),
+                valid_from_ms: k.valid_from_ms(),
+                revoked_at_ms: None,
+            })
+            .collect(),
+        issued_at_ms: now_ms(),
+    }
 }
 
 #[cfg(test)]
@@ -302,6 +255,7 @@ pub fn pem_not_after(pem: &str) -> Option<UnixMillis> {
 mod tests {
     use super::*;
     use crate::init::{InitOptions, init};
+    use crate::node::{Conflict, NotFound};
 
     fn node_in(dir: &std::path::Path) -> (Arc<Node>, std::thread::JoinHandle<()>) {
         let config = crate::config::Config::load(&dir.join("node.toml")).unwrap();
@@ -332,9 +286,12 @@ mod tests {
 
         // The key in use cannot be revoked.
         let err = node.revoke_key(&first.key_id, None, "x", "ops").await.unwrap_err();
-        assert!(matches!(err, NodeError::Conflict(_)), "{err}");
+        assert!(matches!(err, NodeError::Conflict(Conflict::CurrentKey(_))), "{err}");
         // Nor can another origin's key, or an unknown one.
-        assert!(matches!(node.revoke_key("ed25519:00", None, "x", "ops").await, Err(NodeError::NotFound(_))));
+        assert!(matches!(
+            node.revoke_key("ed25519:00", None, "x", "ops").await,
+            Err(NodeError::NotFound(NotFound::OwnKey(_)))
+        ));
 
         let second = node.rotate_key("ops").await.unwrap();
         assert!(second.current && second.valid_from_ms > first.valid_from_ms);
@@ -342,7 +299,10 @@ mod tests {
         let revoked = node.revoke_key(&first.key_id, Some(at), "laptop lost", "ops").await.unwrap();
         assert_eq!(revoked.revoked_at_ms, Some(at));
         // Revoking again at a later time changes nothing.
-        assert!(matches!(node.revoke_key(&first.key_id, Some(at + 1), "", "ops").await, Err(NodeError::Conflict(_))));
+        assert!(matches!(
+            node.revoke_key(&first.key_id, Some(at + 1), "", "ops").await,
+            Err(NodeError::Conflict(Conflict::KeyAlreadyRevoked { .. }))
+        ));
 
         let card = crate::identity::IdentityCard::verify(&node.identity_card()).unwrap();
         let listed: Vec<_> = card.signing_keys.iter().map(|k| (k.key_id.clone(), k.revoked_at_ms)).collect();
@@ -351,13 +311,14 @@ mod tests {
         assert_eq!(crate::identity::IdentityCard::verify(on_disk.trim()).unwrap().signing_keys, card.signing_keys);
 
         // Both events are in the audit log, and the chain holds.
-        let actions: Vec<String> = crate::audit_store::list(node.store(), &crate::audit_store::AuditFilter::default())
-            .unwrap()
-            .into_iter()
-            .map(|e| e.draft.action)
-            .collect();
+        let actions: Vec<String> =
+            crate::store::audit::list(node.store(), &crate::store::audit::AuditFilter::default())
+                .unwrap()
+                .into_iter()
+                .map(|e| e.draft.action)
+                .collect();
         assert!(actions.ends_with(&["key.rotate".to_string(), "key.revoke".to_string()]), "{actions:?}");
-        assert!(crate::audit_store::verify(node.store()).is_ok());
+        assert!(crate::store::audit::verify(node.store()).is_ok());
 
         // After a restart the new key signs and the revocation is remembered.
         drop(node);

@@ -1,17 +1,18 @@
-//! Signing keys: this node's secret keys on disk, and the ring of public keys
-//! of every origin the node trusts.
+//! Signing keys: this node's secret keys, and the ring of public keys of
+//! every origin the node trusts.
 //!
 //! A key id is `ed25519:` followed by the first 8 bytes of SHA-256 of the
 //! public key in hex (see [`crate::envelope::key_id_of`]); a receiver finds
 //! the key by id and then checks that it belongs to the body's origin.
-//! Secret key files live in `DIR/keys/`, one per key id, mode 0600, and are
-//! never printed.
+//! A secret key never leaves [`SigningKey`]: it signs ([`SigningKey::sign`])
+//! and turns into the text of its key file ([`SigningKey::to_key_file`]);
+//! the node writes that text to `DIR/keys/`, one file per key id, mode 0600.
+//! Neither is ever printed.
 
 use std::collections::HashMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
 
-use ed25519_dalek::VerifyingKey;
+use ed25519_dalek::{Signer, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -48,39 +49,19 @@ impl fmt::Debug for SigningKey {
     }
 }
 
-/// Errors reading or writing key files.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum KeyFileError {
-    /// The file could not be read or written.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The file is not a key file.
-    #[error("{path}: not a Jaring key file: {reason}")]
-    Format {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        reason: String,
-    },
-    /// The directory holds no signing key.
-    #[error("{dir}: no signing key (expected a *.key file made by `jaring init`)")]
-    NoKey {
-        /// The key directory.
-        dir: PathBuf,
-    },
+/// Why a key file's text is not a signing key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a Jaring key file: {reason}")]
+pub struct KeyFormatError {
+    /// What is wrong.
+    pub reason: &'static str,
 }
 
 #[derive(Serialize, Deserialize)]
 struct KeyFile {
     key_id: String,
     algorithm: String,
-    secret_key_hex: String,
+    secret_key_hex: Zeroizing<String>,
     valid_from_ms: UnixMillis,
 }
 
@@ -111,8 +92,10 @@ impl SigningKey {
         self.valid_from_ms
     }
 
-    pub(crate) fn inner(&self) -> &ed25519_dalek::SigningKey {
-        &self.key
+    /// Signs `message` (for envelopes and identity cards: the DSSE
+    /// pre-authentication encoding, [`crate::envelope::pae`]).
+    pub fn sign(&self, message: &[u8]) -> ed25519_dalek::Signature {
+        self.key.sign(message)
     }
 
     /// File name of this key inside the key directory.
@@ -120,70 +103,45 @@ impl SigningKey {
         format!("{}.key", self.id.as_str().replace(':', "-"))
     }
 
-    /// Writes the key to `dir/<id>.key` with mode 0600.
-    ///
-    /// # Errors
-    ///
-    /// [`KeyFileError::Io`] if the file cannot be written.
-    pub fn write_to(&self, dir: &Path) -> Result<PathBuf, KeyFileError> {
-        let path = dir.join(self.file_name());
+    /// Whether a file name is one [`Self::file_name`] makes.
+    pub fn is_key_file_name(name: &str) -> bool {
+        name.starts_with("ed25519-") && name.ends_with(".key")
+    }
+
+    /// The text of this key's file (JSON with the secret key in hex),
+    /// zeroized when dropped. Whoever writes it keeps it 0600.
+    pub fn to_key_file(&self) -> Zeroizing<String> {
         let file = KeyFile {
             key_id: self.id.0.clone(),
             algorithm: "ed25519".into(),
-            secret_key_hex: hex::encode(self.key.to_bytes()),
+            secret_key_hex: Zeroizing::new(hex::encode(self.key.to_bytes())),
             valid_from_ms: self.valid_from_ms,
         };
-        let text = Zeroizing::new(serde_json::to_string_pretty(&file).unwrap_or_default());
-        crate::fsutil::write_secret(&path, text.as_bytes())
-            .map_err(|source| KeyFileError::Io { path: path.clone(), source })?;
-        Ok(path)
+        // A struct of strings and an integer always serializes.
+        Zeroizing::new(serde_json::to_string_pretty(&file).unwrap_or_default())
     }
 
-    /// Reads a key file.
+    /// Reads the text of a key file.
     ///
     /// # Errors
     ///
-    /// [`KeyFileError`] naming the file and what is wrong with it.
-    pub fn read_from(path: &Path) -> Result<SigningKey, KeyFileError> {
-        let text = Zeroizing::new(
-            std::fs::read_to_string(path).map_err(|source| KeyFileError::Io { path: path.into(), source })?,
-        );
-        let bad = |reason: &str| KeyFileError::Format { path: path.into(), reason: reason.into() };
-        let file: KeyFile = serde_json::from_str(&text).map_err(|e| bad(&e.to_string()))?;
+    /// [`KeyFormatError`] saying what is wrong with it.
+    pub fn from_key_file(text: &str) -> Result<SigningKey, KeyFormatError> {
+        let bad = |reason| KeyFormatError { reason };
+        let file: KeyFile = serde_json::from_str(text)
+            .map_err(|_| bad("not JSON with key_id, algorithm, secret_key_hex, valid_from_ms"))?;
         if file.algorithm != "ed25519" {
             return Err(bad("algorithm is not ed25519"));
         }
-        let bytes = Zeroizing::new(hex::decode(&file.secret_key_hex).map_err(|_| bad("secret key is not hex"))?);
-        let secret: [u8; 32] = bytes.as_slice().try_into().map_err(|_| bad("secret key is not 32 bytes"))?;
+        let bytes =
+            Zeroizing::new(hex::decode(file.secret_key_hex.as_str()).map_err(|_| bad("secret key is not hex"))?);
+        let secret: Zeroizing<[u8; 32]> =
+            Zeroizing::new(bytes.as_slice().try_into().map_err(|_| bad("secret key is not 32 bytes"))?);
         let key = Self::from_dalek(ed25519_dalek::SigningKey::from_bytes(&secret), file.valid_from_ms);
         if key.id.0 != file.key_id {
             return Err(bad("key_id does not match the key"));
         }
         Ok(key)
-    }
-
-    /// Every key in `dir`, oldest first.
-    ///
-    /// # Errors
-    ///
-    /// The first unreadable key file, or [`KeyFileError::NoKey`].
-    pub fn read_dir(dir: &Path) -> Result<Vec<SigningKey>, KeyFileError> {
-        let entries = std::fs::read_dir(dir).map_err(|source| KeyFileError::Io { path: dir.into(), source })?;
-        let mut keys = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|source| KeyFileError::Io { path: dir.into(), source })?;
-            let path = entry.path();
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with("ed25519-") && name.ends_with(".key") {
-                keys.push(Self::read_from(&path)?);
-            }
-        }
-        if keys.is_empty() {
-            return Err(KeyFileError::NoKey { dir: dir.into() });
-        }
-        keys.sort_by_key(|k| (k.valid_from_ms, k.id.clone()));
-        Ok(keys)
     }
 }
 
@@ -262,28 +220,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn key_file_round_trip_is_private() {
-        let dir = tempfile::tempdir().unwrap();
+    fn key_file_text_round_trips_and_never_prints_the_secret() {
         let key = SigningKey::generate(5);
-        let path = key.write_to(dir.path()).unwrap();
-        let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&path).unwrap().permissions());
-        assert_eq!(mode & 0o777, 0o600);
-        let back = SigningKey::read_from(&path).unwrap();
+        let text = key.to_key_file();
+        let back = SigningKey::from_key_file(&text).unwrap();
         assert_eq!(back.id(), key.id());
         assert_eq!(back.public(), key.public());
         assert_eq!(back.valid_from_ms(), 5);
-        assert!(!format!("{key:?}").contains(&hex::encode(key.inner().to_bytes())));
+        let secret = hex::encode(key.key.to_bytes());
+        assert!(text.contains(&secret));
+        assert!(!format!("{key:?}").contains(&secret));
+        assert!(SigningKey::is_key_file_name(&key.file_name()));
     }
 
     #[test]
     fn broken_key_files_name_the_problem() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("ed25519-x.key");
-        std::fs::write(&path, "{}").unwrap();
-        let err = SigningKey::read_from(&path).unwrap_err();
-        assert!(matches!(err, KeyFileError::Format { .. }), "{err}");
-        assert!(err.to_string().contains("ed25519-x.key"));
-        let empty = tempfile::tempdir().unwrap();
-        assert!(matches!(SigningKey::read_dir(empty.path()).unwrap_err(), KeyFileError::NoKey { .. }));
+        assert_eq!(
+            SigningKey::from_key_file("{}").unwrap_err().reason,
+            "not JSON with key_id, algorithm, secret_key_hex, valid_from_ms"
+        );
+        let key = SigningKey::generate(5);
+        let other = SigningKey::generate(5);
+        let swapped = key.to_key_file().replace(key.id().as_str(), other.id().as_str());
+        assert_eq!(SigningKey::from_key_file(&swapped).unwrap_err().reason, "key_id does not match the key");
+        let rsa = key.to_key_file().replace("\"ed25519\"", "\"rsa\"");
+        assert_eq!(SigningKey::from_key_file(&rsa).unwrap_err().reason, "algorithm is not ed25519");
     }
 }

@@ -12,7 +12,6 @@
 //! little entropy (phone numbers) a member can enumerate them.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -38,25 +37,10 @@ impl fmt::Debug for FederationKey {
     }
 }
 
-/// Errors reading a federation key file.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum FederationKeyError {
-    /// Unreadable file.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// Not 64 hex characters.
-    #[error("{path}: a federation key file holds 64 hex characters (32 bytes)")]
-    Format {
-        /// The file.
-        path: PathBuf,
-    },
-}
+/// Why a federation key file's text is not a key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a federation key file holds 64 hex characters (32 bytes)")]
+pub struct FederationKeyFormatError;
 
 impl FederationKey {
     /// A key from its 32 secret bytes.
@@ -92,32 +76,56 @@ impl FederationKey {
         format!("federation-{epoch}.key")
     }
 
-    /// Writes the key as hex, mode 0600.
-    ///
-    /// # Errors
-    ///
-    /// I/O errors.
-    pub fn write_to(&self, dir: &Path) -> std::io::Result<PathBuf> {
-        let path = dir.join(Self::file_name(self.epoch));
-        let text = Zeroizing::new(format!("{}\n", hex::encode(*self.secret)));
-        crate::fsutil::write_secret(&path, text.as_bytes())?;
-        Ok(path)
+    /// The text of this key's file: the 32 secret bytes as 64 lowercase hex
+    /// characters and a newline, zeroized when dropped.
+    pub fn to_key_file(&self) -> Zeroizing<String> {
+        Zeroizing::new(format!("{}\n", hex::encode(*self.secret)))
     }
 
-    /// Reads `federation-<epoch>.key`.
+    /// Reads the text of a key file (surrounding white space ignored).
     ///
     /// # Errors
     ///
-    /// [`FederationKeyError`] naming the file.
-    pub fn read_from(path: &Path, epoch: u32) -> Result<FederationKey, FederationKeyError> {
-        let text = Zeroizing::new(
-            std::fs::read_to_string(path).map_err(|source| FederationKeyError::Io { path: path.into(), source })?,
-        );
-        let bytes =
-            Zeroizing::new(hex::decode(text.trim()).map_err(|_| FederationKeyError::Format { path: path.into() })?);
-        let secret: [u8; 32] =
-            bytes.as_slice().try_into().map_err(|_| FederationKeyError::Format { path: path.into() })?;
+    /// [`FederationKeyFormatError`].
+    pub fn from_key_file(text: &str, epoch: u32) -> Result<FederationKey, FederationKeyFormatError> {
+        let bytes = Zeroizing::new(hex::decode(text.trim()).map_err(|_| FederationKeyFormatError)?);
+        let secret: [u8; 32] = bytes.as_slice().try_into().map_err(|_| FederationKeyFormatError)?;
         Ok(Self::new(epoch, secret))
+    }
+}
+
+/// Which kinds this node treats as personal data, and the key that hashes
+/// them: the one place that decides how a value is carried.
+#[derive(Debug, Clone)]
+pub struct Privacy {
+    key: FederationKey,
+    hash_phone: bool,
+}
+
+impl Privacy {
+    /// Personal data hashed with `key`; phone numbers too when `hash_phone`.
+    pub fn new(key: FederationKey, hash_phone: bool) -> Privacy {
+        Privacy { key, hash_phone }
+    }
+
+    /// The federation key.
+    pub fn key(&self) -> &FederationKey {
+        &self.key
+    }
+
+    /// Whether phone numbers are personal data here.
+    pub fn hash_phone(&self) -> bool {
+        self.hash_phone
+    }
+
+    /// How a canonical value is carried: itself, or its keyed hash with the
+    /// plain value to keep locally.
+    pub fn carried(&self, kind: Kind, canonical: String) -> (Value, Option<String>) {
+        if kind.is_personal(self.hash_phone) {
+            (self.key.hash(kind, &canonical), Some(canonical))
+        } else {
+            (Value::Plain(canonical), None)
+        }
     }
 }
 
@@ -149,13 +157,11 @@ mod tests {
     }
 
     #[test]
-    fn file_round_trip() {
-        let dir = tempfile::tempdir().unwrap();
+    fn key_file_text_round_trip() {
         let k = FederationKey::generate(2);
-        let path = k.write_to(dir.path()).unwrap();
-        let back = FederationKey::read_from(&path, 2).unwrap();
+        let back = FederationKey::from_key_file(&k.to_key_file(), 2).unwrap();
         assert_eq!(back.hash(Kind::Email, "a@b.co"), k.hash(Kind::Email, "a@b.co"));
-        std::fs::write(&path, "nothex").unwrap();
-        assert!(matches!(FederationKey::read_from(&path, 2), Err(FederationKeyError::Format { .. })));
+        assert_eq!(FederationKey::from_key_file("nothex", 2).unwrap_err(), FederationKeyFormatError);
+        assert_eq!(FederationKey::from_key_file(&"ab".repeat(31), 2).unwrap_err(), FederationKeyFormatError);
     }
 }

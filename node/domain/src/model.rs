@@ -1,6 +1,7 @@
 //! The indicator model: plain Rust types with their invariants.
 //!
-//! Nothing here knows about protobuf; `crate::wire` converts at the edge.
+//! Nothing here knows about protobuf; the node's `wire` module converts at
+//! the edge.
 //! Every enum has one canonical lower-case name (`as_str`) used by the CLI,
 //! config files, JSON output and exports, and parses from it (`FromStr`).
 
@@ -219,6 +220,25 @@ impl From<Confidence> for u32 {
 impl fmt::Display for Confidence {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
+    }
+}
+
+/// A value that breaks a rule: which field, and why. Every check in the
+/// domain says this, so the edges can name the field (a gRPC status, an
+/// RFC 9457 problem, a CSV line) without parsing a message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct InvalidField {
+    /// The field.
+    pub field: &'static str,
+    /// Why.
+    pub reason: String,
+}
+
+impl InvalidField {
+    /// Builds the error.
+    pub fn new(field: &'static str, reason: impl Into<String>) -> InvalidField {
+        InvalidField { field, reason: reason.into() }
     }
 }
 

@@ -1,205 +1,17 @@
-//! Signed envelopes: the unit of the log and of federation.
+//! Signing and verifying envelopes: where the domain meets the wire format.
 //!
-//! An envelope is the exact bytes of an encoded [`EnvelopeBody`], an ed25519
-//! signature and the id of the signing key. The signature covers the DSSE
-//! pre-authentication encoding ([`pae`]) of [`PAYLOAD_TYPE`] and those bytes,
-//! so a receiver verifies what it received, byte for byte, before decoding
-//! anything ([`verify`]). Bodies are never re-encoded to be verified.
-//!
-//! Each origin's bodies form a hash chain: `origin_seq` is dense from 1 and
-//! `prev_hash` is [`body_hash`] of the origin's previous body, so a fork (two
-//! bodies for one sequence number) or a rewritten history is provable.
+//! The signature covers the DSSE pre-authentication encoding
+//! ([`envelope::pae`]) of the exact body bytes, so signing needs the body's
+//! encoding ([`wire::encode_body`]) and verifying decodes only after the
+//! bytes checked out ([`wire::decode_body`]). Everything else about
+//! envelopes is plain domain ([`crate::envelope`]).
 
-use ed25519_dalek::{Signature, Signer, Verifier};
-use sha2::{Digest, Sha256};
+use ed25519_dalek::{Signature, Verifier};
 
-use crate::keys::{KeyId, KeyStatus, PublicKeyLookup, SigningKey};
-use crate::model::{Action, Category, Confidence, Distribution, Kind, Tlp, UnixMillis};
+use crate::envelope::{EnvelopeBody, PAYLOAD_TYPE, SignedEnvelope, VerifiedEnvelope, body_hash, pae};
+use crate::keys::{KeyStatus, PublicKeyLookup, SigningKey};
+use crate::model::UnixMillis;
 use crate::wire::{self, WireError};
-
-/// The DSSE payload type of every Jaring envelope.
-pub const PAYLOAD_TYPE: &str = "application/vnd.jaring.envelope.v1+protobuf";
-
-/// SHA-256 of a body's bytes: what `prev_hash` links to.
-pub type BodyHash = [u8; 32];
-
-/// `prev_hash` of an origin's first body.
-pub const GENESIS_HASH: BodyHash = [0; 32];
-
-/// DSSE pre-authentication encoding: the exact bytes that get signed.
-///
-/// `"DSSEv1" SP LEN(type) SP type SP LEN(body) SP body`, lengths in decimal.
-pub fn pae(payload_type: &str, body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(body.len() + payload_type.len() + 32);
-    out.extend_from_slice(b"DSSEv1 ");
-    out.extend_from_slice(payload_type.len().to_string().as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(payload_type.as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(body.len().to_string().as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(body);
-    out
-}
-
-/// The hash a successor's `prev_hash` must carry.
-pub fn body_hash(body: &[u8]) -> BodyHash {
-    Sha256::digest(body).into()
-}
-
-/// An envelope as stored and sent: body bytes, signature, key id.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SignedEnvelope {
-    /// Encoded [`EnvelopeBody`].
-    pub body: Vec<u8>,
-    /// Signature over `pae(PAYLOAD_TYPE, body)`.
-    pub signature: Vec<u8>,
-    /// Which of the origin's keys signed.
-    pub key_id: String,
-}
-
-impl std::fmt::Debug for SignedEnvelope {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SignedEnvelope")
-            .field("body_len", &self.body.len())
-            .field("key_id", &self.key_id)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Decoded body of an envelope.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EnvelopeBody {
-    /// node_id of the node that signed it.
-    pub origin: String,
-    /// Dense per-origin sequence number, from 1.
-    pub origin_seq: u64,
-    /// [`body_hash`] of the origin's previous body.
-    pub prev_hash: BodyHash,
-    /// When the origin signed it.
-    pub created_at_ms: UnixMillis,
-    /// What it says.
-    pub entry: Entry,
-}
-
-/// What an envelope carries.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Entry {
-    /// A version of an indicator (or its tombstone).
-    Indicator(Indicator),
-    /// A change to the origin's signing keys.
-    KeyEvent(KeyEvent),
-    /// Feedback about an indicator value (sighting, takedown, ...). Boxed:
-    /// it is the largest entry and rarer than indicators.
-    Feedback(Box<crate::feedback::Feedback>),
-}
-
-/// A change to an origin's signing keys, signed by a key already trusted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeyEvent {
-    /// A new key, endorsed by the signer.
-    Rotation {
-        /// Id of the new key.
-        new_key_id: String,
-        /// Its 32-byte ed25519 public key.
-        new_public_key: [u8; 32],
-        /// From when it signs.
-        valid_from_ms: UnixMillis,
-    },
-    /// A key no longer to be trusted from a point in time.
-    Revocation {
-        /// The revoked key.
-        key_id: String,
-        /// Signatures made at or after this are refused.
-        revoked_at_ms: UnixMillis,
-        /// Why, for people.
-        reason: String,
-    },
-}
-
-/// How an indicator's value is carried.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Value {
-    /// The normalized value itself.
-    Plain(String),
-    /// Personal data: lowercase hex HMAC-SHA256 under the federation key of
-    /// `epoch` (see [`crate::pii`]).
-    Keyed {
-        /// Federation key epoch.
-        epoch: u32,
-        /// Hex digest.
-        digest: String,
-    },
-}
-
-impl Value {
-    /// The string that is signed, indexed and looked up.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Value::Plain(v) => v,
-            Value::Keyed { digest, .. } => digest,
-        }
-    }
-}
-
-/// One version of one origin's assertion about a value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Indicator {
-    /// Stable id of (origin, kind, value).
-    pub id: String,
-    /// What the value names.
-    pub kind: Kind,
-    /// The normalized value or its keyed hash.
-    pub value: Value,
-    /// Sorted, without duplicates, never empty.
-    pub categories: Vec<Category>,
-    /// 0-100.
-    pub confidence: Confidence,
-    /// Sharing restriction.
-    pub tlp: Tlp,
-    /// How far it may travel.
-    pub distribution: Distribution,
-    /// First time the origin saw it.
-    pub first_seen_ms: UnixMillis,
-    /// Last time the origin saw it.
-    pub last_seen_ms: UnixMillis,
-    /// Expiry; `None` for none.
-    pub valid_until_ms: Option<UnixMillis>,
-    /// Assert or withdraw.
-    pub action: Action,
-    /// From 1; higher supersedes.
-    pub version: u64,
-    /// Free text for analysts.
-    pub description: Option<String>,
-    /// Where the origin found it (URLs of posts, case numbers).
-    pub source_refs: Vec<String>,
-}
-
-impl Indicator {
-    /// Whether the indicator is expired at `now`.
-    pub fn is_expired(&self, now: UnixMillis) -> bool {
-        self.valid_until_ms.is_some_and(|t| t <= now)
-    }
-}
-
-/// The stable indicator id of (origin, kind, value): a UUID (version 8,
-/// RFC 9562) made of the first 16 bytes of
-/// SHA-256(origin 0x00 kind 0x00 value).
-pub fn indicator_id(origin: &str, kind: Kind, value: &str) -> String {
-    let mut h = Sha256::new();
-    h.update(origin.as_bytes());
-    h.update([0]);
-    h.update(kind.as_str().as_bytes());
-    h.update([0]);
-    h.update(value.as_bytes());
-    let d = h.finalize();
-    let mut b = [0u8; 16];
-    b.copy_from_slice(&d[..16]);
-    b[6] = (b[6] & 0x0f) | 0x80;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let x = hex::encode(b);
-    format!("{}-{}-{}-{}-{}", &x[0..8], &x[8..12], &x[12..16], &x[16..20], &x[20..32])
-}
 
 /// Why an envelope was not accepted. Each reason is distinct so audits and
 /// metrics can tell them apart.
@@ -274,17 +86,6 @@ impl VerifyError {
     }
 }
 
-/// An envelope whose signature, origin and key validity have been checked.
-#[derive(Debug, Clone)]
-pub struct VerifiedEnvelope {
-    /// The envelope exactly as received.
-    pub raw: SignedEnvelope,
-    /// Its decoded body.
-    pub body: EnvelopeBody,
-    /// [`body_hash`] of `raw.body`.
-    pub hash: BodyHash,
-}
-
 /// Signs a body: encodes it once and signs those bytes.
 pub fn sign(body: &EnvelopeBody, key: &SigningKey) -> SignedEnvelope {
     let mut env = unsigned(body, key);
@@ -301,7 +102,7 @@ pub fn unsigned(body: &EnvelopeBody, key: &SigningKey) -> SignedEnvelope {
 
 /// The signature of encoded body bytes.
 pub fn signature(body: &[u8], key: &SigningKey) -> Vec<u8> {
-    key.inner().sign(&pae(PAYLOAD_TYPE, body)).to_bytes().to_vec()
+    key.sign(&pae(PAYLOAD_TYPE, body)).to_bytes().to_vec()
 }
 
 /// Verifies an envelope's signature over its exact bytes, then decodes the
@@ -425,17 +226,13 @@ fn checked_body(env: &SignedEnvelope, known: &KeyStatus) -> Result<EnvelopeBody,
     Ok(body)
 }
 
-/// Key id of an ed25519 public key: `ed25519:` and the first 8 bytes of its
-/// SHA-256, in hex.
-pub fn key_id_of(public: &[u8; 32]) -> KeyId {
-    KeyId(format!("ed25519:{}", hex::encode(&Sha256::digest(public)[..8])))
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::envelope::{Entry, GENESIS_HASH, Indicator, Value, indicator_id};
     use crate::keys::KeyRing;
+    use crate::model::{Action, Category, Confidence, Distribution, Kind, Tlp};
 
     fn body(origin: &str, seq: u64) -> EnvelopeBody {
         EnvelopeBody {
@@ -466,15 +263,6 @@ mod tests {
         let mut ring = KeyRing::default();
         ring.insert(owner, key.public(), 0);
         ring
-    }
-
-    #[test]
-    fn pae_matches_dsse_spec_example() {
-        // From the DSSE protocol document.
-        assert_eq!(
-            pae("http://example.com/HelloWorld", b"hello world"),
-            b"DSSEv1 29 http://example.com/HelloWorld 11 hello world".to_vec()
-        );
     }
 
     #[test]
@@ -546,17 +334,45 @@ mod tests {
         assert!(matches!(verify(junk, &ring).unwrap_err(), VerifyError::BadSignature { .. }));
         // Correctly signed garbage is refused at decode time.
         let garbage = vec![0xff, 0xff, 0xff];
-        let sig = key.inner().sign(&pae(PAYLOAD_TYPE, &garbage));
+        let sig = key.sign(&pae(PAYLOAD_TYPE, &garbage));
         let env = SignedEnvelope { body: garbage, signature: sig.to_bytes().to_vec(), key_id: key.id().to_string() };
         assert!(matches!(verify(env, &ring).unwrap_err(), VerifyError::Malformed(_)));
     }
 
     #[test]
-    fn ids_are_stable_uuids() {
-        let a = indicator_id("ID", Kind::Domain, "x.co.id");
-        assert_eq!(a, indicator_id("ID", Kind::Domain, "x.co.id"));
-        assert_ne!(a, indicator_id("VN", Kind::Domain, "x.co.id"));
-        assert_eq!(a.len(), 36);
-        assert_eq!(&a[14..15], "8");
+    fn feedback_envelopes_round_trip_signed_and_refuse_broken_rules() {
+        use crate::feedback::{Feedback, FeedbackType};
+        let key = SigningKey::generate(0);
+        let mut ring = KeyRing::default();
+        ring.insert("VN", key.public(), 0);
+        let mut f = Feedback {
+            kind: Kind::Email,
+            value: Value::Keyed { epoch: 1, digest: "ab".repeat(32) },
+            feedback_type: FeedbackType::Actioned,
+            indicator_id: Some("3f2a".into()),
+            indicator_origin: Some("ID".into()),
+            categories: vec![Category::JobScam, Category::Phishing],
+            tlp: Tlp::Amber,
+            distribution: Distribution::Direct,
+            platform: Some("registrar".into()),
+            action_taken: Some("suspended".into()),
+            observed_at_ms: 1_700_000_000_000,
+            reason: None,
+            note: Some("case 12".into()),
+            referred_to: None,
+        };
+        let body = |f: Feedback| EnvelopeBody {
+            origin: "VN".into(),
+            origin_seq: 1,
+            prev_hash: GENESIS_HASH,
+            created_at_ms: 1_700_000_000_000,
+            entry: Entry::Feedback(Box::new(f)),
+        };
+        let v = verify(sign(&body(f.clone()), &key), &ring).unwrap();
+        assert_eq!(v.body, body(f.clone()), "decodes to exactly what was signed");
+        // A signed body that breaks a feedback rule is refused at decode time.
+        f.platform = None;
+        let err = verify(sign(&body(f), &key), &ring).unwrap_err();
+        assert!(matches!(err, VerifyError::Malformed(crate::wire::WireError::Invalid { field: "platform", .. })));
     }
 }
