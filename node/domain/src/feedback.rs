@@ -21,171 +21,12 @@
 //! with reasons, takedown status per platform.
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::envelope::Value;
-use crate::model::{Category, Distribution, InvalidField, Kind, Tlp, UnixMillis, UnknownName};
+use crate::model::{Distribution, Kind, Tlp, UnixMillis};
 
-/// Longest platform, action, reason or referral, in bytes.
-pub const MAX_SHORT_FIELD: usize = 256;
-/// Longest note, in bytes.
-pub const MAX_NOTE: usize = 4096;
-
-/// What a feedback event reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(into = "String", try_from = "String")]
-pub enum FeedbackType {
-    /// The value was seen again.
-    Sighting,
-    /// The value is not a scam; a reason is required.
-    FalsePositive,
-    /// A takedown was asked of a platform or registrar.
-    TakedownRequested,
-    /// A platform acted (taken down, blocked, account frozen).
-    Actioned,
-    /// A platform declined to act; a reason is required.
-    NoAction,
-    /// Referred to law enforcement.
-    Referred,
-}
-
-impl FeedbackType {
-    /// Every type, in declaration order.
-    pub const ALL: &'static [FeedbackType] = &[
-        FeedbackType::Sighting,
-        FeedbackType::FalsePositive,
-        FeedbackType::TakedownRequested,
-        FeedbackType::Actioned,
-        FeedbackType::NoAction,
-        FeedbackType::Referred,
-    ];
-
-    /// The canonical name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FeedbackType::Sighting => "sighting",
-            FeedbackType::FalsePositive => "false_positive",
-            FeedbackType::TakedownRequested => "takedown_requested",
-            FeedbackType::Actioned => "actioned",
-            FeedbackType::NoAction => "no_action",
-            FeedbackType::Referred => "referred",
-        }
-    }
-
-    /// Whether the type is about a platform's handling (needs `platform`).
-    pub fn is_takedown(self) -> bool {
-        matches!(self, FeedbackType::TakedownRequested | FeedbackType::Actioned | FeedbackType::NoAction)
-    }
-}
-
-impl fmt::Display for FeedbackType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for FeedbackType {
-    type Err = UnknownName;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let lower = s.trim().to_ascii_lowercase().replace('-', "_");
-        FeedbackType::ALL.iter().copied().find(|t| t.as_str() == lower).ok_or_else(|| UnknownName {
-            what: "feedback type",
-            given: s.to_string(),
-            expected: FeedbackType::ALL.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", "),
-        })
-    }
-}
-
-impl From<FeedbackType> for String {
-    fn from(v: FeedbackType) -> String {
-        v.as_str().to_string()
-    }
-}
-
-impl TryFrom<String> for FeedbackType {
-    type Error = UnknownName;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
-}
-
-/// A feedback event as signed by the reporting node.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Feedback {
-    /// Kind of the value.
-    pub kind: Kind,
-    /// The value as indicators carry it.
-    pub value: Value,
-    /// What is reported.
-    pub feedback_type: FeedbackType,
-    /// The indicator responded to, when known.
-    pub indicator_id: Option<String>,
-    /// Its origin, when known.
-    pub indicator_origin: Option<String>,
-    /// Inherited categories (routing); sorted, unique, non-empty.
-    pub categories: Vec<Category>,
-    /// Inherited or chosen marking.
-    pub tlp: Tlp,
-    /// Inherited reach.
-    pub distribution: Distribution,
-    /// Platform or registrar (required for takedown types).
-    pub platform: Option<String>,
-    /// What the platform did (`actioned`).
-    pub action_taken: Option<String>,
-    /// When it was seen or actioned.
-    pub observed_at_ms: UnixMillis,
-    /// Why (required for `false_positive` and `no_action`).
-    pub reason: Option<String>,
-    /// Free text.
-    pub note: Option<String>,
-    /// Which agency (`referred`).
-    pub referred_to: Option<String>,
-}
-
-impl Feedback {
-    /// Checks the per-type rules: a reason for `false_positive` and
-    /// `no_action`, a platform for takedown types, bounded text fields.
-    ///
-    /// # Errors
-    ///
-    /// [`InvalidField`] naming the first bad field.
-    pub fn validate(&self) -> Result<(), InvalidField> {
-        let err = |field, reason: &str| Err(InvalidField::new(field, reason));
-        if self.categories.is_empty() {
-            return err("categories", "at least one category is required");
-        }
-        if matches!(self.feedback_type, FeedbackType::FalsePositive | FeedbackType::NoAction)
-            && self.reason.as_deref().is_none_or(|r| r.trim().is_empty())
-        {
-            return err("reason", &format!("is required for {}", self.feedback_type));
-        }
-        if self.feedback_type.is_takedown() && self.platform.as_deref().is_none_or(|p| p.trim().is_empty()) {
-            return err("platform", &format!("is required for {}", self.feedback_type));
-        }
-        for (field, v) in [
-            ("platform", &self.platform),
-            ("action_taken", &self.action_taken),
-            ("reason", &self.reason),
-            ("referred_to", &self.referred_to),
-            ("indicator_id", &self.indicator_id),
-            ("indicator_origin", &self.indicator_origin),
-        ] {
-            if v.as_ref().is_some_and(|s| s.len() > MAX_SHORT_FIELD || s.contains('\0')) {
-                return err(field, &format!("at most {MAX_SHORT_FIELD} bytes without NUL"));
-            }
-        }
-        if self.note.as_ref().is_some_and(|n| n.len() > MAX_NOTE) {
-            return err("note", &format!("longer than {MAX_NOTE} bytes"));
-        }
-        if self.observed_at_ms <= 0 {
-            return err("observed_at_ms", "is missing");
-        }
-        Ok(())
-    }
-}
+pub use crate::envelope::{Feedback, FeedbackType, MAX_NOTE, MAX_SHORT_FIELD};
 
 /// One feedback event as admins see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -409,6 +250,8 @@ pub struct NewFeedback {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::envelope::Value;
+    use crate::model::Category;
 
     fn ev(reporter: &str, seq: u64, t: FeedbackType, at: i64) -> FeedbackEvent {
         FeedbackEvent {

@@ -13,8 +13,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use ed25519_dalek::{Signature, Verifier};
 use serde::{Deserialize, Serialize};
 
-use crate::envelope::{key_id_of, pae};
-use crate::keys::SigningKey;
+use crate::envelope::pae;
+use crate::keys::{SigningKey, key_id_of};
 use crate::model::UnixMillis;
 
 /// DSSE payload type of an identity card.

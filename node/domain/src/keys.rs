@@ -2,7 +2,7 @@
 //! every origin the node trusts.
 //!
 //! A key id is `ed25519:` followed by the first 8 bytes of SHA-256 of the
-//! public key in hex (see [`crate::envelope::key_id_of`]); a receiver finds
+//! public key in hex (see [`key_id_of`]); a receiver finds
 //! the key by id and then checks that it belongs to the body's origin.
 //! A secret key never leaves [`SigningKey`]: it signs ([`SigningKey::sign`])
 //! and turns into the text of its key file ([`SigningKey::to_key_file`]);
@@ -14,9 +14,9 @@ use std::fmt;
 
 use ed25519_dalek::{Signer, VerifyingKey};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use crate::envelope::key_id_of;
 use crate::model::UnixMillis;
 
 /// A key id, e.g. `ed25519:4f1c0a9e2b7d3c55`.
@@ -34,6 +34,12 @@ impl fmt::Display for KeyId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// Key id of an ed25519 public key: `ed25519:` and the first 8 bytes of its
+/// SHA-256, in hex.
+pub fn key_id_of(public: &[u8; 32]) -> KeyId {
+    KeyId(format!("ed25519:{}", hex::encode(&Sha256::digest(public)[..8])))
 }
 
 /// One of this node's ed25519 signing keys.

@@ -2,7 +2,7 @@
 //! origin_seq), the hash chain, forks, stale versions, quarantine, cursors.
 
 use super::txn::Txn;
-use super::{IngestBatch, IngestReport};
+use super::command::{IngestBatch, IngestReport};
 use crate::audit::AuditDraft;
 use crate::envelope::{Entry, VerifiedEnvelope};
 use crate::model::now_ms;
@@ -71,7 +71,7 @@ impl Txn<'_> {
         let at = |seq| self.overlay.origin_entry(&body.origin, seq);
         // The head (highest sequence held) is in memory: an envelope that
         // extends it, the usual case, needs no chain reads at all.
-        let head = self.heads.get(&body.origin).copied();
+        let head = self.snap.heads.get(&body.origin).copied();
         let head_seq = head.map_or(0, |h| h.seq);
         if body.origin_seq <= head_seq
             && let Some(held) = at(body.origin_seq)?
@@ -84,18 +84,18 @@ impl Txn<'_> {
                 format!("a different body is already held for {}#{}", body.origin, body.origin_seq),
             ));
         }
-        if body.origin == self.state.config.origin {
+        if body.origin == self.config.origin {
             return Ok(Check::Refuse(
                 "own_origin",
                 "an envelope in this node's name that this node did not sign".into(),
             ));
         }
-        if body.origin_seq > head_seq.saturating_add(self.state.config.max_seq_gap) {
+        if body.origin_seq > head_seq.saturating_add(self.config.max_seq_gap) {
             return Ok(Check::Refuse(
                 "seq_too_far_ahead",
                 format!(
                     "origin_seq {} is more than {} above head {head_seq}",
-                    body.origin_seq, self.state.config.max_seq_gap
+                    body.origin_seq, self.config.max_seq_gap
                 ),
             ));
         }

@@ -1,19 +1,10 @@
 //! Key events in the log, this node's or a peer's: applied to the key
 //! table and, once committed, to the key ring.
 
-use super::txn::Txn;
-use crate::envelope::{self, KeyEvent};
-use crate::model::UnixMillis;
+use super::txn::{KeyringChange, Txn};
+use crate::envelope::KeyEvent;
 use crate::store::records::StoredKey;
 use crate::store::{StoreError, TableWrites, Tables};
-
-/// A change to the in-memory key ring, applied after the commit.
-pub(super) enum KeyringChange {
-    /// Trust a new key of `owner`.
-    Add { owner: String, key: ed25519_dalek::VerifyingKey, valid_from_ms: UnixMillis },
-    /// A key is revoked from a time.
-    Revoke { key_id: String, at_ms: UnixMillis },
-}
 
 impl Txn<'_> {
     pub(super) fn key_event(&mut self, origin: &str, ev: &KeyEvent) -> Result<(), StoreError> {
@@ -62,7 +53,7 @@ impl Txn<'_> {
                 if ed25519_dalek::VerifyingKey::from_bytes(new_public_key).is_err() {
                     return Ok(Some(format!("{new_key_id} is not a valid ed25519 public key")));
                 }
-                if envelope::key_id_of(new_public_key).as_str() != new_key_id {
+                if crate::keys::key_id_of(new_public_key).as_str() != new_key_id {
                     return Ok(Some(format!("key id {new_key_id} does not match the announced public key")));
                 }
                 match owner_of(new_key_id)? {

@@ -1,19 +1,19 @@
 //! Publishing this node's own entries: numbering, chaining, signing.
 
 use super::txn::Txn;
-use super::{Publish, PublishError, Stored, corrupt};
+use super::command::{Publish, PublishError, Stored};
 use crate::envelope::{self, Entry, EnvelopeBody, GENESIS_HASH, VerifiedEnvelope};
 use crate::model::{Action, now_ms};
 use crate::policy::Disposition;
 use crate::signing;
 use crate::store::layout::Head;
-use crate::store::{Keyspace, LogEntry, TableWrites, Tables};
+use crate::store::{LogEntry, StoreError, TableWrites, Tables};
 
 impl Txn<'_> {
     /// Appends one of this node's entries, unsigned: [`Self::sign_all`]
     /// signs the batch before the commit.
     pub(super) fn publish(&mut self, item: Publish) -> Result<Stored, PublishError> {
-        let origin = self.state.config.origin.clone();
+        let origin = self.config.origin.clone();
         let now = now_ms();
         let (entry, plain, indexed) = match item {
             Publish::Upsert(sub) => {
@@ -33,9 +33,7 @@ impl Txn<'_> {
                 let seq = self.overlay.own_indicator_at(&id)?.ok_or_else(|| PublishError::NotFound(id.clone()))?;
                 let LogEntry { body, .. } = self.entry_at(seq)?.ok_or_else(|| PublishError::NotFound(id.clone()))?;
                 let Entry::Indicator(mut ind) = body.entry else {
-                    return Err(
-                        corrupt(Keyspace::Ids, format!("{id} points at {seq}, which is not an indicator")).into()
-                    );
+                    return Err(StoreError::corrupt_log(format!("{id} points at {seq}, which is not an indicator")).into());
                 };
                 if body.origin != origin {
                     return Err(PublishError::NotOwn { id, origin: body.origin });
@@ -51,7 +49,7 @@ impl Txn<'_> {
             Publish::Key(event) => (Entry::KeyEvent(event), None, false),
             Publish::Feedback(f) => (Entry::Feedback(Box::new(f)), None, false),
         };
-        let head = self.heads.get(&origin).copied().unwrap_or(Head { seq: 0, hash: GENESIS_HASH });
+        let head = self.snap.heads.get(&origin).copied().unwrap_or(Head { seq: 0, hash: GENESIS_HASH });
         let body = EnvelopeBody {
             origin: origin.clone(),
             origin_seq: head.seq + 1,
@@ -61,7 +59,7 @@ impl Txn<'_> {
         };
         // Signed by `sign_all` before the commit; the log holds the unsigned
         // form only inside this transaction.
-        let raw = signing::unsigned(&body, &self.key);
+        let raw = signing::unsigned(&body, &self.snap.key);
         let hash = envelope::body_hash(&raw.body);
         let env = VerifiedEnvelope { raw, body, hash };
         if let (Some(plain), Entry::Indicator(ind)) = (plain, &env.body.entry) {
@@ -79,7 +77,7 @@ impl Txn<'_> {
             .filter_map(|r| r.as_mut().ok())
             .filter(|s| s.envelope.raw.signature.is_empty())
             .collect();
-        let key = &*self.key;
+        let key = &*self.snap.key;
         let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
         if todo.len() < 64 || threads < 2 {
             for s in &mut todo {

@@ -1,7 +1,7 @@
 //! An analyst's decision on a quarantined entry: accepted entries are
 //! indexed (if no newer version is), rejected ones stay hidden.
 
-use super::DecideError;
+use super::command::DecideError;
 use super::txn::Txn;
 use crate::audit::AuditDraft;
 use crate::envelope::Entry;

@@ -5,72 +5,98 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use super::keys::KeyringChange;
-use super::{Answer, Command, DecideError, PublishError, State, clone_err, corrupt};
+use super::command::{Command, DecideError, LedgerConfig, PublishError};
+use super::committed::Committed;
 use crate::audit::{self, AuditDraft};
 use crate::envelope::{Entry, Indicator, VerifiedEnvelope};
 use crate::keys::SigningKey;
 use crate::lookup_index::ValueKey;
-use crate::model::{Kind, now_ms};
+use crate::model::{Kind, UnixMillis, now_ms};
 use crate::policy::Disposition;
 use crate::store::layout::{Head, OriginEntry};
-use crate::store::{Batch, Keyspace, LogEntry, Overlay, StoreError, TableWrites, Tables};
+use crate::store::{Batch, LogEntry, Overlay, Store, StoreError, TableWrites, Tables};
+
+/// The writer's in-memory state that each commit moves forward.
+#[derive(Clone)]
+pub(super) struct Snapshot {
+    /// The next local log position.
+    pub(super) next_local_seq: u64,
+    /// Each origin's head.
+    pub(super) heads: HashMap<String, Head>,
+    /// Counters (`count/...`).
+    pub(super) counters: HashMap<String, u64>,
+    /// The audit chain's last entry.
+    pub(super) audit_seq: u64,
+    pub(super) audit_hash: String,
+    /// The key that signs this node's new entries.
+    pub(super) key: Arc<SigningKey>,
+}
+
+/// A change to the in-memory key ring, applied after the commit.
+pub(super) enum KeyringChange {
+    /// Trust a new key of `owner`.
+    Add { owner: String, key: ed25519_dalek::VerifyingKey, valid_from_ms: UnixMillis },
+    /// A key is revoked from a time.
+    Revoke { key_id: String, at_ms: UnixMillis },
+}
+
+/// Replies to one command once the commit's outcome is known.
+pub(super) type Answer = Box<dyn FnOnce(Option<&StoreError>)>;
+
+/// A store failure, for each caller of a failed commit.
+pub(super) fn clone_err(e: &StoreError) -> StoreError {
+    StoreError::Engine(e.to_string())
+}
 
 /// A transaction: writes plus an overlay so later commands in the same
 /// commit see earlier ones.
 pub(super) struct Txn<'s> {
-    pub(super) state: &'s State,
+    pub(super) config: &'s LedgerConfig,
+    pub(super) committed: &'s Committed,
     /// Every write of the commit, last one per key wins.
     pub(super) overlay: Overlay<'s>,
+    /// The state as this commit leaves it.
+    pub(super) snap: Snapshot,
     /// Counters changed by this commit.
     dirty_counters: HashSet<String>,
     /// Values whose lookup answer this commit changes, each with whether
     /// it is a feedback event.
     touched: Vec<(ValueKey, bool)>,
-    pub(super) next_local_seq: u64,
-    pub(super) heads: HashMap<String, Head>,
-    counters: HashMap<String, u64>,
-    audit_seq: u64,
-    audit_hash: String,
     pub(super) keyring_changes: Vec<KeyringChange>,
     pub(super) hidden_add: Vec<u64>,
     pub(super) hidden_remove: Vec<u64>,
-    pub(super) key: Arc<SigningKey>,
     /// Reused to name counters without an allocation per entry.
     scratch: String,
 }
 
 /// What a committed transaction moves forward in memory.
 pub(super) struct Change {
+    pub(super) snapshot: Snapshot,
     pub(super) touched: Vec<(ValueKey, bool)>,
-    pub(super) next_local_seq: u64,
-    pub(super) heads: HashMap<String, Head>,
-    pub(super) counters: HashMap<String, u64>,
-    pub(super) audit_seq: u64,
-    pub(super) audit_hash: String,
     pub(super) keyring_changes: Vec<KeyringChange>,
     pub(super) hidden_add: Vec<u64>,
     pub(super) hidden_remove: Vec<u64>,
-    pub(super) key: Arc<SigningKey>,
 }
 
 impl<'s> Txn<'s> {
     /// `keys`: how many writes to make room for.
-    pub(super) fn new(state: &'s State, keys: usize) -> Txn<'s> {
+    pub(super) fn new(
+        store: &'s Store,
+        config: &'s LedgerConfig,
+        committed: &'s Committed,
+        before: &Snapshot,
+        keys: usize,
+    ) -> Txn<'s> {
         Txn {
-            state,
-            overlay: Overlay::new(&state.store, keys),
+            config,
+            committed,
+            overlay: Overlay::new(store, keys),
+            snap: before.clone(),
             dirty_counters: HashSet::new(),
             touched: Vec::new(),
-            next_local_seq: state.next_local_seq,
-            heads: state.heads.clone(),
-            counters: state.counters.clone(),
-            audit_seq: state.audit_seq,
-            audit_hash: state.audit_hash.clone(),
             keyring_changes: Vec::new(),
             hidden_add: Vec::new(),
             hidden_remove: Vec::new(),
-            key: state.key.clone(),
             scratch: String::new(),
         }
     }
@@ -119,7 +145,7 @@ impl<'s> Txn<'s> {
                 })
             }
             Command::SetSigningKey { key, reply } => {
-                self.key = key;
+                self.snap.key = key;
                 Box::new(move |_| {
                     let _ = reply.send(());
                 })
@@ -130,43 +156,24 @@ impl<'s> Txn<'s> {
     /// The batch to commit (the overlay, then each counter and head the
     /// commit moved, written once) and what moves forward once it is
     /// durable.
-    pub(super) fn finish(self, heads_before: &HashMap<String, Head>) -> (Batch, Change) {
+    pub(super) fn finish(self, before: &Snapshot) -> (Batch, Change) {
         let mut moved = Batch::default();
         for name in &self.dirty_counters {
-            moved.put_counter(name, self.counters.get(name).copied().unwrap_or(0));
+            moved.put_counter(name, self.snap.counters.get(name).copied().unwrap_or(0));
         }
-        for (origin, head) in &self.heads {
-            if heads_before.get(origin) != Some(head) {
+        for (origin, head) in &self.snap.heads {
+            if before.heads.get(origin) != Some(head) {
                 moved.put_head(origin, head);
             }
         }
-        let Txn {
-            overlay,
-            touched,
-            next_local_seq,
-            heads,
-            counters,
-            audit_seq,
-            audit_hash,
-            keyring_changes,
-            hidden_add,
-            hidden_remove,
-            key,
-            ..
-        } = self;
-        let mut all = overlay.into_batch();
+        let mut all = self.overlay.into_batch();
         all.append(moved);
         let change = Change {
-            touched,
-            next_local_seq,
-            heads,
-            counters,
-            audit_seq,
-            audit_hash,
-            keyring_changes,
-            hidden_add,
-            hidden_remove,
-            key,
+            snapshot: self.snap,
+            touched: self.touched,
+            keyring_changes: self.keyring_changes,
+            hidden_add: self.hidden_add,
+            hidden_remove: self.hidden_remove,
         };
         (all, change)
     }
@@ -177,10 +184,10 @@ impl<'s> Txn<'s> {
         name.clear();
         // Writing to a String cannot fail.
         let _ = name.write_fmt(counter);
-        match self.counters.get_mut(name.as_str()) {
+        match self.snap.counters.get_mut(name.as_str()) {
             Some(n) => *n += 1,
             None => {
-                self.counters.insert(name.clone(), 1);
+                self.snap.counters.insert(name.clone(), 1);
             }
         }
         if !self.dirty_counters.contains(name.as_str()) {
@@ -191,11 +198,11 @@ impl<'s> Txn<'s> {
 
     /// Appends an entry to the audit chain.
     pub(super) fn audit(&mut self, draft: AuditDraft) {
-        let seq = self.audit_seq + 1;
-        let entry = audit::chain(seq, now_ms(), draft, &self.audit_hash);
+        let seq = self.snap.audit_seq + 1;
+        let entry = audit::chain(seq, now_ms(), draft, &self.snap.audit_hash);
         self.overlay.put_audit_entry(&entry);
-        self.audit_seq = seq;
-        self.audit_hash = entry.hash;
+        self.snap.audit_seq = seq;
+        self.snap.audit_hash = entry.hash;
     }
 
     fn audit_all(&mut self, drafts: Vec<AuditDraft>) {
@@ -218,14 +225,14 @@ impl<'s> Txn<'s> {
     ) -> Result<Option<(u64, Indicator)>, StoreError> {
         // A value no commit has indexed is not in the store: most entries
         // name new values, and this saves their index read.
-        let may_be_stored = self.state.committed.lookup.may_contain(kind, value);
+        let may_be_stored = self.committed.lookup.may_contain(kind, value);
         let Some(seq) = self.overlay.indexed_at_if(kind, value, origin, may_be_stored)? else { return Ok(None) };
         match self.entry_at(seq)? {
             Some(LogEntry { body, .. }) => match body.entry {
                 Entry::Indicator(i) => Ok(Some((seq, i))),
-                _ => Err(corrupt(Keyspace::Index, format!("index points at {seq}, which is not an indicator"))),
+                _ => Err(StoreError::corrupt_log(format!("the index points at {seq}, which is not an indicator"))),
             },
-            None => Err(corrupt(Keyspace::Index, format!("index points at {seq}, which is not in the log"))),
+            None => Err(StoreError::corrupt_log(format!("the index points at {seq}, which is not in the log"))),
         }
     }
 
@@ -238,18 +245,18 @@ impl<'s> Txn<'s> {
         disposition: &Disposition,
         indexed: bool,
     ) -> Result<u64, StoreError> {
-        let local_seq = self.next_local_seq;
-        self.next_local_seq += 1;
+        let local_seq = self.snap.next_local_seq;
+        self.snap.next_local_seq += 1;
         let body = &env.body;
         self.overlay.put_log(local_seq, &env.raw);
         let oe = OriginEntry { hash: env.hash, prev_hash: body.prev_hash, local_seq };
         self.overlay.put_origin_entry(&body.origin, body.origin_seq, &oe);
         let h = Head { seq: body.origin_seq, hash: env.hash };
-        match self.heads.get_mut(&body.origin) {
+        match self.snap.heads.get_mut(&body.origin) {
             Some(head) if body.origin_seq > head.seq => *head = h,
             Some(_) => {}
             None => {
-                self.heads.insert(body.origin.clone(), h);
+                self.snap.heads.insert(body.origin.clone(), h);
             }
         }
         match (&body.entry, disposition) {
@@ -267,12 +274,12 @@ impl<'s> Txn<'s> {
     /// (origin, origin_seq) never reaches here.
     pub(super) fn index_feedback(&mut self, reporter: &str, f: &crate::feedback::Feedback, local_seq: u64) {
         self.overlay.put_feedback_ref(f.kind, f.value.as_str(), reporter, local_seq);
-        self.touched.push((self.state.committed.lookup.key(f.kind, f.value.as_str()), true));
+        self.touched.push((self.committed.lookup.key(f.kind, f.value.as_str()), true));
         self.bump(format_args!("count/feedback/{}", f.feedback_type));
     }
 
     pub(super) fn index(&mut self, origin: &str, ind: &Indicator, local_seq: u64, indexed: bool) {
-        self.touched.push((self.state.committed.lookup.key(ind.kind, ind.value.as_str()), false));
+        self.touched.push((self.committed.lookup.key(ind.kind, ind.value.as_str()), false));
         if !indexed {
             self.bump(format_args!("count/kind/{}", ind.kind));
             self.bump(format_args!("count/origin/{origin}"));
@@ -280,7 +287,7 @@ impl<'s> Txn<'s> {
         self.overlay.put_index(ind.kind, ind.value.as_str(), origin, local_seq);
         // Ids serve revocation by id, which only the origin does: a peer's
         // indicators are found by (kind, value, origin) in the index.
-        if origin == self.state.config.origin {
+        if origin == self.config.origin {
             self.overlay.put_own_indicator(&ind.id, local_seq);
         }
     }

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::{Keyspace, StoreError};
 use crate::model::UnixMillis;
 
 /// A trusted public key, as kept in the key table.
@@ -20,10 +21,15 @@ pub struct StoredKey {
 }
 
 impl StoredKey {
-    /// The ed25519 public key, if the record holds a valid one.
-    pub fn verifying_key(&self) -> Option<ed25519_dalek::VerifyingKey> {
-        let bytes: [u8; 32] = hex::decode(&self.public_key_hex).ok()?.try_into().ok()?;
-        ed25519_dalek::VerifyingKey::from_bytes(&bytes).ok()
+    /// The ed25519 public key.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Corrupt`] if the record does not hold a valid one.
+    pub fn verifying_key(&self) -> Result<ed25519_dalek::VerifyingKey, StoreError> {
+        let bad = || StoreError::Corrupt { keyspace: Keyspace::Keys, reason: "bad public key".into() };
+        let bytes: [u8; 32] = hex::decode(&self.public_key_hex).ok().and_then(|b| b.try_into().ok()).ok_or_else(bad)?;
+        ed25519_dalek::VerifyingKey::from_bytes(&bytes).map_err(|_| bad())
     }
 }
 

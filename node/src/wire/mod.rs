@@ -355,7 +355,7 @@ fn key_event_from_wire(k: pb::KeyEvent) -> Result<KeyEvent, WireError> {
                 .as_slice()
                 .try_into()
                 .map_err(|_| WireError::invalid("new_public_key", "must be 32 bytes"))?;
-            if crate::envelope::key_id_of(&new_public_key).0 != r.new_key_id {
+            if crate::keys::key_id_of(&new_public_key).0 != r.new_key_id {
                 return Err(WireError::invalid("new_key_id", "does not match new_public_key"));
             }
             Ok(KeyEvent::Rotation { new_key_id: r.new_key_id, new_public_key, valid_from_ms: r.valid_from_ms })
