@@ -73,6 +73,11 @@ pub struct AdminConfig {
 pub struct HttpConfig {
     /// `host:port` to listen on.
     pub listen: String,
+    /// The URL clients reach this listener at (e.g. behind a reverse proxy:
+    /// `https://cti.kominfo.go.id`), used in TAXII discovery's `api_roots`.
+    /// Default: the scheme `https` and the authority each request names.
+    #[serde(default)]
+    pub public_url: Option<String>,
 }
 
 /// `[paths]`, relative to the node directory.
@@ -346,6 +351,9 @@ impl Config {
         check_addr(&self.admin.listen).map_err(|r| invalid("admin.listen", r))?;
         if let Some(http) = &self.http {
             check_addr(&http.listen).map_err(|r| invalid("http.listen", r))?;
+            if let Some(u) = &http.public_url {
+                check_public_url(u).map_err(|r| invalid("http.public_url", r))?;
+            }
         }
         if !matches!(self.logging.format.as_str(), "human" | "json") {
             return Err(invalid("logging.format", "must be \"human\" or \"json\"".into()));
@@ -400,6 +408,19 @@ fn check_addr(s: &str) -> Result<(), String> {
         Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => Ok(()),
         _ => Err(format!("{s:?} is not host:port")),
     }
+}
+
+/// `[http] public_url`: an absolute `https://` or `http://` URL with a
+/// host, and no query or fragment.
+fn check_public_url(u: &str) -> Result<(), String> {
+    let url = url::Url::parse(u).map_err(|e| format!("{u:?} is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
+        return Err(format!("{u:?}: use https://host[:port][/path]"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("{u:?}: no query or fragment"));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -25,7 +25,11 @@
 //! - [`tls`]: mTLS with live peer trust.
 //! - [`stix`], [`http`], [`metrics`]: interoperability: STIX 2.1, the
 //!   HTTPS listener (TAXII 2.1, `/metrics`, `/healthz`), Prometheus metrics;
-//!   [`csv_import`]: CSV files of indicators into submissions.
+//!   [`csv_import`]: CSV files of indicators into submissions;
+//!   [`csv_export`]: indicators as CSV rows safe to open in a spreadsheet;
+//!   [`misp`]: indicators as MISP events and a MISP feed;
+//!   [`export_filter`]: what an export for a recipient holds;
+//!   [`exposition`]: OpenMetrics or Prometheus text for `/metrics`.
 //! - [`config`], [`logging`], [`shutdown`], [`server`]: running a node.
 //! - [`feedback`], [`scoring`], [`allowlist`]: the takedown and feedback
 //!   loop, confidence decay, and allowlists checked before publishing.
@@ -36,9 +40,12 @@ pub mod allowlist;
 pub mod audit;
 pub mod audit_store;
 pub mod config;
+pub mod csv_export;
 pub mod csv_import;
 pub mod daemon;
 pub mod envelope;
+pub mod export_filter;
+pub mod exposition;
 pub mod federation;
 pub mod feedback;
 pub mod fsutil;
@@ -51,6 +58,7 @@ pub mod ledger;
 pub mod logging;
 pub mod lookup_index;
 pub mod metrics;
+pub mod misp;
 pub mod model;
 pub mod node;
 pub mod normalize;

@@ -115,7 +115,9 @@ pub async fn run_with_reload(
         move |req| auth.check(req),
     );
     let admin_health_service = crate::introspection::admin_health().await;
-    let admin_reflection = crate::introspection::reflection().map_err(RunError::Serve)?;
+    let (admin_reflection, admin_reflection_v1alpha) =
+        crate::introspection::reflection(crate::introspection::Listener::Admin)
+            .map_err(|e| RunError::Serve(e.to_string()))?;
     let admin = {
         let mut stop = shutdown.clone();
         // Without TCP_NODELAY a unary response (headers, message, trailers)
@@ -126,6 +128,7 @@ pub async fn run_with_reload(
                 .layer(crate::metrics::AdminLatencyLayer)
                 .add_service(admin_health_service)
                 .add_service(admin_reflection)
+                .add_service(admin_reflection_v1alpha)
                 .add_service(admin_service)
                 .serve_with_incoming_shutdown(incoming, async move { stop.wait().await })
                 .await

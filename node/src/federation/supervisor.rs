@@ -153,7 +153,8 @@ pub async fn run(
         .max_decoding_message_size(limit)
         .max_encoding_message_size(limit);
     let health = crate::introspection::federation_health().await;
-    let reflection = crate::introspection::reflection()?;
+    let (reflection, reflection_v1alpha) =
+        crate::introspection::reflection(crate::introspection::Listener::Federation).map_err(|e| e.to_string())?;
     let mut server = {
         let mut stop = shutdown.clone();
         tokio::spawn(async move {
@@ -162,6 +163,7 @@ pub async fn run(
                 .http2_keepalive_timeout(Some(Duration::from_secs(20)))
                 .add_service(health)
                 .add_service(reflection)
+                .add_service(reflection_v1alpha)
                 .add_service(service)
                 .serve_with_incoming_shutdown(incoming, async move { stop.wait().await })
                 .await
