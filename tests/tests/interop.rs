@@ -512,9 +512,11 @@ fn metrics_healthz_grpc_health_and_reflection() -> Result<()> {
             bail!("not a service list")
         };
         let names: BTreeSet<String> = list.service.into_iter().map(|s| s.name).collect();
-        for s in ["jaring.v1.Admin", "jaring.v1.Federation", "grpc.health.v1.Health"] {
+        for s in ["jaring.v1.Admin", "grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"] {
             assert!(names.contains(s), "{s} not listed: {names:?}");
         }
+        // The admin listener lists only what it serves.
+        assert!(!names.contains("jaring.v1.Federation"), "{names:?}");
         Ok::<(), anyhow::Error>(())
     })?;
     Ok(())
