@@ -74,11 +74,7 @@ pub fn negotiate(accept: Option<&str>) -> Format {
                 best(&mut openmetrics)
             }
             "text/plain" if version.is_none_or(|v| v == "0.0.4") => best(&mut text),
-            "*/*" | "application/*" => {
-                if openmetrics.is_none() {
-                    openmetrics = Some(q);
-                }
-            }
+            "*/*" | "application/*" if openmetrics.is_none() => openmetrics = Some(q),
             _ => {}
         }
     }
