@@ -471,4 +471,16 @@ mod tests {
         let sled = format!("{GOOD}[store]\nengine = \"sled\"\n");
         assert_eq!(Config::load(&write(dir.path(), &sled)).unwrap().store.engine, crate::store::EngineKind::Sled);
     }
+
+    #[test]
+    fn http_public_url_is_an_absolute_url() {
+        let dir = tempfile::tempdir().unwrap();
+        let with = |u: &str| format!("{GOOD}[http]\nlisten = \"127.0.0.1:7702\"\npublic_url = \"{u}\"\n");
+        let ok = Config::load(&write(dir.path(), &with("https://cti.example.go.id/taxii"))).unwrap();
+        assert_eq!(ok.http.unwrap().public_url.as_deref(), Some("https://cti.example.go.id/taxii"));
+        for bad in ["cti.example.go.id", "ftp://cti.example.go.id", "https://cti.example.go.id/?a=1"] {
+            let e = Config::load(&write(dir.path(), &with(bad))).unwrap_err();
+            assert!(matches!(e, ConfigError::Invalid { field: "http.public_url", .. }), "{bad}: {e}");
+        }
+    }
 }
