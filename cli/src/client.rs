@@ -60,7 +60,14 @@ impl Target {
         };
         let config = Config::load(&dir.join("node.toml")).context("reading the node's config")?;
         let token = self.token_file.clone().unwrap_or_else(|| config.resolve(&config.paths.admin_token));
-        let addr = config.admin.listen.replace("0.0.0.0", "127.0.0.1");
+        let mut addr = config.admin.listen.replace("0.0.0.0", "127.0.0.1");
+        if addr.ends_with(":0") {
+            // Port 0: the node picked one when it started, and recorded it.
+            let bound = jaring_node::server::Bound::read(dir).with_context(|| {
+                format!("{} listens on port 0 and has not recorded the port it picked (is it running?)", dir.display())
+            })?;
+            addr = bound.admin.to_string();
+        }
         Ok((addr, token))
     }
 

@@ -9,6 +9,7 @@
 //! # Layout
 //!
 //! - `client`: finding the node and calling its admin API.
+//! - `fleet`: real nodes on loopback for `demo` and `bench`.
 //! - `output`: human and JSON printing.
 //! - `cmd/*`: one file per command group.
 
@@ -16,6 +17,7 @@
 
 mod client;
 mod cmd;
+mod fleet;
 mod output;
 
 use std::path::PathBuf;
@@ -81,10 +83,12 @@ enum Command {
         #[arg(long)]
         log_level: Option<String>,
     },
-    /// Export indicators as a STIX 2.1 bundle or CSV.
+    /// Export indicators as a STIX 2.1 bundle, CSV or a MISP feed directory.
     #[command(subcommand)]
     Export(cmd::export::ExportCmd),
-    /// Read-only consumer tokens for the TAXII server.
+    /// The keyed hash of a value, exactly as the federation computes it (offline).
+    Hash(cmd::hash::HashArgs),
+    /// Read-only consumer tokens for the TAXII server and the MISP feed.
     #[command(subcommand)]
     Token(cmd::token::TokenCmd),
     /// Signing keys: list, rotate, revoke.
@@ -134,6 +138,7 @@ fn main() -> ExitCode {
             Command::Bench(a) => cmd::bench::run(a, &out).await,
             Command::NodeRun { .. } => Ok(()),
             Command::Export(c) => cmd::export::run(c, &target, &out).await,
+            Command::Hash(a) => cmd::hash::run(a, &target, &out),
             Command::Token(c) => cmd::token::run(c, &target, &out),
             Command::Key(c) => cmd::key::run(c, &target, &out).await,
             Command::Audit(c) => cmd::audit::run(c, &target, &out).await,

@@ -75,6 +75,11 @@ pub struct AdminConfig {
 pub struct HttpConfig {
     /// `host:port` to listen on.
     pub listen: String,
+    /// The URL clients reach this listener at (e.g. behind a reverse proxy:
+    /// `https://cti.kominfo.go.id`), used in TAXII discovery's `api_roots`.
+    /// Default: the scheme `https` and the authority each request names.
+    #[serde(default)]
+    pub public_url: Option<String>,
 }
 
 /// `[paths]`, relative to the node directory.
@@ -347,6 +352,9 @@ impl Config {
         check_addr(&self.admin.listen).map_err(|r| invalid("admin.listen", r))?;
         if let Some(http) = &self.http {
             check_addr(&http.listen).map_err(|r| invalid("http.listen", r))?;
+            if let Some(u) = &http.public_url {
+                check_public_url(u).map_err(|r| invalid("http.public_url", r))?;
+            }
         }
         if !matches!(self.logging.format.as_str(), "human" | "json") {
             return Err(invalid("logging.format", "must be \"human\" or \"json\"".into()));
@@ -403,6 +411,19 @@ fn check_addr(s: &str) -> Result<(), String> {
     }
 }
 
+/// `[http] public_url`: an absolute `https://` or `http://` URL with a
+/// host, and no query or fragment.
+fn check_public_url(u: &str) -> Result<(), String> {
+    let url = url::Url::parse(u).map_err(|e| format!("{u:?} is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
+        return Err(format!("{u:?}: use https://host[:port][/path]"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("{u:?}: no query or fragment"));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -450,5 +471,17 @@ mod tests {
         assert!(matches!(e, ConfigError::Parse { .. }) && e.to_string().contains("fjall"), "{e}");
         let sled = format!("{GOOD}[store]\nengine = \"sled\"\n");
         assert_eq!(Config::load(&write(dir.path(), &sled)).unwrap().store.engine, crate::store::EngineKind::Sled);
+    }
+
+    #[test]
+    fn http_public_url_is_an_absolute_url() {
+        let dir = tempfile::tempdir().unwrap();
+        let with = |u: &str| format!("{GOOD}[http]\nlisten = \"127.0.0.1:7702\"\npublic_url = \"{u}\"\n");
+        let ok = Config::load(&write(dir.path(), &with("https://cti.example.go.id/taxii"))).unwrap();
+        assert_eq!(ok.http.unwrap().public_url.as_deref(), Some("https://cti.example.go.id/taxii"));
+        for bad in ["cti.example.go.id", "ftp://cti.example.go.id", "https://cti.example.go.id/?a=1"] {
+            let e = Config::load(&write(dir.path(), &with(bad))).unwrap_err();
+            assert!(matches!(e, ConfigError::Invalid { field: "http.public_url", .. }), "{bad}: {e}");
+        }
     }
 }

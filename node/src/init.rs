@@ -95,7 +95,7 @@ pub fn init(opts: &InitOptions) -> Result<Config, InitError> {
         region: opts.region.as_ref().map(|r| r.to_ascii_uppercase()),
         federation: FederationConfig { listen: opts.listen.clone(), endpoint: opts.endpoint.clone() },
         admin: AdminConfig { listen: opts.admin.clone() },
-        http: opts.http.clone().map(|listen| HttpConfig { listen }),
+        http: opts.http.clone().map(|listen| HttpConfig { listen, public_url: None }),
         paths: Default::default(),
         store: Default::default(),
         privacy: Default::default(),

@@ -22,9 +22,12 @@
 //!   feedback, allowlists, keys, TLS).
 //! - The edges: [`admin`] (the admin gRPC API), [`federation`] (the
 //!   federation service, publisher, subscribers), [`http`] (TAXII 2.1,
-//!   `/metrics`, `/healthz`), [`stix`] and [`csv_import`] (file formats),
-//!   [`metrics`], [`introspection`] (gRPC health and reflection), [`tls`]
-//!   (mTLS with live peer trust).
+//!   `/metrics`, `/healthz`, the MISP feed), [`stix`], [`misp`],
+//!   [`csv_import`] and [`csv_export`] (file formats; CSV cells safe to open
+//!   in a spreadsheet), [`export_filter`] (what an export for a recipient
+//!   holds), [`metrics`] and [`exposition`] (OpenMetrics or Prometheus
+//!   text), [`introspection`] (gRPC health and reflection), [`tls`] (mTLS
+//!   with live peer trust).
 //! - Running a node: [`config`], [`keystore`] (key files), [`fsutil`],
 //!   [`init`] (`jaring init`), [`logging`], [`shutdown`], [`server`],
 //!   [`daemon`] (the `jaring-node` binary's body).
@@ -37,8 +40,11 @@ pub use jaring_domain::{
 
 pub mod admin;
 pub mod config;
+pub mod csv_export;
 pub mod csv_import;
 pub mod daemon;
+pub mod export_filter;
+pub mod exposition;
 pub mod federation;
 pub mod fsutil;
 pub mod http;
@@ -49,6 +55,7 @@ pub mod ledger;
 pub mod logging;
 pub mod lookup_index;
 pub mod metrics;
+pub mod misp;
 pub mod node;
 pub mod server;
 pub mod shutdown;

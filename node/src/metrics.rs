@@ -50,6 +50,34 @@ fn new_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.000_25, 2.0, 15))
 }
 
+/// Every reason an envelope or a response is refused for (the `reason`
+/// label of `jaring_rejections_total`): signature checks
+/// ([`crate::envelope::VerifyError::reason`]), the ledger's checks, the
+/// hard sharing rules ([`crate::policy::receive_check`]) and refused
+/// responses. Each series exists at 0 from the first scrape.
+pub const REJECTION_REASONS: &[&str] = &[
+    "unknown_key",
+    "malformed_signature",
+    "bad_signature",
+    "malformed_body",
+    "origin_mismatch",
+    "key_revoked",
+    "key_not_yet_valid",
+    "fork",
+    "own_origin",
+    "seq_too_far_ahead",
+    "chain_break",
+    "bad_key_event",
+    "stale_version",
+    "tlp_red_shared",
+    "local_shared",
+    "relay_not_allowed",
+    "message_too_large",
+    "malformed_message",
+    "cursor_backwards",
+    "batch_too_large",
+];
+
 /// The event counters.
 #[derive(Debug)]
 pub struct Metrics {
@@ -146,6 +174,26 @@ impl Metrics {
         }
     }
 
+    /// Creates, at 0, the series of every known label value: each
+    /// rejection reason, and each peer's envelope, duplicate, throttling
+    /// and stream counters, so rates and alerts work before the first event.
+    pub fn touch_known(&self, peers: &[String]) {
+        for reason in REJECTION_REASONS {
+            let _ = self.rejections.get_or_create(&label("reason", reason));
+        }
+        for peer in peers {
+            let l = label("peer", peer);
+            let _ = self.received.get_or_create(&l);
+            let _ = self.sent.get_or_create(&l);
+            let _ = self.duplicates.get_or_create(&l);
+            let _ = self.streams_refused.get_or_create(&l);
+            for limit in ["entries", "refusals"] {
+                let labels = vec![("peer".to_string(), peer.clone()), ("limit".to_string(), limit.to_string())];
+                let _ = self.throttled.get_or_create(&labels);
+            }
+        }
+    }
+
     fn admin_request(&self, method: &str, seconds: f64) {
         self.admin_latency.get_or_create(&label("method", method)).observe(seconds);
     }
@@ -170,6 +218,8 @@ fn dir_bytes(dir: &std::path::Path) -> u64 {
 /// The Prometheus text exposition of the event counters and the node's
 /// current state. Reads the store: call from a blocking thread.
 pub fn render(node: &Node) -> String {
+    let peers: Vec<String> = node.peers().iter().map(|p| p.node_id().to_string()).collect();
+    global().touch_known(&peers);
     let mut state = Registry::with_prefix("jaring");
     let lag = Family::<Labels, Gauge>::default();
     let connected = Family::<Labels, Gauge>::default();
@@ -186,6 +236,9 @@ pub fn render(node: &Node) -> String {
     }
     state.register("log_entries", "Entries in this node's log (highest local_seq)", log_entries);
     let by_kind = Family::<Labels, Gauge>::default();
+    for kind in crate::model::Kind::ALL {
+        let _ = by_kind.get_or_create(&label("kind", kind.as_str()));
+    }
     for (kind, n) in node.counters("count/kind/").unwrap_or_default() {
         by_kind.get_or_create(&label("kind", &kind)).set(i64::try_from(n).unwrap_or(i64::MAX));
     }

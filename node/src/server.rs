@@ -48,6 +48,63 @@ pub enum RunError {
     Serve(String),
 }
 
+/// Where, beside `node.toml`, a running node records the addresses it
+/// listens on (`listen.json`): tools find a node configured with port 0
+/// (pick any free port) there.
+pub const LISTEN_FILE: &str = "listen.json";
+
+/// The addresses a node's listeners are bound to.
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+pub struct Bound {
+    /// Admin API.
+    pub admin: std::net::SocketAddr,
+    /// Federation (mTLS).
+    pub federation: std::net::SocketAddr,
+    /// HTTPS, when configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<std::net::SocketAddr>,
+}
+
+impl Bound {
+    /// Replaces every port 0 in `config` with the port the listener got;
+    /// returns whether the federation port was picked this way (then the
+    /// identity card's endpoint changed).
+    fn pin(&self, config: &mut Config) -> bool {
+        let picked = |listen: &str| listen.rsplit_once(':').is_some_and(|(_, port)| port == "0");
+        if picked(&config.admin.listen) {
+            config.admin.listen = self.admin.to_string();
+        }
+        if let (Some(h), Some(addr)) = (config.http.as_mut(), self.http)
+            && picked(&h.listen)
+        {
+            h.listen = addr.to_string();
+        }
+        if picked(&config.federation.listen) {
+            config.federation.listen = self.federation.to_string();
+            return config.federation.endpoint.is_none();
+        }
+        false
+    }
+
+    /// Writes `listen.json` (0600); a failure is logged, not fatal.
+    fn write(&self, path: &std::path::Path) {
+        let text = serde_json::to_string_pretty(self).unwrap_or_default();
+        if let Err(e) = crate::fsutil::write_atomic(path, format!("{text}\n").as_bytes(), 0o600) {
+            tracing::warn!(path = %path.display(), error = %e, "cannot record the listening addresses");
+        }
+    }
+
+    /// Reads the addresses a node in `dir` recorded when it started.
+    ///
+    /// # Errors
+    ///
+    /// The file is missing (the node never started) or unreadable.
+    pub fn read(dir: &std::path::Path) -> std::io::Result<Bound> {
+        let text = std::fs::read_to_string(dir.join(LISTEN_FILE))?;
+        serde_json::from_str(&text).map_err(std::io::Error::other)
+    }
+}
+
 /// Binds the configured listeners.
 ///
 /// # Errors
@@ -101,11 +158,26 @@ pub async fn run_with_reload(
         })?),
         None => None,
     };
+    let bound = Bound {
+        admin: listeners.admin.local_addr().map_err(|e| RunError::Serve(e.to_string()))?,
+        federation: listeners.federation.local_addr().map_err(|e| RunError::Serve(e.to_string()))?,
+        http: http_listener
+            .as_ref()
+            .map(TcpListener::local_addr)
+            .transpose()
+            .map_err(|e| RunError::Serve(e.to_string()))?,
+    };
+    let mut config = config;
+    let picked_federation_port = bound.pin(&mut config);
+    let listen_file = config.resolve(std::path::Path::new(LISTEN_FILE));
     let (node, ledger_thread) =
         tokio::task::spawn_blocking(move || Node::open(config)).await.map_err(|e| RunError::Serve(e.to_string()))??;
-    let admin_addr = listeners.admin.local_addr().map_err(|e| RunError::Serve(e.to_string()))?;
-    let fed_addr = listeners.federation.local_addr().map_err(|e| RunError::Serve(e.to_string()))?;
-    tracing::info!(node = %node.id(), admin = %admin_addr, federation = %fed_addr, "node started");
+    if picked_federation_port {
+        // The card must name the port peers can dial.
+        node.write_identity_file();
+    }
+    bound.write(&listen_file);
+    tracing::info!(node = %node.id(), admin = %bound.admin, federation = %bound.federation, "node started");
 
     let limit = node.config().limits.max_message_bytes;
     let admin_service = tonic::service::interceptor::InterceptedService::new(
@@ -115,7 +187,9 @@ pub async fn run_with_reload(
         move |req| auth.check(req),
     );
     let admin_health_service = crate::introspection::admin_health().await;
-    let admin_reflection = crate::introspection::reflection().map_err(RunError::Serve)?;
+    let (admin_reflection, admin_reflection_v1alpha) =
+        crate::introspection::reflection(crate::introspection::Listener::Admin)
+            .map_err(|e| RunError::Serve(e.to_string()))?;
     let admin = {
         let mut stop = shutdown.clone();
         // Without TCP_NODELAY a unary response (headers, message, trailers)
@@ -126,6 +200,7 @@ pub async fn run_with_reload(
                 .layer(crate::metrics::AdminLatencyLayer)
                 .add_service(admin_health_service)
                 .add_service(admin_reflection)
+                .add_service(admin_reflection_v1alpha)
                 .add_service(admin_service)
                 .serve_with_incoming_shutdown(incoming, async move { stop.wait().await })
                 .await
@@ -187,7 +262,7 @@ pub async fn run_with_reload(
     }
     match fed_result {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(RunError::Serve(e)),
+        Ok(Err(e)) => Err(RunError::Serve(e.to_string())),
         Err(e) => Err(RunError::Serve(format!("federation task: {e}"))),
     }
 }

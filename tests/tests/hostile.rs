@@ -15,29 +15,23 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use ed25519_dalek::Signer;
-use jaring_node::envelope::{self, Entry, EnvelopeBody, Indicator, KeyEvent, SignedEnvelope, Value};
+use jaring_node::envelope::{self, Entry, EnvelopeBody, KeyEvent};
 use jaring_node::keys::SigningKey;
-use jaring_node::model::{Action, Category, Confidence, Distribution, Kind, Tlp, now_ms};
-use jaring_node::tls::{self, NodeTlsFiles, OwnCert, PeerTrust, TrustedPeer};
+use jaring_node::model::now_ms;
+use jaring_node::tls::{self, NodeTlsFiles, OwnCert, TrustedPeer};
 use jaring_node::wire::ToPb;
 use jaring_proto::pb;
 use jaring_proto::pb::federation_client::FederationClient;
-use jaring_proto::pb::federation_server::{Federation, FederationServer};
-use jaring_tests::{Rng, TestNode, assert_eventually, free_port, link};
+use jaring_tests::fake_peer::{Fake, Out};
+use jaring_tests::forge::{Origin, domain, garbage, indicator, sign_bytes};
+use jaring_tests::{Rng, TestNode, assert_eventually, link};
 use prost::Message;
 use serde_json::Value as Json;
-use tokio::sync::{Notify, mpsc};
-use tokio_stream::wrappers::ReceiverStream;
-use tokio_stream::{Stream, StreamExt};
-use tonic::{Request, Response, Status};
+use tonic::Request;
 
 const PATIENCE: Duration = Duration::from_secs(20);
 
@@ -47,20 +41,15 @@ const RSS_BOUND_KIB: u64 = 256 * 1024;
 
 // --- nodes -------------------------------------------------------------------
 
-/// Initializes node `id` with an HTTPS listener (for `/metrics`) and the
-/// given `[limits]` overrides, and starts it. Returns the node and its HTTPS port.
+/// Starts node `id` with an HTTPS listener (for `/metrics`) and the given
+/// `[limits]` overrides. Returns the node and its HTTPS port.
 fn start_with_limits(id: &str, limits: &[(&str, &str)]) -> (TestNode, u16) {
-    let http = free_port();
-    let mut node = TestNode::builder(id).init_args(&["--http", &format!("127.0.0.1:{http}")]).init().unwrap();
-    let path = node.dir().join("node.toml");
-    let mut toml = std::fs::read_to_string(&path).unwrap();
+    let mut b = TestNode::builder(id).http();
     for (key, value) in limits {
-        let start = toml.find(&format!("\n{key} = ")).unwrap_or_else(|| panic!("{key} not in node.toml:\n{toml}"));
-        let end = start + 1 + toml[start + 1..].find('\n').unwrap();
-        toml.replace_range(start + 1..end, &format!("{key} = {value}"));
+        b = b.limit(key, value);
     }
-    std::fs::write(&path, toml).unwrap();
-    node.start().unwrap();
+    let node = b.start().unwrap();
+    let http = node.http_port.unwrap();
     (node, http)
 }
 
@@ -88,440 +77,15 @@ fn forks(node: &TestNode) -> u64 {
 
 /// Peak and current resident set of a process, KiB.
 fn rss_kib(pid: u32) -> (u64, u64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    (field("VmHWM:"), field("VmRSS:"))
+    jaring_tests::rss_kib(pid).unwrap()
 }
 
-// --- metrics over HTTPS ------------------------------------------------------
-
-/// `GET /metrics` from the node's HTTPS listener (server verified against
-/// the node's CA), parsed into `name{labels} -> value`.
-fn metrics(node: &TestNode, port: u16) -> BTreeMap<String, f64> {
-    use rustls::pki_types::pem::PemObject;
-    let ca = std::fs::read(node.dir().join("tls/ca.pem")).unwrap();
-    let mut roots = rustls::RootCertStore::empty();
-    for c in rustls::pki_types::CertificateDer::pem_slice_iter(&ca) {
-        roots.add(c.unwrap()).unwrap();
-    }
-    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    let name = rustls::pki_types::ServerName::try_from(jaring_certs::tls_name(&node.id)).unwrap();
-    let mut conn = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
-    let mut sock = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut tls = rustls::Stream::new(&mut conn, &mut sock);
-    tls.write_all(b"GET /metrics HTTP/1.1\r\nHost: node\r\nConnection: close\r\n\r\n").unwrap();
-    let mut raw = Vec::new();
-    // The server may close without close_notify; what arrived is complete.
-    let _ = tls.read_to_end(&mut raw);
-    let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP response");
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    assert!(!head.to_ascii_lowercase().contains("transfer-encoding: chunked"), "{head}");
-    let mut out = BTreeMap::new();
-    for line in body.lines() {
-        if line.starts_with('#') || line.trim().is_empty() {
-            continue;
-        }
-        if let Some((name, value)) = line.rsplit_once(' ')
-            && let Ok(v) = value.parse::<f64>()
-        {
-            out.insert(name.to_string(), v);
-        }
-    }
-    out
-}
-
-fn metric(node: &TestNode, port: u16, sample: &str) -> f64 {
-    metrics(node, port).get(sample).copied().unwrap_or(0.0)
+fn metric(node: &TestNode, _http: u16, sample: &str) -> f64 {
+    node.metric(sample)
 }
 
 fn rejected_metric(reason: &str) -> String {
     format!("jaring_rejections_total{{reason=\"{reason}\"}}")
-}
-
-// --- envelopes ---------------------------------------------------------------
-
-/// An origin's signing key and chain position, as the test forges for it.
-struct Origin {
-    id: String,
-    key: SigningKey,
-    seq: u64,
-    prev: envelope::BodyHash,
-    held: Vec<SignedEnvelope>,
-}
-
-impl Origin {
-    /// A node's own first signing key, read from its directory.
-    fn of(node: &TestNode) -> Origin {
-        let key = jaring_node::keystore::read_signing_keys(&node.dir().join("keys")).unwrap().remove(0);
-        Origin::with_key(&node.id, key)
-    }
-
-    fn with_key(id: &str, key: SigningKey) -> Origin {
-        Origin { id: id.into(), key, seq: 0, prev: envelope::GENESIS_HASH, held: Vec::new() }
-    }
-
-    /// The body after the held chain.
-    fn next_body(&self, entry: Entry) -> EnvelopeBody {
-        EnvelopeBody {
-            origin: self.id.clone(),
-            origin_seq: self.seq + 1,
-            prev_hash: self.prev,
-            created_at_ms: now_ms(),
-            entry,
-        }
-    }
-
-    /// The next envelope, signed, not yet counted as held.
-    fn next(&self, entry: Entry) -> SignedEnvelope {
-        jaring_node::signing::sign(&self.next_body(entry), &self.key)
-    }
-
-    /// `n` chained envelopes after the held chain, none counted as held.
-    fn chain(&self, values: &[String]) -> Vec<SignedEnvelope> {
-        let (mut seq, mut prev) = (self.seq, self.prev);
-        values
-            .iter()
-            .map(|v| {
-                seq += 1;
-                let body = EnvelopeBody {
-                    origin: self.id.clone(),
-                    origin_seq: seq,
-                    prev_hash: prev,
-                    created_at_ms: now_ms(),
-                    entry: domain(&self.id, v, 1),
-                };
-                let env = jaring_node::signing::sign(&body, &self.key);
-                prev = envelope::body_hash(&env.body);
-                env
-            })
-            .collect()
-    }
-
-    /// Counts `env` (the next in the chain) as held by the subscriber.
-    fn hold(&mut self, env: &SignedEnvelope) {
-        self.seq += 1;
-        self.prev = envelope::body_hash(&env.body);
-        self.held.push(env.clone());
-    }
-
-    /// The next envelope, counted as held.
-    fn publish(&mut self, entry: Entry) -> SignedEnvelope {
-        let env = self.next(entry);
-        self.hold(&env);
-        env
-    }
-}
-
-fn domain(origin: &str, value: &str, version: u64) -> Entry {
-    indicator(origin, value, version, None)
-}
-
-fn indicator(origin: &str, value: &str, version: u64, description: Option<String>) -> Entry {
-    let t = now_ms();
-    Entry::Indicator(Indicator {
-        id: envelope::indicator_id(origin, Kind::Domain, value),
-        kind: Kind::Domain,
-        value: Value::Plain(value.into()),
-        categories: vec![Category::JobScam],
-        confidence: Confidence::try_from(80u32).unwrap(),
-        tlp: Tlp::Green,
-        distribution: Distribution::Federation,
-        first_seen_ms: t,
-        last_seen_ms: t,
-        valid_until_ms: None,
-        action: Action::Upsert,
-        version,
-        description,
-        source_refs: vec![],
-    })
-}
-
-/// Signs arbitrary body bytes with a node's key (what `envelope::sign` does
-/// for well-formed bodies).
-fn sign_bytes(node: &TestNode, body: Vec<u8>) -> SignedEnvelope {
-    let key = jaring_node::keystore::read_signing_keys(&node.dir().join("keys")).unwrap().remove(0);
-    let path = node.dir().join("keys").join(key.file_name());
-    let file: Json = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let hex = file["secret_key_hex"].as_str().unwrap();
-    let secret: Vec<u8> = (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
-    let dalek = ed25519_dalek::SigningKey::from_bytes(&secret.try_into().unwrap());
-    let signature = dalek.sign(&envelope::pae(envelope::PAYLOAD_TYPE, &body)).to_bytes().to_vec();
-    SignedEnvelope { body, signature, key_id: key.id().to_string() }
-}
-
-/// Bytes that are not protobuf: the first is field 1 with wire type 7,
-/// which does not exist; the rest are random.
-fn garbage(rng: &mut Rng, len: usize) -> Vec<u8> {
-    let mut out = vec![0x0f];
-    out.extend((1..len).map(|_| rng.next_u64() as u8));
-    out
-}
-
-// --- the fake publisher --------------------------------------------------------
-
-/// What the fake sends on a stream: a response, or raw bytes as one gRPC
-/// message (only on a raw fake).
-#[derive(Clone)]
-enum Out {
-    Msg(pb::SubscribeResponse),
-    Raw(Vec<u8>),
-}
-
-#[derive(Default)]
-struct FakeState {
-    /// The fake's log: entry `i` sits at position `i + 1`.
-    log: Mutex<Vec<pb::LogEntry>>,
-    /// A misbehaviour sent once, on the open stream, ahead of the log.
-    poison: Mutex<Option<Out>>,
-    /// Sent over and over, as fast as the subscriber takes it, while set.
-    flood: Mutex<Option<pb::SubscribeResponse>>,
-    flood_sent: AtomicU64,
-    /// Log entries per response.
-    batch: AtomicUsize,
-    /// The cursor of every `Subscribe`, in order.
-    subscribes: Mutex<Vec<u64>>,
-    /// When the first log entry went out.
-    first_send: Mutex<Option<Instant>>,
-    wake: Notify,
-}
-
-impl FakeState {
-    /// A new stream from `cursor`: a task feeding a small channel.
-    fn open(self: &Arc<Self>, req: pb::SubscribeRequest) -> mpsc::Receiver<Out> {
-        self.subscribes.lock().unwrap().push(req.cursor);
-        let (tx, rx) = mpsc::channel(2);
-        tokio::spawn(serve(self.clone(), req.cursor, tx));
-        rx
-    }
-}
-
-async fn serve(state: Arc<FakeState>, cursor: u64, tx: mpsc::Sender<Out>) {
-    let mut next = cursor;
-    loop {
-        let poison = state.poison.lock().unwrap().take();
-        if let Some(p) = poison {
-            if tx.send(p).await.is_err() {
-                return;
-            }
-            continue;
-        }
-        let flood = state.flood.lock().unwrap().clone();
-        if let Some(msg) = flood {
-            if tx.send(Out::Msg(msg)).await.is_err() {
-                return;
-            }
-            state.flood_sent.fetch_add(1, Ordering::Relaxed);
-            continue;
-        }
-        let (entries, head) = {
-            let log = state.log.lock().unwrap();
-            let batch = state.batch.load(Ordering::Relaxed).max(1);
-            let entries: Vec<_> = log.iter().skip(usize::try_from(next).unwrap()).take(batch).cloned().collect();
-            (entries, log.len() as u64)
-        };
-        if let Some(last) = entries.last() {
-            next = last.seq;
-            state.first_send.lock().unwrap().get_or_insert_with(Instant::now);
-            if tx.send(Out::Msg(pb::SubscribeResponse { entries, cursor: next, head })).await.is_err() {
-                return;
-            }
-            continue;
-        }
-        tokio::select! {
-            _ = state.wake.notified() => {}
-            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
-            _ = tx.closed() => return,
-        }
-    }
-}
-
-/// The fake's Federation service, as the generated server trait.
-struct FakeService {
-    state: Arc<FakeState>,
-    card: String,
-}
-
-type ResponseStream = Pin<Box<dyn Stream<Item = Result<pb::SubscribeResponse, Status>> + Send>>;
-
-#[tonic::async_trait]
-impl Federation for FakeService {
-    type SubscribeStream = ResponseStream;
-
-    async fn subscribe(&self, req: Request<pb::SubscribeRequest>) -> Result<Response<ResponseStream>, Status> {
-        let rx = self.state.open(req.into_inner());
-        let stream = ReceiverStream::new(rx).map(|out| match out {
-            Out::Msg(m) => Ok(m),
-            Out::Raw(_) => panic!("raw frames need a raw fake (Fake::start(.., true))"),
-        });
-        Ok(Response::new(Box::pin(stream)))
-    }
-
-    async fn get_identity(
-        &self,
-        _req: Request<pb::GetIdentityRequest>,
-    ) -> Result<Response<pb::GetIdentityResponse>, Status> {
-        Ok(Response::new(pb::GetIdentityResponse { identity_json: self.card.clone() }))
-    }
-}
-
-/// Encodes whatever bytes it is given as one gRPC message.
-#[derive(Debug, Clone, Copy, Default)]
-struct RawCodec;
-#[derive(Debug)]
-struct RawEncoder;
-#[derive(Debug)]
-struct RequestDecoder;
-
-impl tonic::codec::Codec for RawCodec {
-    type Encode = Vec<u8>;
-    type Decode = pb::SubscribeRequest;
-    type Encoder = RawEncoder;
-    type Decoder = RequestDecoder;
-    fn encoder(&mut self) -> RawEncoder {
-        RawEncoder
-    }
-    fn decoder(&mut self) -> RequestDecoder {
-        RequestDecoder
-    }
-}
-
-impl tonic::codec::Encoder for RawEncoder {
-    type Item = Vec<u8>;
-    type Error = Status;
-    fn encode(&mut self, item: Vec<u8>, dst: &mut tonic::codec::EncodeBuf<'_>) -> Result<(), Status> {
-        prost::bytes::BufMut::put_slice(dst, &item);
-        Ok(())
-    }
-}
-
-impl tonic::codec::Decoder for RequestDecoder {
-    type Item = pb::SubscribeRequest;
-    type Error = Status;
-    fn decode(&mut self, src: &mut tonic::codec::DecodeBuf<'_>) -> Result<Option<pb::SubscribeRequest>, Status> {
-        pb::SubscribeRequest::decode(src).map(Some).map_err(|e| Status::internal(e.to_string()))
-    }
-}
-
-/// `Subscribe` with raw frames: [`Out::Raw`] goes on the wire as it is.
-struct RawSubscribe(Arc<FakeState>);
-
-type RawStream = Pin<Box<dyn Stream<Item = Result<Vec<u8>, Status>> + Send>>;
-
-impl tonic::server::ServerStreamingService<pb::SubscribeRequest> for RawSubscribe {
-    type Response = Vec<u8>;
-    type ResponseStream = RawStream;
-    type Future = tonic::codegen::BoxFuture<Response<RawStream>, Status>;
-
-    fn call(&mut self, req: Request<pb::SubscribeRequest>) -> Self::Future {
-        let rx = self.0.open(req.into_inner());
-        let stream = ReceiverStream::new(rx).map(|out| {
-            Ok(match out {
-                Out::Msg(m) => m.encode_to_vec(),
-                Out::Raw(bytes) => bytes,
-            })
-        });
-        Box::pin(async move { Ok(Response::new(Box::pin(stream) as RawStream)) })
-    }
-}
-
-/// Routes `Subscribe` to [`RawSubscribe`] on a raw fake, everything else to
-/// the generated server.
-#[derive(Clone)]
-struct Router {
-    generated: FederationServer<FakeService>,
-    state: Arc<FakeState>,
-    raw: bool,
-}
-
-impl tonic::server::NamedService for Router {
-    const NAME: &'static str = "jaring.v1.Federation";
-}
-
-impl tonic::codegen::Service<tonic::codegen::http::Request<tonic::body::Body>> for Router {
-    type Response = tonic::codegen::http::Response<tonic::body::Body>;
-    type Error = std::convert::Infallible;
-    type Future = tonic::codegen::BoxFuture<Self::Response, Self::Error>;
-
-    fn poll_ready(&mut self, _cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, req: tonic::codegen::http::Request<tonic::body::Body>) -> Self::Future {
-        if self.raw && req.uri().path() == "/jaring.v1.Federation/Subscribe" {
-            let svc = RawSubscribe(self.state.clone());
-            return Box::pin(async move { Ok(tonic::server::Grpc::new(RawCodec).server_streaming(svc, req).await) });
-        }
-        tonic::codegen::Service::call(&mut self.generated, req)
-    }
-}
-
-/// A fake publisher on `evil`'s federation address, with `evil`'s TLS
-/// material and identity card, that lets `subscriber` in.
-struct Fake {
-    state: Arc<FakeState>,
-    rt: tokio::runtime::Runtime,
-}
-
-impl Fake {
-    fn start(evil: &TestNode, subscriber: &TestNode, raw: bool) -> Fake {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let state = Arc::new(FakeState::default());
-        let own = Arc::new(OwnCert::load(&NodeTlsFiles::in_dir(evil.dir().join("tls"))).unwrap());
-        let ca = std::fs::read_to_string(subscriber.dir().join("tls/ca.pem")).unwrap();
-        let trust = PeerTrust::new();
-        assert!(trust.replace(vec![TrustedPeer::from_ca_pem(&subscriber.id, &ca).unwrap()]).is_empty());
-        let card = std::fs::read_to_string(evil.identity()).unwrap();
-        let service = FakeService { state: state.clone(), card };
-        let router = Router {
-            // No size limit of its own: the fake sends what the test asks.
-            generated: FederationServer::new(service).max_encoding_message_size(usize::MAX),
-            state: state.clone(),
-            raw,
-        };
-        let port = evil.fed_port;
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
-            let incoming = tls::tls_incoming(listener, tls::server_config(own, trust.clone()).unwrap(), trust);
-            tokio::spawn(tonic::transport::Server::builder().add_service(router).serve_with_incoming(incoming));
-        });
-        Fake { state, rt }
-    }
-
-    /// Appends envelopes to the fake's log; they go out in order.
-    fn push(&self, envs: &[SignedEnvelope]) {
-        {
-            let mut log = self.state.log.lock().unwrap();
-            for env in envs {
-                let seq = log.len() as u64 + 1;
-                log.push(pb::LogEntry { seq, envelope: Some(env.to_pb()) });
-            }
-        }
-        self.state.wake.notify_waiters();
-    }
-
-    /// Sends `out` once on the open stream.
-    fn poison(&self, out: Out) {
-        *self.state.poison.lock().unwrap() = Some(out);
-        self.state.wake.notify_waiters();
-    }
-
-    /// The cursor of every `Subscribe` so far.
-    fn subscribes(&self) -> Vec<u64> {
-        self.state.subscribes.lock().unwrap().clone()
-    }
 }
 
 /// The reason, origin and origin_seq a refusal must be audited with.

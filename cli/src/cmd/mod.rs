@@ -7,6 +7,7 @@ pub mod certs;
 pub mod demo;
 pub mod export;
 pub mod feedback;
+pub mod hash;
 pub mod identity;
 pub mod import;
 pub mod indicator;

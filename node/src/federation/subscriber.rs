@@ -30,6 +30,7 @@ use jaring_proto::pb::federation_client::FederationClient;
 use tokio::sync::{mpsc, watch};
 use tracing::Instrument;
 
+use super::error::LinkError;
 use crate::audit::AuditDraft;
 use crate::envelope::{Entry, SignedEnvelope, VerifiedEnvelope};
 use crate::ledger::IngestBatch;
@@ -78,7 +79,7 @@ pub async fn run(
             };
             let err = match outcome {
                 Ok(()) => "stream ended".to_string(),
-                Err(e) => e,
+                Err(e) => e.to_string(),
             };
             if started.elapsed() > Duration::from_secs(10) {
                 backoff = BACKOFF_MIN;
@@ -109,27 +110,22 @@ async fn session(
     peer_id: &str,
     bucket: &mut TokenBucket,
     refusals: &Arc<Mutex<TokenBucket>>,
-) -> Result<(), String> {
-    let peer = node.peer(peer_id).filter(|p| p.may_connect()).ok_or("peer removed or blocked")?;
+) -> Result<(), LinkError> {
+    let peer = node.peer(peer_id).filter(|p| p.may_connect()).ok_or(LinkError::PeerGone)?;
     node.update_link(peer_id, |l| l.inbound_state = "connecting".into());
-    let ca =
-        tls::TrustedPeer::from_ca_pem(peer_id, &peer.card.tls_ca_pem).map_err(|e| format!("peer CA: {e}"))?.ca_certs;
-    let config = tls::client_config(own.clone(), &ca).map_err(|e| e.to_string())?;
-    let channel = tls::connect(peer.endpoint(), &peer.card.tls_name, config).await.map_err(|e| e.to_string())?;
+    let ca = tls::TrustedPeer::from_ca_pem(peer_id, &peer.card.tls_ca_pem).map_err(LinkError::PeerCa)?.ca_certs;
+    let config = tls::client_config(own.clone(), &ca)?;
+    let channel = tls::connect(peer.endpoint(), &peer.card.tls_name, config).await?;
     let limit = node.config().limits.max_message_bytes;
     let max_batch = node.config().limits.max_batch;
     let mut client = FederationClient::new(channel).max_decoding_message_size(limit).max_encoding_message_size(limit);
-    let cursor = node.cursor(peer_id).map_err(|e| e.to_string())?;
+    let cursor = node.cursor(peer_id)?;
     let request = pb::SubscribeRequest {
         cursor,
         max_batch: u32::try_from(max_batch).unwrap_or(u32::MAX),
         max_message_bytes: u32::try_from(limit).unwrap_or(u32::MAX),
     };
-    let mut stream = client
-        .subscribe(request)
-        .await
-        .map_err(|s| format!("subscribe refused: {}: {}", s.code(), s.message()))?
-        .into_inner();
+    let mut stream = client.subscribe(request).await.map_err(LinkError::Subscribe)?.into_inner();
     tracing::info!(cursor, "subscribed");
     node.update_link(peer_id, |l| {
         l.inbound_state = "connected".into();
@@ -161,7 +157,7 @@ async fn session(
                     }
                 });
             }
-            Ok::<(), String>(())
+            Ok::<(), LinkError>(())
         })
     };
     let receive = async {
@@ -171,21 +167,22 @@ async fn session(
                 Ok(Some(m)) => m,
                 Ok(None) => return Ok(()),
                 Err(s) => {
-                    let error = format!("stream: {}: {}", s.code(), s.message());
-                    if let Some(reason) = peer_fault(&s) {
-                        refuse_response(node, peer_id, reason, &error).await;
+                    let reason = peer_fault(&s);
+                    let error = LinkError::Stream(s);
+                    if let Some(reason) = reason {
+                        refuse_response(node, peer_id, reason, &error.to_string()).await;
                     }
                     return Err(error);
                 }
             };
             if msg.cursor < last_cursor {
-                let error = format!("peer moved the cursor backwards ({} < {last_cursor})", msg.cursor);
-                refuse_response(node, peer_id, "cursor_backwards", &error).await;
+                let error = LinkError::CursorBackwards { got: msg.cursor, had: last_cursor };
+                refuse_response(node, peer_id, "cursor_backwards", &error.to_string()).await;
                 return Err(error);
             }
             if msg.entries.len() > max_batch {
-                let error = format!("response holds {} entries, limits.max_batch is {max_batch}", msg.entries.len());
-                refuse_response(node, peer_id, "batch_too_large", &error).await;
+                let error = LinkError::BatchTooLarge { entries: msg.entries.len(), max: max_batch };
+                refuse_response(node, peer_id, "batch_too_large", &error.to_string()).await;
                 return Err(error);
             }
             last_cursor = msg.cursor;
@@ -196,13 +193,13 @@ async fn session(
             }
             let verified = verify(node, msg.entries).await;
             if tx.send((verified, msg.cursor, msg.head)).await.is_err() {
-                return Err("apply stage stopped".into());
+                return Err(LinkError::ApplyStopped);
             }
         }
     };
-    let received: Result<(), String> = receive.await;
+    let received: Result<(), LinkError> = receive.await;
     drop(tx);
-    let applied = applier.await.map_err(|e| e.to_string())?;
+    let applied = applier.await?;
     applied.and(received)
 }
 
@@ -341,8 +338,8 @@ fn reverify_unknown(node: &Node, items: &mut [Verified]) {
 
 /// Applies one response's entries in order, then records the cursor.
 /// Returns how many were refused.
-async fn apply(node: &Arc<Node>, peer_id: &str, items: Vec<Verified>, cursor: u64) -> Result<u64, String> {
-    let peer = node.peer(peer_id).ok_or("peer removed")?;
+async fn apply(node: &Arc<Node>, peer_id: &str, items: Vec<Verified>, cursor: u64) -> Result<u64, LinkError> {
+    let peer = node.peer(peer_id).ok_or(LinkError::PeerGone)?;
     let mut batch = IngestBatch { peer: peer_id.to_string(), ..IngestBatch::default() };
     let mut items = items;
     // Keys may have arrived with earlier responses since these were checked.
@@ -375,7 +372,7 @@ async fn apply(node: &Arc<Node>, peer_id: &str, items: Vec<Verified>, cursor: u6
                     );
                     refused += done.refused.len() as u64;
                     crate::metrics::global().observe_batch(peer_id, &done);
-                    let report = node.ledger().ingest(done).await.map_err(|e| e.to_string())?;
+                    let report = node.ledger().ingest(done).await?;
                     crate::metrics::global().observe_ingest(peer_id, &report);
                     refused += report.refused.len() as u64;
                     reverify_unknown(node, queue.make_contiguous());
@@ -399,7 +396,7 @@ async fn apply(node: &Arc<Node>, peer_id: &str, items: Vec<Verified>, cursor: u6
     batch.cursor = Some(cursor);
     refused += batch.refused.len() as u64;
     crate::metrics::global().observe_batch(peer_id, &batch);
-    let report = node.ledger().ingest(batch).await.map_err(|e| e.to_string())?;
+    let report = node.ledger().ingest(batch).await?;
     refused += report.refused.len() as u64;
     crate::metrics::global().observe_ingest(peer_id, &report);
     if report.applied > 0 || !report.refused.is_empty() {

@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tonic::transport::server::Connected;
 
+use super::error::ServeError;
 use super::publisher::FederationService;
 use super::subscriber;
 use crate::node::Node;
@@ -138,10 +139,10 @@ pub async fn run(
     listener: TcpListener,
     own: Arc<OwnCert>,
     mut shutdown: Shutdown,
-) -> Result<(), String> {
+) -> Result<(), ServeError> {
     let trust = PeerTrust::new();
     refresh(&trust, &node);
-    let config = tls::server_config(own.clone(), trust.clone()).map_err(|e| e.to_string())?;
+    let config = tls::server_config(own.clone(), trust.clone())?;
     let incoming = {
         let shutdown = shutdown.clone();
         tokio_stream::StreamExt::map(tls::tls_incoming(listener, config, trust.clone()), move |conn| {
@@ -153,7 +154,8 @@ pub async fn run(
         .max_decoding_message_size(limit)
         .max_encoding_message_size(limit);
     let health = crate::introspection::federation_health().await;
-    let reflection = crate::introspection::reflection()?;
+    let (reflection, reflection_v1alpha) =
+        crate::introspection::reflection(crate::introspection::Listener::Federation)?;
     let mut server = {
         let mut stop = shutdown.clone();
         tokio::spawn(async move {
@@ -162,6 +164,7 @@ pub async fn run(
                 .http2_keepalive_timeout(Some(Duration::from_secs(20)))
                 .add_service(health)
                 .add_service(reflection)
+                .add_service(reflection_v1alpha)
                 .add_service(service)
                 .serve_with_incoming_shutdown(incoming, async move { stop.wait().await })
                 .await
@@ -209,9 +212,5 @@ pub async fn run(
             Ok(Ok(()))
         }
     };
-    match finished {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(format!("federation server: {e}")),
-        Err(e) => Err(format!("federation server task: {e}")),
-    }
+    Ok(finished??)
 }

@@ -3,11 +3,14 @@
 //!
 //! - [`tokens`]: read-only consumer tokens (`jaring token create`).
 //! - [`taxii`]: the TAXII 2.1 read API over this node's log.
+//! - [`misp`]: a MISP feed (`/misp/`: `manifest.json`, one event per
+//!   origin and kind, `hashes.csv`) with the same token rules.
 //!
 //! HTTPS uses the node's own certificate ([`OwnCert`], reloadable) with
 //! server authentication only: TAXII clients authenticate with tokens, not
 //! certificates.
 
+pub mod misp;
 pub mod taxii;
 pub mod tokens;
 
@@ -50,26 +53,35 @@ pub fn tls_config(own: Arc<OwnCert>) -> Result<Arc<rustls::ServerConfig>, rustls
 /// The routes.
 pub fn router(node: Arc<Node>) -> Router {
     let metrics_node = node.clone();
+    let taxii = Arc::new(taxii::Taxii::new(node));
     Router::new()
         .route("/healthz", get(|| async { (StatusCode::OK, "ok\n") }))
         .route(
             "/metrics",
-            get(move || {
+            get(move |headers: axum::http::HeaderMap| {
                 let node = metrics_node.clone();
                 async move {
+                    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+                    let format = crate::exposition::negotiate(accept);
                     match tokio::task::spawn_blocking(move || crate::metrics::render(&node)).await {
-                        Ok(text) => (
-                            StatusCode::OK,
-                            [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
-                            text,
-                        )
-                            .into_response(),
+                        Ok(text) => {
+                            let body = match format {
+                                crate::exposition::Format::OpenMetrics => text,
+                                crate::exposition::Format::PrometheusText => {
+                                    crate::exposition::to_prometheus_text(&text)
+                                }
+                            };
+                            (StatusCode::OK, [(header::CONTENT_TYPE, format.content_type())], body).into_response()
+                        }
                         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
                     }
                 }
             }),
         )
-        .merge(taxii::router(node))
+        .merge(taxii::routes(taxii.clone()))
+        .merge(misp::router(taxii))
+        .fallback(taxii::not_found)
+        .method_not_allowed_fallback(taxii::method_not_allowed)
 }
 
 /// Serves HTTPS on `listener` until `shutdown`.

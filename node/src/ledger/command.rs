@@ -144,4 +144,3 @@ pub struct LedgerConfig {
     /// Largest accepted jump above an origin's head.
     pub max_seq_gap: u64,
 }
-

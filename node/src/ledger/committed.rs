@@ -29,4 +29,3 @@ impl Committed {
         self.keyring.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
-

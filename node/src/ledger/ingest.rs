@@ -1,8 +1,8 @@
 //! Storing a peer's verified envelopes: idempotency by (origin,
 //! origin_seq), the hash chain, forks, stale versions, quarantine, cursors.
 
-use super::txn::Txn;
 use super::command::{IngestBatch, IngestReport};
+use super::txn::Txn;
 use crate::audit::AuditDraft;
 use crate::envelope::{Entry, VerifiedEnvelope};
 use crate::model::now_ms;

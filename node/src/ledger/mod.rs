@@ -142,4 +142,3 @@ impl Ledger {
         self.call(|reply| Command::SetSigningKey { key, reply }).await
     }
 }
-

@@ -1,7 +1,7 @@
 //! Publishing this node's own entries: numbering, chaining, signing.
 
-use super::txn::Txn;
 use super::command::{Publish, PublishError, Stored};
+use super::txn::Txn;
 use crate::envelope::{self, Entry, EnvelopeBody, GENESIS_HASH, VerifiedEnvelope};
 use crate::model::{Action, now_ms};
 use crate::policy::Disposition;
@@ -33,7 +33,9 @@ impl Txn<'_> {
                 let seq = self.overlay.own_indicator_at(&id)?.ok_or_else(|| PublishError::NotFound(id.clone()))?;
                 let LogEntry { body, .. } = self.entry_at(seq)?.ok_or_else(|| PublishError::NotFound(id.clone()))?;
                 let Entry::Indicator(mut ind) = body.entry else {
-                    return Err(StoreError::corrupt_log(format!("{id} points at {seq}, which is not an indicator")).into());
+                    return Err(
+                        StoreError::corrupt_log(format!("{id} points at {seq}, which is not an indicator")).into()
+                    );
                 };
                 if body.origin != origin {
                     return Err(PublishError::NotOwn { id, origin: body.origin });

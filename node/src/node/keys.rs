@@ -195,8 +195,9 @@ impl Node {
         self.own_key(key_id).ok_or_else(|| NodeError::missing_result("the revoked key"))
     }
 
-    /// Rewrites DIR/identity.json with the current card (keys and CA).
-    pub(super) fn write_identity_file(&self) {
+    /// Rewrites DIR/identity.json with the current card (keys, CA,
+    /// endpoint); a failure is logged, not fatal.
+    pub fn write_identity_file(&self) {
         let path = self.config.resolve(&self.config.paths.identity);
         let card = self.identity_card();
         if let Err(e) = crate::fsutil::write_atomic(&path, format!("{card}\n").as_bytes(), 0o644) {
