@@ -26,12 +26,15 @@
 //! - [`stix`], [`http`], [`metrics`]: interoperability: STIX 2.1, the
 //!   HTTPS listener (TAXII 2.1, `/metrics`, `/healthz`), Prometheus metrics;
 //!   [`csv_import`]: CSV files of indicators into submissions.
-//! - [`config`], [`logging`], [`shutdown`], [`server`]: running a node.
+//! - [`config`], [`logging`], [`shutdown`], [`server`]: running a node;
+//!   [`admission`], [`fd_budget`], [`file_modes`]: what keeps it running
+//!   under connection floods and its files private.
 //! - [`feedback`], [`scoring`], [`allowlist`]: the takedown and feedback
 //!   loop, confidence decay, and allowlists checked before publishing.
 #![forbid(unsafe_code)]
 
 pub mod admin;
+pub mod admission;
 pub mod allowlist;
 pub mod audit;
 pub mod audit_store;
@@ -39,8 +42,10 @@ pub mod config;
 pub mod csv_import;
 pub mod daemon;
 pub mod envelope;
+pub mod fd_budget;
 pub mod federation;
 pub mod feedback;
+pub mod file_modes;
 pub mod fsutil;
 pub mod http;
 pub mod identity;

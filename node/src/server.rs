@@ -43,6 +43,12 @@ pub enum RunError {
         /// Why.
         source: std::io::Error,
     },
+    /// Other local users can reach the node's files.
+    #[error(transparent)]
+    UnsafeFiles(#[from] crate::file_modes::UnsafeModes),
+    /// The file-descriptor limit is below what the connection caps need.
+    #[error(transparent)]
+    FileDescriptors(#[from] crate::fd_budget::FdError),
     /// A server failed.
     #[error("{0}")]
     Serve(String),
@@ -89,6 +95,14 @@ pub async fn run_with_reload(
     shutdown: Shutdown,
     reload: Option<tokio::sync::watch::Receiver<u64>>,
 ) -> Result<(), RunError> {
+    // Everything the node creates from here on (the store's files too) is
+    // private; what exists already must be.
+    crate::file_modes::restrict_umask();
+    crate::file_modes::check(&config)?;
+    let fds = crate::fd_budget::ensure(&config)?;
+    if let Some(from) = fds.raised_from {
+        tracing::info!(from, to = ?fds.soft, needed = fds.needed, "raised the open-files limit (RLIMIT_NOFILE)");
+    }
     let token_path = config.resolve(&config.paths.admin_token);
     let auth = AdminAuth::load(&token_path).map_err(|reason| StartError::Token { path: token_path.clone(), reason })?;
     let own = Arc::new(OwnCert::load(&config.tls_files()).map_err(|e| StartError::Tls(e.to_string()))?);
@@ -101,6 +115,7 @@ pub async fn run_with_reload(
         })?),
         None => None,
     };
+    let admin_config = config.admin.clone();
     let (node, ledger_thread) =
         tokio::task::spawn_blocking(move || Node::open(config)).await.map_err(|e| RunError::Serve(e.to_string()))??;
     let admin_addr = listeners.admin.local_addr().map_err(|e| RunError::Serve(e.to_string()))?;
@@ -118,9 +133,9 @@ pub async fn run_with_reload(
     let admin_reflection = crate::introspection::reflection().map_err(RunError::Serve)?;
     let admin = {
         let mut stop = shutdown.clone();
-        // Without TCP_NODELAY a unary response (headers, message, trailers)
-        // can wait for the client's delayed ACK: ~40 ms stalls at p99.
-        let incoming = tonic::transport::server::TcpIncoming::from(listeners.admin).with_nodelay(Some(true));
+        // TLS with our certificate unless `[admin] tls = false` (loopback).
+        let incoming = crate::admin::listener::incoming(listeners.admin, own.clone(), &admin_config)
+            .map_err(|e| RunError::Serve(format!("admin TLS: {e}")))?;
         tokio::spawn(async move {
             tonic::transport::Server::builder()
                 .layer(crate::metrics::AdminLatencyLayer)

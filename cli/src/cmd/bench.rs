@@ -281,6 +281,7 @@ async fn start_node(bin: &Path, base: &Path, id: &str, fed_key: Option<&Path>) -
         federation_key: fed_key.map(Path::to_path_buf),
         federation_key_epoch: 1,
         hash_phone: false,
+        admin_remote: false,
     })?;
     config.store.engine = ENGINE.get().copied().unwrap_or_default();
     std::fs::write(dir.join("node.toml"), config.to_toml())?;
@@ -295,7 +296,7 @@ async fn start_node(bin: &Path, base: &Path, id: &str, fed_key: Option<&Path>) -
         .stderr(log)
         .spawn()
         .with_context(|| format!("starting {}", bin.display()))?;
-    let target = Target { node: Some(dir.clone()), admin: None, token_file: None };
+    let target = Target { node: Some(dir.clone()), ..Target::default() };
     let deadline = Instant::now() + Duration::from_secs(30);
     let client = loop {
         if let Ok(mut c) = target.connect().await
@@ -356,7 +357,8 @@ fn sample(i: u64, tag: &str) -> pb::IndicatorInput {
         0 => (Kind::Domain, format!("{tag}-{i}.loker-palsu.co.id")),
         1 => (Kind::Url, format!("https://{tag}.investasi-bodong.com/daftar/{i}")),
         2 => (Kind::BankAccount, format!("BCA:{:010}", i)),
-        3 => (Kind::Ip, format!("10.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, i & 255)),
+        // Documentation IPv6 (2001:db8::/32): private and reserved ranges are refused.
+        3 => (Kind::Ip, format!("2001:db8::{:x}:{:x}", (i >> 16) & 0xffff, i & 0xffff)),
         _ => (Kind::SocialHandle, format!("telegram:{tag}_{i}")),
     };
     let input = NewIndicator {
@@ -495,7 +497,7 @@ async fn lookup(bin: &Path, base: &Path, store: u64, lookups: u64) -> Result<Val
     load(&node.client, store, "lookup", 2).await?;
     // Unary over gRPC: 32 concurrent callers, one value each.
     let unary_n = (lookups / 10).max(10_000);
-    let admin = jaring_node::config::Config::load(&node.dir.join("node.toml"))?.admin.listen;
+    let admin = jaring_node::admin::channel::AdminEndpoint::of_node_dir(&node.dir)?;
     // The echo baseline and the lookups take turns, so background work of
     // the node (flushes and compactions after the load) weighs on both alike.
     let (mut echo, mut unary) = (Timed::default(), Timed::default());
@@ -622,9 +624,9 @@ async fn grpc_lookups(client: &Client, items: Range<u64>, store: u64, per_call: 
 
 /// The baseline for unary lookups: the trivial gRPC health check served by
 /// the same node on the same admin listener, same client, same concurrency.
-async fn grpc_health_checks(admin: &str, n: u64) -> Result<Timed> {
+async fn grpc_health_checks(admin: &jaring_node::admin::channel::AdminEndpoint, n: u64) -> Result<Timed> {
     use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{admin}"))?.connect().await?;
+    let channel = admin.connect().await?;
     let client = HealthClient::new(channel);
     timed_calls(&client, UNARY_CALLERS, 0..n, 1, |mut c: HealthClient<tonic::transport::Channel>, _, _| async move {
         c.check(HealthCheckRequest { service: String::new() }).await.map_err(status_error)?;

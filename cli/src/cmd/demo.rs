@@ -145,6 +145,7 @@ pub async fn run(a: DemoArgs, out: &Output) -> Result<()> {
                 federation_key: fed_key.clone(),
                 federation_key_epoch: 1,
                 hash_phone: false,
+                admin_remote: false,
             })?
         };
         if fed_key.is_none() {
@@ -174,7 +175,7 @@ pub async fn run(a: DemoArgs, out: &Output) -> Result<()> {
 }
 
 async fn connect(node: &DemoNode) -> Result<Client> {
-    let target = Target { node: Some(node.dir.clone()), admin: None, token_file: None };
+    let target = Target { node: Some(node.dir.clone()), ..Target::default() };
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         match target.connect().await {

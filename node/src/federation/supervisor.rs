@@ -144,9 +144,11 @@ pub async fn run(
     let config = tls::server_config(own.clone(), trust.clone()).map_err(|e| e.to_string())?;
     let incoming = {
         let shutdown = shutdown.clone();
-        tokio_stream::StreamExt::map(tls::tls_incoming(listener, config, trust.clone()), move |conn| {
-            conn.map(|c| Closing::new(c, shutdown.clone()))
-        })
+        let limits = node.config().federation.handshake_limits();
+        tokio_stream::StreamExt::map(
+            tls::tls_incoming_with_limits(listener, config, trust.clone(), limits),
+            move |conn| conn.map(|c| Closing::new(c, shutdown.clone())),
+        )
     };
     let limit = node.config().limits.max_message_bytes;
     let service = FederationServer::new(FederationService::new(node.clone(), shutdown.clone()))
