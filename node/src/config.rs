@@ -605,6 +605,18 @@ mod tests {
         assert_eq!(c.store.engine, crate::store::EngineKind::Fjall);
         assert_eq!(c.resolve(&c.paths.db), dir.path().join("db"));
         assert_eq!(c.federation_endpoint(), "127.0.0.1:7700");
+        assert!(c.admin.tls, "TLS on the admin listener by default");
+        assert!(!c.admin.allow_remote);
+    }
+
+    #[test]
+    fn loopback_listen_addresses() {
+        for a in ["127.0.0.1:7701", "127.1.2.3:1", "[::1]:7701", "localhost:7701"] {
+            assert!(is_loopback_listen(a), "{a}");
+        }
+        for a in ["0.0.0.0:7701", "[::]:7701", "192.0.2.1:7701", "admin.example.org:7701"] {
+            assert!(!is_loopback_listen(a), "{a}");
+        }
     }
 
     #[test]
@@ -629,6 +641,20 @@ mod tests {
         let unknown = format!("{GOOD}[store]\nengine = \"rocks\"\n");
         let e = Config::load(&write(dir.path(), &unknown)).unwrap_err();
         assert!(matches!(e, ConfigError::Parse { .. }) && e.to_string().contains("fjall"), "{e}");
+        // The admin API stays on loopback unless allowed, and plaintext
+        // only on loopback.
+        let remote = GOOD.replace("127.0.0.1:7701", "0.0.0.0:7701");
+        let e = Config::load(&write(dir.path(), &remote)).unwrap_err();
+        assert!(matches!(e, ConfigError::Invalid { field: "admin.listen", .. }), "{e}");
+        assert!(e.to_string().contains("allow_remote"), "{e}");
+        let allowed = format!("{remote}allow_remote = true\n");
+        let c = Config::load(&write(dir.path(), &allowed)).unwrap();
+        assert!(c.admin.tls && c.admin.allow_remote);
+        let remote_plain = format!("{remote}allow_remote = true\ntls = false\n");
+        let e = Config::load(&write(dir.path(), &remote_plain)).unwrap_err();
+        assert!(matches!(e, ConfigError::Invalid { field: "admin.tls", .. }), "{e}");
+        let local_plain = format!("{GOOD}tls = false\n");
+        assert!(!Config::load(&write(dir.path(), &local_plain)).unwrap().admin.tls);
         let sled = format!("{GOOD}[store]\nengine = \"sled\"\n");
         assert_eq!(Config::load(&write(dir.path(), &sled)).unwrap().store.engine, crate::store::EngineKind::Sled);
     }

@@ -30,7 +30,8 @@
 //!   [`admission`], [`fd_budget`], [`file_modes`]: what keeps it running
 //!   under connection floods and its files private.
 //! - [`feedback`], [`scoring`], [`allowlist`]: the takedown and feedback
-//!   loop, confidence decay, and allowlists checked before publishing.
+//!   loop, confidence decay, and allowlists checked before publishing
+//!   ([`reserved_ip`]: the IP ranges that are never a scam's address).
 #![forbid(unsafe_code)]
 
 pub mod admin;
@@ -62,6 +63,7 @@ pub mod normalize;
 pub mod peers;
 pub mod pii;
 pub mod policy;
+pub mod reserved_ip;
 pub mod scoring;
 pub mod server;
 pub mod shutdown;

@@ -205,11 +205,8 @@ impl TestNode {
     /// The process exits or never answers.
     pub fn start(&mut self) -> Result<()> {
         // 0600 like every file in a node directory.
-        let log = std::os::unix::fs::OpenOptionsExt::mode(
-            std::fs::OpenOptions::new().create(true).append(true),
-            0o600,
-        )
-        .open(self.dir.join("node.log"))?;
+        let log = std::os::unix::fs::OpenOptionsExt::mode(std::fs::OpenOptions::new().create(true).append(true), 0o600)
+            .open(self.dir.join("node.log"))?;
         let child = Command::new(bin("jaring-node"))
             .arg("--config")
             .arg(self.dir.join("node.toml"))

@@ -480,10 +480,8 @@ fn metrics_healthz_grpc_health_and_reflection() -> Result<()> {
     // gRPC health and reflection on the admin listener, no token needed.
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(async {
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{}", a.admin_port))?
-            .connect_timeout(Duration::from_secs(5))
-            .connect()
-            .await?;
+        // TLS, verified against the node's CA, like the CLI.
+        let channel = jaring_node::admin::channel::AdminEndpoint::of_node_dir(a.dir())?.connect().await?;
         let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
         for service in ["", "jaring.v1.Admin"] {
             let resp =

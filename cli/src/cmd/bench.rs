@@ -387,6 +387,7 @@ async fn load(client: &Client, n: u64, tag: &str, streams: u64) -> Result<Durati
             let batches = (from..to).step_by(1000).map(move |b| pb::SubmitIndicatorsRequest {
                 indicators: (b..(b + 1000).min(to)).map(|i| sample(i, &tag)).collect(),
                 override_allowlist: false,
+                ..Default::default()
             });
             let resp = c.submit_indicator_stream(tokio_stream::iter(batches)).await.map_err(status_error)?.into_inner();
             if let Some(first) = resp.refused.first() {
@@ -425,6 +426,7 @@ async fn publish(bin: &Path, base: &Path, n: u64) -> Result<Value> {
                 c.submit_indicators(pb::SubmitIndicatorsRequest {
                     indicators: vec![sample(i, "unary")],
                     override_allowlist: false,
+                    ..Default::default()
                 })
                 .await
                 .map_err(status_error)?;
@@ -752,6 +754,7 @@ async fn propagation(bin: &Path, base: &Path, n: u64) -> Result<Value> {
                 .submit_indicators(pb::SubmitIndicatorsRequest {
                     indicators: vec![(&input).into()],
                     override_allowlist: false,
+                    ..Default::default()
                 })
                 .await
                 .map_err(status_error)?;

@@ -5,7 +5,8 @@
 //! - `stix`: a STIX 2.1 bundle (see `jaring_node::stix`): personal-data
 //!   kinds only as keyed hashes.
 //! - `csv`: the import header plus columns import ignores:
-//!   `kind,value,categories,tlp,confidence,distribution,valid_until,first_seen,description,source_refs,id,origin,version,revoked,keyed_hash,hash_epoch`.
+//!   `kind,value,categories,tlp,confidence,distribution,valid_until,first_seen,last_seen,description,source_refs,id,origin,version,revoked,keyed_hash,hash_epoch`
+//!   (import reads `last_seen`, refuses `revoked` rows and rows holding only a keyed hash).
 //!   Personal-data rows carry the keyed hash and an empty `value`, unless
 //!   `--plaintext` asks for the plain values this node holds (its own
 //!   submissions), e.g. to move them to a new node.
@@ -61,7 +62,7 @@ pub struct ExportArgs {
 }
 
 /// The CSV header of exports.
-pub const CSV_HEADER: [&str; 16] = [
+pub const CSV_HEADER: [&str; 17] = [
     "kind",
     "value",
     "categories",
@@ -70,6 +71,7 @@ pub const CSV_HEADER: [&str; 16] = [
     "distribution",
     "valid_until",
     "first_seen",
+    "last_seen",
     "description",
     "source_refs",
     "id",
@@ -135,6 +137,7 @@ fn csv_row(rec: &IndicatorRecord, plaintext: bool) -> Vec<String> {
         rec.distribution.to_string(),
         rec.valid_until_ms.map(time).unwrap_or_default(),
         time(rec.first_seen_ms),
+        time(rec.last_seen_ms),
         rec.description.clone().unwrap_or_default(),
         rec.source_refs.join(";"),
         rec.id.clone(),

@@ -9,7 +9,7 @@ use tonic::{Request, Response, Status, Streaming};
 use super::Actor;
 use super::status::{store_status, to_status, wire_status};
 use crate::model::Kind;
-use crate::node::{ListFilter, NewIndicator, Node, NodeError, PeerChange};
+use crate::node::{ListFilter, NewIndicator, Node, NodeError, PeerChange, SubmitOptions, Submitted};
 use crate::peers::{InboundAgreement, OutboundAgreement, Peer};
 use crate::wire::WireError;
 
@@ -43,6 +43,7 @@ impl AdminService {
         inputs: Vec<pb::IndicatorInput>,
         actor: &str,
         override_allowlist: bool,
+        unchanged: i32,
     ) -> std::result::Result<pb::SubmitIndicatorsResponse, Status> {
         let max = self.node.config().limits.max_batch;
         if inputs.len() > max {
@@ -62,14 +63,16 @@ impl AdminService {
                 Err(e) => early.push(Some(pb::FieldError { field: e.field().into(), reason: e.to_string() })),
             }
         }
-        let mut done = self.node.submit_with(decoded, actor, override_allowlist).await.map_err(to_status)?.into_iter();
+        let opts = SubmitOptions { override_allowlist, skip_unchanged: unchanged == pb::Unchanged::Skip as i32 };
+        let mut done = self.node.submit_checked(decoded, actor, opts).await.map_err(to_status)?.into_iter();
         let results: Vec<pb::SubmitResult> = early
             .into_iter()
             .map(|e| {
                 let result = match e {
                     Some(err) => pb::submit_result::Result::Error(err),
                     None => match done.next() {
-                        Some(Ok(rec)) => pb::submit_result::Result::Stored((&rec).into()),
+                        Some(Ok(Submitted::Stored(rec))) => pb::submit_result::Result::Stored((&rec).into()),
+                        Some(Ok(Submitted::Unchanged(rec))) => pb::submit_result::Result::Unchanged((&rec).into()),
                         Some(Err(err)) => {
                             pb::submit_result::Result::Error(pb::FieldError { field: err.field, reason: err.reason })
                         }
@@ -86,7 +89,11 @@ impl AdminService {
             .iter()
             .filter(|r: &&pb::SubmitResult| matches!(r.result, Some(pb::submit_result::Result::Stored(_))))
             .count() as u64;
-        Ok(pb::SubmitIndicatorsResponse { results, stored, refused: Vec::new() })
+        let unchanged = results
+            .iter()
+            .filter(|r: &&pb::SubmitResult| matches!(r.result, Some(pb::submit_result::Result::Unchanged(_))))
+            .count() as u64;
+        Ok(pb::SubmitIndicatorsResponse { results, stored, refused: Vec::new(), unchanged })
     }
 }
 
@@ -106,7 +113,7 @@ impl Admin for AdminService {
     ) -> Result<pb::SubmitIndicatorsResponse> {
         let actor = actor(&req);
         let r = req.into_inner();
-        Ok(Response::new(self.submit(r.indicators, &actor, r.override_allowlist).await?))
+        Ok(Response::new(self.submit(r.indicators, &actor, r.override_allowlist, r.unchanged).await?))
     }
 
     async fn submit_indicator_stream(
@@ -121,6 +128,7 @@ impl Admin for AdminService {
             for result in r.results {
                 match result.result {
                     Some(pb::submit_result::Result::Stored(_)) => all.stored += 1,
+                    Some(pb::submit_result::Result::Unchanged(_)) => all.unchanged += 1,
                     Some(pb::submit_result::Result::Error(error)) => {
                         all.refused.push(pb::RefusedInput { index: position, error: Some(error) })
                     }
@@ -135,7 +143,9 @@ impl Admin for AdminService {
         while let Some(batch) = stream.message().await? {
             let me = self.clone();
             let actor = actor.clone();
-            let next = tokio::spawn(async move { me.submit(batch.indicators, &actor, batch.override_allowlist).await });
+            let next = tokio::spawn(async move {
+                me.submit(batch.indicators, &actor, batch.override_allowlist, batch.unchanged).await
+            });
             if let Some(prev) = pending.replace(next) {
                 let r = prev.await.map_err(|e| Status::internal(e.to_string()))??;
                 tally(r, &mut all);
@@ -306,6 +316,8 @@ impl Admin for AdminService {
             federation_listen: n.config().federation.listen.clone(),
             admin_listen: n.config().admin.listen.clone(),
             region: n.config().region.clone().unwrap_or_default(),
+            max_message_bytes: n.config().limits.max_message_bytes as u64,
+            max_batch: u32::try_from(n.config().limits.max_batch).unwrap_or(u32::MAX),
         }))
     }
 
