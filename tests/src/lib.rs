@@ -158,7 +158,7 @@ impl Builder {
         if !out.status.success() {
             bail!("jaring init failed: {}", String::from_utf8_lossy(&out.stderr));
         }
-        Ok(TestNode { id: self.id, _temp: temp, dir, admin_port, fed_port, child: None })
+        Ok(TestNode { id: self.id, _temp: temp, dir, admin_port, fed_port, child: None, open_files: None })
     }
 
     /// Initializes and starts the node, waiting until its admin API answers.
@@ -185,6 +185,8 @@ pub struct TestNode {
     /// Federation port.
     pub fed_port: u16,
     child: Option<Child>,
+    /// `ulimit -n` for the node process, when set.
+    open_files: Option<u64>,
 }
 
 impl TestNode {
@@ -207,7 +209,16 @@ impl TestNode {
         // 0600 like every file in a node directory.
         let log = std::os::unix::fs::OpenOptionsExt::mode(std::fs::OpenOptions::new().create(true).append(true), 0o600)
             .open(self.dir.join("node.log"))?;
-        let child = Command::new(bin("jaring-node"))
+        // With an open-files limit the node starts under `sh -c 'ulimit -n N; exec ...'`.
+        let mut command = match self.open_files {
+            Some(n) => {
+                let mut c = Command::new("sh");
+                c.arg("-c").arg(format!("ulimit -n {n} && exec \"$0\" \"$@\"")).arg(bin("jaring-node"));
+                c
+            }
+            None => Command::new(bin("jaring-node")),
+        };
+        let child = command
             .arg("--config")
             .arg(self.dir.join("node.toml"))
             .arg("--log-level")
@@ -231,6 +242,50 @@ impl TestNode {
             }
             std::thread::sleep(Duration::from_millis(30));
         }
+    }
+
+    /// Starts the node under this open-files limit (`ulimit -n`, soft and
+    /// hard) from now on.
+    pub fn set_open_files_limit(&mut self, n: u64) {
+        self.open_files = Some(n);
+    }
+
+    /// Sets `key = value` (TOML text) in `[section]` of node.toml, replacing
+    /// the key's line if the section has one.
+    ///
+    /// # Errors
+    ///
+    /// The file cannot be read or written, or has no such section.
+    pub fn set_config(&self, section: &str, key: &str, value: &str) -> Result<()> {
+        let path = self.dir.join("node.toml");
+        let text = std::fs::read_to_string(&path)?;
+        let mut out = Vec::new();
+        let (mut inside, mut done, mut found) = (false, false, false);
+        for line in text.lines() {
+            let trimmed = line.trim();
+            if trimmed.starts_with('[') {
+                if inside && !done {
+                    out.push(format!("{key} = {value}"));
+                    done = true;
+                }
+                inside = trimmed == format!("[{section}]");
+                found |= inside;
+            }
+            if inside && !done && trimmed.split('=').next().is_some_and(|k| k.trim() == key) {
+                out.push(format!("{key} = {value}"));
+                done = true;
+                continue;
+            }
+            out.push(line.to_string());
+        }
+        if !found {
+            bail!("node.toml has no [{section}]");
+        }
+        if inside && !done {
+            out.push(format!("{key} = {value}"));
+        }
+        std::fs::write(&path, out.join("\n") + "\n")?;
+        Ok(())
     }
 
     /// Process id of the running node (to send it signals).

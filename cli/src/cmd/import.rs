@@ -419,17 +419,26 @@ impl Run {
                         | tonic::Code::Unimplemented
                 ) || (status.code() == tonic::Code::Internal
                     && status.message().starts_with("store failure"));
-                let what =
-                    format!("the node refused the batch of rows {} to {}: {}", opt(first), opt(last), status.message());
                 if known {
                     // Nothing of that batch was stored.
+                    let what =
+                        format!("the node refused the rows {} to {}: {}", opt(first), opt(last), status.message());
                     self.stop_with(what, None);
                 } else {
-                    let unknown = first.zip(last);
-                    self.stop_with(
-                        format!("{what} (the connection broke: those rows may or may not be stored)"),
-                        unknown,
+                    let what = format!(
+                        "the node failed while storing the rows {} to {}: {}",
+                        opt(first),
+                        opt(last),
+                        status.message()
                     );
+                    self.stop_with(what, None);
+                    // Those rows may or may not be stored (so may the next
+                    // batch's, in flight too).
+                    if let (Some(a), Some(b)) = (first, last)
+                        && let Some((_, unknown)) = &mut self.stop
+                    {
+                        *unknown = Some(unknown.map_or((a, b), |(x, y)| (x.min(a), y.max(b))));
+                    }
                 }
                 return;
             }
