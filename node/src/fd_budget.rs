@@ -101,6 +101,22 @@ fn ensure_for(needed: u64, breakdown: String) -> Result<FdBudget, FdError> {
     Ok(FdBudget { needed, breakdown, soft: now, hard, raised_from })
 }
 
+/// Raises this process's soft `RLIMIT_NOFILE` towards `wanted` (to the
+/// hard limit if that is lower); returns the soft limit now (`None`:
+/// unlimited). For tools that open many connections themselves (`jaring
+/// bench flood`).
+pub fn raise_open_files(wanted: u64) -> Option<u64> {
+    let Rlimit { current, maximum } = getrlimit(Resource::Nofile);
+    if current.is_none_or(|s| s >= wanted) {
+        return current;
+    }
+    let target = maximum.map_or(wanted, |h| h.min(wanted.max(current.unwrap_or(0))));
+    match setrlimit(Resource::Nofile, Rlimit { current: Some(target), maximum }) {
+        Ok(()) => Some(target),
+        Err(_) => current,
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -7,7 +7,8 @@
 //! speed of its signature checks.
 //!
 //! Scenarios: `machine`, `publish`, `ingest`, `lookup`, `propagation`,
-//! `catchup`. `--json` prints one object with a key per scenario.
+//! `catchup`, `flood` (see `bench_flood`). `--json` prints one object with a
+//! key per scenario.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -80,6 +81,8 @@ pub enum Scenario {
     Propagation,
     /// A subscriber that was offline while indicators were published.
     Catchup,
+    /// Admin and federation latency while idle connections flood the HTTPS and federation ports.
+    Flood,
 }
 
 /// Runs the benchmark.
@@ -148,6 +151,11 @@ pub async fn run(a: BenchArgs, out: &Output) -> Result<()> {
         });
         show(out, "catchup", &r);
         report.insert("catchup".into(), r);
+    }
+    if want(Scenario::Flood) {
+        let r = super::bench_flood::run(&node_bin, &base.join("flood")).await?;
+        show(out, "flood", &r);
+        report.insert("flood".into(), r);
     }
     if out.json {
         out.json(&Value::Object(report));
