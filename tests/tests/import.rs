@@ -117,7 +117,7 @@ fn an_interrupted_import_says_what_was_stored_and_importing_again_is_safe() {
     assert!(report["stopped"]["reason"].as_str().unwrap().contains("interrupted"), "{report}");
     assert!(report["stopped"]["unknown"].is_null(), "in-flight batches were waited for: {report}");
     let stored = report["stored"].as_u64().unwrap();
-    assert!(stored >= 1000 && stored < 50_000, "{report}");
+    assert!((1000..50_000).contains(&stored), "{report}");
     assert!(stderr(&out).contains("import stopped") && stderr(&out).contains("nothing after it was stored"));
     // Exactly what the report says is in the node.
     assert_eq!(list(&id).len() as u64, stored);

@@ -145,9 +145,10 @@ fn flood(port: u16, n: usize, first_address: u32, stop: Arc<AtomicBool>, opened:
                         opened.fetch_add(1, Ordering::Relaxed);
                         // Say nothing; wait until the node closes it.
                         while !stop.load(Ordering::Relaxed) {
-                            match tokio::time::timeout(Duration::from_millis(200), s.read(&mut buf)).await {
-                                Ok(Ok(0) | Err(_)) => break,
-                                _ => {}
+                            if let Ok(Ok(0) | Err(_)) =
+                                tokio::time::timeout(Duration::from_millis(200), s.read(&mut buf)).await
+                            {
+                                break;
                             }
                         }
                     }

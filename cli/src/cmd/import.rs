@@ -312,10 +312,10 @@ async fn pipeline(
             run.refuse(row.at, &row.label, &reason);
             continue;
         }
-        if batch.bytes + size > limits.bytes || batch.inputs.len() >= limits.rows {
-            if !run.send(client, &mut batch, &mut in_flight).await {
-                break;
-            }
+        if (batch.bytes + size > limits.bytes || batch.inputs.len() >= limits.rows)
+            && !run.send(client, &mut batch, &mut in_flight).await
+        {
+            break;
         }
         batch.rows.push((row.at, row.label));
         batch.inputs.push(input);
