@@ -334,7 +334,7 @@ mod tests {
         let mut started = a.admit(ip("192.0.2.1")).unwrap();
         started.mark_started();
         let mut silent = a.admit(ip("192.0.2.2")).unwrap();
-        let _new = a.admit(ip("192.0.2.3")).unwrap();
+        let newer = a.admit(ip("192.0.2.3")).unwrap();
         // The silent one went, though it is younger.
         tokio::time::timeout(Duration::from_secs(5), silent.evicted()).await.unwrap();
         assert_eq!(a.held(), 2);
@@ -343,8 +343,8 @@ mod tests {
         drop(silent);
         assert_eq!(a.held(), 2);
         // With only started connections left, the oldest goes.
-        _new.mark_started();
-        let _newer = a.admit(ip("192.0.2.4")).unwrap();
+        newer.mark_started();
+        let _newest = a.admit(ip("192.0.2.4")).unwrap();
         tokio::time::timeout(Duration::from_secs(5), started.evicted()).await.unwrap();
         assert_eq!(a.held(), 2);
     }

@@ -231,7 +231,8 @@ async fn accept_loop(
     }
 }
 
-/// Where the admin listener of the node at `addr` is, as a client dials it.
+/// The address a client dials for an admin listener configured on
+/// `listen`: a wildcard (`0.0.0.0`, `[::]`) is dialed on loopback.
 pub fn dial_addr(listen: &str) -> String {
     listen.replace("0.0.0.0", "127.0.0.1").replace("[::]", "[::1]")
 }
