@@ -326,10 +326,20 @@ fn stix_takes_a_taxii_envelope_and_a_single_object() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(report["stored"], 1, "{report}");
     assert!(id.lookup_found("single-object.example.com").unwrap());
-    let broken = write(id.dir(), "broken.json", "{\"objects\": [{\"type\": \"indicator\",");
-    let out = id.cli_output(&["indicator", "import", broken.to_str().unwrap()]).unwrap();
+    // A file that breaks off: what came before the break is imported, and
+    // the report says where it stopped.
+    let text = format!(
+        "{{\"objects\": [{},\n{},\n{{\"type\": \"indicator\",",
+        object("before-break-a.example.com"),
+        object("before-break-b.example.com")
+    );
+    let broken = write(id.dir(), "broken.json", &text);
+    let (report, out) = import(&id, &broken, &[]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("not JSON") && stderr(&out).contains("line 1"), "{}", stderr(&out));
+    assert_eq!((report["stored"].as_u64(), report["complete"].as_bool()), (Some(2), Some(false)), "{report}");
+    let reason = report["stopped"]["reason"].as_str().unwrap();
+    assert!(reason.contains("broke off") && reason.contains("not JSON") && reason.contains("line 3"), "{reason}");
+    assert!(id.lookup_found("before-break-b.example.com").unwrap());
 }
 
 fn uuid_of(s: &str) -> String {

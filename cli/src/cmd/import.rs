@@ -200,13 +200,13 @@ pub async fn import_stix(client: &mut Client, path: &Path, opts: ImportOptions) 
     let reader = tokio::task::spawn_blocking(move || {
         let broken = |e: stix::ImportError| format!("{path_text}: {e}");
         let mut ctx = StixContext::for_node(Some(this_node));
-        if let Err(e) = stix::stream::for_each_object(std::io::BufReader::new(first), |_, o| {
+        // A file that breaks off is read up to the break in both passes: the
+        // indicators before it are imported and the report says where it
+        // stopped (the second pass meets the same error).
+        let _ = stix::stream::for_each_object(std::io::BufReader::new(first), |_, o| {
             ctx.learn(&o);
             std::ops::ControlFlow::Continue(())
-        }) {
-            let _ = tx.blocking_send(Msg::Broken(broken(e)));
-            return;
-        }
+        });
         let second = match std::fs::File::open(&path) {
             Ok(f) => f,
             Err(e) => {
