@@ -30,6 +30,8 @@ pub struct NodeSpec<'a> {
     pub engine: EngineKind,
     /// The node's log filter.
     pub log_level: &'a str,
+    /// Whether it serves the HTTPS listener.
+    pub http: bool,
 }
 
 /// A running node of the fleet.
@@ -59,6 +61,15 @@ impl FleetNode {
     pub fn card(&self) -> Result<String> {
         let path = self.dir.join("identity.json");
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))
+    }
+
+    /// The addresses it listens on (recorded when it started).
+    ///
+    /// # Errors
+    ///
+    /// The node has not recorded them.
+    pub fn bound(&self) -> Result<jaring_node::config::Bound> {
+        jaring_node::config::Bound::read(&self.dir).with_context(|| format!("{}: listen.json", self.dir.display()))
     }
 
     /// Peak resident memory of its process, MiB.
@@ -134,19 +145,20 @@ pub async fn start(base: &Path, spec: &NodeSpec<'_>) -> Result<FleetNode> {
             region: Some(spec.region.into()),
             listen: "127.0.0.1:0".into(),
             admin: "127.0.0.1:0".into(),
-            http: None,
+            http: spec.http.then(|| "127.0.0.1:0".to_string()),
             endpoint: None,
             tls_hosts: vec![],
             federation_key: spec.federation_key.map(Path::to_path_buf),
             federation_key_epoch: 1,
             hash_phone: false,
+            admin_remote: false,
         })?;
         config.store.engine = spec.engine;
         std::fs::write(dir.join("node.toml"), config.to_toml())?;
     }
     let log = std::fs::File::create(dir.join("node.log"))?;
     let bin = std::env::current_exe().context("finding this program to start nodes with")?;
-    let _ = std::fs::remove_file(dir.join(jaring_node::server::LISTEN_FILE));
+    let _ = std::fs::remove_file(dir.join(jaring_node::config::LISTEN_FILE));
     let child = Command::new(&bin)
         .arg("node-run")
         .arg("--config")
@@ -158,7 +170,7 @@ pub async fn start(base: &Path, spec: &NodeSpec<'_>) -> Result<FleetNode> {
         .spawn()
         .with_context(|| format!("starting {}", bin.display()))?;
     let mut node = Started { child: Some(child) };
-    let target = Target { node: Some(dir.clone()), admin: None, token_file: None };
+    let target = Target { node: Some(dir.clone()), ..Target::default() };
     let deadline = Instant::now() + Duration::from_secs(30);
     let client = loop {
         if let Ok(mut c) = target.connect().await

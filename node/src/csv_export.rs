@@ -29,7 +29,7 @@ use crate::model::Action;
 use crate::view::IndicatorRecord;
 
 /// The header of CSV exports.
-pub const HEADER: [&str; 16] = [
+pub const HEADER: [&str; 17] = [
     "kind",
     "value",
     "categories",
@@ -38,6 +38,7 @@ pub const HEADER: [&str; 16] = [
     "distribution",
     "valid_until",
     "first_seen",
+    "last_seen",
     "description",
     "source_refs",
     "id",
@@ -115,6 +116,7 @@ pub fn row(rec: &IndicatorRecord, plaintext: bool, mode: CsvMode) -> Vec<String>
         rec.distribution.to_string(),
         rec.valid_until_ms.map(time).unwrap_or_default(),
         time(rec.first_seen_ms),
+        time(rec.last_seen_ms),
         text_cell(rec.description.as_deref().unwrap_or_default()),
         text_cell(&rec.source_refs.join(";")),
         rec.id.clone(),

@@ -8,6 +8,9 @@
 //! DIR/tls/             dev CA and node certificate (keys 0600)
 //! DIR/db/              the store (created on first start)
 //! ```
+//!
+//! The directory is 0700 and every file in it 0600; a non-loopback
+//! `--admin` address is refused unless [`InitOptions::admin_remote`].
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -43,6 +46,8 @@ pub struct InitOptions {
     pub federation_key_epoch: u32,
     /// Treat phone numbers as personal data.
     pub hash_phone: bool,
+    /// Allow a non-loopback admin address (`[admin] allow_remote`).
+    pub admin_remote: bool,
 }
 
 /// What went wrong making a node directory.
@@ -84,18 +89,32 @@ pub fn init(opts: &InitOptions) -> Result<Config, InitError> {
         .node_id
         .parse()
         .map_err(|e: crate::node_id::InvalidNodeId| InitError::Invalid { field: "node-id", reason: e.to_string() })?;
+    if !opts.admin_remote && !crate::config::is_loopback_listen(&opts.admin) {
+        return Err(InitError::Invalid {
+            field: "admin",
+            reason: format!(
+                "{} is not a loopback address; the admin API belongs on 127.0.0.1 \
+                 (pass --admin-remote to serve it on the network, over TLS)",
+                opts.admin
+            ),
+        });
+    }
     let dir = &opts.dir;
     let toml_path = dir.join("node.toml");
     if toml_path.exists() {
         return Err(InitError::Exists(dir.clone()));
     }
+    // Everything init writes is for this user only (a node directory holds
+    // keys and, later, the store).
+    crate::file_modes::restrict_umask();
     std::fs::create_dir_all(dir).map_err(io(dir))?;
+    set_mode(dir, 0o700)?;
     let mut config = Config {
         node_id,
         region: opts.region.as_ref().map(|r| r.to_ascii_uppercase()),
-        federation: FederationConfig { listen: opts.listen.clone(), endpoint: opts.endpoint.clone() },
-        admin: AdminConfig { listen: opts.admin.clone() },
-        http: opts.http.clone().map(|listen| HttpConfig { listen, public_url: None }),
+        federation: FederationConfig::new(opts.listen.clone(), opts.endpoint.clone()),
+        admin: AdminConfig { allow_remote: opts.admin_remote, ..AdminConfig::new(opts.admin.clone()) },
+        http: opts.http.clone().map(HttpConfig::new),
         paths: Default::default(),
         store: Default::default(),
         privacy: Default::default(),
@@ -135,7 +154,7 @@ pub fn init(opts: &InitOptions) -> Result<Config, InitError> {
 
     let tls_dir = config.resolve(&config.paths.tls);
     let mut hosts = opts.tls_hosts.clone();
-    for addr in [&opts.listen, config.federation_endpoint()] {
+    for addr in [&opts.listen, config.federation_endpoint(), &opts.admin] {
         if let Some((host, _)) = addr.rsplit_once(':') {
             let host = host.trim_start_matches('[').trim_end_matches(']');
             if !host.is_empty() && host != "0.0.0.0" && host != "::" && !hosts.iter().any(|h| h == host) {
@@ -153,8 +172,10 @@ pub fn init(opts: &InitOptions) -> Result<Config, InitError> {
 
     let card = crate::node::identity_card(&config, &[Arc::new(key)], &ca.cert_pem);
     let id_path = config.resolve(&config.paths.identity);
-    std::fs::write(&id_path, format!("{card}\n")).map_err(io(&id_path))?;
-    crate::fsutil::write_atomic(&toml_path, text.as_bytes(), 0o644).map_err(io(&toml_path))?;
+    crate::fsutil::write_atomic(&id_path, format!("{card}\n").as_bytes(), 0o600).map_err(io(&id_path))?;
+    crate::fsutil::write_atomic(&toml_path, text.as_bytes(), 0o600).map_err(io(&toml_path))?;
+    // Whatever a library wrote with its own modes (certificates) too.
+    crate::file_modes::restrict_tree(dir).map_err(io(dir))?;
     Ok(config)
 }
 

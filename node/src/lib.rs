@@ -8,7 +8,7 @@
 //! - The domain, in its own crate ([`jaring_domain`]): [`model`],
 //!   [`node_id`], [`normalize`], [`pii`], [`envelope`], [`submission`],
 //!   [`keys`], [`identity`], [`peers`], [`policy`], [`feedback`],
-//!   [`scoring`], [`allowlist`], [`view`], [`audit`]. Re-exported here
+//!   [`scoring`], [`allowlist`], [`reserved_ip`], [`view`], [`audit`]. Re-exported here
 //!   under their own names, so callers have one path for everything.
 //! - The domain's edge: [`wire`] (the one place protobuf meets the domain;
 //!   [`wire::status`] maps node errors to gRPC statuses) and [`signing`]
@@ -30,22 +30,27 @@
 //!   with live peer trust).
 //! - Running a node: [`config`], [`keystore`] (key files), [`fsutil`],
 //!   [`init`] (`jaring init`), [`logging`], [`shutdown`], [`server`],
-//!   [`daemon`] (the `jaring-node` binary's body).
+//!   [`daemon`] (the `jaring-node` binary's body); [`admission`],
+//!   [`fd_budget`], [`file_modes`]: what keeps it running under connection
+//!   floods and its files private.
 #![forbid(unsafe_code)]
 
 pub use jaring_domain::{
-    allowlist, audit, envelope, feedback, identity, keys, model, node_id, normalize, peers, pii, policy, scoring,
-    submission, view,
+    allowlist, audit, envelope, feedback, identity, keys, model, node_id, normalize, peers, pii, policy, reserved_ip,
+    scoring, submission, view,
 };
 
 pub mod admin;
+pub mod admission;
 pub mod config;
 pub mod csv_export;
 pub mod csv_import;
 pub mod daemon;
 pub mod export_filter;
 pub mod exposition;
+pub mod fd_budget;
 pub mod federation;
+pub mod file_modes;
 pub mod fsutil;
 pub mod http;
 pub mod init;

@@ -11,7 +11,7 @@ use jaring_proto::pb::admin_server::AdminServer;
 use tokio::net::TcpListener;
 
 use crate::admin::{AdminAuth, AdminService};
-use crate::config::Config;
+use crate::config::{Bound, Config, LISTEN_FILE};
 use crate::federation;
 use crate::node::{Node, StartError};
 use crate::shutdown::Shutdown;
@@ -43,66 +43,15 @@ pub enum RunError {
         /// Why.
         source: std::io::Error,
     },
+    /// Other local users can reach the node's files.
+    #[error(transparent)]
+    UnsafeFiles(#[from] crate::file_modes::UnsafeModes),
+    /// The file-descriptor limit is below what the connection caps need.
+    #[error(transparent)]
+    FileDescriptors(#[from] crate::fd_budget::FdError),
     /// A server failed.
     #[error("{0}")]
     Serve(String),
-}
-
-/// Where, beside `node.toml`, a running node records the addresses it
-/// listens on (`listen.json`): tools find a node configured with port 0
-/// (pick any free port) there.
-pub const LISTEN_FILE: &str = "listen.json";
-
-/// The addresses a node's listeners are bound to.
-#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
-pub struct Bound {
-    /// Admin API.
-    pub admin: std::net::SocketAddr,
-    /// Federation (mTLS).
-    pub federation: std::net::SocketAddr,
-    /// HTTPS, when configured.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub http: Option<std::net::SocketAddr>,
-}
-
-impl Bound {
-    /// Replaces every port 0 in `config` with the port the listener got;
-    /// returns whether the federation port was picked this way (then the
-    /// identity card's endpoint changed).
-    fn pin(&self, config: &mut Config) -> bool {
-        let picked = |listen: &str| listen.rsplit_once(':').is_some_and(|(_, port)| port == "0");
-        if picked(&config.admin.listen) {
-            config.admin.listen = self.admin.to_string();
-        }
-        if let (Some(h), Some(addr)) = (config.http.as_mut(), self.http)
-            && picked(&h.listen)
-        {
-            h.listen = addr.to_string();
-        }
-        if picked(&config.federation.listen) {
-            config.federation.listen = self.federation.to_string();
-            return config.federation.endpoint.is_none();
-        }
-        false
-    }
-
-    /// Writes `listen.json` (0600); a failure is logged, not fatal.
-    fn write(&self, path: &std::path::Path) {
-        let text = serde_json::to_string_pretty(self).unwrap_or_default();
-        if let Err(e) = crate::fsutil::write_atomic(path, format!("{text}\n").as_bytes(), 0o600) {
-            tracing::warn!(path = %path.display(), error = %e, "cannot record the listening addresses");
-        }
-    }
-
-    /// Reads the addresses a node in `dir` recorded when it started.
-    ///
-    /// # Errors
-    ///
-    /// The file is missing (the node never started) or unreadable.
-    pub fn read(dir: &std::path::Path) -> std::io::Result<Bound> {
-        let text = std::fs::read_to_string(dir.join(LISTEN_FILE))?;
-        serde_json::from_str(&text).map_err(std::io::Error::other)
-    }
 }
 
 /// Binds the configured listeners.
@@ -146,6 +95,14 @@ pub async fn run_with_reload(
     shutdown: Shutdown,
     reload: Option<tokio::sync::watch::Receiver<u64>>,
 ) -> Result<(), RunError> {
+    // Everything the node creates from here on (the store's files too) is
+    // private; what exists already must be.
+    crate::file_modes::restrict_umask();
+    crate::file_modes::check(&config)?;
+    let fds = crate::fd_budget::ensure(&config)?;
+    if let Some(from) = fds.raised_from {
+        tracing::info!(from, to = ?fds.soft, needed = fds.needed, "raised the open-files limit (RLIMIT_NOFILE)");
+    }
     let token_path = config.resolve(&config.paths.admin_token);
     let auth = AdminAuth::load(&token_path).map_err(|reason| StartError::Token { path: token_path.clone(), reason })?;
     let own = Arc::new(OwnCert::load(&config.tls_files()).map_err(StartError::Tls)?);
@@ -170,6 +127,7 @@ pub async fn run_with_reload(
     let mut config = config;
     let picked_federation_port = bound.pin(&mut config);
     let listen_file = config.resolve(std::path::Path::new(LISTEN_FILE));
+    let admin_config = config.admin.clone();
     let (node, ledger_thread) =
         tokio::task::spawn_blocking(move || Node::open(config)).await.map_err(|e| RunError::Serve(e.to_string()))??;
     if picked_federation_port {
@@ -192,9 +150,9 @@ pub async fn run_with_reload(
             .map_err(|e| RunError::Serve(e.to_string()))?;
     let admin = {
         let mut stop = shutdown.clone();
-        // Without TCP_NODELAY a unary response (headers, message, trailers)
-        // can wait for the client's delayed ACK: ~40 ms stalls at p99.
-        let incoming = tonic::transport::server::TcpIncoming::from(listeners.admin).with_nodelay(Some(true));
+        // TLS with our certificate unless `[admin] tls = false` (loopback).
+        let incoming = crate::admin::listener::incoming(listeners.admin, own.clone(), &admin_config)
+            .map_err(|e| RunError::Serve(format!("admin TLS: {e}")))?;
         tokio::spawn(async move {
             tonic::transport::Server::builder()
                 .layer(crate::metrics::AdminLatencyLayer)

@@ -215,7 +215,8 @@ impl Builder {
         if !out.status.success() {
             bail!("jaring init failed: {}", String::from_utf8_lossy(&out.stderr));
         }
-        let node = TestNode { id: self.id, _temp: temp, dir, admin_port, fed_port, http_port, child: None };
+        let node =
+            TestNode { id: self.id, _temp: temp, dir, admin_port, fed_port, http_port, child: None, open_files: None };
         for (key, value) in &self.limits {
             node.set_config("limits", key, value)?;
         }
@@ -251,6 +252,8 @@ pub struct TestNode {
     /// HTTPS port, with [`Builder::http`].
     pub http_port: Option<u16>,
     child: Option<Child>,
+    /// `ulimit -n` for the node process, when set.
+    open_files: Option<u64>,
 }
 
 impl TestNode {
@@ -270,8 +273,19 @@ impl TestNode {
     ///
     /// The process exits or never answers.
     pub fn start(&mut self) -> Result<()> {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join("node.log"))?;
-        let child = Command::new(bin("jaring-node"))
+        // 0600 like every file in a node directory.
+        let log = std::os::unix::fs::OpenOptionsExt::mode(std::fs::OpenOptions::new().create(true).append(true), 0o600)
+            .open(self.dir.join("node.log"))?;
+        // With an open-files limit the node starts under `sh -c 'ulimit -n N; exec ...'`.
+        let mut command = match self.open_files {
+            Some(n) => {
+                let mut c = Command::new("sh");
+                c.arg("-c").arg(format!("ulimit -n {n} && exec \"$0\" \"$@\"")).arg(bin("jaring-node"));
+                c
+            }
+            None => Command::new(bin("jaring-node")),
+        };
+        let child = command
             .arg("--config")
             .arg(self.dir.join("node.toml"))
             .arg("--log-level")
@@ -343,6 +357,12 @@ impl TestNode {
     /// Peak and current resident memory of the running node, KiB.
     pub fn rss_kib(&self) -> Option<(u64, u64)> {
         rss_kib(self.pid()?)
+    }
+
+    /// Starts the node under this open-files limit (`ulimit -n`, soft and
+    /// hard) from now on.
+    pub fn set_open_files_limit(&mut self, n: u64) {
+        self.open_files = Some(n);
     }
 
     /// Process id of the running node (to send it signals).

@@ -637,7 +637,7 @@ fn a_flooding_peer_stays_within_bounded_memory_and_starves_neither_lookups_nor_o
     );
 
     let token = std::fs::read_to_string(vn.dir().join("admin.token")).unwrap().trim().to_string();
-    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{}", vn.admin_port)).unwrap();
+    let endpoint = jaring_node::admin::channel::AdminEndpoint::of_node_dir(vn.dir()).unwrap();
     let mut admin = fake.rt.block_on(async { pb::admin_client::AdminClient::new(endpoint.connect().await.unwrap()) });
     let mut lookups = |n: usize, gap: Duration| {
         (0..n)

@@ -180,7 +180,6 @@ fn stix_export_of_every_kind_passes_the_oasis_validator_and_round_trips() -> Res
             "valid_until",
             "object_marking_refs",
             "description",
-            "external_references",
             "indicator_types",
             "x_jaring_kind",
             "x_jaring_distribution",
@@ -189,6 +188,11 @@ fn stix_export_of_every_kind_passes_the_oasis_validator_and_round_trips() -> Res
             assert_eq!(o.get(field), orig.get(field), "{pattern}: {field}");
         }
         assert_eq!(o["x_jaring_origin"], "VN");
+        // The producer (ID's identity in the file) travels on as a source
+        // reference after the original ones.
+        let mut refs = orig.get("external_references").and_then(Value::as_array).cloned().unwrap_or_default();
+        refs.push(serde_json::json!({"source_name": "jaring-source", "external_id": "producer: Jaring node ID"}));
+        assert_eq!(o["external_references"], Value::Array(refs), "{pattern}: external_references");
     }
 
     // CSV export round-trips into the import format too.
@@ -493,10 +497,8 @@ fn metrics_healthz_grpc_health_and_reflection() -> Result<()> {
     // gRPC health and reflection on the admin listener, no token needed.
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(async {
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{}", a.admin_port))?
-            .connect_timeout(Duration::from_secs(5))
-            .connect()
-            .await?;
+        // TLS, verified against the node's CA, like the CLI.
+        let channel = jaring_node::admin::channel::AdminEndpoint::of_node_dir(a.dir())?.connect().await?;
         let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
         for service in ["", "jaring.v1.Admin"] {
             let resp =

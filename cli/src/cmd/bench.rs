@@ -7,7 +7,8 @@
 //! speed of its signature checks.
 //!
 //! Scenarios: `machine`, `publish`, `ingest`, `lookup`, `propagation`,
-//! `catchup`. `--json` prints one object with a key per scenario.
+//! `catchup`, `flood` (see `bench_flood`). `--json` prints one object with a
+//! key per scenario.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -81,6 +82,8 @@ pub enum Scenario {
     Propagation,
     /// A subscriber that was offline while indicators were published.
     Catchup,
+    /// Admin and federation latency while idle connections flood the HTTPS and federation ports.
+    Flood,
 }
 
 /// Runs the benchmark.
@@ -148,6 +151,11 @@ pub async fn run(a: BenchArgs, out: &Output) -> Result<()> {
         });
         show(out, "catchup", &r);
         report.insert("catchup".into(), r);
+    }
+    if want(Scenario::Flood) {
+        let r = super::bench_flood::run(&base.join("flood")).await?;
+        show(out, "flood", &r);
+        report.insert("flood".into(), r);
     }
     if out.json {
         out.json(&Value::Object(report));
@@ -248,7 +256,8 @@ fn machine() -> Value {
 /// Starts node `id` of a bench fleet in `base`, on the run's store engine.
 async fn start_node(base: &Path, id: &str, fed_key: Option<&Path>) -> Result<FleetNode> {
     let engine = ENGINE.get().copied().unwrap_or_default();
-    fleet::start(base, &NodeSpec { id, region: "ID", federation_key: fed_key, engine, log_level: "warn" }).await
+    fleet::start(base, &NodeSpec { id, region: "ID", federation_key: fed_key, engine, log_level: "warn", http: false })
+        .await
 }
 
 async fn peer(from: &mut FleetNode, to: &FleetNode, relay: bool, member_only: bool) -> Result<()> {
@@ -275,7 +284,8 @@ fn sample(i: u64, tag: &str) -> pb::IndicatorInput {
         0 => (Kind::Domain, format!("{tag}-{i}.loker-palsu.co.id")),
         1 => (Kind::Url, format!("https://{tag}.investasi-bodong.com/daftar/{i}")),
         2 => (Kind::BankAccount, format!("BCA:{:010}", i)),
-        3 => (Kind::Ip, format!("10.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, i & 255)),
+        // Documentation IPv6 (2001:db8::/32): private and reserved ranges are refused.
+        3 => (Kind::Ip, format!("2001:db8::{:x}:{:x}", (i >> 16) & 0xffff, i & 0xffff)),
         _ => (Kind::SocialHandle, format!("telegram:{tag}_{i}")),
     };
     let input = NewIndicator {
@@ -304,6 +314,7 @@ async fn load(client: &Client, n: u64, tag: &str, streams: u64) -> Result<Durati
             let batches = (from..to).step_by(1000).map(move |b| pb::SubmitIndicatorsRequest {
                 indicators: (b..(b + 1000).min(to)).map(|i| sample(i, &tag)).collect(),
                 override_allowlist: false,
+                ..Default::default()
             });
             let resp = c.submit_indicator_stream(tokio_stream::iter(batches)).await.map_err(status_error)?.into_inner();
             if let Some(first) = resp.refused.first() {
@@ -342,6 +353,7 @@ async fn publish(base: &Path, n: u64) -> Result<Value> {
                 c.submit_indicators(pb::SubmitIndicatorsRequest {
                     indicators: vec![sample(i, "unary")],
                     override_allowlist: false,
+                    ..Default::default()
                 })
                 .await
                 .map_err(status_error)?;
@@ -414,7 +426,7 @@ async fn lookup(base: &Path, store: u64, lookups: u64) -> Result<Value> {
     load(&node.client, store, "lookup", 2).await?;
     // Unary over gRPC: 32 concurrent callers, one value each.
     let unary_n = (lookups / 10).max(10_000);
-    let admin = jaring_node::config::Config::load(&node.dir.join("node.toml"))?.admin.listen;
+    let admin = jaring_node::admin::channel::AdminEndpoint::of_node_dir(&node.dir)?;
     // The echo baseline and the lookups take turns, so background work of
     // the node (flushes and compactions after the load) weighs on both alike.
     let (mut echo, mut unary) = (Timed::default(), Timed::default());
@@ -540,9 +552,9 @@ async fn grpc_lookups(client: &Client, items: Range<u64>, store: u64, per_call: 
 
 /// The baseline for unary lookups: the trivial gRPC health check served by
 /// the same node on the same admin listener, same client, same concurrency.
-async fn grpc_health_checks(admin: &str, n: u64) -> Result<Timed> {
+async fn grpc_health_checks(admin: &jaring_node::admin::channel::AdminEndpoint, n: u64) -> Result<Timed> {
     use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{admin}"))?.connect().await?;
+    let channel = admin.connect().await?;
     let client = HealthClient::new(channel);
     timed_calls(&client, UNARY_CALLERS, 0..n, 1, |mut c: HealthClient<tonic::transport::Channel>, _, _| async move {
         c.check(HealthCheckRequest { service: String::new() }).await.map_err(status_error)?;
@@ -668,6 +680,7 @@ async fn propagation(base: &Path, n: u64) -> Result<Value> {
                 .submit_indicators(pb::SubmitIndicatorsRequest {
                     indicators: vec![input.to_pb()],
                     override_allowlist: false,
+                    ..Default::default()
                 })
                 .await
                 .map_err(status_error)?;

@@ -132,6 +132,7 @@ pub async fn run(a: DemoArgs, out: &Output) -> Result<()> {
             federation_key: fed_key.as_deref(),
             engine: EngineKind::default(),
             log_level: "warn",
+            http: false,
         };
         let node = fleet::start(&base, &spec).await?;
         fed_key.get_or_insert_with(|| node.federation_key());

@@ -8,8 +8,9 @@
 //!
 //! - `stix`: a STIX 2.1 bundle (see `jaring_node::stix`): personal-data
 //!   kinds only as keyed hashes.
-//! - `csv`: the import header plus columns import ignores (see
-//!   `jaring_node::csv_export`), free text escaped against spreadsheet
+//! - `csv`: the import header (with `last_seen`) plus columns import
+//!   ignores or refuses (see `jaring_node::csv_export`; import refuses
+//!   `revoked` rows and rows holding only a keyed hash), free text escaped against spreadsheet
 //!   formula injection; `--excel` keeps phone numbers and other number-like
 //!   values as text. Personal-data rows carry the keyed hash and an empty
 //!   `value`, unless `--plaintext` asks for the plain values this node

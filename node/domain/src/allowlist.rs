@@ -18,8 +18,10 @@
 //! store nothing; the message says which of the two it is. After review,
 //! `--override-allowlist` (audited) publishes it.
 //!
-//! Admin lists live in the node's store; a small built-in set ([`builtin`]) of well-known platforms, CDNs,
-//! government suffixes, banks and shorteners always applies.
+//! Admin lists live in the node's store; a small built-in set
+//! ([`builtin`]) of well-known platforms, CDNs, government suffixes, banks
+//! and shorteners always applies, and so do the private, loopback and
+//! reserved IP ranges ([`crate::reserved_ip`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -81,6 +83,9 @@ pub struct AllowEntry {
 pub const BUILTIN_PLATFORMS: &str = "builtin-platforms";
 /// Name of the built-in list of public URL shorteners (review, not refuse).
 pub const BUILTIN_SHORTENERS: &str = "builtin-shorteners";
+/// Name of the built-in list of private, loopback and reserved IP ranges
+/// ([`crate::reserved_ip`]); its entries are CIDR ranges of kind ip.
+pub const BUILTIN_RESERVED_IPS: &str = "builtin-reserved-ips";
 
 #[rustfmt::skip]
 const PLATFORMS: &[&str] = &[
@@ -130,6 +135,14 @@ pub fn builtin() -> Vec<AllowEntry> {
         "public URL shortener: review the destination",
         SHORTENERS,
     ));
+    out.extend(crate::reserved_ip::RANGES.iter().map(|(cidr, note)| AllowEntry {
+        list: BUILTIN_RESERVED_IPS.into(),
+        kind: Some(Kind::Ip),
+        value: (*cidr).to_string(),
+        action: ListAction::Refuse,
+        builtin: true,
+        note: format!("{note}: not an address on the Internet"),
+    }));
     out
 }
 
@@ -156,6 +169,8 @@ fn under(host: &str, rule: &str) -> bool {
 pub fn find<'a>(entries: &'a [AllowEntry], kind: Kind, canonical: &str) -> Option<&'a AllowEntry> {
     let host = host_of(kind, canonical);
     let hit = |e: &&AllowEntry| match e.kind {
+        // Built-in IP entries are ranges.
+        Some(Kind::Ip) if e.builtin && kind == Kind::Ip => crate::reserved_ip::cidr_contains(&e.value, canonical),
         Some(k) => k == kind && e.value == canonical,
         None => {
             host.as_ref().is_some_and(|(h, whole)| under(h, &e.value) && (*whole || e.action == ListAction::Review))
@@ -239,6 +254,17 @@ mod tests {
         assert_eq!(find(&b, Kind::Url, "https://bit.ly/abc").unwrap().action, ListAction::Review);
         assert_eq!(hit(Kind::Domain, "loker-kerja.co.id"), None);
         assert_eq!(hit(Kind::Phone, "+6281234567890"), None);
+        // Private, loopback and reserved addresses are refused; the
+        // documentation ranges are not.
+        for ip in ["10.0.0.0", "127.0.0.1", "192.168.1.1", "::1", "::ffff:10.0.0.1"] {
+            assert_eq!(hit(Kind::Ip, ip), Some(BUILTIN_RESERVED_IPS), "{ip}");
+        }
+        assert_eq!(find(&b, Kind::Ip, "10.0.0.1").unwrap().action, ListAction::Refuse);
+        assert_eq!(hit(Kind::Ip, "203.0.113.7"), None);
+        assert_eq!(hit(Kind::Ip, "8.8.4.4"), None);
+        let refused = refusal(find(&b, Kind::Ip, "192.168.1.1").unwrap(), "192.168.1.1");
+        assert!(refused.reason.contains("192.168.0.0/16, private network (RFC 1918)"), "{refused}");
+        assert!(refused.reason.contains("--override-allowlist"), "{refused}");
     }
 
     #[test]

@@ -20,7 +20,8 @@
 //!   decide what leaves a node and how arrivals are kept.
 //! - [`feedback`], [`scoring`], [`allowlist`]: what happened after sharing
 //!   (sightings, takedowns, false positives), confidence decay, and values
-//!   never published as scams without an override.
+//!   never published as scams without an override ([`reserved_ip`]: the IP
+//!   ranges that are never a scam's address).
 //! - [`view`]: the merged view of a value across origins.
 //! - [`audit`]: the hash-chained audit log's entries and their check.
 #![forbid(unsafe_code)]
@@ -37,6 +38,7 @@ pub mod normalize;
 pub mod peers;
 pub mod pii;
 pub mod policy;
+pub mod reserved_ip;
 pub mod scoring;
 pub mod submission;
 pub mod view;

@@ -74,6 +74,27 @@ pub struct Submission {
 }
 
 impl Submission {
+    /// Whether this submission says exactly what `held` (this node's
+    /// current version) says: kind, value, categories, confidence, TLP,
+    /// distribution, first and last seen, expiry, description and source
+    /// references. A revoked version is never "the same": submitting the
+    /// value again publishes it anew.
+    pub fn same_content(&self, held: &Indicator) -> bool {
+        let s = &self.indicator;
+        held.action == Action::Upsert
+            && held.kind == s.kind
+            && held.value == s.value
+            && held.categories == s.categories
+            && held.confidence == s.confidence
+            && held.tlp == s.tlp
+            && held.distribution == s.distribution
+            && held.first_seen_ms == s.first_seen_ms
+            && held.last_seen_ms == s.last_seen_ms
+            && held.valid_until_ms == s.valid_until_ms
+            && held.description == s.description
+            && held.source_refs == s.source_refs
+    }
+
     /// The canonical value as this node knows it: the plain value of
     /// personal data, else the carried value.
     pub fn canonical(&self) -> &str {

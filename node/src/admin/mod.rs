@@ -5,8 +5,14 @@
 //! named by the token check (plus the operator the CLI reports), which the
 //! audit log records. Errors become gRPC statuses in one place
 //! (`crate::wire::status`).
+//!
+//! The listener speaks TLS with the node's own certificate
+//! ([`listener`]); clients dial it with [`channel`], which verifies the
+//! node before the token is sent.
 
 pub mod auth;
+pub mod channel;
+pub mod listener;
 pub mod ops;
 pub mod service;
 

@@ -8,7 +8,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::Actor;
 use crate::model::Kind;
-use crate::node::{ListFilter, Node, PeerChange};
+use crate::node::{ListFilter, Node, PeerChange, SubmitOptions, Submitted};
 use crate::peers::{InboundAgreement, OutboundAgreement, Peer};
 use crate::submission::{InputError, NewIndicator};
 use crate::wire::admin::trust_from_wire;
@@ -44,6 +44,7 @@ impl AdminService {
         inputs: Vec<pb::IndicatorInput>,
         actor: &str,
         override_allowlist: bool,
+        unchanged: i32,
     ) -> std::result::Result<pb::SubmitIndicatorsResponse, Status> {
         let max = self.node.config().limits.max_batch;
         if inputs.len() > max {
@@ -63,14 +64,16 @@ impl AdminService {
                 Err(e) => early.push(Some(pb::FieldError { field: e.field().into(), reason: e.to_string() })),
             }
         }
-        let mut done = self.node.submit_with(decoded, actor, override_allowlist).await?.into_iter();
+        let opts = SubmitOptions { override_allowlist, skip_unchanged: unchanged == pb::Unchanged::Skip as i32 };
+        let mut done = self.node.submit_checked(decoded, actor, opts).await?.into_iter();
         let results: Vec<pb::SubmitResult> = early
             .into_iter()
             .map(|e| {
                 let result = match e {
                     Some(err) => pb::submit_result::Result::Error(err),
                     None => match done.next() {
-                        Some(Ok(rec)) => pb::submit_result::Result::Stored(rec.to_pb()),
+                        Some(Ok(Submitted::Stored(rec))) => pb::submit_result::Result::Stored(rec.to_pb()),
+                        Some(Ok(Submitted::Unchanged(rec))) => pb::submit_result::Result::Unchanged(rec.to_pb()),
                         Some(Err(err)) => {
                             pb::submit_result::Result::Error(pb::FieldError { field: err.field, reason: err.reason })
                         }
@@ -87,7 +90,11 @@ impl AdminService {
             .iter()
             .filter(|r: &&pb::SubmitResult| matches!(r.result, Some(pb::submit_result::Result::Stored(_))))
             .count() as u64;
-        Ok(pb::SubmitIndicatorsResponse { results, stored, refused: Vec::new() })
+        let unchanged = results
+            .iter()
+            .filter(|r: &&pb::SubmitResult| matches!(r.result, Some(pb::submit_result::Result::Unchanged(_))))
+            .count() as u64;
+        Ok(pb::SubmitIndicatorsResponse { results, stored, refused: Vec::new(), unchanged })
     }
 }
 
@@ -107,7 +114,7 @@ impl Admin for AdminService {
     ) -> Result<pb::SubmitIndicatorsResponse> {
         let actor = actor(&req);
         let r = req.into_inner();
-        Ok(Response::new(self.submit(r.indicators, &actor, r.override_allowlist).await?))
+        Ok(Response::new(self.submit(r.indicators, &actor, r.override_allowlist, r.unchanged).await?))
     }
 
     async fn submit_indicator_stream(
@@ -122,6 +129,7 @@ impl Admin for AdminService {
             for result in r.results {
                 match result.result {
                     Some(pb::submit_result::Result::Stored(_)) => all.stored += 1,
+                    Some(pb::submit_result::Result::Unchanged(_)) => all.unchanged += 1,
                     Some(pb::submit_result::Result::Error(error)) => {
                         all.refused.push(pb::RefusedInput { index: position, error: Some(error) })
                     }
@@ -136,7 +144,9 @@ impl Admin for AdminService {
         while let Some(batch) = stream.message().await? {
             let me = self.clone();
             let actor = actor.clone();
-            let next = tokio::spawn(async move { me.submit(batch.indicators, &actor, batch.override_allowlist).await });
+            let next = tokio::spawn(async move {
+                me.submit(batch.indicators, &actor, batch.override_allowlist, batch.unchanged).await
+            });
             if let Some(prev) = pending.replace(next) {
                 let r = prev.await.map_err(|e| Status::internal(e.to_string()))??;
                 tally(r, &mut all);

@@ -21,7 +21,7 @@ use super::publisher::FederationService;
 use super::subscriber;
 use crate::node::Node;
 use crate::shutdown::Shutdown;
-use crate::tls::{self, OwnCert, PeerInfo, PeerTrust, TlsConn, TrustedPeer};
+use crate::tls::{self, OwnCert, PeerInfo, TlsConn};
 
 /// How long shutdown waits for open federation connections to finish their
 /// streams before closing them.
@@ -107,27 +107,6 @@ impl AsyncWrite for Closing {
     }
 }
 
-/// The peers allowed to complete a federation handshake.
-pub fn trusted_peers(node: &Node) -> Vec<TrustedPeer> {
-    node.peers()
-        .into_iter()
-        .filter(|p| p.may_connect())
-        .filter_map(|p| match TrustedPeer::from_ca_pem(p.node_id(), &p.card.tls_ca_pem) {
-            Ok(t) => Some(TrustedPeer { tls_name: p.card.tls_name.clone(), ..t }),
-            Err(e) => {
-                tracing::warn!(peer = %p.node_id(), error = %e, "peer CA certificate unusable; peer refused");
-                None
-            }
-        })
-        .collect()
-}
-
-fn refresh(trust: &PeerTrust, node: &Node) {
-    for e in trust.replace(trusted_peers(node)) {
-        tracing::warn!(error = %e, "peer left out of the TLS trust set");
-    }
-}
-
 /// Serves `jaring.v1.Federation` on `listener` and subscribes to every
 /// connectable peer until shutdown.
 ///
@@ -140,14 +119,17 @@ pub async fn run(
     own: Arc<OwnCert>,
     mut shutdown: Shutdown,
 ) -> Result<(), ServeError> {
-    let trust = PeerTrust::new();
-    refresh(&trust, &node);
+    // The node keeps the trust set in step with its peers (before a peer
+    // change returns); the server's verifier reads it at every handshake.
+    let trust = node.peer_trust().clone();
     let config = tls::server_config(own.clone(), trust.clone())?;
     let incoming = {
         let shutdown = shutdown.clone();
-        tokio_stream::StreamExt::map(tls::tls_incoming(listener, config, trust.clone()), move |conn| {
-            conn.map(|c| Closing::new(c, shutdown.clone()))
-        })
+        let limits = node.config().federation.handshake_limits();
+        tokio_stream::StreamExt::map(
+            tls::tls_incoming_with_limits(listener, config, trust.clone(), limits),
+            move |conn| conn.map(|c| Closing::new(c, shutdown.clone())),
+        )
     };
     let limit = node.config().limits.max_message_bytes;
     let service = FederationServer::new(FederationService::new(node.clone(), shutdown.clone()))
@@ -174,7 +156,6 @@ pub async fn run(
     let mut tasks: HashMap<String, (watch::Sender<bool>, JoinHandle<()>)> = HashMap::new();
     let mut changes = node.peers_changed();
     loop {
-        refresh(&trust, &node);
         let wanted: Vec<String> =
             node.peers().into_iter().filter(|p| p.may_connect()).map(|p| p.node_id().to_string()).collect();
         tasks.retain(|id, (stop, _)| {

@@ -14,6 +14,7 @@ use crate::store::{LogEntry, StoreError, Tables};
 use crate::submission::{InputError, NewIndicator, Submission};
 use crate::view::{Assertion, IndicatorRecord, LookupResult, MergedView, ValueStatus};
 
+use super::unchanged::{SubmitOptions, Submitted};
 use super::{Node, NodeError};
 
 impl Node {
@@ -53,9 +54,29 @@ impl Node {
         actor: &str,
         override_allowlist: bool,
     ) -> Result<Vec<Result<IndicatorRecord, InputError>>, NodeError> {
+        let opts = SubmitOptions { override_allowlist, skip_unchanged: false };
+        let done = self.submit_checked(inputs, actor, opts).await?;
+        Ok(done.into_iter().map(|r| r.map(Submitted::into_record)).collect())
+    }
+
+    /// [`Self::submit_with`], and with `opts.skip_unchanged` a submission
+    /// equal to this node's current version of the indicator publishes
+    /// nothing and answers [`Submitted::Unchanged`]
+    /// ([`Submission::same_content`]).
+    ///
+    /// # Errors
+    ///
+    /// [`NodeError::Store`] if the store failed (then nothing was stored).
+    pub async fn submit_checked(
+        &self,
+        inputs: Vec<NewIndicator>,
+        actor: &str,
+        opts: SubmitOptions,
+    ) -> Result<Vec<Result<Submitted, InputError>>, NodeError> {
+        let override_allowlist = opts.override_allowlist;
         let allow = self.allowlist_entries(true)?;
         let mut overridden = Vec::new();
-        let mut out: Vec<Option<Result<IndicatorRecord, InputError>>> = Vec::with_capacity(inputs.len());
+        let mut out: Vec<Option<Result<Submitted, InputError>>> = Vec::with_capacity(inputs.len());
         let mut items = Vec::new();
         let mut slots = Vec::new();
         for input in inputs {
@@ -72,6 +93,12 @@ impl Node {
             });
             match prepared {
                 Ok(d) => {
+                    if opts.skip_unchanged
+                        && let Some(held) = self.held_unchanged(&d)?
+                    {
+                        out.push(Some(Ok(Submitted::Unchanged(held))));
+                        continue;
+                    }
                     slots.push(out.len());
                     out.push(None);
                     items.push(Publish::Upsert(d));
@@ -87,7 +114,8 @@ impl Node {
             let results = self.ledger.publish(items, audit).await?;
             for (slot, r) in slots.into_iter().zip(results) {
                 let stored = r.map_err(NodeError::from)?;
-                out[slot] = Some(Ok(self.record(stored.local_seq, &stored.envelope.raw, &stored.envelope.body)?));
+                let rec = self.record(stored.local_seq, &stored.envelope.raw, &stored.envelope.body)?;
+                out[slot] = Some(Ok(Submitted::Stored(rec)));
             }
         }
         Ok(out.into_iter().map(|r| r.unwrap_or_else(|| Err(InputError::new("internal", "no result")))).collect())
@@ -213,6 +241,14 @@ impl Node {
                 },
                 None => normalize::candidates(query, &self.normalize),
             };
+            // Values stored under an older canonical form (e-mail local
+            // parts kept their case) are found too.
+            let legacy: Vec<(Kind, String)> = candidates
+                .iter()
+                .flat_map(|(k, _)| normalize::legacy_forms(*k, query).into_iter().map(|v| (*k, v)))
+                .collect();
+            let mut candidates = candidates;
+            candidates.extend(legacy);
             let mut views = Vec::new();
             for (kind, canonical) in candidates {
                 if let Some(view) = self.view(kind, canonical, now)? {

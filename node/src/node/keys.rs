@@ -200,7 +200,7 @@ impl Node {
     pub fn write_identity_file(&self) {
         let path = self.config.resolve(&self.config.paths.identity);
         let card = self.identity_card();
-        if let Err(e) = crate::fsutil::write_atomic(&path, format!("{card}\n").as_bytes(), 0o644) {
+        if let Err(e) = crate::fsutil::write_atomic(&path, format!("{card}\n").as_bytes(), 0o600) {
             tracing::warn!(path = %path.display(), error = %e, "cannot rewrite the identity card");
         }
     }
@@ -279,6 +279,7 @@ mod tests {
             federation_key: None,
             federation_key_epoch: 1,
             hash_phone: false,
+            admin_remote: false,
         })
         .unwrap();
         let (node, ledger) = node_in(&dir);

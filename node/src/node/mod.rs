@@ -4,6 +4,7 @@
 //! It owns the store, the ledger (single writer), this node's keys, the
 //! federation key for personal data and the peer set. One file per job:
 //! - [`indicators`]: submit, revoke, list, look up, the merged view;
+//!   [`unchanged`]: re-submitting what is held publishes nothing;
 //! - [`peers`]: peers and their agreements; link state for status;
 //! - [`review`]: the quarantine;
 //! - [`status`]: what admins, auditors and health checks see;
@@ -23,6 +24,7 @@ mod peers;
 mod review;
 mod status;
 mod tls;
+mod unchanged;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -46,6 +48,7 @@ pub use peers::{LinkStatus, PeerChange};
 pub use review::ReviewItem;
 pub use status::{CertStatus, OriginStatus, PeerStatus, SigningKeyStatus, StatusReport};
 pub use tls::{CERT_WARNING_MS, CertExpiry, pem_not_after};
+pub use unchanged::{SubmitOptions, Submitted};
 
 /// The node.
 #[derive(Debug)]
@@ -59,6 +62,7 @@ pub struct Node {
     signing: RwLock<Vec<Arc<SigningKey>>>,
     peers: RwLock<HashMap<String, Peer>>,
     peers_changed: watch::Sender<u64>,
+    peer_trust: crate::tls::PeerTrust,
     links: RwLock<HashMap<String, LinkStatus>>,
     started_at_ms: UnixMillis,
     tls_ca_pem: RwLock<String>,
@@ -121,12 +125,14 @@ impl Node {
             signing: RwLock::new(signing),
             peers: RwLock::new(peers),
             peers_changed,
+            peer_trust: crate::tls::PeerTrust::new(),
             links: RwLock::new(HashMap::new()),
             started_at_ms: now_ms(),
             tls_ca_pem: RwLock::new(tls_ca_pem),
             key_ops: tokio::sync::Mutex::new(()),
             own_cert: std::sync::OnceLock::new(),
         };
+        node.refresh_peer_trust();
         Ok((Arc::new(node), handle))
     }
 

@@ -12,10 +12,37 @@ use crate::peers::{InboundAgreement, OutboundAgreement, Peer};
 use crate::store::records::StoredKey;
 use crate::store::{Batch, StoreError, TableWrites, Tables};
 use crate::submission::InputError;
+use crate::tls::{PeerTrust, TrustedPeer};
 
 use super::{Conflict, Node, NodeError, NotFound};
 
 impl Node {
+    /// The peers allowed to complete a federation handshake now: kept in
+    /// step with the peer set before any peer change returns, so a removed
+    /// or blocked peer's next handshake is refused.
+    pub fn peer_trust(&self) -> &PeerTrust {
+        &self.peer_trust
+    }
+
+    /// Recomputes [`Self::peer_trust`] from the peer set.
+    pub(super) fn refresh_peer_trust(&self) {
+        let trusted: Vec<TrustedPeer> = self
+            .peers()
+            .into_iter()
+            .filter(|p| p.may_connect())
+            .filter_map(|p| match TrustedPeer::from_ca_pem(p.node_id(), &p.card.tls_ca_pem) {
+                Ok(t) => Some(TrustedPeer { tls_name: p.card.tls_name.clone(), ..t }),
+                Err(e) => {
+                    tracing::warn!(peer = %p.node_id(), error = %e, "peer CA certificate unusable; peer refused");
+                    None
+                }
+            })
+            .collect();
+        for e in self.peer_trust.replace(trusted) {
+            tracing::warn!(error = %e, "peer left out of the TLS trust set");
+        }
+    }
+
     /// Every peer.
     pub fn peers(&self) -> Vec<Peer> {
         let mut v: Vec<Peer> = self.peers.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
@@ -81,6 +108,7 @@ impl Node {
             }
         }
         self.peers.write().unwrap_or_else(|p| p.into_inner()).insert(peer.node_id().to_string(), peer.clone());
+        self.refresh_peer_trust();
         self.peers_changed.send_modify(|n| *n += 1);
         Ok(peer)
     }
@@ -115,6 +143,7 @@ impl Node {
         );
         self.ledger.apply(batch, vec![AuditDraft::trust(actor, "peer.set", node_id, detail)]).await?;
         self.peers.write().unwrap_or_else(|p| p.into_inner()).insert(node_id.to_string(), peer.clone());
+        self.refresh_peer_trust();
         self.peers_changed.send_modify(|n| *n += 1);
         Ok(peer)
     }
@@ -137,6 +166,7 @@ impl Node {
         self.committed.keyring.write().unwrap_or_else(|p| p.into_inner()).remove_owner(node_id);
         self.peers.write().unwrap_or_else(|p| p.into_inner()).remove(node_id);
         self.links.write().unwrap_or_else(|p| p.into_inner()).remove(node_id);
+        self.refresh_peer_trust();
         self.peers_changed.send_modify(|n| *n += 1);
         Ok(())
     }

@@ -44,6 +44,10 @@ pub struct StatusReport {
     pub federation_listen: String,
     /// `[admin] listen`.
     pub admin_listen: String,
+    /// `[limits] max_message_bytes`: what a client may send in one message.
+    pub max_message_bytes: usize,
+    /// `[limits] max_batch`: most indicators per submit request.
+    pub max_batch: usize,
     /// Region for national phone numbers.
     pub region: Option<String>,
 }
@@ -195,6 +199,8 @@ impl Node {
             forks: self.counter("count/forks")?,
             federation_listen: self.config.federation.listen.clone(),
             admin_listen: self.config.admin.listen.clone(),
+            max_message_bytes: self.config.limits.max_message_bytes,
+            max_batch: self.config.limits.max_batch,
             region: self.config.region.clone(),
         })
     }

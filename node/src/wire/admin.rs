@@ -472,6 +472,8 @@ impl ToPb for crate::node::StatusReport {
             forks: self.forks,
             federation_listen: self.federation_listen.clone(),
             admin_listen: self.admin_listen.clone(),
+            max_message_bytes: u64::try_from(self.max_message_bytes).unwrap_or(u64::MAX),
+            max_batch: u32::try_from(self.max_batch).unwrap_or(u32::MAX),
             region: self.region.clone().unwrap_or_default(),
         }
     }

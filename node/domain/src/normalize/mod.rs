@@ -24,7 +24,8 @@
 //!   (`gopay:+6281234567890`).
 //! - `wallet`: crypto wallets, chain plus address, checksums where cheap
 //!   (base58check, bech32, EIP-55).
-//! - `email`: local part kept as written, domain part normalized as a domain.
+//! - `email`: lower case; the domain part normalized as a domain
+//!   ([`legacy_forms`]: the case-preserving form of the older rule).
 //! - `ip`: `std::net::IpAddr` canonical text.
 //! - `handle`: social media handles, `platform:handle` or a profile URL.
 
@@ -392,6 +393,17 @@ pub fn candidates(raw: &str, ctx: &NormalizeContext) -> Vec<(Kind, String)> {
         .collect()
 }
 
+/// Canonical forms older rules gave `raw` as `kind`, where they differ from
+/// today's, so lookups still find values stored (or sent by peers) under
+/// them. Today: e-mail local parts kept their case before they were
+/// lower-cased.
+pub fn legacy_forms(kind: Kind, raw: &str) -> Vec<String> {
+    match kind {
+        Kind::Email => email::legacy(raw).into_iter().collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// Registrable domain (eTLD+1) of an already-normalized domain, via the
 /// public suffix list (ICANN and private sections, so `foo.blogspot.com` is
 /// its own registrable domain). `None` when the name's suffix is not on the
@@ -530,7 +542,7 @@ mod tests {
     fn candidates_email_is_not_a_url() {
         assert_eq!(
             candidates("Rekrut.Kerja@Gmail.COM", &ctx(None)),
-            vec![(Kind::Email, "Rekrut.Kerja@gmail.com".to_string())]
+            vec![(Kind::Email, "rekrut.kerja@gmail.com".to_string())]
         );
         // With an explicit scheme the user-info trick is a URL.
         assert_eq!(
