@@ -28,7 +28,9 @@
 //!   [`csv_import`]: CSV files of indicators into submissions.
 //! - [`config`], [`logging`], [`shutdown`], [`server`]: running a node.
 //! - [`feedback`], [`scoring`], [`allowlist`]: the takedown and feedback
-//!   loop, confidence decay, and allowlists checked before publishing.
+//!   loop, confidence decay, and allowlists checked before publishing;
+//!   [`warninglist`]: MISP warninglists, top-site rankings and the
+//!   allowlist index whose check cost does not depend on list size.
 #![forbid(unsafe_code)]
 
 pub mod admin;
@@ -64,4 +66,5 @@ pub mod stix;
 pub mod store;
 pub mod tls;
 pub mod view;
+pub mod warninglist;
 pub mod wire;
