@@ -59,6 +59,17 @@ pub struct ListMeta {
 }
 
 impl ListMeta {
+    /// Whether an import described by `self` should replace the list
+    /// `current` describes: a newer version does; the same or an older
+    /// one does not (re-importing MISP's folder changes only what changed);
+    /// a list without versions (rankings, admin lists) always does.
+    pub fn supersedes(&self, current: &ListMeta) -> bool {
+        match (self.version, current.version) {
+            (Some(new), Some(old)) => new > old,
+            _ => true,
+        }
+    }
+
     /// An admin's list built entry by entry.
     pub fn admin(name: &str) -> Self {
         ListMeta {

@@ -33,3 +33,6 @@ pub use index::{AllowIndex, Hit, IndexError, IndexStats, ListInfo};
 pub use list::{ImportReport, ListFormat, ListMeta, RefusedValue, Warninglist};
 pub use rule::{DomainScope, IpNetwork, Rule, RuleCounts, RuleError, RuleSet, normalize_domain_rule};
 pub use shared::SharedAllowIndex;
+
+#[cfg(test)]
+mod tests;
