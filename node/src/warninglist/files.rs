@@ -171,11 +171,8 @@ pub fn for_each_misp_list(
 ) -> Result<usize, FilesError> {
     let files = misp_list_files(path)?;
     for f in &files {
-        let outcome = read_misp_file(f, opts).map_err(|reason| SkippedList {
-            path: f.clone(),
-            name: misp_name_for(f),
-            reason,
-        });
+        let outcome =
+            read_misp_file(f, opts).map_err(|reason| SkippedList { path: f.clone(), name: misp_name_for(f), reason });
         each(f, outcome);
     }
     Ok(files.len())

@@ -47,7 +47,9 @@
 //! Pure: no I/O, no locks.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hasher, RandomState};
+use std::hash::{BuildHasher, Hasher};
+
+use foldhash::fast::RandomState;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -550,6 +552,9 @@ struct Lists {
 #[derive(Debug, Clone)]
 pub struct AllowIndex {
     hasher: RandomState,
+    /// Bit `n` (at most 63): some domain key has `n` labels. A check probes
+    /// only the suffixes of a host with a label count some key has.
+    host_labels: u64,
     shards: Vec<Arc<Shard>>,
     v4: Arc<Trie>,
     v6: Arc<Trie>,
@@ -609,6 +614,12 @@ fn url_host(url: &str) -> Option<(&str, bool)> {
     (!host.is_empty()).then_some((host, whole))
 }
 
+/// Labels in a name, capped at 63 (a bit of [`AllowIndex::host_labels`]).
+fn label_count(name: &[u8]) -> u32 {
+    let dots = name.iter().filter(|&&b| b == b'.').count();
+    u32::try_from(dots + 1).unwrap_or(63).min(63)
+}
+
 fn kind_tag(kind: Kind) -> u8 {
     let i = Kind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
     TAG_EXACT + u8::try_from(i).unwrap_or(0)
@@ -622,7 +633,8 @@ impl AllowIndex {
     /// An empty index.
     pub fn new() -> Self {
         AllowIndex {
-            hasher: RandomState::new(),
+            hasher: RandomState::default(),
+            host_labels: 0,
             shards: (0..SHARD_COUNT).map(|_| Arc::new(Shard::default())).collect(),
             v4: Arc::new(Trie::default()),
             v6: Arc::new(Trie::default()),
@@ -696,6 +708,9 @@ impl AllowIndex {
                 };
             }
         }
+        if tag == TAG_HOST {
+            self.host_labels |= 1 << label_count(&bytes);
+        }
         self.add_key(tag, &bytes, Member::new(id, action, scope))
     }
 
@@ -753,7 +768,8 @@ impl AllowIndex {
                 self.remove_key(TAG_V6, &addr.to_be_bytes(), m(SCOPE_SUBTREE))
             }
             Rule::Network(IpNetwork::V4 { addr, len }) => {
-                self.v4.node_at(v4_key(addr), len).is_some() && Arc::make_mut(&mut self.v4).remove(v4_key(addr), len, id)
+                self.v4.node_at(v4_key(addr), len).is_some()
+                    && Arc::make_mut(&mut self.v4).remove(v4_key(addr), len, id)
             }
             Rule::Network(IpNetwork::V6 { addr, len }) => {
                 self.v6.node_at(addr, len).is_some() && Arc::make_mut(&mut self.v6).remove(addr, len, id)
@@ -909,8 +925,10 @@ impl AllowIndex {
         let mut registrable: Option<usize> = None;
         let mut suffix = host;
         let mut top = true;
+        let mut labels = label_count(host.as_bytes());
         loop {
-            if let Some((shard, slot)) = self.probe(TAG_HOST, suffix.as_bytes()) {
+            let wanted = self.host_labels & (1 << labels) != 0;
+            if let Some((shard, slot)) = wanted.then(|| self.probe(TAG_HOST, suffix.as_bytes())).flatten() {
                 let name = Self::text_of(shard, slot);
                 for m in shard.members(slot) {
                     let applies = match (m.scope(), via) {
@@ -942,6 +960,7 @@ impl AllowIndex {
                 _ => return,
             }
             top = false;
+            labels = label_count(suffix.as_bytes());
         }
     }
 

@@ -138,3 +138,39 @@ pub struct Warninglist {
     /// What the import refused.
     pub report: ImportReport,
 }
+
+impl Warninglist {
+    /// One line for an import's progress, e.g. `misp-url-shortener v27
+    /// (review): 255 domain rules; 1 refused ("x y": invalid domain: ...)`.
+    pub fn summary(&self) -> String {
+        let r = &self.report.rules;
+        let mut parts = Vec::new();
+        for (n, what) in [
+            (r.domains, "domain rules"),
+            (r.exact, "exact values"),
+            (r.addresses, "addresses"),
+            (r.networks, "networks"),
+        ] {
+            if n > 0 {
+                parts.push(format!("{n} {what}"));
+            }
+        }
+        let mut line = format!(
+            "{}{} ({}): {}",
+            self.meta.name,
+            self.meta.version.map(|v| format!(" v{v}")).unwrap_or_default(),
+            self.meta.action.as_str(),
+            parts.join(", ")
+        );
+        if self.report.refused > 0 {
+            line.push_str(&format!("; {} refused", self.report.refused));
+            if let Some(first) = self.report.refused_samples.first() {
+                line.push_str(&format!(" ({:?}: {})", first.value, first.reason));
+            }
+        }
+        if !self.report.ignored_attributes.is_empty() {
+            line.push_str(&format!("; ignored attributes: {}", self.report.ignored_attributes.join(", ")));
+        }
+        line
+    }
+}

@@ -147,7 +147,12 @@ pub fn attribute_kinds(attribute: &str) -> &'static [AttributeTarget] {
         "domain|ip" => DOMAIN_IP,
         "url" | "link" => URL,
         "ip-src" | "ip-dst" | "ip-src|port" | "ip-dst|port" => IP,
-        "email" | "email-src" | "email-dst" | "target-email" | "email-reply-to" | "whois-registrant-email"
+        "email"
+        | "email-src"
+        | "email-dst"
+        | "target-email"
+        | "email-reply-to"
+        | "whois-registrant-email"
         | "dns-soa-email" => EMAIL,
         "phone-number" | "whois-registrant-phone" => PHONE,
         "btc" => BTC,
@@ -355,11 +360,8 @@ pub fn parse(bytes: &[u8], opts: &MispImport<'_>) -> Result<Warninglist, MispErr
     if raw.matching_attributes.is_empty() {
         targets.extend_from_slice(ALL_TARGETS);
     }
-    let no_mapping = |why| MispError::NoMappedAttributes {
-        list: title.clone(),
-        attributes: raw.matching_attributes.clone(),
-        why,
-    };
+    let no_mapping =
+        |why| MispError::NoMappedAttributes { list: title.clone(), attributes: raw.matching_attributes.clone(), why };
     let has = |k: Kind| targets.iter().any(|t| t.kind == k);
     let mut rules = RuleSet::new();
     match list_type.as_str() {

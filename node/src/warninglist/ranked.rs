@@ -195,7 +195,8 @@ mod tests {
     #[test]
     fn plain_and_ranked_lines() {
         let ctx = NormalizeContext::default();
-        let w = read("# top sites\ngoogle.com\n\nFacebook.COM.\r\nnot a domain\n".as_bytes(), &opts(&ctx, None)).unwrap();
+        let w =
+            read("# top sites\ngoogle.com\n\nFacebook.COM.\r\nnot a domain\n".as_bytes(), &opts(&ctx, None)).unwrap();
         assert_eq!(names(&w), vec!["google.com", "facebook.com"]);
         assert_eq!((w.report.read, w.report.refused), (3, 1));
         let w = read("rank,domain\n1,google.com\n2,youtube.com\n3,facebook.com\n".as_bytes(), &opts(&ctx, Some(2)))

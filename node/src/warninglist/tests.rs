@@ -51,13 +51,24 @@ fn hostname_list_makes_domain_rules_for_hosts_under_them() {
     assert_eq!(w.report.refused, 2);
     let refused: Vec<_> = w.report.refused_samples.iter().map(|r| r.value.as_str()).collect();
     assert_eq!(refused, vec!["corona helden", "com"]);
+    assert_eq!(
+        w.summary(),
+        "misp-bank-domains v9 (refuse): 5 domain rules; 2 refused (\"corona helden\": invalid domain: contains whitespace)"
+    );
     let ix = index_of(&[&w]);
     let d = |v| rule_of(&ix, Kind::Domain, v);
     assert_eq!(d("bca.co.id").as_deref(), Some("misp-bank-domains: domain rule bca.co.id (its own site)"));
-    assert_eq!(d("ibank.klikbca.bca.co.id").as_deref(), Some("misp-bank-domains: domain rule bca.co.id (its own site)"));
-    assert_eq!(d("www.maybank2u.com.my").as_deref(), Some("misp-bank-domains: domain rule maybank2u.com.my (its own site)"));
+    assert_eq!(
+        d("ibank.klikbca.bca.co.id").as_deref(),
+        Some("misp-bank-domains: domain rule bca.co.id (its own site)")
+    );
+    assert_eq!(
+        d("www.maybank2u.com.my").as_deref(),
+        Some("misp-bank-domains: domain rule maybank2u.com.my (its own site)")
+    );
     // Look-alikes.
-    for v in ["bca.co.id.evil.com", "bca-palsu.co.id", "klikbca.co.id", "mybri.co.id", "vietcombank.com.vn.xyz", "com"] {
+    for v in ["bca.co.id.evil.com", "bca-palsu.co.id", "klikbca.co.id", "mybri.co.id", "vietcombank.com.vn.xyz", "com"]
+    {
         assert_eq!(d(v), None, "{v}");
     }
     // URLs: the whole site only, for a refuse list.
@@ -187,13 +198,15 @@ fn a_folder_of_lists_gives_lists_and_skip_reasons() {
     assert_eq!(read, vec!["misp-bank-domains", "misp-google-hosts", "misp-hotlines", "misp-reserved-ranges"]);
     let mut skipped: Vec<_> = folder.skipped.iter().map(|s| s.name.as_str()).collect();
     skipped.sort_unstable();
-    assert_eq!(skipped, vec!["misp-disposable-email", "misp-file-hashes", "misp-mail-only-hosts", "misp-phone-patterns"]);
+    assert_eq!(
+        skipped,
+        vec!["misp-disposable-email", "misp-file-hashes", "misp-mail-only-hosts", "misp-phone-patterns"]
+    );
     assert!(matches!(
-        files::read_misp_path(&fixtures().join("no-such-folder"), &MispFiles {
-            action: ListAction::Refuse,
-            scope: DomainScope::Site,
-            ctx: &c
-        }),
+        files::read_misp_path(
+            &fixtures().join("no-such-folder"),
+            &MispFiles { action: ListAction::Refuse, scope: DomainScope::Site, ctx: &c }
+        ),
         Err(files::FilesError::Io { .. })
     ));
     // All the lists in one index: a value on two lists names both.
@@ -308,14 +321,8 @@ fn plain_file_of_domains() {
     let names: Vec<String> = w.rules.iter().map(|(r, _)| r.to_string()).collect();
     assert_eq!(
         names,
-        [
-            "google.com",
-            "shopee.co.id",
-            "www.tokopedia.com",
-            "lazada.vn",
-            "xn--bcher-kva.de"
-        ]
-        .map(|n| format!("domain rule {n} (its own site)"))
+        ["google.com", "shopee.co.id", "www.tokopedia.com", "lazada.vn", "xn--bcher-kva.de"]
+            .map(|n| format!("domain rule {n} (its own site)"))
     );
     let ix = index_of(&[&w]);
     assert!(ix.check(Kind::Domain, "shop.xn--bcher-kva.de").is_some());
