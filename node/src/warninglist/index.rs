@@ -478,10 +478,10 @@ impl Trie {
         let mut depth = 0u8;
         loop {
             let Some(n) = self.nodes.get(node) else { return };
-            if n.mark != 0 {
-                if let Some(v) = self.marks.get(n.mark as usize - 1) {
-                    f(depth, v);
-                }
+            if n.mark != 0
+                && let Some(v) = self.marks.get(n.mark as usize - 1)
+            {
+                f(depth, v);
             }
             if depth == width {
                 return;
@@ -501,10 +501,10 @@ impl Trie {
         let mut stack = vec![(0usize, 0u128, 0u8)];
         while let Some((node, key, depth)) = stack.pop() {
             let Some(n) = self.nodes.get(node) else { continue };
-            if n.mark != 0 {
-                if let Some(v) = self.marks.get(n.mark as usize - 1) {
-                    out.push((key, depth, v.clone()));
-                }
+            if n.mark != 0
+                && let Some(v) = self.marks.get(n.mark as usize - 1)
+            {
+                out.push((key, depth, v.clone()));
             }
             for (b, &c) in n.child.iter().enumerate() {
                 if c != 0 && depth < 128 {
@@ -651,10 +651,8 @@ impl AllowIndex {
     fn ensure_list(&mut self, meta: ListMeta, update_meta: bool) -> Result<u16, IndexError> {
         let lists = Arc::make_mut(&mut self.lists);
         if let Some(&id) = lists.by_name.get(&meta.name) {
-            if update_meta {
-                if let Some(Some(info)) = lists.by_id.get_mut(usize::from(id)) {
-                    info.meta = meta;
-                }
+            if update_meta && let Some(Some(info)) = lists.by_id.get_mut(usize::from(id)) {
+                info.meta = meta;
             }
             return Ok(id);
         }

@@ -174,7 +174,7 @@ impl IpNetwork {
     }
 
     /// Prefix length.
-    pub fn len(self) -> u8 {
+    pub fn prefix_len(self) -> u8 {
         match self {
             IpNetwork::V4 { len, .. } | IpNetwork::V6 { len, .. } => len,
         }
@@ -223,7 +223,7 @@ pub(crate) fn mask128(len: u8) -> u128 {
 /// write them).
 impl fmt::Display for IpNetwork {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.is_host() { write!(f, "{}", self.addr()) } else { write!(f, "{}/{}", self.addr(), self.len()) }
+        if self.is_host() { write!(f, "{}", self.addr()) } else { write!(f, "{}/{}", self.addr(), self.prefix_len()) }
     }
 }
 
