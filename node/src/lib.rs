@@ -15,7 +15,9 @@
 //!   (signing and verifying envelopes over their encoded bytes).
 //! - Storage: [`store`] (the narrow engine trait with fjall and sled
 //!   adapters, typed tables over it, the writer's overlay, the audit
-//!   chain's reader) and [`lookup_index`] (what lookups keep in memory).
+//!   chain's reader), [`lookup_index`] (what lookups keep in memory) and
+//!   [`warninglist`] (allowlists at real size: an index whose cost does not
+//!   depend on list size, MISP warninglists and ranked top-site lists).
 //! - [`ledger`]: the single writer: sequencing, signing, idempotent
 //!   ingest, group commits.
 //! - [`node`]: the service, one file per job (indicators, peers, review,
@@ -68,4 +70,5 @@ pub mod signing;
 pub mod stix;
 pub mod store;
 pub mod tls;
+pub mod warninglist;
 pub mod wire;
