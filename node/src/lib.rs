@@ -29,6 +29,8 @@
 //! - [`config`], [`logging`], [`shutdown`], [`server`]: running a node.
 //! - [`feedback`], [`scoring`], [`allowlist`]: the takedown and feedback
 //!   loop, confidence decay, and allowlists checked before publishing.
+//! - [`tlog`]: the log as a transparency log (RFC 9162 Merkle tree, C2SP
+//!   checkpoints, cosignatures, tiles, witness and proof formats).
 #![forbid(unsafe_code)]
 
 pub mod admin;
@@ -62,6 +64,7 @@ pub mod server;
 pub mod shutdown;
 pub mod stix;
 pub mod store;
+pub mod tlog;
 pub mod tls;
 pub mod view;
 pub mod wire;
