@@ -1115,3 +1115,99 @@ fn a_follower_tells_forks_from_bad_tiles() {
     let line = w.cosign(&new.to_text(), 5).unwrap();
     assert_eq!(NoteSignature::parse_line(line.to_line().trim_end()).unwrap(), line);
 }
+
+// ---------------------------------------------------------------------------
+// Every parser accepts only the one spelling it writes: a mutated input is
+// either refused or reads back as exactly the same bytes.
+
+mod canonical {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Replaces, inserts or deletes bytes of `base`.
+    fn mutate(base: &[u8], edits: &[(usize, u8, u8)]) -> Vec<u8> {
+        let mut b = base.to_vec();
+        for &(pos, op, byte) in edits {
+            let at = if b.is_empty() { 0 } else { pos % (b.len() + 1) };
+            match op % 3 {
+                0 if at < b.len() => b[at] = byte,
+                1 => b.insert(at, byte),
+                _ if at < b.len() => {
+                    b.remove(at);
+                }
+                _ => {}
+            }
+        }
+        b
+    }
+
+    /// Bytes that matter to these formats, and some that do not.
+    fn byte() -> impl Strategy<Value = u8> {
+        prop_oneof![
+            Just(b'\n'),
+            Just(b' '),
+            Just(b'+'),
+            Just(b'/'),
+            Just(b'='),
+            Just(b'0'),
+            Just(b'x'),
+            Just(b'.'),
+            Just(b'p'),
+            Just(0xe2),
+            Just(0x80),
+            Just(0x94),
+            any::<u8>()
+        ]
+    }
+
+    fn edits() -> impl Strategy<Value = Vec<(usize, u8, u8)>> {
+        proptest::collection::vec((any::<usize>(), any::<u8>(), byte()), 1..4)
+    }
+
+    fn samples() -> (String, String, String, String) {
+        let f = fixture(20);
+        let proof = f.proof(7).to_text();
+        let cp_text = Note::parse(f.checkpoint.as_bytes()).unwrap().text().to_string();
+        let body = AddCheckpoint { old_size: 5, proof: f.proof(7).proof, checkpoint: f.checkpoint.clone() }.to_body();
+        (f.checkpoint, cp_text, proof, body)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        #[test]
+        fn parsers_are_canonical(e in edits()) {
+            let (note, cp, proof, body) = samples();
+            let m = mutate(note.as_bytes(), &e);
+            if let Ok(n) = Note::parse(&m) {
+                prop_assert_eq!(n.to_text().into_bytes(), m);
+            }
+            let m = mutate(cp.as_bytes(), &e);
+            if let Ok(c) = std::str::from_utf8(&m).map_err(|_| ()).and_then(|s| Checkpoint::parse(s).map_err(|_| ())) {
+                prop_assert_eq!(c.to_text().into_bytes(), m);
+            }
+            let m = mutate(proof.as_bytes(), &e);
+            if let Ok(p) = TlogProof::parse(&m) {
+                prop_assert_eq!(p.to_text().into_bytes(), m);
+            }
+            let m = mutate(body.as_bytes(), &e);
+            if let Ok(r) = AddCheckpoint::parse(&m) {
+                prop_assert_eq!(r.to_body().into_bytes(), m);
+            }
+        }
+
+        #[test]
+        fn tile_paths_are_canonical(level in 0u8..70, index in any::<u64>(), width in 0u16..300, e in edits()) {
+            let id = TileId { kind: TileKind::Hashes(level.min(63)), index, width: width.clamp(1, 256) };
+            let path = id.path();
+            prop_assert_eq!(TileId::parse(&path).unwrap(), id);
+            let m = mutate(path.as_bytes(), &e);
+            if let Ok(s) = std::str::from_utf8(&m) {
+                if let Ok(parsed) = TileId::parse(s) {
+                    prop_assert_eq!(parsed.path(), s);
+                }
+            }
+        }
+    }
+}

@@ -256,7 +256,7 @@ impl TreeState {
         for (level, edge) in state.edges.iter().enumerate() {
             if touched.get(level).copied().unwrap_or(false) && !edge.hashes.is_empty() {
                 let level = level as u8;
-                let index = state.size >> (8 * (u32::from(level) + 1));
+                let index = state.size.checked_shr(8 * (u32::from(level) + 1)).unwrap_or(0);
                 tiles.push(TileWrite { level, index, hashes: concat(&edge.hashes) });
             }
         }
@@ -275,7 +275,9 @@ impl TreeState {
                 self.edges.push(Edge::default());
             }
             let Some((hashes, root)) = self.edges[level].push(h) else { break };
-            let index = (self.size >> (8 * (level as u32 + 1))) - 1;
+            // A tile at `level` just completed, so the shift is below 64 and
+            // its result at least 1.
+            let index = self.size.checked_shr(8 * (level as u32 + 1)).unwrap_or(0).saturating_sub(1);
             full(level as u8, index, &hashes);
             h = root;
             level += 1;
@@ -445,7 +447,7 @@ impl<R: TileReader> NodeReader for TileNodes<R> {
         }
         let height = u32::from(level % 8);
         // The subtree covers 2^height hashes of tile level `tile_level`.
-        let first = index.checked_shl(height).ok_or(TileReadError::Level(level))?;
+        let first = index.checked_mul(1u64 << height).ok_or(TileReadError::Level(level))?;
         let tile_index = first / TILE_WIDTH;
         let offset = (first % TILE_WIDTH) as usize;
         let count = 1usize << height;
