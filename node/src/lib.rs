@@ -30,7 +30,8 @@
 //! - [`feedback`], [`scoring`], [`allowlist`]: the takedown and feedback
 //!   loop, confidence decay, and allowlists checked before publishing.
 //! - [`tlog`]: the log as a transparency log (RFC 9162 Merkle tree, C2SP
-//!   checkpoints, cosignatures, tiles, witness and proof formats).
+//!   checkpoints, cosignatures, tiles, witness and proof formats);
+//!   [`log_tree`]: that tree computed from a stopped node's store.
 #![forbid(unsafe_code)]
 
 pub mod admin;
@@ -50,6 +51,7 @@ pub mod init;
 pub mod introspection;
 pub mod keys;
 pub mod ledger;
+pub mod log_tree;
 pub mod logging;
 pub mod lookup_index;
 pub mod metrics;

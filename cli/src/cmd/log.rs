@@ -14,6 +14,12 @@
 //!   other. It reads no network: a proof is made by the node (or from its
 //!   tiles) and handed over with the checkpoints.
 //!
+//! - `checkpoint --offline` and `prove LOCAL_SEQ --offline` read a stopped
+//!   node's directory (`--node DIR`, or a copy of it): they compute the tree
+//!   over its log, sign a checkpoint with its current signing key, and print
+//!   the checkpoint or write the tlog-proof of one entry (the entry in its
+//!   `extra` line). On a running node they will ask its `/log/` instead.
+//!
 //! Exit status 0 means verified; any refusal exits non-zero naming the step
 //! that failed.
 
@@ -21,13 +27,19 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Subcommand;
+use jaring_node::config::Config;
 use jaring_node::envelope::{Entry, Value};
 use jaring_node::identity::IdentityCard;
+use jaring_node::keys::SigningKey;
+use jaring_node::log_tree;
+use jaring_node::tlog::checkpoint::SignedCheckpoint;
 use jaring_node::tlog::note::VerifierKey;
 use jaring_node::tlog::proof::TlogProof;
+use jaring_node::tlog::tree::TileNodes;
 use jaring_node::tlog::{self, Hash, checkpoint, merkle};
 use serde::Serialize;
 
+use crate::client::Target;
 use crate::output::Output;
 
 /// Largest proof or checkpoint file read (a proof's entry is at most a few
@@ -64,6 +76,27 @@ pub enum LogCmd {
         /// How many of those witnesses must have cosigned (default: all).
         #[arg(long)]
         quorum: Option<usize>,
+    },
+    /// A checkpoint of the node's log, signed by the node.
+    #[command(after_help = "Examples:\n  jaring --node ./copy-of-id-node log checkpoint --offline > id.checkpoint")]
+    Checkpoint {
+        /// Compute it from the store in --node DIR (the node must not be running).
+        #[arg(long)]
+        offline: bool,
+    },
+    /// A tlog-proof that log entry LOCAL_SEQ is in the node's log.
+    #[command(
+        after_help = "Examples:\n  jaring --node ./copy-of-id-node log prove 4711 --offline --out 4711.tlog-proof"
+    )]
+    Prove {
+        /// The entry: its local sequence number (`indicator list` shows it).
+        entry: String,
+        /// Compute it from the store in --node DIR (the node must not be running).
+        #[arg(long)]
+        offline: bool,
+        /// Write the proof here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Verify that checkpoint NEW extends checkpoint OLD.
     #[command(
@@ -128,8 +161,57 @@ struct ConsistencyReport {
 ///
 /// Unreadable files, a card that does not verify, and every refusal of the
 /// proof (named).
-pub fn run(cmd: LogCmd, out: &Output) -> Result<()> {
+pub fn run(cmd: LogCmd, target: &Target, out: &Output) -> Result<()> {
     match cmd {
+        LogCmd::Checkpoint { offline } => {
+            let node = open_offline(target, offline)?;
+            let tree = log_tree::from_store(&node.store).context("reading the log")?;
+            let signed = node.sign(&tree)?;
+            if out.json {
+                let cp = &signed.checkpoint;
+                out.json(&serde_json::json!({
+                    "origin": cp.origin,
+                    "size": cp.size,
+                    "root": cp.root.to_base64(),
+                    "checkpoint": signed.to_text(),
+                }));
+            } else {
+                print!("{}", signed.to_text());
+            }
+            Ok(())
+        }
+        LogCmd::Prove { entry, offline, out: file } => {
+            let local_seq: u64 = entry.parse().map_err(|_| {
+                anyhow!("{entry:?}: give the entry's local sequence number (proofs by value need the running node)")
+            })?;
+            let node = open_offline(target, offline)?;
+            let bytes = log_tree::entry(&node.store, local_seq)
+                .context("reading the log")?
+                .ok_or_else(|| anyhow!("the log has no entry {local_seq}"))?;
+            let tree = log_tree::from_store(&node.store).context("reading the log")?;
+            let signed = node.sign(&tree)?;
+            let index = local_seq - 1;
+            let proof = merkle::inclusion_proof(&TileNodes::new(&tree.tiles), index, tree.state.size())
+                .map_err(|e| anyhow!("building the proof: {e}"))?;
+            let text = TlogProof { extra: Some(bytes), index, proof, checkpoint: signed.to_text() }.to_text();
+            match &file {
+                Some(path) => {
+                    std::fs::write(path, &text).with_context(|| format!("cannot write {}", path.display()))?;
+                    if out.json {
+                        out.json(&serde_json::json!({
+                            "file": path.display().to_string(),
+                            "local_seq": local_seq,
+                            "index": index,
+                            "tree_size": tree.state.size(),
+                        }));
+                    } else {
+                        println!("wrote {} (entry {local_seq}, tree size {})", path.display(), tree.state.size());
+                    }
+                }
+                None => print!("{text}"),
+            }
+            Ok(())
+        }
         LogCmd::VerifyProof { file, identity, entry, witnesses, witness_keys, quorum } => {
             let card = read_card(&identity)?;
             let origin = tlog::origin(&card.tls_name);
@@ -224,6 +306,49 @@ pub fn run(cmd: LogCmd, out: &Output) -> Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+/// A stopped node's store, card and current signing key.
+struct OfflineNode {
+    store: jaring_node::store::Store,
+    card: IdentityCard,
+    key: SigningKey,
+}
+
+fn open_offline(target: &Target, offline: bool) -> Result<OfflineNode> {
+    if !offline {
+        bail!(
+            "asking a running node for its log is not available yet: stop the node (or copy its directory) and use --offline"
+        );
+    }
+    let Some(dir) = &target.node else { bail!("--offline needs --node DIR (a stopped node's directory or a copy)") };
+    let config = Config::load(&dir.join("node.toml")).context("reading the node's config")?;
+    let card = read_card(&config.resolve(&config.paths.identity))?;
+    let keys = SigningKey::read_dir(&config.resolve(&config.paths.keys)).context("reading the signing keys")?;
+    let key = keys.into_iter().last().ok_or_else(|| anyhow!("no signing key"))?;
+    if !card.signing_keys.iter().any(|k| k.key_id == key.id().as_str() && k.revoked_at_ms.is_none()) {
+        bail!("the current signing key {} is not on the identity card (export the card again)", key.id().as_str());
+    }
+    let db = config.resolve(&config.paths.db);
+    if !db.exists() {
+        bail!("{}: no store here", db.display());
+    }
+    let store = jaring_node::store::open(&db, config.store.engine, config.store.cache_mib)
+        .with_context(|| format!("opening {} (is the node still running? stop it first)", db.display()))?;
+    Ok(OfflineNode { store, card, key })
+}
+
+impl OfflineNode {
+    fn sign(&self, tree: &log_tree::LogTree) -> Result<SignedCheckpoint> {
+        let signer = tlog::log_signer(&self.card.tls_name, &self.key)?;
+        let cp = checkpoint::Checkpoint {
+            origin: tlog::origin(&self.card.tls_name),
+            size: tree.state.size(),
+            root: tree.state.root(),
+            extensions: vec![],
+        };
+        Ok(cp.sign(&signer)?)
     }
 }
 
