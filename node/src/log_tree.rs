@@ -32,7 +32,6 @@ pub fn from_store(store: &Store) -> Result<LogTree, StoreError> {
     let mut state = TreeState::new();
     let mut tiles = MemoryTiles::new();
     let mut leaves = Vec::with_capacity(CHUNK);
-    let mut expected = 1u64;
     let corrupt = |reason: String| StoreError::Corrupt { keyspace: Keyspace::Log, reason };
     let mut flush = |state: &mut TreeState, leaves: &mut Vec<_>| -> Result<(), StoreError> {
         let a = state.append(state.size(), leaves).map_err(|e| corrupt(e.to_string()))?;
@@ -41,13 +40,12 @@ pub fn from_store(store: &Store) -> Result<LogTree, StoreError> {
         leaves.clear();
         Ok(())
     };
-    for r in store.scan_prefix(Keyspace::Log, &[]) {
+    for (expected, r) in (1u64..).zip(store.scan_prefix(Keyspace::Log, &[])) {
         let (k, v) = r?;
         let seq = layout::read_u64(&k).ok_or_else(|| corrupt("bad key".into()))?;
         if seq != expected {
             return Err(corrupt(format!("entry {seq} follows {}: the log has a gap", expected - 1)));
         }
-        expected += 1;
         leaves.push(leaf_hash(&v));
         if leaves.len() == CHUNK {
             flush(&mut state, &mut leaves)?;

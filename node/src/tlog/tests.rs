@@ -1203,10 +1203,9 @@ mod canonical {
             let path = id.path();
             prop_assert_eq!(TileId::parse(&path).unwrap(), id);
             let m = mutate(path.as_bytes(), &e);
-            if let Ok(s) = std::str::from_utf8(&m) {
-                if let Ok(parsed) = TileId::parse(s) {
-                    prop_assert_eq!(parsed.path(), s);
-                }
+            let parsed = std::str::from_utf8(&m).ok().and_then(|s| TileId::parse(s).ok().map(|p| (s, p)));
+            if let Some((s, parsed)) = parsed {
+                prop_assert_eq!(parsed.path(), s);
             }
         }
     }
