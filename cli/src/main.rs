@@ -122,6 +122,9 @@ enum Command {
     /// Allowlists (warninglists): values never published as scams without an override.
     #[command(subcommand)]
     Allowlist(cmd::allowlist::AllowlistCmd),
+    /// The transparency log, offline: verify inclusion proofs and consistency.
+    #[command(subcommand)]
+    Log(cmd::log::LogCmd),
 }
 
 /// `jaring lookup X | head`: when whoever reads our output goes away, stop
@@ -192,6 +195,7 @@ fn main() -> ExitCode {
             Command::Certs(c) => cmd::certs::run(c, &target, &out).await,
             Command::Feedback(c) => cmd::feedback::run(c, &target, &out).await,
             Command::Allowlist(c) => cmd::allowlist::run(c, &target, &out).await,
+            Command::Log(c) => cmd::log::run(c, &target, &out),
         }
     });
     match result {

@@ -17,7 +17,10 @@
 //!   adapters, typed tables over it, the writer's overlay, the audit
 //!   chain's reader), [`lookup_index`] (what lookups keep in memory) and
 //!   [`warninglist`] (allowlists at real size: an index whose cost does not
-//!   depend on list size, MISP warninglists and ranked top-site lists).
+//!   depend on list size, MISP warninglists and ranked top-site lists);
+//!   [`tlog`] (the log as a C2SP transparency log: Merkle tree, tiles,
+//!   signed checkpoints, cosignatures, proofs) and [`log_tree`] (its tree
+//!   read from a stopped node's store).
 //! - [`ledger`]: the single writer: sequencing, signing, idempotent
 //!   ingest, group commits.
 //! - [`node`]: the service, one file per job (indicators, peers, review,
@@ -59,6 +62,7 @@ pub mod init;
 pub mod introspection;
 pub mod keystore;
 pub mod ledger;
+pub mod log_tree;
 pub mod logging;
 pub mod lookup_index;
 pub mod metrics;
@@ -69,6 +73,7 @@ pub mod shutdown;
 pub mod signing;
 pub mod stix;
 pub mod store;
+pub mod tlog;
 pub mod tls;
 pub mod warninglist;
 pub mod wire;

@@ -14,6 +14,7 @@ pub mod import;
 pub mod indicator;
 pub mod init;
 pub mod key;
+pub mod log;
 pub mod lookup;
 pub mod peer;
 pub mod review;

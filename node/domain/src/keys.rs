@@ -78,6 +78,12 @@ impl SigningKey {
         Self::from_dalek(key, valid_from_ms)
     }
 
+    /// A key from its 32 secret bytes (test vectors, key files), valid from
+    /// `valid_from_ms`.
+    pub fn from_secret_bytes(secret: &[u8; 32], valid_from_ms: UnixMillis) -> SigningKey {
+        Self::from_dalek(ed25519_dalek::SigningKey::from_bytes(secret), valid_from_ms)
+    }
+
     fn from_dalek(key: ed25519_dalek::SigningKey, valid_from_ms: UnixMillis) -> SigningKey {
         let id = key_id_of(key.verifying_key().as_bytes());
         SigningKey { key, id, valid_from_ms }
