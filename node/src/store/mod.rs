@@ -3,8 +3,9 @@
 //! [`Engine`] is the whole contract an embedded database has to meet: point
 //! reads, ordered scans of a keyspace, and atomic, durable batches of writes.
 //! One adapter per engine lives beside this file: [`fjall_engine`] (the
-//! default) and [`sled_engine`]; [`open`] picks one and refuses a store
-//! another engine wrote.
+//! default), [`sled_engine`] and [`postgres`] (a database several node
+//! processes share, [`shared`]); [`open`] picks an embedded one and refuses
+//! a store another engine wrote, [`open_postgres`] the database.
 //!
 //! Keyspaces ([`Keyspace`], laid out in [`layout`]) hold the local log (the
 //! source of truth), per-origin chain positions and heads, the lookup index,
@@ -22,7 +23,9 @@ pub mod audit;
 pub mod fjall_engine;
 pub mod layout;
 pub mod overlay;
+pub mod postgres;
 pub mod records;
+pub mod shared;
 pub mod sled_engine;
 pub mod tables;
 
@@ -32,6 +35,7 @@ use std::sync::Arc;
 
 pub use layout::Keyspace;
 pub use overlay::Overlay;
+pub use shared::{ChangeMarks, SharedStore, StoreRole, WriterInfo};
 pub use tables::{LogEntry, LogRecord, TableWrites, Tables, decode_log};
 
 /// A storage failure. The node treats these as fatal for the operation and
@@ -58,6 +62,21 @@ pub enum StoreError {
         /// What.
         reason: String,
     },
+    /// This process does not hold the writer lease of a shared store (it
+    /// is a standby or a lookup process, or it lost the lease): nothing was
+    /// written. Writes go to the writer.
+    #[error("{}", not_writer_message(writer.as_deref()))]
+    NotWriter {
+        /// The writer's admin address, when known.
+        writer: Option<String>,
+    },
+}
+
+fn not_writer_message(writer: Option<&str>) -> String {
+    match writer {
+        Some(w) => format!("this node process is not the writer; the writer's admin API is at {w}"),
+        None => "this node process is not the writer (no writer holds the lease right now; retry)".into(),
+    }
 }
 
 impl StoreError {
@@ -141,6 +160,13 @@ pub trait Engine: Send + Sync + std::fmt::Debug + 'static {
 
     /// Bytes used on disk.
     fn size_on_disk(&self) -> Result<u64, StoreError>;
+
+    /// The operations of a store several processes share, for an engine
+    /// that is one (PostgreSQL); embedded engines have one process, always
+    /// the writer.
+    fn shared(&self) -> Option<&dyn SharedStore> {
+        None
+    }
 }
 
 /// The node's store: an engine plus the meaning of its keyspaces.
@@ -158,6 +184,11 @@ impl Store {
     /// The engine.
     pub fn engine(&self) -> &dyn Engine {
         &*self.engine
+    }
+
+    /// The shared-store operations, if several processes share this store.
+    pub fn shared(&self) -> Option<&dyn SharedStore> {
+        self.engine.shared()
     }
 
     /// Reads one key.
@@ -229,6 +260,9 @@ pub enum EngineKind {
     Fjall,
     /// sled 0.34.
     Sled,
+    /// PostgreSQL (`[store] url`): one database several node processes
+    /// share, a writer and standbys or lookup processes.
+    Postgres,
 }
 
 impl EngineKind {
@@ -237,6 +271,7 @@ impl EngineKind {
         match self {
             EngineKind::Fjall => "fjall",
             EngineKind::Sled => "sled",
+            EngineKind::Postgres => "postgres",
         }
     }
 
@@ -256,7 +291,8 @@ impl std::str::FromStr for EngineKind {
         match s {
             "fjall" => Ok(EngineKind::Fjall),
             "sled" => Ok(EngineKind::Sled),
-            other => Err(format!("unknown store engine {other:?}; choose fjall or sled")),
+            "postgres" => Ok(EngineKind::Postgres),
+            other => Err(format!("unknown store engine {other:?}; choose fjall, sled or postgres")),
         }
     }
 }
@@ -288,8 +324,23 @@ pub fn open(path: &std::path::Path, engine: EngineKind, cache_mib: u64) -> Resul
     let engine: Arc<dyn Engine> = match engine {
         EngineKind::Fjall => Arc::new(fjall_engine::FjallEngine::open(path, cache_mib)?),
         EngineKind::Sled => Arc::new(sled_engine::SledEngine::open(path, cache_mib)?),
+        EngineKind::Postgres => {
+            return Err(StoreError::Open {
+                path: path.into(),
+                reason: "a PostgreSQL store is opened from its [store] url, not a directory".into(),
+            });
+        }
     };
     Ok(Store::new(engine))
+}
+
+/// Opens the node's store in PostgreSQL: connects, migrates the schema.
+///
+/// # Errors
+///
+/// [`StoreError::Open`] naming the server.
+pub fn open_postgres(options: &postgres::PgOptions) -> Result<Store, StoreError> {
+    Ok(Store::new(Arc::new(postgres::PostgresEngine::open(options)?)))
 }
 
 /// Opens an existing store with the engine that wrote it (for offline
