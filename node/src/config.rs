@@ -276,8 +276,9 @@ impl Default for PathsConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
-    /// Storage engine: `fjall` (default) or `sled`. A store keeps the
-    /// engine it was created with.
+    /// Storage engine: `fjall` (default), `sled`, or `postgres` (a
+    /// database several node processes share; see docs/scaling.md). An
+    /// embedded store keeps the engine it was created with.
     #[serde(default)]
     pub engine: crate::store::EngineKind,
     /// Engine cache size in MiB.
@@ -287,6 +288,48 @@ pub struct StoreConfig {
     /// are answered without reading the store); 0 turns the cache off.
     #[serde(default = "default_lookup_cache")]
     pub lookup_cache_entries: usize,
+    /// PostgreSQL: the primary, `postgres://USER@HOST:PORT/DB` (add
+    /// `?sslmode=require` for TLS). Never with a password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// PostgreSQL: a streaming replica this process reads from while it is
+    /// not the writer (lookups, TAXII, the HTTP API).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_url: Option<String>,
+    /// PostgreSQL: file holding the password (first line; mode 0600,
+    /// relative to the node directory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_file: Option<PathBuf>,
+    /// PostgreSQL: environment variable holding the password when no file
+    /// is named.
+    #[serde(default = "default_password_env")]
+    pub password_env: String,
+    /// PostgreSQL: CA certificate(s), PEM, that verify the server; turns TLS
+    /// (rustls) on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_ca: Option<PathBuf>,
+    /// PostgreSQL: schema holding the node's tables.
+    #[serde(default = "default_schema")]
+    pub schema: String,
+    /// PostgreSQL: reading sessions per server.
+    #[serde(default = "default_connections")]
+    pub connections: usize,
+    /// PostgreSQL: how long the writer lease lasts without renewal; a
+    /// standby takes over at most this long after the writer died.
+    #[serde(default = "default_lease_ms")]
+    pub lease_ms: u64,
+    /// PostgreSQL: how often a standby looks for new commits and an
+    /// expired lease.
+    #[serde(default = "default_poll_ms")]
+    pub poll_ms: u64,
+    /// PostgreSQL: `synchronous_commit` for the node's sessions (`on`,
+    /// `remote_write`, `remote_apply`, ...); the server's setting if unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synchronous_commit: Option<String>,
+    /// PostgreSQL: `auto` (writer when it holds the lease, else a standby
+    /// that takes over) or `reader` (a lookup process that never writes).
+    #[serde(default)]
+    pub role: crate::store::StoreRole,
 }
 
 fn default_cache() -> u64 {
@@ -295,6 +338,21 @@ fn default_cache() -> u64 {
 fn default_lookup_cache() -> usize {
     131_072
 }
+fn default_password_env() -> String {
+    crate::store::postgres::DEFAULT_PASSWORD_ENV.into()
+}
+fn default_schema() -> String {
+    crate::store::postgres::DEFAULT_SCHEMA.into()
+}
+fn default_connections() -> usize {
+    crate::store::postgres::DEFAULT_CONNECTIONS
+}
+fn default_lease_ms() -> u64 {
+    crate::store::postgres::DEFAULT_LEASE.as_millis() as u64
+}
+fn default_poll_ms() -> u64 {
+    crate::store::postgres::DEFAULT_POLL.as_millis() as u64
+}
 
 impl Default for StoreConfig {
     fn default() -> Self {
@@ -302,7 +360,40 @@ impl Default for StoreConfig {
             engine: crate::store::EngineKind::default(),
             cache_mib: default_cache(),
             lookup_cache_entries: default_lookup_cache(),
+            url: None,
+            read_url: None,
+            password_file: None,
+            password_env: default_password_env(),
+            tls_ca: None,
+            schema: default_schema(),
+            connections: default_connections(),
+            lease_ms: default_lease_ms(),
+            poll_ms: default_poll_ms(),
+            synchronous_commit: None,
+            role: crate::store::StoreRole::default(),
         }
+    }
+}
+
+impl StoreConfig {
+    /// The PostgreSQL options, paths resolved against `base`; `None` for an
+    /// embedded engine.
+    pub fn postgres(&self, base: &Path) -> Option<crate::store::postgres::PgOptions> {
+        if self.engine != crate::store::EngineKind::Postgres {
+            return None;
+        }
+        let mut o = crate::store::postgres::PgOptions::new(self.url.clone().unwrap_or_default());
+        o.read_url = self.read_url.clone();
+        o.password_file = self.password_file.as_ref().map(|p| base.join(p));
+        o.password_env = self.password_env.clone();
+        o.tls_ca = self.tls_ca.as_ref().map(|p| base.join(p));
+        o.schema = self.schema.clone();
+        o.connections = self.connections;
+        o.lease = std::time::Duration::from_millis(self.lease_ms);
+        o.poll = std::time::Duration::from_millis(self.poll_ms.clamp(10, 10_000));
+        o.synchronous_commit = self.synchronous_commit.clone();
+        o.role = self.role;
+        Some(o)
     }
 }
 
@@ -541,6 +632,12 @@ impl Config {
 
     fn validate(&self, path: &Path) -> Result<(), ConfigError> {
         let invalid = |field, reason: String| ConfigError::Invalid { path: path.into(), field, reason };
+        if let Some(pg) = self.store.postgres(&self.base_dir) {
+            if self.store.url.is_none() {
+                return Err(invalid("store.url", "engine = \"postgres\" needs url = \"postgres://USER@HOST:PORT/DB\"".into()));
+            }
+            pg.check().map_err(|e| invalid("store.url", e.to_string()))?;
+        }
         if let Some(region) = &self.region
             && (region.len() != 2 || !region.bytes().all(|c| c.is_ascii_uppercase()))
         {
@@ -616,6 +713,19 @@ impl Config {
     /// Resolves a path from the configuration against the node directory.
     pub fn resolve(&self, p: &Path) -> PathBuf {
         if p.is_absolute() { p.to_path_buf() } else { self.base_dir.join(p) }
+    }
+
+    /// Opens the node's store: the embedded engine in `paths.db`, or the
+    /// PostgreSQL database of `[store] url`.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::store::StoreError::Open`].
+    pub fn open_store(&self) -> Result<crate::store::Store, crate::store::StoreError> {
+        match self.store.postgres(&self.base_dir) {
+            Some(pg) => crate::store::open_postgres(&pg),
+            None => crate::store::open(&self.resolve(&self.paths.db), self.store.engine, self.store.cache_mib),
+        }
     }
 
     /// The federation endpoint peers dial.

@@ -153,6 +153,9 @@ pub fn check(config: &Config) -> Result<(), UnsafeModes> {
         inspect(&mut out, &dir.join(jaring_certs::CA_KEY_FILE), "dev CA private key", Rule::Private);
     }
     inspect(&mut out, &config.resolve(&config.paths.admin_token), "admin token", Rule::Private);
+    if let Some(pw) = &config.store.password_file {
+        inspect(&mut out, &config.resolve(pw), "database password file", Rule::Private);
+    }
     inspect(&mut out, &crate::http::tokens::path(config), "TAXII token file", Rule::NoReadWrite);
     if out.is_empty() { Ok(()) } else { Err(UnsafeModes(out)) }
 }

@@ -244,9 +244,20 @@ pub fn render(node: &Node) -> String {
     }
     state.register("indicators", "Indicator entries stored, by kind", by_kind);
     let bytes = Gauge::<i64>::default();
-    let db = node.config().resolve(&node.config().paths.db);
-    bytes.set(i64::try_from(dir_bytes(&db)).unwrap_or(i64::MAX));
+    let size = match node.store().shared() {
+        Some(_) => node.store().engine().size_on_disk().unwrap_or(0),
+        None => dir_bytes(&node.config().resolve(&node.config().paths.db)),
+    };
+    bytes.set(i64::try_from(size).unwrap_or(i64::MAX));
     state.register("store_bytes", "Size of the store on disk", bytes);
+    let writer = Gauge::<i64>::default();
+    writer.set(i64::from(node.role().is_writer()));
+    state.register("store_writer", "1 while this process is the writer of its store (always, embedded)", writer);
+    if let Some(lag) = node.replica_lag() {
+        let g = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+        g.set(lag.as_secs_f64());
+        state.register("store_replica_lag_seconds", "How far the read replica is behind its primary", g);
+    }
 
     let mut out = String::new();
     // Writing to a String cannot fail.

@@ -188,6 +188,7 @@ pub async fn run_with_reload(
         tokio::spawn(crate::http::serve(node.clone(), l, own.clone(), shutdown.clone()))
     });
     let federation = tokio::spawn(federation::run(node.clone(), listeners.federation, own, shutdown.clone()));
+    let follower = tokio::spawn(follow_peers(node.clone(), shutdown.clone()));
 
     let admin_result = admin.await;
     let fed_result = federation.await;
@@ -201,6 +202,7 @@ pub async fn run_with_reload(
     if let Some(r) = reloader {
         let _ = r.await;
     }
+    let _ = follower.await;
     drop(node);
     // The ledger thread ends once every handle to it is gone; it has
     // committed everything it acknowledged.
@@ -222,5 +224,23 @@ pub async fn run_with_reload(
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(RunError::Serve(e.to_string())),
         Err(e) => Err(RunError::Serve(format!("federation task: {e}"))),
+    }
+}
+
+/// Reloads the peers when the ledger says they changed under this process
+/// (a standby following the writer, or a takeover).
+async fn follow_peers(node: Arc<Node>, mut shutdown: Shutdown) {
+    let mut followed = node.ledger().followed();
+    loop {
+        tokio::select! {
+            r = followed.changed() => if r.is_err() { break },
+            _ = shutdown.wait() => break,
+        }
+        let n = node.clone();
+        match tokio::task::spawn_blocking(move || n.reload_peers()).await {
+            Ok(Ok(())) => tracing::debug!("peers reloaded from the store"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "cannot reload the peers"),
+            Err(e) => tracing::warn!(error = %e, "peer reload task failed"),
+        }
     }
 }

@@ -7,7 +7,9 @@
 //! - [`https`]: requests to the node's HTTPS listener.
 //! - [`forge`], [`fake_peer`]: envelopes signed as a peer would, and a fake
 //!   publisher that serves whatever a test sets.
-//! - [`proxy`]: a TCP proxy that can cut a link (partitions).
+//! - [`proxy`]: a TCP proxy that can cut a link (partitions) or move it to
+//!   another process (a virtual IP).
+//! - [`pg`]: nodes on the test PostgreSQL server, replicas of it.
 //!
 //! ```ignore
 //! let id = TestNode::builder("ID").region("ID").start()?;
@@ -18,6 +20,7 @@
 pub mod fake_peer;
 pub mod forge;
 pub mod https;
+pub mod pg;
 pub mod proxy;
 
 use std::net::TcpListener;
@@ -337,6 +340,35 @@ impl TestNode {
         Some((port("admin")?, port("federation")?, port("http")))
     }
 
+    /// A second process of this node (same identity, keys, TLS and tokens,
+    /// its own ports), for a store several processes share: the directory
+    /// is copied without the embedded store, the log and `listen.json`.
+    ///
+    /// # Errors
+    ///
+    /// The copy failed.
+    pub fn second_process(&self) -> Result<TestNode> {
+        let temp = tempfile::Builder::new().prefix(&format!("jaring-{}-b-", self.id)).tempdir()?;
+        let dir = temp.path().join("node");
+        copy_tree(&self.dir, &dir)?;
+        let node = TestNode {
+            id: self.id.clone(),
+            _temp: temp,
+            dir,
+            admin_port: 0,
+            fed_port: 0,
+            http_port: self.http_port.map(|_| 0),
+            child: None,
+            open_files: None,
+        };
+        node.set_config("admin", "listen", "\"127.0.0.1:0\"")?;
+        node.set_config("federation", "listen", "\"127.0.0.1:0\"")?;
+        if node.http_port.is_some() {
+            node.set_config("http", "listen", "\"127.0.0.1:0\"")?;
+        }
+        Ok(node)
+    }
+
     /// Sets `[section] key = value` (value as TOML) in the node's config;
     /// it applies when the node next starts.
     ///
@@ -504,6 +536,28 @@ impl TestNode {
             "80",
         ])
     }
+}
+
+/// Copies a node directory, private modes kept, without the embedded
+/// store, the log and the recorded ports.
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(to)?;
+    std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o700))?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if ["db", "node.log", "listen.json"].iter().any(|n| name == std::ffi::OsStr::new(n)) {
+            continue;
+        }
+        let (src, dst) = (entry.path(), to.join(&name));
+        if entry.file_type()?.is_dir() {
+            copy_tree(&src, &dst)?;
+        } else {
+            std::fs::copy(&src, &dst)?;
+        }
+    }
+    Ok(())
 }
 
 impl Drop for TestNode {

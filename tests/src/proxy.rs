@@ -8,6 +8,7 @@ use std::time::Duration;
 
 #[derive(Debug, Default)]
 struct State {
+    upstream: Mutex<Option<SocketAddr>>,
     cut: AtomicBool,
     delay_ms: AtomicU64,
     open: Mutex<Vec<TcpStream>>,
@@ -30,7 +31,7 @@ impl Proxy {
     pub fn start(upstream: SocketAddr) -> std::io::Result<Proxy> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let port = listener.local_addr()?.port();
-        let state = Arc::new(State::default());
+        let state = Arc::new(State { upstream: Mutex::new(Some(upstream)), ..State::default() });
         let s = state.clone();
         std::thread::spawn(move || {
             for conn in listener.incoming() {
@@ -39,6 +40,10 @@ impl Proxy {
                     let _ = client.shutdown(Shutdown::Both);
                     continue;
                 }
+                let Some(upstream) = *s.upstream.lock().unwrap_or_else(|p| p.into_inner()) else {
+                    let _ = client.shutdown(Shutdown::Both);
+                    continue;
+                };
                 let Ok(server) = TcpStream::connect_timeout(&upstream, Duration::from_secs(2)) else {
                     let _ = client.shutdown(Shutdown::Both);
                     continue;
@@ -72,6 +77,14 @@ impl Proxy {
         for s in self.state.open.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
             let _ = s.shutdown(Shutdown::Both);
         }
+    }
+
+    /// Sends new connections to `upstream` from now on and resets the open
+    /// ones: what a virtual IP or a load balancer does when the process
+    /// behind it changes.
+    pub fn retarget(&self, upstream: SocketAddr) {
+        *self.state.upstream.lock().unwrap_or_else(|p| p.into_inner()) = Some(upstream);
+        self.reset();
     }
 
     /// Delays every forwarded chunk.

@@ -46,6 +46,14 @@ struct Status {
     rejected: u64,
     rejected_last_hour: u64,
     forks: u64,
+    /// fjall, sled or postgres.
+    store_engine: String,
+    /// writer, standby or reader.
+    store_role: String,
+    /// The writer's admin address, from a standby or reader.
+    writer_admin: Option<String>,
+    /// How far the read replica is behind, ms.
+    replica_lag_ms: Option<i64>,
 }
 
 #[derive(Serialize)]
@@ -130,6 +138,10 @@ async fn fetch(client: &mut crate::client::Client) -> Result<Status> {
         node_id: s.node_id,
         version: s.version,
         region: s.region,
+        store_engine: s.store_engine,
+        store_role: s.store_role,
+        writer_admin: Some(s.writer_admin).filter(|w| !w.is_empty()),
+        replica_lag_ms: Some(s.replica_lag_ms).filter(|l| *l >= 0),
         started_at_ms: s.started_at_ms,
         log_head: s.log_head,
         signing_key_ids: s.signing_key_ids,
@@ -201,6 +213,11 @@ fn print(status: &Status, out: &Output) {
     println!("  up {}s since {}", status.uptime_s, time(status.started_at_ms));
     println!("  federation {}  admin {}", status.federation_listen, status.admin_listen);
     println!("  log head {}", status.log_head);
+    if status.store_engine == "postgres" {
+        let writer = status.writer_admin.as_deref().map(|w| format!(" (writer at {w})")).unwrap_or_default();
+        let lag = status.replica_lag_ms.map(|l| format!(", replica {l} ms behind")).unwrap_or_default();
+        println!("  store postgres: this process is the {}{writer}{lag}", status.store_role);
+    }
     for k in &status.signing_keys {
         let state = match (k.current, k.revoked_at_ms) {
             (_, Some(t)) => format!("revoked from {}", time(t)),

@@ -155,9 +155,17 @@ pub async fn run(
 
     let mut tasks: HashMap<String, (watch::Sender<bool>, JoinHandle<()>)> = HashMap::new();
     let mut changes = node.peers_changed();
+    // Only the writer of a shared store subscribes: it is the one that can
+    // store what arrives. A standby starts its subscriptions when it takes
+    // over, from the cursors in the store.
+    let mut role = node.ledger().role();
     loop {
-        let wanted: Vec<String> =
-            node.peers().into_iter().filter(|p| p.may_connect()).map(|p| p.node_id().to_string()).collect();
+        let writer = role.borrow_and_update().is_writer();
+        let wanted: Vec<String> = if writer {
+            node.peers().into_iter().filter(|p| p.may_connect()).map(|p| p.node_id().to_string()).collect()
+        } else {
+            Vec::new()
+        };
         tasks.retain(|id, (stop, _)| {
             let keep = wanted.contains(id);
             if !keep {
@@ -174,6 +182,7 @@ pub async fn run(
         }
         tokio::select! {
             r = changes.changed() => if r.is_err() { break },
+            r = role.changed() => if r.is_err() { break },
             _ = shutdown.wait() => break,
         }
     }

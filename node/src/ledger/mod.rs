@@ -24,6 +24,10 @@
 //! durable commit, then the in-memory state readers see ([`Committed`]) is
 //! moved forward and every caller answered. [`command`] holds what callers
 //! send and get back.
+//!
+//! On a store several processes share (PostgreSQL), the thread is the
+//! writer only while this process holds the writer lease; otherwise it
+//! follows the writer's commits and refuses commands ([`standby`]).
 
 mod command;
 mod committed;
@@ -31,6 +35,7 @@ mod ingest;
 mod keys;
 mod publish;
 mod review;
+mod standby;
 mod txn;
 mod writer;
 
@@ -41,21 +46,30 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::audit::AuditDraft;
 use crate::keys::SigningKey;
 use crate::store::records::QuarantineRecord;
-use crate::store::{Batch, Store, StoreError};
+use crate::store::{Batch, Store, StoreError, WriterInfo};
 
 use self::command::Command;
 pub use self::command::{DecideError, IngestBatch, IngestReport, LedgerConfig, Publish, PublishError, Stored};
 pub use self::committed::Committed;
+pub use self::standby::Role;
 
 /// Handle to the writer.
 #[derive(Debug, Clone)]
 pub struct Ledger {
     tx: mpsc::Sender<Command>,
     head: watch::Receiver<u64>,
+    role: watch::Receiver<Role>,
+    followed: watch::Receiver<u64>,
+    /// An embedded store's role never changes: its senders live as long as
+    /// the handles (a closed channel would read as "stopped").
+    _fixed: Option<Arc<(watch::Sender<Role>, watch::Sender<u64>)>>,
 }
 
 impl Ledger {
-    /// Starts the writer thread.
+    /// Starts the writer thread. On a shared store it first tries once to
+    /// take the writer lease, advertising `me`, so a process alone on its
+    /// database is the writer when this returns; `index_at` is the log
+    /// position the lookup index was loaded up to.
     ///
     /// # Errors
     ///
@@ -65,26 +79,92 @@ impl Ledger {
         config: LedgerConfig,
         key: Arc<SigningKey>,
         committed: Arc<Committed>,
+        me: WriterInfo,
+        index_at: u64,
     ) -> Result<(Ledger, std::thread::JoinHandle<()>), StoreError> {
-        let state = writer::State::load(store, config, key, committed)?;
-        let (head_tx, head_rx) = watch::channel(state.log_head());
         let (tx, rx) = mpsc::channel(1024);
-        let handle = std::thread::Builder::new()
-            .name("jaring-ledger".into())
-            .spawn(move || state.run(rx, head_tx))
-            .map_err(|e| StoreError::Engine(format!("cannot start the ledger thread: {e}")))?;
-        Ok((Ledger { tx, head: head_rx }, handle))
+        let (followed_tx, followed) = watch::channel(0);
+        let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
+            std::thread::Builder::new()
+                .name(name.into())
+                .spawn(f)
+                .map_err(|e| StoreError::Engine(format!("cannot start the ledger thread: {e}")))
+        };
+        let Some(shared) = store.shared() else {
+            let state = writer::State::load(store, config, key, committed)?;
+            let (head_tx, head_rx) = watch::channel(state.log_head());
+            let (role_tx, role) = watch::channel(Role::Writer);
+            let handle = spawn("jaring-ledger", Box::new(move || state.run(rx, head_tx)))?;
+            let fixed = Some(Arc::new((role_tx, followed_tx)));
+            return Ok((Ledger { tx, head: head_rx, role, followed, _fixed: fixed }, handle));
+        };
+        // What readers need before the first commit is followed.
+        let marks = shared.changes()?;
+        writer::load_keyring(&store, &committed)?;
+        writer::load_hidden(&store, &committed)?;
+        let acquired = shared.try_acquire(&me)?.is_some();
+        let first_role = match (acquired, shared.may_write()) {
+            (true, _) => Role::Writer,
+            (false, true) => Role::Standby { writer: shared.writer()? },
+            (false, false) => Role::Reader { writer: shared.writer()? },
+        };
+        let (head_tx, head_rx) = watch::channel(index_at);
+        let (role_tx, role) = watch::channel(first_role);
+        let run = standby::Shared {
+            store,
+            config,
+            key,
+            committed,
+            me,
+            follower: standby::Follower { seen: index_at, marks },
+            signals: standby::Signals { head: head_tx, role: role_tx, followed: followed_tx },
+        };
+        let handle = spawn("jaring-ledger", Box::new(move || run.run(rx)))?;
+        let ledger = Ledger { tx, head: head_rx, role, followed, _fixed: None };
+        if acquired {
+            // The thread loads the writer's state before it takes commands;
+            // wait for it, so the first call is not refused.
+            let mut role = ledger.role.clone();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            while !role.borrow_and_update().is_writer() && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        }
+        Ok((ledger, handle))
     }
 
-    /// The newest local log position, updated after every commit.
+    /// The newest local log position, updated after every commit (and, on
+    /// a standby, as the writer's commits are followed).
     pub fn head(&self) -> watch::Receiver<u64> {
         self.head.clone()
     }
 
+    /// What this process is: the writer, a standby or a reader.
+    pub fn role(&self) -> watch::Receiver<Role> {
+        self.role.clone()
+    }
+
+    /// Bumped when the peers changed under this process (a standby
+    /// following the writer) or it took over: reload the peers.
+    pub fn followed(&self) -> watch::Receiver<u64> {
+        self.followed.clone()
+    }
+
+    fn not_writer(&self) -> Option<StoreError> {
+        let role = self.role.borrow();
+        (!role.is_writer()).then(|| StoreError::NotWriter { writer: role.writer_admin() })
+    }
+
     async fn call<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, StoreError> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(make(reply)).await.map_err(|_| StoreError::Engine("the ledger has stopped".into()))?;
-        rx.await.map_err(|_| StoreError::Engine("the ledger has stopped".into()))
+        let command = make(reply);
+        if let Some(e) = self.not_writer()
+            && !matches!(command, Command::SetSigningKey { .. })
+        {
+            return Err(e);
+        }
+        self.tx.send(command).await.map_err(|_| StoreError::Engine("the ledger has stopped".into()))?;
+        rx.await.map_err(|_| self.not_writer().unwrap_or_else(|| StoreError::Engine("the ledger has stopped".into())))
     }
 
     /// Publishes this node's own entries; durable when it returns.

@@ -45,7 +45,11 @@ pub(super) type Answer = Box<dyn FnOnce(Option<&StoreError>)>;
 
 /// A store failure, for each caller of a failed commit.
 pub(super) fn clone_err(e: &StoreError) -> StoreError {
-    StoreError::Engine(e.to_string())
+    match e {
+        // Callers act on this one (they go to the writer).
+        StoreError::NotWriter { writer } => StoreError::NotWriter { writer: writer.clone() },
+        other => StoreError::Engine(other.to_string()),
+    }
 }
 
 /// A transaction: writes plus an overlay so later commands in the same

@@ -42,23 +42,8 @@ impl State {
             Some(e) => (e.seq, e.hash),
             None => (0, audit::genesis()),
         };
-        {
-            let mut ring = committed.keyring.write().unwrap_or_else(|p| p.into_inner());
-            for (_, k) in store.stored_keys()? {
-                let id = ring.insert(&k.owner, k.verifying_key()?, k.valid_from_ms);
-                if let Some(at) = k.revoked_at_ms {
-                    ring.revoke(id.as_str(), at);
-                }
-            }
-        }
-        {
-            let mut hidden = committed.hidden.write().unwrap_or_else(|p| p.into_inner());
-            for (seq, rec) in store.quarantine_records()? {
-                if rec.decision != Decision::Accepted {
-                    hidden.insert(seq);
-                }
-            }
-        }
+        load_keyring(&store, &committed)?;
+        load_hidden(&store, &committed)?;
         let snapshot = Snapshot { next_local_seq, heads, counters, audit_seq, audit_hash, key };
         Ok(State { store, config, committed, snapshot })
     }
@@ -68,29 +53,40 @@ impl State {
         self.snapshot.next_local_seq - 1
     }
 
+    /// The key signing new entries.
+    pub(super) fn signing_key(&self) -> Arc<SigningKey> {
+        self.snapshot.key.clone()
+    }
+
     /// Serves commands until every sender is gone.
     pub(super) fn run(mut self, mut rx: mpsc::Receiver<Command>, head_tx: watch::Sender<u64>) {
         while let Some(first) = rx.blocking_recv() {
-            let mut commands = vec![first];
-            let mut weight = commands.iter().map(Command::weight).sum::<usize>();
-            while weight < self.config.commit_batch {
-                match rx.try_recv() {
-                    Ok(c) => {
-                        weight += c.weight();
-                        commands.push(c);
-                    }
-                    Err(_) => break,
-                }
-            }
-            self.apply_all(commands);
+            let _ = self.serve(first, &mut rx);
             head_tx.send_replace(self.log_head());
         }
         tracing::debug!("ledger stopped");
     }
 
+    /// Applies `first` and whatever else is queued (up to a commit's
+    /// worth) in one commit; the commit's outcome.
+    pub(super) fn serve(&mut self, first: Command, rx: &mut mpsc::Receiver<Command>) -> Result<(), StoreError> {
+        let mut commands = vec![first];
+        let mut weight = commands.iter().map(Command::weight).sum::<usize>();
+        while weight < self.config.commit_batch {
+            match rx.try_recv() {
+                Ok(c) => {
+                    weight += c.weight();
+                    commands.push(c);
+                }
+                Err(_) => break,
+            }
+        }
+        self.apply_all(commands)
+    }
+
     /// Applies commands to one transaction, commits it, moves the committed
     /// state forward, and answers every caller with the commit's outcome.
-    fn apply_all(&mut self, commands: Vec<Command>) {
+    fn apply_all(&mut self, commands: Vec<Command>) -> Result<(), StoreError> {
         // Up to four keys per entry (log, origin sequence, index, id).
         let keys = commands.iter().map(Command::weight).sum::<usize>().saturating_mul(4);
         let mut txn = Txn::new(&self.store, &self.config, &self.committed, &self.snapshot, keys);
@@ -105,6 +101,7 @@ impl State {
         for answer in answers {
             answer(err.as_ref());
         }
+        err.map_or(Ok(()), Err)
     }
 
     /// Moves the writer's and readers' state to what a commit made durable.
@@ -137,4 +134,31 @@ impl State {
             }
         }
     }
+}
+
+/// Fills the key ring readers verify with from the stored keys (inserting
+/// is idempotent; revocations are applied again).
+pub(super) fn load_keyring(store: &Store, committed: &Committed) -> Result<(), StoreError> {
+    let keys = store.stored_keys()?;
+    let mut ring = committed.keyring.write().unwrap_or_else(|p| p.into_inner());
+    for (_, k) in keys {
+        let id = ring.insert(&k.owner, k.verifying_key()?, k.valid_from_ms);
+        if let Some(at) = k.revoked_at_ms {
+            ring.revoke(id.as_str(), at);
+        }
+    }
+    Ok(())
+}
+
+/// Sets the log positions readers must not serve (pending or rejected
+/// review) from the quarantine records.
+pub(super) fn load_hidden(store: &Store, committed: &Committed) -> Result<(), StoreError> {
+    let held: std::collections::BTreeSet<u64> = store
+        .quarantine_records()?
+        .into_iter()
+        .filter(|(_, rec)| rec.decision != Decision::Accepted)
+        .map(|(seq, _)| seq)
+        .collect();
+    *committed.hidden.write().unwrap_or_else(|p| p.into_inner()) = held;
+    Ok(())
 }

@@ -39,7 +39,7 @@ use crate::model::{Kind, UnixMillis, now_ms};
 use crate::normalize::NormalizeContext;
 use crate::peers::Peer;
 use crate::pii::Privacy;
-use crate::store::{self, LogEntry, Store, StoreError, Tables};
+use crate::store::{LogEntry, Store, StoreError, Tables};
 
 pub use error::{Conflict, Forbidden, NodeError, NotFound, StartError};
 pub use indicators::ListFilter;
@@ -88,7 +88,9 @@ impl Node {
         let tls = config.tls_files();
         let tls_ca_pem =
             std::fs::read_to_string(&tls.ca).map_err(|source| StartError::TlsCa { path: tls.ca.clone(), source })?;
-        let store = store::open(&config.resolve(&config.paths.db), config.store.engine, config.store.cache_mib)?;
+        let store = config.open_store()?;
+        // Read before the index: a standby follows commits from here on.
+        let index_at = store.log_head()?;
         let committed = Arc::new(Committed {
             lookup: load_lookup_index(&store, config.store.lookup_cache_entries)?,
             ..Committed::default()
@@ -105,6 +107,8 @@ impl Node {
             },
             current,
             committed.clone(),
+            writer_info(&config),
+            index_at,
         )?;
         {
             let mut ring = committed.keyring.write().unwrap_or_else(|p| p.into_inner());
@@ -156,6 +160,18 @@ impl Node {
         &self.ledger
     }
 
+    /// What this process is for its store: the writer, a standby or a
+    /// reader.
+    pub fn role(&self) -> crate::ledger::Role {
+        self.ledger.role().borrow().clone()
+    }
+
+    /// How far this process's read replica is behind its primary, if it
+    /// reads one (not while it is the writer).
+    pub fn replica_lag(&self) -> Option<std::time::Duration> {
+        self.store.shared().and_then(|s| s.replica_lag().ok().flatten())
+    }
+
     /// What readers see of the ledger's last commit: trusted keys, hidden
     /// log positions, the lookup index.
     pub fn committed(&self) -> &Committed {
@@ -200,6 +216,17 @@ impl Node {
     /// The store's.
     pub fn indexed_at(&self, kind: Kind, value: &str, origin: &str) -> Result<Option<u64>, StoreError> {
         self.store.indexed_at(kind, value, origin)
+    }
+}
+
+/// How this process names itself in the writer lease: where writes go.
+fn writer_info(config: &Config) -> crate::store::WriterInfo {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    crate::store::WriterInfo {
+        holder: format!("{}/{}/{}", host.trim(), std::process::id(), now_ms()),
+        admin: config.admin.listen.clone(),
+        federation: config.federation_endpoint().to_string(),
+        http: config.http.as_ref().map(|h| h.listen.clone()),
     }
 }
 

@@ -55,6 +55,21 @@ impl Node {
         self.peers.read().unwrap_or_else(|p| p.into_inner()).get(node_id).cloned()
     }
 
+    /// Replaces the peers held in memory with the store's: a standby
+    /// following the writer's peer changes, or a process that took over.
+    ///
+    /// # Errors
+    ///
+    /// Store failures; then the peers stay as they were.
+    pub fn reload_peers(&self) -> Result<(), StoreError> {
+        let peers: HashMap<String, Peer> =
+            self.store.peer_records()?.into_iter().map(|p| (p.node_id().to_string(), p)).collect();
+        *self.peers.write().unwrap_or_else(|p| p.into_inner()) = peers;
+        self.refresh_peer_trust();
+        self.peers_changed.send_modify(|n| *n += 1);
+        Ok(())
+    }
+
     /// Notified with a new number whenever the peer set or a peer's trust or
     /// agreement changes.
     pub fn peers_changed(&self) -> watch::Receiver<u64> {

@@ -50,6 +50,14 @@ pub struct StatusReport {
     pub max_batch: usize,
     /// Region for national phone numbers.
     pub region: Option<String>,
+    /// The store engine.
+    pub store_engine: crate::store::EngineKind,
+    /// What this process is for its store.
+    pub store_role: &'static str,
+    /// The writer's admin address, seen from a standby or reader.
+    pub writer_admin: Option<String>,
+    /// How far the read replica is behind its primary, if there is one.
+    pub replica_lag_ms: Option<u64>,
 }
 
 /// Indicators held from one origin.
@@ -182,6 +190,7 @@ impl Node {
                 current: k.current,
             })
             .collect();
+        let role = self.role();
         Ok(StatusReport {
             node_id: self.id().to_string(),
             version: env!("CARGO_PKG_VERSION").to_string(),
@@ -202,6 +211,10 @@ impl Node {
             max_message_bytes: self.config.limits.max_message_bytes,
             max_batch: self.config.limits.max_batch,
             region: self.config.region.clone(),
+            store_engine: self.config.store.engine,
+            store_role: role.name(),
+            writer_admin: role.writer_admin(),
+            replica_lag_ms: self.replica_lag().map(|d| d.as_millis() as u64),
         })
     }
 }

@@ -474,6 +474,10 @@ impl ToPb for crate::node::StatusReport {
             admin_listen: self.admin_listen.clone(),
             max_message_bytes: u64::try_from(self.max_message_bytes).unwrap_or(u64::MAX),
             max_batch: u32::try_from(self.max_batch).unwrap_or(u32::MAX),
+            store_engine: self.store_engine.to_string(),
+            store_role: self.store_role.to_string(),
+            writer_admin: self.writer_admin.clone().unwrap_or_default(),
+            replica_lag_ms: self.replica_lag_ms.map_or(-1, |ms| i64::try_from(ms).unwrap_or(i64::MAX)),
             region: self.region.clone().unwrap_or_default(),
         }
     }

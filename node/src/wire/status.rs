@@ -19,8 +19,20 @@ impl From<NodeError> for Status {
     }
 }
 
-/// A storage failure: internal, logged.
+/// A storage failure: internal, logged. A write sent to a process that is
+/// not the writer of a shared store is `UNAVAILABLE` naming the writer (in
+/// the message and in the `jaring-writer` metadata), so a client retries
+/// there.
 pub fn store_status(e: &StoreError) -> Status {
+    if let StoreError::NotWriter { writer } = e {
+        let mut status = Status::unavailable(e.to_string());
+        if let Some(w) = writer
+            && let Ok(v) = w.parse()
+        {
+            status.metadata_mut().insert("jaring-writer", v);
+        }
+        return status;
+    }
     tracing::error!(error = %e, "store failure during an admin call");
     Status::internal(format!("store failure: {e}"))
 }
