@@ -195,7 +195,7 @@ fn main() -> ExitCode {
             Command::Certs(c) => cmd::certs::run(c, &target, &out).await,
             Command::Feedback(c) => cmd::feedback::run(c, &target, &out).await,
             Command::Allowlist(c) => cmd::allowlist::run(c, &target, &out).await,
-            Command::Log(c) => cmd::log::run(c, &target, &out),
+            Command::Log(c) => cmd::log::run(c, &target, &out).await,
         }
     });
     match result {

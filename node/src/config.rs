@@ -45,6 +45,10 @@ pub struct Config {
     /// factor (see [`crate::scoring`]).
     #[serde(default)]
     pub scoring: crate::scoring::ScoringConfig,
+    /// This node's transparency log: the Merkle tree over its log, signed
+    /// checkpoints, witnessing its peers (docs/transparency.md).
+    #[serde(default)]
+    pub log: LogConfig,
     /// Directory of `node.toml`; relative paths resolve against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -407,6 +411,42 @@ impl Default for LimitsConfig {
     }
 }
 
+/// `[log]`: the transparency log (docs/transparency.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// Keep the Merkle tree of the log in every commit, sign checkpoints
+    /// and serve them (`/log/`). Off, the node keeps no tree (it rebuilds
+    /// it from the log when turned on again) but still witnesses its peers.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// While the log grows, a new checkpoint is signed at most this often
+    /// (and at least this often), in milliseconds.
+    #[serde(default = "default_checkpoint_interval")]
+    pub checkpoint_interval_ms: u64,
+    /// How often this node asks each peer it follows for its latest
+    /// checkpoint, to verify and cosign it, in milliseconds.
+    #[serde(default = "default_witness_interval")]
+    pub witness_interval_ms: u64,
+}
+
+fn default_checkpoint_interval() -> u64 {
+    1000
+}
+fn default_witness_interval() -> u64 {
+    1000
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            enabled: true,
+            checkpoint_interval_ms: default_checkpoint_interval(),
+            witness_interval_ms: default_witness_interval(),
+        }
+    }
+}
+
 /// `[logging]`
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -591,6 +631,12 @@ impl Config {
         }
         check_timeout(self.federation.handshake_timeout_ms)
             .map_err(|r| invalid("federation.handshake_timeout_ms", r))?;
+        for (field, ms) in [
+            ("log.checkpoint_interval_ms", self.log.checkpoint_interval_ms),
+            ("log.witness_interval_ms", self.log.witness_interval_ms),
+        ] {
+            check_timeout(ms).map_err(|r| invalid(field, r))?;
+        }
         if !matches!(self.logging.format.as_str(), "human" | "json") {
             return Err(invalid("logging.format", "must be \"human\" or \"json\"".into()));
         }

@@ -20,6 +20,11 @@
 //! | `jaring_log_entries` | gauge | |
 //! | `jaring_indicators` | gauge | `kind` |
 //! | `jaring_store_bytes` | gauge | |
+//! | `jaring_log_tree_size` | gauge | |
+//! | `jaring_log_checkpoint_size` | gauge | |
+//! | `jaring_log_checkpoint_cosignatures` | gauge | |
+//! | `jaring_log_witnessed_size` | gauge | `origin` |
+//! | `jaring_log_forks_detected` | gauge | |
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -76,6 +81,8 @@ pub const REJECTION_REASONS: &[&str] = &[
     "malformed_message",
     "cursor_backwards",
     "batch_too_large",
+    "entry_too_large",
+    "log_fork",
 ];
 
 /// The event counters.
@@ -247,6 +254,30 @@ pub fn render(node: &Node) -> String {
     let db = node.config().resolve(&node.config().paths.db);
     bytes.set(i64::try_from(dir_bytes(&db)).unwrap_or(i64::MAX));
     state.register("store_bytes", "Size of the store on disk", bytes);
+    if let Ok(log) = node.log_status() {
+        let gauge = |v: u64| {
+            let g = Gauge::<i64>::default();
+            g.set(i64::try_from(v).unwrap_or(i64::MAX));
+            g
+        };
+        state.register("log_tree_size", "Entries in this node's transparency-log tree", gauge(log.tree_size));
+        state.register("log_checkpoint_size", "Tree size of the latest signed checkpoint", gauge(log.checkpoint_size));
+        state.register(
+            "log_checkpoint_cosignatures",
+            "Peers whose cosignature the latest checkpoint carries",
+            gauge(log.checkpoint_cosigners.len() as u64),
+        );
+        let witnessed = Family::<Labels, Gauge>::default();
+        for w in &log.witnessed {
+            witnessed.get_or_create(&label("origin", &w.origin)).set(i64::try_from(w.size).unwrap_or(i64::MAX));
+        }
+        state.register("log_witnessed_size", "Tree size of each peer's log this node last cosigned", witnessed);
+        state.register(
+            "log_forks_detected",
+            "Peers' checkpoints refused as inconsistent with one this node cosigned (evidence kept)",
+            gauge(log.forks.len() as u64),
+        );
+    }
 
     let mut out = String::new();
     // Writing to a String cannot fail.

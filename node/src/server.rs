@@ -188,6 +188,11 @@ pub async fn run_with_reload(
         tokio::spawn(crate::http::serve(node.clone(), l, own.clone(), shutdown.clone()))
     });
     let federation = tokio::spawn(federation::run(node.clone(), listeners.federation, own, shutdown.clone()));
+    // Signs the transparency log's checkpoints while the log grows.
+    let checkpoints = tokio::spawn(tracing::Instrument::instrument(
+        node.clone().run_checkpoints(shutdown.clone()),
+        tracing::info_span!("checkpoints"),
+    ));
 
     let admin_result = admin.await;
     let fed_result = federation.await;
@@ -200,6 +205,9 @@ pub async fn run_with_reload(
     }
     if let Some(r) = reloader {
         let _ = r.await;
+    }
+    if let Err(e) = checkpoints.await {
+        tracing::warn!(error = %e, "checkpoint task failed");
     }
     drop(node);
     // The ledger thread ends once every handle to it is gone; it has

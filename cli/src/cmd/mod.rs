@@ -15,6 +15,7 @@ pub mod indicator;
 pub mod init;
 pub mod key;
 pub mod log;
+pub mod log_online;
 pub mod lookup;
 pub mod peer;
 pub mod review;

@@ -46,6 +46,39 @@ struct Status {
     rejected: u64,
     rejected_last_hour: u64,
     forks: u64,
+    /// The transparency log.
+    log: LogState,
+}
+
+#[derive(Serialize, Default)]
+struct LogState {
+    enabled: bool,
+    origin: String,
+    tree_size: u64,
+    checkpoint_size: u64,
+    checkpoint_cosigners: Vec<String>,
+    cosigned_size: u64,
+    cosigned_by: Vec<String>,
+    witnessed: Vec<WitnessedLog>,
+    /// Fork evidence kept about peers' logs.
+    forks: Vec<LogFork>,
+}
+
+#[derive(Serialize)]
+struct WitnessedLog {
+    origin: String,
+    peer: String,
+    size: u64,
+    cosigned_at_ms: i64,
+}
+
+#[derive(Serialize)]
+struct LogFork {
+    origin: String,
+    peer: String,
+    kind: String,
+    detail: String,
+    detected_at_ms: i64,
 }
 
 #[derive(Serialize)]
@@ -183,6 +216,39 @@ async fn fetch(client: &mut crate::client::Client) -> Result<Status> {
         rejected: s.rejected_last_hour,
         rejected_last_hour: s.rejected_last_hour,
         forks: s.forks,
+        log: s
+            .log
+            .map(|l| LogState {
+                enabled: l.enabled,
+                origin: l.origin,
+                tree_size: l.tree_size,
+                checkpoint_size: l.checkpoint_size,
+                checkpoint_cosigners: l.checkpoint_cosigners,
+                cosigned_size: l.cosigned_size,
+                cosigned_by: l.cosigned_by,
+                witnessed: l
+                    .witnessed
+                    .into_iter()
+                    .map(|w| WitnessedLog {
+                        origin: w.origin,
+                        peer: w.peer,
+                        size: w.size,
+                        cosigned_at_ms: w.cosigned_at_ms,
+                    })
+                    .collect(),
+                forks: l
+                    .forks
+                    .into_iter()
+                    .map(|f| LogFork {
+                        origin: f.origin,
+                        peer: f.peer,
+                        kind: f.kind,
+                        detail: f.detail,
+                        detected_at_ms: f.detected_at_ms,
+                    })
+                    .collect(),
+            })
+            .unwrap_or_default(),
     };
     Ok(status)
 }
@@ -223,6 +289,36 @@ fn print(status: &Status, out: &Output) {
         "  quarantined {} (new in the last hour {})  rejected in the last hour {}  forks {}",
         status.quarantined, status.quarantined_last_hour, status.rejected_last_hour, status.forks
     );
+    let log = &status.log;
+    if log.enabled {
+        let by = |v: &[String]| {
+            if v.is_empty() { "no witness yet".to_string() } else { format!("cosigned by {}", v.join(", ")) }
+        };
+        println!(
+            "  transparency log {}  tree size {}  checkpoint size {} ({})  latest cosigned size {} ({})",
+            log.origin,
+            log.tree_size,
+            log.checkpoint_size,
+            by(&log.checkpoint_cosigners),
+            log.cosigned_size,
+            by(&log.cosigned_by)
+        );
+    } else {
+        println!("  transparency log off ([log] enabled = false)");
+    }
+    for w in &log.witnessed {
+        println!("  witness of {:<10} {}  cosigned size {} at {}", w.peer, w.origin, w.size, time(w.cosigned_at_ms));
+    }
+    for f in &log.forks {
+        println!(
+            "  LOG FORK: {} ({}) {} at {}: {} (evidence kept; `jaring audit list`)",
+            f.peer,
+            f.origin,
+            f.kind,
+            time(f.detected_at_ms),
+            f.detail
+        );
+    }
     if status.peers.is_empty() {
         println!("  no peers");
     }

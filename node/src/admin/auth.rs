@@ -59,6 +59,12 @@ impl AdminAuth {
         AdminAuth { token: Arc::new(Zeroizing::new(token)) }
     }
 
+    /// Whether `presented` is the admin token (compared in constant time),
+    /// for other listeners that accept it (the HTTPS `/log/` entry bundles).
+    pub fn is_token(&self, presented: &str) -> bool {
+        !presented.is_empty() && bool::from(presented.as_bytes().ct_eq(self.token.as_bytes()))
+    }
+
     /// A tonic interceptor: refuses calls without the right token and tags
     /// the others with their [`Actor`].
     ///

@@ -374,4 +374,40 @@ impl Admin for AdminService {
     async fn verify_audit(&self, _req: Request<pb::VerifyAuditRequest>) -> Result<pb::VerifyAuditResponse> {
         Ok(Response::new(super::ops::verify_audit(&self.node).await?))
     }
+
+    async fn log_checkpoint(&self, req: Request<pb::LogCheckpointRequest>) -> Result<pb::LogCheckpointResponse> {
+        let r = req.into_inner();
+        if r.fresh {
+            self.node.sign_checkpoint().await?;
+        }
+        let cp = if r.cosigned { self.node.cosigned_checkpoint() } else { self.node.checkpoint() };
+        let cp = cp.ok_or(crate::node::NotFound::TransparencyLog).map_err(crate::node::NodeError::from)?;
+        Ok(Response::new(pb::LogCheckpointResponse {
+            checkpoint: cp.to_text(),
+            origin: cp.checkpoint.origin.clone(),
+            size: cp.checkpoint.size,
+            root: cp.checkpoint.root.to_base64(),
+            cosigned_by: self.node.cosigners_of(&cp),
+        }))
+    }
+
+    async fn log_prove(&self, req: Request<pb::LogProveRequest>) -> Result<pb::LogProveResponse> {
+        let r = req.into_inner();
+        let (local_seq, proof) = if r.local_seq > 0 {
+            (r.local_seq, self.node.prove_entry(r.local_seq, r.require_cosigned).await?)
+        } else {
+            let kind = Kind::from_wire(r.kind).map_err(|e| wire_status(&e))?;
+            let origin = (!r.origin.is_empty()).then_some(r.origin.as_str());
+            self.node.prove_value(&r.value, kind, origin, r.require_cosigned).await?
+        };
+        let cp = crate::tlog::checkpoint::parse_own(proof.checkpoint.as_bytes())
+            .map_err(|e| Status::internal(format!("the proof's checkpoint: {e}")))?;
+        Ok(Response::new(pb::LogProveResponse {
+            proof: proof.to_text(),
+            local_seq,
+            index: proof.index,
+            tree_size: cp.checkpoint.size,
+            cosigned_by: self.node.cosigners_of(&cp),
+        }))
+    }
 }

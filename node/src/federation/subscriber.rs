@@ -55,6 +55,7 @@ pub async fn run(
     peer_id: String,
     mut stop: watch::Receiver<bool>,
     mut shutdown: Shutdown,
+    followed: Arc<super::witness::Followed>,
 ) {
     let span = tracing::info_span!("subscribe", peer = %peer_id);
     async move {
@@ -73,7 +74,7 @@ pub async fn run(
             }
             let started = std::time::Instant::now();
             let outcome = tokio::select! {
-                r = session(&node, &own, &peer_id, &mut bucket, &refusals) => r,
+                r = session(&node, &own, &peer_id, &mut bucket, &refusals, &followed) => r,
                 _ = shutdown.wait() => break,
                 _ = stop.wait_for(|s| *s) => break,
             };
@@ -110,6 +111,7 @@ async fn session(
     peer_id: &str,
     bucket: &mut TokenBucket,
     refusals: &Arc<Mutex<TokenBucket>>,
+    followed: &Arc<super::witness::Followed>,
 ) -> Result<(), LinkError> {
     let peer = node.peer(peer_id).filter(|p| p.may_connect()).ok_or(LinkError::PeerGone)?;
     node.update_link(peer_id, |l| l.inbound_state = "connecting".into());
@@ -127,6 +129,13 @@ async fn session(
     };
     let mut stream = client.subscribe(request).await.map_err(LinkError::Subscribe)?.into_inner();
     tracing::info!(cursor, "subscribed");
+    // While subscribed, this node witnesses the peer's log over the same
+    // connection (the task ends with the session).
+    let _following = followed.register(peer_id, client.clone());
+    let _witness = AbortOnDrop(tokio::spawn(
+        super::witness::follow(node.clone(), peer_id.to_string(), client.clone(), followed.clone())
+            .instrument(tracing::info_span!("witness")),
+    ));
     node.update_link(peer_id, |l| {
         l.inbound_state = "connected".into();
         l.inbound_cursor = cursor;
@@ -201,6 +210,15 @@ async fn session(
     drop(tx);
     let applied = applier.await?;
     applied.and(received)
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// The audit reason of a stream error the peer caused, if it did: a

@@ -6,12 +6,15 @@
 //! - [`conn`]: one connection under the listener's limits (timeouts).
 //! - [`misp`]: a MISP feed (`/misp/`: `manifest.json`, one event per
 //!   origin and kind, `hashes.csv`) with the same token rules.
+//! - [`log`]: the transparency log (`/log/`: C2SP tlog-tiles, and
+//!   tlog-witness `add-checkpoint`).
 //!
 //! HTTPS uses the node's own certificate ([`OwnCert`], reloadable) with
 //! server authentication only: TAXII clients authenticate with tokens, not
 //! certificates.
 
 pub mod conn;
+pub mod log;
 pub mod misp;
 pub mod taxii;
 pub mod tokens;
@@ -50,6 +53,7 @@ pub fn tls_config(own: Arc<OwnCert>) -> Result<Arc<rustls::ServerConfig>, rustls
 /// The routes.
 pub fn router(node: Arc<Node>) -> Router {
     let metrics_node = node.clone();
+    let log = log::routes(node.clone());
     let taxii = Arc::new(taxii::Taxii::new(node));
     Router::new()
         .route("/healthz", get(|| async { (StatusCode::OK, "ok\n") }))
@@ -77,6 +81,7 @@ pub fn router(node: Arc<Node>) -> Router {
         )
         .merge(taxii::routes(taxii.clone()))
         .merge(misp::router(taxii))
+        .merge(log)
         .fallback(taxii::not_found)
         .method_not_allowed_fallback(taxii::method_not_allowed)
 }

@@ -56,9 +56,26 @@ pub enum PublishError {
     /// Already revoked.
     #[error("indicator {0} is already revoked")]
     AlreadyRevoked(String),
+    /// The signed envelope would not fit a transparency-log entry.
+    #[error(
+        "the signed envelope would be {len} bytes; a log entry holds at most {max} (shorten the description or source references)"
+    )]
+    TooLarge {
+        /// Its size, signed.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
     /// The store failed; nothing was stored.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// An upper bound of the stored size of `env` once signed (an ed25519
+/// signature), as [`crate::wire::encode_envelope`] writes it: the three
+/// fields with their tags and length prefixes.
+pub(super) fn stored_len(env: &crate::envelope::SignedEnvelope) -> usize {
+    env.body.len() + env.signature.len().max(64) + env.key_id.len() + 16
 }
 
 /// Envelopes from one peer, already verified.
@@ -143,4 +160,6 @@ pub struct LedgerConfig {
     pub commit_batch: usize,
     /// Largest accepted jump above an origin's head.
     pub max_seq_gap: u64,
+    /// Keep the log's transparency-log tree in every commit (`[log] enabled`).
+    pub tlog: bool,
 }

@@ -68,6 +68,16 @@ impl Txn<'_> {
 
     fn check(&self, env: &VerifiedEnvelope) -> Result<Check, StoreError> {
         let body = &env.body;
+        let stored = super::command::stored_len(&env.raw);
+        if stored > crate::tlog::tile::MAX_ENTRY_BYTES {
+            return Ok(Check::Refuse(
+                "entry_too_large",
+                format!(
+                    "the envelope is {stored} bytes; a transparency-log entry holds at most {}",
+                    crate::tlog::tile::MAX_ENTRY_BYTES
+                ),
+            ));
+        }
         let at = |seq| self.overlay.origin_entry(&body.origin, seq);
         // The head (highest sequence held) is in memory: an envelope that
         // extends it, the usual case, needs no chain reads at all.

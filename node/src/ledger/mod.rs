@@ -23,7 +23,9 @@
 //! The commit path ([`writer`]) is shared by all of them: one batch, one
 //! durable commit, then the in-memory state readers see ([`Committed`]) is
 //! moved forward and every caller answered. [`command`] holds what callers
-//! send and get back.
+//! send and get back. [`tree`] keeps the log's transparency-log tree in
+//! the same commits (its tiles beside the entries they cover) and checks
+//! it at start.
 
 mod command;
 mod committed;
@@ -31,6 +33,7 @@ mod ingest;
 mod keys;
 mod publish;
 mod review;
+pub mod tree;
 mod txn;
 mod writer;
 
@@ -46,12 +49,14 @@ use crate::store::{Batch, Store, StoreError};
 use self::command::Command;
 pub use self::command::{DecideError, IngestBatch, IngestReport, LedgerConfig, Publish, PublishError, Stored};
 pub use self::committed::Committed;
+pub use self::tree::TreeHead;
 
 /// Handle to the writer.
 #[derive(Debug, Clone)]
 pub struct Ledger {
     tx: mpsc::Sender<Command>,
     head: watch::Receiver<u64>,
+    tree_head: watch::Receiver<Option<TreeHead>>,
 }
 
 impl Ledger {
@@ -68,17 +73,25 @@ impl Ledger {
     ) -> Result<(Ledger, std::thread::JoinHandle<()>), StoreError> {
         let state = writer::State::load(store, config, key, committed)?;
         let (head_tx, head_rx) = watch::channel(state.log_head());
+        let tree_head = state.tree_heads();
         let (tx, rx) = mpsc::channel(1024);
         let handle = std::thread::Builder::new()
             .name("jaring-ledger".into())
             .spawn(move || state.run(rx, head_tx))
             .map_err(|e| StoreError::Engine(format!("cannot start the ledger thread: {e}")))?;
-        Ok((Ledger { tx, head: head_rx }, handle))
+        Ok((Ledger { tx, head: head_rx, tree_head }, handle))
     }
 
     /// The newest local log position, updated after every commit.
     pub fn head(&self) -> watch::Receiver<u64> {
         self.head.clone()
+    }
+
+    /// The transparency-log tree's size and root, updated after every
+    /// commit that grows it, once durable; `None` when `[log] enabled =
+    /// false`.
+    pub fn tree_head(&self) -> watch::Receiver<Option<TreeHead>> {
+        self.tree_head.clone()
     }
 
     async fn call<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, StoreError> {

@@ -8,6 +8,9 @@ use crate::policy::Disposition;
 use crate::signing;
 use crate::store::layout::Head;
 use crate::store::{LogEntry, StoreError, TableWrites, Tables};
+use crate::tlog::Hash;
+use crate::tlog::merkle::leaf_hash;
+use crate::wire;
 
 impl Txn<'_> {
     /// Appends one of this node's entries, unsigned: [`Self::sign_all`]
@@ -62,6 +65,10 @@ impl Txn<'_> {
         // Signed by `sign_all` before the commit; the log holds the unsigned
         // form only inside this transaction.
         let raw = signing::unsigned(&body, &self.snap.key);
+        let len = super::command::stored_len(&raw);
+        if len > crate::tlog::tile::MAX_ENTRY_BYTES {
+            return Err(PublishError::TooLarge { len, max: crate::tlog::tile::MAX_ENTRY_BYTES });
+        }
         let hash = envelope::body_hash(&raw.body);
         let env = VerifiedEnvelope { raw, body, hash };
         if let (Some(plain), Entry::Indicator(ind)) = (plain, &env.body.entry) {
@@ -72,7 +79,9 @@ impl Txn<'_> {
     }
 
     /// Signs what [`Self::publish`] stored unsigned, on every core for a
-    /// large batch, and puts the signed envelopes in the log.
+    /// large batch, and puts the signed envelopes in the log. The same
+    /// threads encode each signed envelope once and hash the stored bytes
+    /// into the transparency-log tree's leaves.
     pub(super) fn sign_all(&mut self, results: &mut [Result<Stored, PublishError>]) {
         let mut todo: Vec<&mut Stored> = results
             .iter_mut()
@@ -80,25 +89,31 @@ impl Txn<'_> {
             .filter(|s| s.envelope.raw.signature.is_empty())
             .collect();
         let key = &*self.snap.key;
+        let hash = self.snap.tree.is_some();
+        let sign = |s: &mut Stored| -> (u64, Vec<u8>, Option<Hash>) {
+            s.envelope.raw.signature = signing::signature(&s.envelope.raw.body, key);
+            let encoded = wire::encode_envelope(&s.envelope.raw);
+            let leaf = hash.then(|| leaf_hash(&encoded));
+            (s.local_seq, encoded, leaf)
+        };
         let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-        if todo.len() < 64 || threads < 2 {
-            for s in &mut todo {
-                s.envelope.raw.signature = signing::signature(&s.envelope.raw.body, key);
-            }
+        let signed: Vec<(u64, Vec<u8>, Option<Hash>)> = if todo.len() < 64 || threads < 2 {
+            todo.iter_mut().map(|s| sign(s)).collect()
         } else {
             let per = todo.len().div_ceil(threads);
+            let sign = &sign;
             std::thread::scope(|scope| {
-                for chunk in todo.chunks_mut(per) {
-                    scope.spawn(move || {
-                        for s in chunk {
-                            s.envelope.raw.signature = signing::signature(&s.envelope.raw.body, key);
-                        }
-                    });
-                }
-            });
-        }
-        for s in todo {
-            self.overlay.put_log(s.local_seq, &s.envelope.raw);
+                let handles: Vec<_> = todo
+                    .chunks_mut(per)
+                    .map(|chunk| scope.spawn(move || chunk.iter_mut().map(|s| sign(s)).collect::<Vec<_>>()))
+                    .collect();
+                // A signing thread panics only on a bug: the ledger stops,
+                // as it did when signing ran in the scope alone.
+                handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+            })
+        };
+        for (local_seq, encoded, leaf) in signed {
+            self.put_signed(local_seq, encoded, leaf);
         }
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::command::{Command, DecideError, LedgerConfig, PublishError};
 use super::committed::Committed;
+use super::tree::TreeHead;
 use crate::audit::{self, AuditDraft};
 use crate::envelope::{Entry, Indicator, VerifiedEnvelope};
 use crate::keys::SigningKey;
@@ -15,6 +16,10 @@ use crate::model::{Kind, UnixMillis, now_ms};
 use crate::policy::Disposition;
 use crate::store::layout::{Head, OriginEntry};
 use crate::store::{Batch, LogEntry, Overlay, Store, StoreError, TableWrites, Tables};
+use crate::tlog::Hash;
+use crate::tlog::merkle::leaf_hash;
+use crate::tlog::tree::TreeState;
+use crate::wire;
 
 /// The writer's in-memory state that each commit moves forward.
 #[derive(Clone)]
@@ -30,6 +35,8 @@ pub(super) struct Snapshot {
     pub(super) audit_hash: String,
     /// The key that signs this node's new entries.
     pub(super) key: Arc<SigningKey>,
+    /// The log's transparency-log tree (`None` with `[log] enabled = false`).
+    pub(super) tree: Option<TreeState>,
 }
 
 /// A change to the in-memory key ring, applied after the commit.
@@ -67,11 +74,16 @@ pub(super) struct Txn<'s> {
     pub(super) hidden_remove: Vec<u64>,
     /// Reused to name counters without an allocation per entry.
     scratch: String,
+    /// Leaf hashes of the entries this commit appends, by log position
+    /// (own entries are hashed once signed, by [`Self::sign_all`]).
+    pub(super) leaves: Vec<(u64, Hash)>,
 }
 
 /// What a committed transaction moves forward in memory.
 pub(super) struct Change {
     pub(super) snapshot: Snapshot,
+    /// The tree head after the commit, when it grew.
+    pub(super) tree_head: Option<TreeHead>,
     pub(super) touched: Vec<(ValueKey, bool)>,
     pub(super) keyring_changes: Vec<KeyringChange>,
     pub(super) hidden_add: Vec<u64>,
@@ -98,6 +110,7 @@ impl<'s> Txn<'s> {
             hidden_add: Vec::new(),
             hidden_remove: Vec::new(),
             scratch: String::new(),
+            leaves: Vec::new(),
         }
     }
 
@@ -154,9 +167,14 @@ impl<'s> Txn<'s> {
     }
 
     /// The batch to commit (the overlay, then each counter and head the
-    /// commit moved, written once) and what moves forward once it is
-    /// durable.
-    pub(super) fn finish(self, before: &Snapshot) -> (Batch, Change) {
+    /// commit moved, written once, then the tree's tiles) and what moves
+    /// forward once it is durable.
+    ///
+    /// # Errors
+    ///
+    /// The tree cannot take the entries (a bug: they do not follow it), or
+    /// an appended entry cannot be read back; then nothing is committed.
+    pub(super) fn finish(mut self, before: &Snapshot) -> Result<(Batch, Change), StoreError> {
         let mut moved = Batch::default();
         for name in &self.dirty_counters {
             moved.put_counter(name, self.snap.counters.get(name).copied().unwrap_or(0));
@@ -166,16 +184,69 @@ impl<'s> Txn<'s> {
                 moved.put_head(origin, head);
             }
         }
+        let tree_head = self.grow_tree(before, &mut moved)?;
         let mut all = self.overlay.into_batch();
         all.append(moved);
         let change = Change {
             snapshot: self.snap,
+            tree_head,
             touched: self.touched,
             keyring_changes: self.keyring_changes,
             hidden_add: self.hidden_add,
             hidden_remove: self.hidden_remove,
         };
-        (all, change)
+        Ok((all, change))
+    }
+
+    /// Appends the leaves of this commit's entries to the tree, in log
+    /// order, and puts the tiles that changed and the new size in `batch`.
+    fn grow_tree(&mut self, before: &Snapshot, batch: &mut Batch) -> Result<Option<TreeHead>, StoreError> {
+        let (first, end) = (before.next_local_seq, self.snap.next_local_seq);
+        let Some(tree) = &self.snap.tree else { return Ok(None) };
+        if first == end {
+            return Ok(None);
+        }
+        let mut known = std::mem::take(&mut self.leaves);
+        known.sort_unstable_by_key(|(seq, _)| *seq);
+        let mut known = known.into_iter().peekable();
+        let mut leaves = Vec::with_capacity(usize::try_from(end - first).unwrap_or(0));
+        for seq in first..end {
+            while known.peek().is_some_and(|(s, _)| *s < seq) {
+                known.next();
+            }
+            match known.peek() {
+                Some((s, h)) if *s == seq => leaves.push(*h),
+                // Not hashed on the way in: read back what this commit stores.
+                _ => {
+                    let rec = self
+                        .overlay
+                        .log_record(seq)?
+                        .ok_or_else(|| StoreError::corrupt_log(format!("entry {seq} of this commit is missing")))?;
+                    leaves.push(leaf_hash(&rec.bytes));
+                }
+            }
+        }
+        let appended = tree.append(first - 1, &leaves).map_err(|e| StoreError::Corrupt {
+            keyspace: crate::store::Keyspace::Tiles,
+            reason: format!("the tree does not follow the log: {e}"),
+        })?;
+        for tile in &appended.tiles {
+            batch.put_tile(tile);
+        }
+        batch.put_tlog_size(appended.state.size());
+        let head = TreeHead { size: appended.state.size(), root: appended.root };
+        self.snap.tree = Some(appended.state);
+        Ok(Some(head))
+    }
+
+    /// Puts a signed envelope in the log at `local_seq`, hashing its exact
+    /// stored bytes into the tree when there is one.
+    pub(super) fn put_signed(&mut self, local_seq: u64, encoded: Vec<u8>, leaf: Option<Hash>) {
+        if self.snap.tree.is_some() {
+            let leaf = leaf.unwrap_or_else(|| leaf_hash(&encoded));
+            self.leaves.push((local_seq, leaf));
+        }
+        self.overlay.put_log_bytes(local_seq, encoded);
     }
 
     pub(super) fn bump(&mut self, counter: std::fmt::Arguments<'_>) {
@@ -248,7 +319,14 @@ impl<'s> Txn<'s> {
         let local_seq = self.snap.next_local_seq;
         self.snap.next_local_seq += 1;
         let body = &env.body;
-        self.overlay.put_log(local_seq, &env.raw);
+        if env.raw.signature.is_empty() {
+            // One of this node's own entries, appended unsigned so later
+            // commands of the commit read it: `sign_all` signs it, puts the
+            // signed bytes and hashes them into the tree.
+            self.overlay.put_log(local_seq, &env.raw);
+        } else {
+            self.put_signed(local_seq, wire::encode_envelope(&env.raw), None);
+        }
         let oe = OriginEntry { hash: env.hash, prev_hash: body.prev_hash, local_seq };
         self.overlay.put_origin_entry(&body.origin, body.origin_seq, &oe);
         let h = Head { seq: body.origin_seq, hash: env.hash };

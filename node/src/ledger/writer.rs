@@ -9,6 +9,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::command::{Command, LedgerConfig};
 use super::committed::Committed;
+use super::tree::{self, TreeHead};
 use super::txn::{Answer, Change, KeyringChange, Snapshot, Txn};
 use crate::audit;
 use crate::keys::SigningKey;
@@ -22,6 +23,9 @@ pub(super) struct State {
     config: LedgerConfig,
     committed: Arc<Committed>,
     snapshot: Snapshot,
+    /// The tree head after each commit that grew it, for the checkpoint
+    /// signer (`None` while the tree is off).
+    tree_head: watch::Sender<Option<TreeHead>>,
 }
 
 impl State {
@@ -59,8 +63,15 @@ impl State {
                 }
             }
         }
-        let snapshot = Snapshot { next_local_seq, heads, counters, audit_seq, audit_hash, key };
-        Ok(State { store, config, committed, snapshot })
+        let tree = if config.tlog { Some(tree::load(&store, next_local_seq - 1)?) } else { None };
+        let (tree_head, _) = watch::channel(tree.as_ref().map(TreeHead::of));
+        let snapshot = Snapshot { next_local_seq, heads, counters, audit_seq, audit_hash, key, tree };
+        Ok(State { store, config, committed, snapshot, tree_head })
+    }
+
+    /// Tree heads, as commits move them.
+    pub(super) fn tree_heads(&self) -> watch::Receiver<Option<TreeHead>> {
+        self.tree_head.subscribe()
     }
 
     /// The newest local log position.
@@ -95,12 +106,20 @@ impl State {
         let keys = commands.iter().map(Command::weight).sum::<usize>().saturating_mul(4);
         let mut txn = Txn::new(&self.store, &self.config, &self.committed, &self.snapshot, keys);
         let answers: Vec<Answer> = commands.into_iter().map(|c| txn.apply(c)).collect();
-        let (batch, change) = txn.finish(&self.snapshot);
-        let outcome = self.store.commit(batch);
-        match &outcome {
-            Ok(()) => self.advance(change),
-            Err(e) => tracing::error!(error = %e, "commit failed; nothing of this batch was stored"),
-        }
+        let outcome = txn.finish(&self.snapshot).and_then(|(batch, change)| {
+            self.store.commit(batch)?;
+            Ok(change)
+        });
+        let outcome = match outcome {
+            Ok(change) => {
+                self.advance(change);
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "commit failed; nothing of this batch was stored");
+                Err(e)
+            }
+        };
         let err = outcome.err();
         for answer in answers {
             answer(err.as_ref());
@@ -116,6 +135,9 @@ impl State {
         }
         self.committed.lookup.touch(&c.touched);
         self.snapshot = c.snapshot;
+        if let Some(head) = c.tree_head {
+            self.tree_head.send_replace(Some(head));
+        }
         if !c.keyring_changes.is_empty() {
             let mut ring = self.committed.keyring.write().unwrap_or_else(|p| p.into_inner());
             for change in c.keyring_changes {

@@ -61,6 +61,15 @@ pub enum NotFound {
         /// The value asked for.
         value: String,
     },
+    /// No log entry at this position.
+    #[error("the log has no entry {0}")]
+    LogEntry(u64),
+    /// The node keeps no transparency log, or has signed no checkpoint yet.
+    #[error("this node keeps no transparency log ([log] enabled = false) or has signed no checkpoint yet")]
+    TransparencyLog,
+    /// No log this node witnesses has this origin.
+    #[error("no log with origin {0:?} is witnessed here (the origin of a peer is `<its TLS name>/log`)")]
+    WitnessedLog(String),
 }
 
 /// What the request conflicts with.
@@ -93,6 +102,20 @@ pub enum Conflict {
     /// The TLS material on disk is missing or wrong; the old stays in use.
     #[error("{0}")]
     TlsMaterial(String),
+    /// The entry is in no checkpoint a witness cosigned yet.
+    #[error(
+        "log entry {local_seq} is in no cosigned checkpoint yet (the latest cosigned one holds {cosigned_size} entries); \
+         witnesses cosign within seconds: try again"
+    )]
+    NotYetCosigned {
+        /// The entry.
+        local_seq: u64,
+        /// Size of the latest cosigned checkpoint (0: none).
+        cosigned_size: u64,
+    },
+    /// The transparency log cannot sign or read a checkpoint.
+    #[error("transparency log: {0}")]
+    TransparencyLog(String),
 }
 
 /// What is not allowed.
@@ -118,6 +141,9 @@ impl From<PublishError> for NodeError {
             PublishError::NotFound(id) => NotFound::OwnIndicator(id).into(),
             PublishError::NotOwn { id, origin } => Forbidden::NotOwn { id, origin }.into(),
             PublishError::AlreadyRevoked(id) => Conflict::AlreadyRevoked(id).into(),
+            e @ PublishError::TooLarge { .. } => {
+                NodeError::Input(crate::submission::InputError::new("indicator", e.to_string()))
+            }
             PublishError::Store(s) => NodeError::Store(s),
         }
     }

@@ -113,7 +113,15 @@ impl Node {
             }
             let results = self.ledger.publish(items, audit).await?;
             for (slot, r) in slots.into_iter().zip(results) {
-                let stored = r.map_err(NodeError::from)?;
+                let stored = match r {
+                    Ok(s) => s,
+                    // Too large for a transparency-log entry: this one only.
+                    Err(e @ crate::ledger::PublishError::TooLarge { .. }) => {
+                        out[slot] = Some(Err(InputError::new("indicator", e.to_string())));
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                };
                 let rec = self.record(stored.local_seq, &stored.envelope.raw, &stored.envelope.body)?;
                 out[slot] = Some(Ok(Submitted::Stored(rec)));
             }

@@ -13,6 +13,8 @@
 //! - [`keys`]: the signing key lifecycle (rotate, revoke) and the identity
 //!   card;
 //! - [`tls`]: reloading TLS material and certificate expiry;
+//! - [`transparency`]: the transparency log: checkpoints, cosignatures,
+//!   inclusion proofs, and witnessing the peers' logs;
 //! - [`error`]: how operations fail, with typed fields.
 
 mod allowlist;
@@ -24,6 +26,7 @@ mod peers;
 mod review;
 mod status;
 mod tls;
+mod transparency;
 mod unchanged;
 
 use std::collections::HashMap;
@@ -48,6 +51,10 @@ pub use peers::{LinkStatus, PeerChange};
 pub use review::ReviewItem;
 pub use status::{CertStatus, OriginStatus, PeerStatus, SigningKeyStatus, StatusReport};
 pub use tls::{CERT_WARNING_MS, CertExpiry, pem_not_after};
+pub use transparency::{
+    AddCheckpointError, CosignatureOutcome, LogForkStatus, LogStatus, PeerLog, Transparency, WitnessedLog,
+    empty_checkpoint,
+};
 pub use unchanged::{SubmitOptions, Submitted};
 
 /// The node.
@@ -70,6 +77,8 @@ pub struct Node {
     key_ops: tokio::sync::Mutex<()>,
     /// The TLS material the servers use, once running (for reload).
     own_cert: std::sync::OnceLock<Arc<crate::tls::OwnCert>>,
+    /// This node's transparency log: checkpoints, cosignatures, witnessing.
+    transparency: Transparency,
 }
 
 impl Node {
@@ -94,6 +103,7 @@ impl Node {
             ..Committed::default()
         });
         let peers = store.peer_records()?.into_iter().map(|p| (p.node_id().to_string(), p)).collect();
+        let transparency = Transparency::open(&store, &jaring_certs::tls_name(&config.node_id))?;
         let current =
             signing.last().cloned().ok_or_else(|| crate::keystore::KeyFileError::NoKey { dir: keys_dir.clone() })?;
         let (ledger, handle) = Ledger::start(
@@ -102,6 +112,7 @@ impl Node {
                 origin: config.node_id.to_string(),
                 commit_batch: config.limits.commit_batch,
                 max_seq_gap: config.limits.max_seq_gap,
+                tlog: config.log.enabled,
             },
             current,
             committed.clone(),
@@ -131,6 +142,7 @@ impl Node {
             tls_ca_pem: RwLock::new(tls_ca_pem),
             key_ops: tokio::sync::Mutex::new(()),
             own_cert: std::sync::OnceLock::new(),
+            transparency,
         };
         node.refresh_peer_trust();
         Ok((Arc::new(node), handle))

@@ -50,6 +50,8 @@ pub struct StatusReport {
     pub max_batch: usize,
     /// Region for national phone numbers.
     pub region: Option<String>,
+    /// The transparency log.
+    pub log: super::LogStatus,
 }
 
 /// Indicators held from one origin.
@@ -202,6 +204,7 @@ impl Node {
             max_message_bytes: self.config.limits.max_message_bytes,
             max_batch: self.config.limits.max_batch,
             region: self.config.region.clone(),
+            log: self.log_status()?,
         })
     }
 }

@@ -43,11 +43,20 @@ pub enum Keyspace {
     Feedback,
     /// list 0x00 kind-or-`*` 0x00 value -> JSON allowlist entry.
     Allowlist,
+    /// tile level (u8) ‖ tile index (u64) -> the tile's hashes: this
+    /// node's log as a transparency-log tree (tlog-tiles hash tiles),
+    /// written in the same commit as the entries they cover.
+    Tiles,
+    /// What this node holds as a witness of other logs:
+    /// `latest 0x00 origin` -> the checkpoint it last cosigned, and
+    /// `fork 0x00 origin 0x00 size 0x00 root` -> a refused checkpoint kept
+    /// as fork evidence.
+    Witness,
 }
 
 impl Keyspace {
     /// Every keyspace, in [`Keyspace::slot`] order.
-    pub const ALL: [Keyspace; 15] = [
+    pub const ALL: [Keyspace; 17] = [
         Keyspace::Log,
         Keyspace::OriginSeq,
         Keyspace::Heads,
@@ -63,6 +72,8 @@ impl Keyspace {
         Keyspace::Meta,
         Keyspace::Feedback,
         Keyspace::Allowlist,
+        Keyspace::Tiles,
+        Keyspace::Witness,
     ];
 
     /// Position in [`Keyspace::ALL`].
@@ -83,6 +94,8 @@ impl Keyspace {
             Keyspace::Meta => 12,
             Keyspace::Feedback => 13,
             Keyspace::Allowlist => 14,
+            Keyspace::Tiles => 15,
+            Keyspace::Witness => 16,
         }
     }
 
@@ -104,6 +117,8 @@ impl Keyspace {
             Keyspace::Meta => b'M',
             Keyspace::Feedback => b'E',
             Keyspace::Allowlist => b'W',
+            Keyspace::Tiles => b'G',
+            Keyspace::Witness => b'N',
         }
     }
 }
@@ -184,6 +199,31 @@ pub fn allow_key(list: &str, kind: Option<Kind>, value: &str) -> Vec<u8> {
     k.extend_from_slice(value.as_bytes());
     k
 }
+
+/// `latest 0x00 origin`: the checkpoint of `origin` this node last cosigned.
+pub fn witnessed_key(origin: &str) -> Vec<u8> {
+    let mut k = b"latest\0".to_vec();
+    k.extend_from_slice(origin.as_bytes());
+    k
+}
+
+/// The prefix of every [`witnessed_key`].
+pub const WITNESSED_PREFIX: &[u8] = b"latest\0";
+
+/// `fork 0x00 origin 0x00 size 0x00 root`: a checkpoint of `origin` refused
+/// as inconsistent, kept once however often it is seen.
+pub fn log_fork_key(origin: &str, size: u64, root: &[u8; 32]) -> Vec<u8> {
+    let mut k = b"fork\0".to_vec();
+    k.extend_from_slice(origin.as_bytes());
+    k.push(0);
+    k.extend_from_slice(&size.to_be_bytes());
+    k.push(0);
+    k.extend_from_slice(root);
+    k
+}
+
+/// The prefix of every [`log_fork_key`].
+pub const LOG_FORK_PREFIX: &[u8] = b"fork\0";
 
 /// What the store holds about one (origin, origin_seq).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,14 +14,28 @@
 use std::collections::BTreeSet;
 
 use super::layout::{self, Head, OriginEntry};
-use super::records::{QuarantineRecord, StoredKey};
+use super::records::{LogForkRecord, QuarantineRecord, StoredKey, WitnessedCheckpoint};
 use super::{Batch, Keyspace, Store, StoreError};
 use crate::allowlist::AllowEntry;
 use crate::audit::AuditEntry;
 use crate::envelope::{BodyHash, EnvelopeBody, SignedEnvelope};
 use crate::model::Kind;
 use crate::peers::Peer;
+use crate::tlog::tree::{TileReader, TileWrite, tile_key};
 use crate::wire;
+
+/// Meta keys of this node's transparency log.
+mod tlog_meta {
+    /// Leaves the stored tiles cover (u64): the tree's size.
+    pub const SIZE: &[u8] = b"tlog/size";
+    /// The latest checkpoint this node signed, with the cosignatures it
+    /// received for it.
+    pub const CHECKPOINT: &[u8] = b"tlog/checkpoint";
+    /// The latest checkpoint that received a cosignature, with all of them.
+    pub const COSIGNED: &[u8] = b"tlog/cosigned";
+    /// The log's origin line, pinned at the first start.
+    pub const ORIGIN: &[u8] = b"tlog/origin";
+}
 
 /// One decoded entry of the local log.
 #[derive(Debug, Clone)]
@@ -78,6 +92,10 @@ fn json<T: serde::de::DeserializeOwned>(keyspace: Keyspace, bytes: &[u8]) -> Res
 fn to_json<T: serde::Serialize>(v: &T) -> Vec<u8> {
     // The records kept here are plain structs of strings and numbers.
     serde_json::to_vec(v).unwrap_or_default()
+}
+
+fn text(keyspace: Keyspace, v: Option<Vec<u8>>) -> Result<Option<String>, StoreError> {
+    v.map(|v| String::from_utf8(v).map_err(|_| corrupt(keyspace, "not UTF-8 text"))).transpose()
 }
 
 fn position(keyspace: Keyspace, v: Option<Vec<u8>>) -> Result<Option<u64>, StoreError> {
@@ -236,6 +254,79 @@ pub trait Tables: RawRead {
     fn audit_entry(&self, seq: u64) -> Result<Option<AuditEntry>, StoreError> {
         self.raw_get(Keyspace::Audit, &layout::seq_key(seq))?.map(|v| json(Keyspace::Audit, &v)).transpose()
     }
+
+    /// A stored hash tile of this node's tree: `(level, index)` as in
+    /// tlog-tiles, the full tile or the widest partial one written.
+    ///
+    /// # Errors
+    ///
+    /// Engine failures.
+    fn tile(&self, level: u8, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.raw_get(Keyspace::Tiles, &tile_key(level, index))
+    }
+
+    /// How many log entries the stored tiles cover; `None` when no tree was
+    /// ever stored (a store from before the transparency log, or one kept
+    /// with `[log] enabled = false` from the start).
+    ///
+    /// # Errors
+    ///
+    /// Engine failures, [`StoreError::Corrupt`].
+    fn tlog_size(&self) -> Result<Option<u64>, StoreError> {
+        self.raw_get(Keyspace::Meta, tlog_meta::SIZE)?
+            .map(|v| layout::read_u64(&v).ok_or_else(|| corrupt(Keyspace::Meta, "bad tlog/size")))
+            .transpose()
+    }
+
+    /// The latest checkpoint this node signed (a signed note), with the
+    /// cosignatures received for it.
+    ///
+    /// # Errors
+    ///
+    /// Engine failures, [`StoreError::Corrupt`].
+    fn own_checkpoint(&self) -> Result<Option<String>, StoreError> {
+        text(Keyspace::Meta, self.raw_get(Keyspace::Meta, tlog_meta::CHECKPOINT)?)
+    }
+
+    /// The latest checkpoint of this node that received a cosignature.
+    ///
+    /// # Errors
+    ///
+    /// Engine failures, [`StoreError::Corrupt`].
+    fn cosigned_checkpoint(&self) -> Result<Option<String>, StoreError> {
+        text(Keyspace::Meta, self.raw_get(Keyspace::Meta, tlog_meta::COSIGNED)?)
+    }
+
+    /// The origin line this node's log was first signed under.
+    ///
+    /// # Errors
+    ///
+    /// Engine failures, [`StoreError::Corrupt`].
+    fn tlog_origin(&self) -> Result<Option<String>, StoreError> {
+        text(Keyspace::Meta, self.raw_get(Keyspace::Meta, tlog_meta::ORIGIN)?)
+    }
+
+    /// The checkpoint of log `origin` this node last cosigned as a witness.
+    ///
+    /// # Errors
+    ///
+    /// Engine failures, [`StoreError::Corrupt`].
+    fn witnessed(&self, origin: &str) -> Result<Option<WitnessedCheckpoint>, StoreError> {
+        self.raw_get(Keyspace::Witness, &layout::witnessed_key(origin))?
+            .map(|v| json(Keyspace::Witness, &v))
+            .transpose()
+    }
+
+    /// Fork evidence already kept for this refused checkpoint of `origin`.
+    ///
+    /// # Errors
+    ///
+    /// Engine failures, [`StoreError::Corrupt`].
+    fn log_fork(&self, origin: &str, size: u64, root: &[u8; 32]) -> Result<Option<LogForkRecord>, StoreError> {
+        self.raw_get(Keyspace::Witness, &layout::log_fork_key(origin, size, root))?
+            .map(|v| json(Keyspace::Witness, &v))
+            .transpose()
+    }
 }
 
 impl<T: RawRead + ?Sized> Tables for T {}
@@ -245,6 +336,12 @@ pub trait TableWrites: RawWrite {
     /// Puts an envelope at a log position.
     fn put_log(&mut self, seq: u64, env: &SignedEnvelope) {
         self.raw_put(Keyspace::Log, layout::seq_key(seq).to_vec(), wire::encode_envelope(env));
+    }
+
+    /// Puts an envelope already encoded with [`wire::encode_envelope`] at a
+    /// log position (the caller hashed those exact bytes into the tree).
+    fn put_log_bytes(&mut self, seq: u64, encoded: Vec<u8>) {
+        self.raw_put(Keyspace::Log, layout::seq_key(seq).to_vec(), encoded);
     }
 
     /// Records where (origin, origin_seq) sits and how it links.
@@ -339,6 +436,59 @@ pub trait TableWrites: RawWrite {
     /// Removes an allowlist entry.
     fn delete_allow_entry(&mut self, e: &AllowEntry) {
         self.raw_delete(Keyspace::Allowlist, layout::allow_key(e.list.as_str(), e.kind, &e.value));
+    }
+
+    /// Puts a tile of this node's tree (a full tile once, or the new
+    /// contents of a level's partial tile).
+    fn put_tile(&mut self, tile: &TileWrite) {
+        self.raw_put(Keyspace::Tiles, tile.key().to_vec(), tile.hashes.clone());
+    }
+
+    /// Removes a stored tile.
+    fn delete_tile(&mut self, level: u8, index: u64) {
+        self.raw_delete(Keyspace::Tiles, tile_key(level, index).to_vec());
+    }
+
+    /// Records how many log entries the stored tiles cover.
+    fn put_tlog_size(&mut self, size: u64) {
+        self.raw_put(Keyspace::Meta, tlog_meta::SIZE.to_vec(), size.to_be_bytes().to_vec());
+    }
+
+    /// Forgets the tree's size (the tiles are then rebuilt from the log).
+    fn delete_tlog_size(&mut self) {
+        self.raw_delete(Keyspace::Meta, tlog_meta::SIZE.to_vec());
+    }
+
+    /// Keeps the latest checkpoint this node signed, with its cosignatures.
+    fn put_own_checkpoint(&mut self, note: &str) {
+        self.raw_put(Keyspace::Meta, tlog_meta::CHECKPOINT.to_vec(), note.as_bytes().to_vec());
+    }
+
+    /// Keeps the latest checkpoint of this node that was cosigned.
+    fn put_cosigned_checkpoint(&mut self, note: &str) {
+        self.raw_put(Keyspace::Meta, tlog_meta::COSIGNED.to_vec(), note.as_bytes().to_vec());
+    }
+
+    /// Forgets this node's signed checkpoints.
+    fn delete_own_checkpoints(&mut self) {
+        self.raw_delete(Keyspace::Meta, tlog_meta::CHECKPOINT.to_vec());
+        self.raw_delete(Keyspace::Meta, tlog_meta::COSIGNED.to_vec());
+    }
+
+    /// Pins the origin line of this node's log.
+    fn put_tlog_origin(&mut self, origin: &str) {
+        self.raw_put(Keyspace::Meta, tlog_meta::ORIGIN.to_vec(), origin.as_bytes().to_vec());
+    }
+
+    /// Records the checkpoint of another log this node just cosigned.
+    fn put_witnessed(&mut self, rec: &WitnessedCheckpoint) {
+        self.raw_put(Keyspace::Witness, layout::witnessed_key(&rec.origin), to_json(rec));
+    }
+
+    /// Keeps fork evidence about another log, under the refused
+    /// checkpoint's size and root.
+    fn put_log_fork(&mut self, size: u64, root: &[u8; 32], rec: &LogForkRecord) {
+        self.raw_put(Keyspace::Witness, layout::log_fork_key(&rec.origin, size, root), to_json(rec));
     }
 }
 
@@ -517,5 +667,45 @@ impl Store {
     /// Engine failures, [`StoreError::Corrupt`].
     pub fn last_audit_entry(&self) -> Result<Option<AuditEntry>, StoreError> {
         self.last(Keyspace::Audit)?.map(|(_, v)| json(Keyspace::Audit, &v)).transpose()
+    }
+
+    /// The position of every stored tile, `(level, index)`, in key order.
+    pub fn tile_positions(&self) -> impl Iterator<Item = Result<(u8, u64), StoreError>> + '_ {
+        self.scan_prefix(Keyspace::Tiles, b"").map(|r| {
+            let (k, _) = r?;
+            match k.split_first() {
+                Some((&level, index)) if index.len() == 8 => {
+                    Ok((level, layout::read_u64(index).ok_or_else(|| corrupt(Keyspace::Tiles, "bad key"))?))
+                }
+                _ => Err(corrupt(Keyspace::Tiles, "bad key")),
+            }
+        })
+    }
+
+    /// Every log this node witnesses, with the checkpoint it last cosigned.
+    ///
+    /// # Errors
+    ///
+    /// Engine failures, [`StoreError::Corrupt`].
+    pub fn witnessed_logs(&self) -> Result<Vec<WitnessedCheckpoint>, StoreError> {
+        self.scan_prefix(Keyspace::Witness, layout::WITNESSED_PREFIX).map(|r| json(Keyspace::Witness, &r?.1)).collect()
+    }
+
+    /// Every piece of fork evidence kept about other logs.
+    ///
+    /// # Errors
+    ///
+    /// Engine failures, [`StoreError::Corrupt`].
+    pub fn log_forks(&self) -> Result<Vec<LogForkRecord>, StoreError> {
+        self.scan_prefix(Keyspace::Witness, layout::LOG_FORK_PREFIX).map(|r| json(Keyspace::Witness, &r?.1)).collect()
+    }
+}
+
+/// The node's own stored tiles, for proofs and serving (tlog-tiles reads).
+impl TileReader for Store {
+    type Error = StoreError;
+
+    fn read_tile(&self, level: u8, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.tile(level, index)
     }
 }

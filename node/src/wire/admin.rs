@@ -475,6 +475,43 @@ impl ToPb for crate::node::StatusReport {
             max_message_bytes: u64::try_from(self.max_message_bytes).unwrap_or(u64::MAX),
             max_batch: u32::try_from(self.max_batch).unwrap_or(u32::MAX),
             region: self.region.clone().unwrap_or_default(),
+            log: Some(self.log.to_pb()),
+        }
+    }
+}
+
+impl ToPb for crate::node::LogStatus {
+    type Pb = pb::LogStatus;
+    fn to_pb(&self) -> pb::LogStatus {
+        pb::LogStatus {
+            enabled: self.enabled,
+            origin: self.origin.clone(),
+            tree_size: self.tree_size,
+            checkpoint_size: self.checkpoint_size,
+            checkpoint_cosigners: self.checkpoint_cosigners.clone(),
+            cosigned_size: self.cosigned_size,
+            cosigned_by: self.cosigned_by.clone(),
+            witnessed: self
+                .witnessed
+                .iter()
+                .map(|w| pb::WitnessedLog {
+                    origin: w.origin.clone(),
+                    peer: w.peer.clone(),
+                    size: w.size,
+                    cosigned_at_ms: w.cosigned_at_ms,
+                })
+                .collect(),
+            forks: self
+                .forks
+                .iter()
+                .map(|f| pb::LogFork {
+                    origin: f.origin.clone(),
+                    peer: f.peer.clone(),
+                    kind: f.kind.clone(),
+                    detail: f.detail.clone(),
+                    detected_at_ms: f.detected_at_ms,
+                })
+                .collect(),
         }
     }
 }
