@@ -8,6 +8,7 @@
 //! - [`forge`], [`fake_peer`]: envelopes signed as a peer would, and a fake
 //!   publisher that serves whatever a test sets.
 //! - [`proxy`]: a TCP proxy that can cut a link (partitions).
+//! - [`fork`]: rewriting a stopped node's log, for witnesses to catch.
 //!
 //! ```ignore
 //! let id = TestNode::builder("ID").region("ID").start()?;
@@ -17,6 +18,7 @@
 
 pub mod fake_peer;
 pub mod forge;
+pub mod fork;
 pub mod https;
 pub mod proxy;
 

@@ -276,7 +276,8 @@ impl Node {
     }
 
     /// Signs checkpoints while the log grows, at most (and at least) once
-    /// per `[log] checkpoint_interval_ms`, until shutdown.
+    /// per `[log] checkpoint_interval_ms`, until shutdown, and a last one
+    /// then.
     pub async fn run_checkpoints(self: Arc<Self>, mut shutdown: Shutdown) {
         if !self.config.log.enabled {
             return;
@@ -288,13 +289,21 @@ impl Node {
             if let Err(e) = self.sign_checkpoint().await {
                 tracing::warn!(error = %e, "cannot sign a checkpoint");
             }
-            tokio::select! {
-                _ = tokio::time::sleep(interval) => {}
-                _ = shutdown.wait() => return,
-            }
-            tokio::select! {
-                r = heads.changed() => if r.is_err() { return },
-                _ = shutdown.wait() => return,
+            let stop = tokio::select! {
+                _ = tokio::time::sleep(interval) => false,
+                _ = shutdown.wait() => true,
+            };
+            let stop = stop
+                || tokio::select! {
+                    r = heads.changed() => r.is_err(),
+                    _ = shutdown.wait() => true,
+                };
+            if stop {
+                // The last checkpoint covers everything committed.
+                if let Err(e) = self.sign_checkpoint().await {
+                    tracing::warn!(error = %e, "cannot sign the last checkpoint");
+                }
+                return;
             }
         }
     }
