@@ -7,8 +7,8 @@
 //! speed of its signature checks.
 //!
 //! Scenarios: `machine`, `publish`, `ingest`, `lookup`, `propagation`,
-//! `catchup`, `flood` (see `bench_flood`). `--json` prints one object with a
-//! key per scenario.
+//! `catchup`, `flood` (see `bench_flood`), `log` (see `bench_tlog`). `--json`
+//! prints one object with a key per scenario.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -32,7 +32,7 @@ use crate::output::Output;
 /// Benchmark a node on this machine.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  jaring bench\n  jaring bench ingest --indicators 1000000 --json\n  jaring bench lookup --lookup-store 1000000"
+    after_help = "Examples:\n  jaring bench\n  jaring bench ingest --indicators 1000000 --json\n  jaring bench lookup --lookup-store 1000000\n  jaring bench log --publish 100000 --indicators 200000"
 )]
 pub struct BenchArgs {
     /// Run only these scenarios (default: all).
@@ -84,6 +84,8 @@ pub enum Scenario {
     Catchup,
     /// Admin and federation latency while idle connections flood the HTTPS and federation ports.
     Flood,
+    /// Publish and ingest rates with the transparency-log tree on and off.
+    Log,
 }
 
 /// Runs the benchmark.
@@ -156,6 +158,11 @@ pub async fn run(a: BenchArgs, out: &Output) -> Result<()> {
         let r = super::bench_flood::run(&base.join("flood")).await?;
         show(out, "flood", &r);
         report.insert("flood".into(), r);
+    }
+    if want(Scenario::Log) {
+        let r = super::bench_tlog::run(&base.join("log"), a.publish, a.indicators, a.engine).await?;
+        show(out, "log", &r);
+        report.insert("log".into(), r);
     }
     if out.json {
         out.json(&Value::Object(report));
@@ -301,7 +308,7 @@ fn sample(i: u64, tag: &str) -> pb::IndicatorInput {
 }
 
 /// Submits `n` indicators in batches of 1000 over `streams` client streams.
-async fn load(client: &Client, n: u64, tag: &str, streams: u64) -> Result<Duration> {
+pub(super) async fn load(client: &Client, n: u64, tag: &str, streams: u64) -> Result<Duration> {
     let t = Instant::now();
     let per = n.div_ceil(streams);
     let tag = Arc::new(tag.to_string());
@@ -333,7 +340,7 @@ async fn load(client: &Client, n: u64, tag: &str, streams: u64) -> Result<Durati
     Ok(t.elapsed())
 }
 
-async fn log_head(c: &mut Client) -> Result<u64> {
+pub(super) async fn log_head(c: &mut Client) -> Result<u64> {
     Ok(c.status(pb::StatusRequest {}).await.map_err(status_error)?.into_inner().log_head)
 }
 

@@ -4,6 +4,7 @@ pub mod allowlist;
 pub mod audit;
 pub mod bench;
 pub mod bench_flood;
+pub mod bench_tlog;
 pub mod certs;
 pub mod demo;
 pub mod export;
