@@ -33,7 +33,7 @@ use tracing::Instrument;
 use super::error::LinkError;
 use crate::audit::AuditDraft;
 use crate::envelope::{Entry, SignedEnvelope, VerifiedEnvelope};
-use crate::ledger::IngestBatch;
+use crate::ledger::{IngestBatch, StoredBytes};
 use crate::model::now_ms;
 use crate::node::Node;
 use crate::policy;
@@ -279,7 +279,8 @@ impl TokenBucket {
 
 /// One received entry after signature checking.
 enum Verified {
-    Ok(Box<VerifiedEnvelope>),
+    /// With its stored bytes, encoded (and hashed) on the verifying thread.
+    Ok(Box<(VerifiedEnvelope, StoredBytes)>),
     Refused {
         origin: Option<String>,
         seq: Option<u64>,
@@ -316,10 +317,14 @@ fn verify_all(node: &Node, envs: Vec<SignedEnvelope>) -> Vec<Verified> {
         return Vec::new();
     }
     let ring = node.committed().keyring();
+    let leaf = node.config().log.enabled;
     signing::verify_batch_keeping(envs, &ring)
         .into_iter()
         .map(|r| match r {
-            Ok(v) => Verified::Ok(Box::new(v)),
+            Ok(v) => {
+                let stored = StoredBytes::of(&v.raw, leaf);
+                Verified::Ok(Box::new((v, stored)))
+            }
             Err(refused) => match *refused {
                 Refused { error: VerifyError::UnknownKey { .. }, envelope } => Verified::UnknownKey(envelope),
                 Refused { error, envelope } => {
@@ -366,7 +371,8 @@ async fn apply(node: &Arc<Node>, peer_id: &str, items: Vec<Verified>, cursor: u6
     let mut refused = 0;
     while let Some(item) = queue.pop_front() {
         match item {
-            Verified::Ok(env) => {
+            Verified::Ok(item) => {
+                let (env, stored) = *item;
                 if let Err(reason) = policy::receive_check(&env.body, peer_id) {
                     batch.refused.push(AuditDraft::rejection(
                         peer_id,
@@ -380,7 +386,7 @@ async fn apply(node: &Arc<Node>, peer_id: &str, items: Vec<Verified>, cursor: u6
                 let is_key_event = matches!(env.body.entry, Entry::KeyEvent(_));
                 let disposition =
                     if is_key_event { Disposition::Accept } else { policy::disposition(&env.body, &peer) };
-                batch.items.push((*env, disposition));
+                batch.items.push((env, disposition, Some(stored)));
                 if is_key_event && queue.iter().any(|v| matches!(v, Verified::UnknownKey(_))) {
                     // Store the key event first so later entries signed by
                     // the new key verify.

@@ -78,13 +78,34 @@ pub(super) fn stored_len(env: &crate::envelope::SignedEnvelope) -> usize {
     env.body.len() + env.signature.len().max(64) + env.key_id.len() + 16
 }
 
+/// An envelope's exact stored bytes ([`crate::wire::encode_envelope`]) and,
+/// when the node keeps a transparency-log tree, their leaf hash: work done
+/// on the verification threads so that the ledger thread only stores them.
+#[derive(Debug, Clone)]
+pub struct StoredBytes {
+    /// The encoded envelope, as the log keeps it.
+    pub bytes: Vec<u8>,
+    /// `leaf_hash(bytes)`, when wanted.
+    pub leaf: Option<crate::tlog::Hash>,
+}
+
+impl StoredBytes {
+    /// Encodes `env`, and hashes the bytes as a tree leaf when `leaf`.
+    pub fn of(env: &crate::envelope::SignedEnvelope, leaf: bool) -> StoredBytes {
+        let bytes = crate::wire::encode_envelope(env);
+        let leaf = leaf.then(|| crate::tlog::merkle::leaf_hash(&bytes));
+        StoredBytes { bytes, leaf }
+    }
+}
+
 /// Envelopes from one peer, already verified.
 #[derive(Debug, Default)]
 pub struct IngestBatch {
     /// The peer they came from.
     pub peer: String,
-    /// Envelopes and how to keep them.
-    pub items: Vec<(VerifiedEnvelope, Disposition)>,
+    /// Envelopes, how to keep them, and their stored bytes when already
+    /// encoded (else the ledger encodes them).
+    pub items: Vec<(VerifiedEnvelope, Disposition, Option<StoredBytes>)>,
     /// Refusals found before the ledger (signatures, decoding), to audit.
     pub refused: Vec<AuditDraft>,
     /// The peer's log position to record once these are durable.

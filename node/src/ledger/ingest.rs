@@ -28,7 +28,7 @@ impl Txn<'_> {
             self.bump(format_args!("count/rejected"));
             self.audit(draft);
         }
-        for (env, disposition) in batch.items {
+        for (env, disposition, stored) in batch.items {
             match self.check(&env)? {
                 Check::Duplicate => report.duplicates += 1,
                 Check::Refuse(reason, detail) => {
@@ -42,7 +42,7 @@ impl Txn<'_> {
                     report.refused.push((body.origin.clone(), body.origin_seq, reason));
                 }
                 Check::New { indexed } => {
-                    let local_seq = self.append(&env, &disposition, indexed)?;
+                    let local_seq = self.append(&env, &disposition, indexed, stored)?;
                     report.applied += 1;
                     if let Disposition::Quarantine { reason } = disposition {
                         let rec = QuarantineRecord {

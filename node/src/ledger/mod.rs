@@ -47,7 +47,9 @@ use crate::store::records::QuarantineRecord;
 use crate::store::{Batch, Store, StoreError};
 
 use self::command::Command;
-pub use self::command::{DecideError, IngestBatch, IngestReport, LedgerConfig, Publish, PublishError, Stored};
+pub use self::command::{
+    DecideError, IngestBatch, IngestReport, LedgerConfig, Publish, PublishError, Stored, StoredBytes,
+};
 pub use self::committed::Committed;
 pub use self::tree::TreeHead;
 

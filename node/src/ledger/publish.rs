@@ -74,7 +74,7 @@ impl Txn<'_> {
         if let (Some(plain), Entry::Indicator(ind)) = (plain, &env.body.entry) {
             self.overlay.put_plain_value(ind.kind, ind.value.as_str(), &plain);
         }
-        let local_seq = self.append(&env, &Disposition::Accept, indexed)?;
+        let local_seq = self.append(&env, &Disposition::Accept, indexed, None)?;
         Ok(Stored { local_seq, envelope: env })
     }
 

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use super::command::{Command, DecideError, LedgerConfig, PublishError};
+use super::command::{Command, DecideError, LedgerConfig, PublishError, StoredBytes};
 use super::committed::Committed;
 use super::tree::TreeHead;
 use crate::audit::{self, AuditDraft};
@@ -309,12 +309,14 @@ impl<'s> Txn<'s> {
 
     /// Appends a checked envelope; indexes it when accepted and newer.
     /// `indexed`: whether (kind, value, origin) of an indicator is already in
-    /// the index (the caller has looked).
+    /// the index (the caller has looked). `stored`: its stored bytes (and
+    /// leaf hash) when the caller encoded it already.
     pub(super) fn append(
         &mut self,
         env: &VerifiedEnvelope,
         disposition: &Disposition,
         indexed: bool,
+        stored: Option<StoredBytes>,
     ) -> Result<u64, StoreError> {
         let local_seq = self.snap.next_local_seq;
         self.snap.next_local_seq += 1;
@@ -325,7 +327,10 @@ impl<'s> Txn<'s> {
             // signed bytes and hashes them into the tree.
             self.overlay.put_log(local_seq, &env.raw);
         } else {
-            self.put_signed(local_seq, wire::encode_envelope(&env.raw), None);
+            match stored {
+                Some(s) => self.put_signed(local_seq, s.bytes, s.leaf),
+                None => self.put_signed(local_seq, wire::encode_envelope(&env.raw), None),
+            }
         }
         let oe = OriginEntry { hash: env.hash, prev_hash: body.prev_hash, local_seq };
         self.overlay.put_origin_entry(&body.origin, body.origin_seq, &oe);
