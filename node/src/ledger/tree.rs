@@ -3,7 +3,7 @@
 //! Leaf *i* of the tree is log entry `local_seq = i + 1`: the exact stored
 //! bytes of its envelope (RFC 9162 leaf hash `SHA-256(0x00 ‖ bytes)`). Each
 //! commit hashes the entries it appends, in log order (own entries on the
-//! signing threads, peers' entries as they are appended), extends the
+//! signing threads, peers' entries on the verification threads), extends the
 //! writer's [`TreeState`], and puts the tiles that changed and the tree's
 //! size in the same atomic batch as the entries. The state moves forward,
 //! and the new tree head ([`TreeHead`]) is published to the checkpoint
