@@ -93,15 +93,16 @@ impl State {
                     Err(_) => break,
                 }
             }
-            self.apply_all(commands);
-            head_tx.send_replace(self.log_head());
+            self.apply_all(commands, &head_tx);
         }
         tracing::debug!("ledger stopped");
     }
 
     /// Applies commands to one transaction, commits it, moves the committed
-    /// state forward, and answers every caller with the commit's outcome.
-    fn apply_all(&mut self, commands: Vec<Command>) {
+    /// state forward (and the head readers see, so that a caller answered
+    /// reads a head that holds its entries), and answers every caller with
+    /// the commit's outcome.
+    fn apply_all(&mut self, commands: Vec<Command>, head_tx: &watch::Sender<u64>) {
         // Up to four keys per entry (log, origin sequence, index, id).
         let keys = commands.iter().map(Command::weight).sum::<usize>().saturating_mul(4);
         let mut txn = Txn::new(&self.store, &self.config, &self.committed, &self.snapshot, keys);
@@ -113,6 +114,7 @@ impl State {
         let outcome = match outcome {
             Ok(change) => {
                 self.advance(change);
+                head_tx.send_replace(self.log_head());
                 Ok(())
             }
             Err(e) => {
