@@ -12,6 +12,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use ed25519_dalek::VerifyingKey;
+use getrandom::SysRng;
+use getrandom::rand_core::UnwrapErr;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -87,7 +89,8 @@ struct KeyFile {
 impl SigningKey {
     /// A fresh key from the OS random source, valid from `valid_from_ms`.
     pub fn generate(valid_from_ms: UnixMillis) -> SigningKey {
-        let key = ed25519_dalek::SigningKey::generate(&mut rand_core::OsRng);
+        // Panics only if the OS random source fails, as rand_core's OsRng did.
+        let key = ed25519_dalek::SigningKey::generate(&mut UnwrapErr(SysRng));
         Self::from_dalek(key, valid_from_ms)
     }
 

@@ -8,7 +8,8 @@
 //! - [`pii`]: keyed hashes for personal data.
 //! - [`envelope`]: DSSE-style signed envelopes, the per-origin hash chain,
 //!   verification with a distinct error per failure.
-//! - [`keys`]: this node's signing keys and the ring of trusted public keys.
+//! - [`keys`]: this node's signing keys and the ring of trusted public keys;
+//!   [`verify_backend`]: which curve25519-dalek backend checks signatures.
 //! - [`identity`]: self-signed identity cards exchanged between ministries.
 //! - [`wire`]: the one place protobuf meets the domain.
 //! - [`store`]: the narrow storage interface and its sled adapter.
@@ -63,5 +64,6 @@ pub mod shutdown;
 pub mod stix;
 pub mod store;
 pub mod tls;
+pub mod verify_backend;
 pub mod view;
 pub mod wire;
