@@ -13,18 +13,29 @@
 # target/backend-simd/release/jaring (old, .ci/backend.sh simd). Writes
 # target/bench-backends/{new,old}.json (the `--json` reports) and prints the
 # main figures with the ratio new/old, and ingest and catch-up over the old
-# binary's 2-thread batch-verify rate. NEW_FIRST=0 runs the old one first.
+# binary's 2-thread batch-verify rate. NEW_FIRST=0 runs the old one first;
+# PROFILE=dev builds debug binaries instead (a quick check of the script,
+# not a measurement).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 out="$PWD/target/bench-backends"
 mkdir -p "$out"
 
-echo "-- building jaring (release): new backend (target/release), old backend (target/backend-simd)"
-cargo build --release --locked --bin jaring
-.ci/backend.sh simd build --release --locked --bin jaring
-new_bin="$PWD/target/release/jaring"
-old_bin="$PWD/target/backend-simd/release/jaring"
+profile="${PROFILE:-release}"
+case "$profile" in
+    release) dir=release ;;
+    dev) dir=debug ;;
+    *)
+        echo "$0: PROFILE is release or dev" >&2
+        exit 2
+        ;;
+esac
+echo "-- building jaring ($profile): new backend (target/$dir), old backend (target/backend-simd/$dir)"
+cargo build --profile "$profile" --locked --bin jaring
+.ci/backend.sh simd build --profile "$profile" --locked --bin jaring
+new_bin="$PWD/target/$dir/jaring"
+old_bin="$PWD/target/backend-simd/$dir/jaring"
 
 run() {
     local name="$1" bin="$2"

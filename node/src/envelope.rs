@@ -338,20 +338,20 @@ pub fn verify(env: SignedEnvelope, keys: &impl PublicKeyLookup) -> Result<Verifi
 /// refuse weak keys (for which anyone can sign).
 ///
 /// The batch equation (ed25519-dalek's `verify_batch`: cofactorless, with
-/// 128-bit weights derived from the whole batch) accepts every batch of
-/// envelopes that [`verify`] accepts one by one, and refuses a batch with an
-/// envelope that [`verify`] refuses, except with negligible probability, when
-/// the difference lies in the prime-order subgroup. A small-order
-/// difference, which only the holder of the key's secret can make, vanishes
-/// under an even (for order 2) weight, so the batch may accept it. So that
-/// the result is what [`verify`] gives for every envelope but one case, the
-/// envelopes the batch could treat differently are checked one by one
-/// instead: a non-canonical encoding of R (which the batch decodes and
-/// [`verify`] refuses) and a key with a small-order component (checked once
-/// per key and batch). What remains: an envelope whose signer put a
-/// small-order component into a canonically encoded R may be accepted here,
-/// depending on the rest of the batch, where [`verify`] refuses it. The
-/// tests in `envelope/batch_acceptance.rs` pin each case.
+/// 128-bit weights derived from the whole batch) holds for every batch that
+/// [`verify`] accepts entry by entry. With an entry that [`verify`] refuses
+/// it fails, except with negligible probability, when that entry's error
+/// lies in the prime-order subgroup; an error of small order, which only
+/// the holder of the key's secret can make, vanishes under a weight its
+/// order divides (an even one, for order 2), so the batch may hold. To keep
+/// the result what [`verify`] gives, the entries the batch could decide
+/// differently are verified one by one instead: R encoded non-canonically
+/// (the batch decodes it, [`verify`] refuses it) and keys with a
+/// small-order component (checked once per key and batch). What remains:
+/// an envelope whose signer put a small-order component into a canonically
+/// encoded R may be accepted here, depending on the rest of the batch, where
+/// [`verify`] refuses it. Both equations are the same in ed25519-dalek 2.2
+/// and 3; the tests in `envelope/batch_acceptance.rs` pin each case.
 pub fn verify_batch(
     envs: Vec<SignedEnvelope>,
     keys: &impl PublicKeyLookup,
