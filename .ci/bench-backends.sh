@@ -81,19 +81,19 @@ def fmt(v):
         return f"{v:,.2f}" if abs(v) < 100 else f"{v:,.0f}"
     return "-" if v is None else str(v)
 
-print(f"| {'figure':<44} | {'new (avx512)':>14} | {'old (avx2)':>14} | {'new/old':>7} |")
-print(f"|{'-' * 46}|{'-' * 16}:|{'-' * 16}:|{'-' * 8}:|")
+print(f"| {'figure':<50} | {'new (avx512)':>14} | {'old (avx2)':>14} | {'new/old':>7} |")
+print(f"|{'-' * 52}|{'-' * 15}:|{'-' * 15}:|{'-' * 8}:|")
 for scenario, key in rows:
     a, b = get(new, scenario, key), get(old, scenario, key)
     if a is None and b is None:
         continue
     ratio = f"{a / b:.2f}x" if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b else ""
-    print(f"| {scenario + '.' + key:<44} | {fmt(a):>14} | {fmt(b):>14} | {ratio:>7} |")
+    print(f"| {scenario + '.' + key:<50} | {fmt(a):>14} | {fmt(b):>14} | {ratio:>7} |")
 old_batch = get(old, "machine", "batch_verify_2_threads_per_s")
 for scenario in ("ingest", "catchup"):
     rate = get(new, scenario, "indicators_per_s")
     if rate is not None and old_batch:
         label = f"{scenario}.indicators_per_s (new) / old batch verify"
-        print(f"| {label:<44} | {rate / old_batch:>14.2f} | {'':>14} | {'':>7} |")
+        print(f"| {label:<50} | {rate / old_batch:>14.2f} | {'':>14} | {'':>7} |")
 PY
 echo "-- reports: $out/new.json $out/old.json"
