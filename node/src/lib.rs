@@ -12,7 +12,8 @@
 //!   under their own names, so callers have one path for everything.
 //! - The domain's edge: [`wire`] (the one place protobuf meets the domain;
 //!   [`wire::status`] maps node errors to gRPC statuses) and [`signing`]
-//!   (signing and verifying envelopes over their encoded bytes).
+//!   (signing and verifying envelopes over their encoded bytes;
+//!   [`verify_backend`]: which curve25519-dalek backend checks signatures).
 //! - Storage: [`store`] (the narrow engine trait with fjall and sled
 //!   adapters, typed tables over it, the writer's overlay, the audit
 //!   chain's reader), [`lookup_index`] (what lookups keep in memory) and
@@ -75,5 +76,6 @@ pub mod stix;
 pub mod store;
 pub mod tlog;
 pub mod tls;
+pub mod verify_backend;
 pub mod warninglist;
 pub mod wire;

@@ -20,6 +20,7 @@
 //! | `jaring_log_entries` | gauge | |
 //! | `jaring_indicators` | gauge | `kind` |
 //! | `jaring_store_bytes` | gauge | |
+//! | `jaring_verify_backend` | gauge (1) | `backend` (`avx512ifma`, `avx2`, `serial`: see [`crate::verify_backend`]) |
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -126,6 +127,14 @@ impl Metrics {
             "admin_request_duration_seconds",
             "Admin API request latency by method",
             admin_latency.clone(),
+        );
+        // Info-style: one series, 1, naming the backend in use.
+        let verify_backend = Family::<Labels, Gauge>::default();
+        verify_backend.get_or_create(&label("backend", crate::verify_backend::verify_backend().as_str())).set(1);
+        registry.register(
+            "verify_backend",
+            "The curve25519-dalek backend signatures are checked with on this CPU (1)",
+            verify_backend,
         );
         Metrics { registry, received, sent, rejections, duplicates, throttled, streams_refused, admin_latency }
     }
@@ -319,5 +328,20 @@ where
             global().admin_request(&method, start.elapsed().as_secs_f64());
             r
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_verify_backend_is_one_series_set_to_one() {
+        let mut out = String::new();
+        encode_registry(&mut out, &global().registry).expect("encoding to a String");
+        let series: Vec<_> = out.lines().filter(|l| l.starts_with("jaring_verify_backend")).collect();
+        let backend = crate::verify_backend::verify_backend();
+        assert_eq!(series, [format!("jaring_verify_backend{{backend=\"{backend}\"}} 1")], "{out}");
+        assert!(out.contains("# TYPE jaring_verify_backend gauge"), "{out}");
     }
 }

@@ -109,7 +109,8 @@ pub async fn run(a: BenchArgs, out: &Output) -> Result<()> {
     if !out.json {
         println!("machine: {} ({} cores); nodes use the {} store engine", cpu_name(), num_threads(), a.engine.as_str());
         println!(
-            "  ed25519 verify {:.0}/s single, {:.0}/s batch on 1 thread, {:.0}/s batch on {} threads; sign {:.0}/s",
+            "  ed25519 ({} backend) verify {:.0}/s single, {:.0}/s batch on 1 thread, {:.0}/s batch on {} threads; sign {:.0}/s",
+            machine["verify_backend"].as_str().unwrap_or("unknown"),
             machine["verify_per_s"].as_f64().unwrap_or(0.0),
             machine["batch_verify_per_s"].as_f64().unwrap_or(0.0),
             batch_verify,
@@ -244,6 +245,8 @@ fn machine() -> Value {
     json!({
         "cpu": cpu_name(),
         "threads": num_threads(),
+        // The curve25519-dalek backend this binary runs on this CPU.
+        "verify_backend": jaring_node::verify_backend::verify_backend().as_str(),
         "sign_per_s": sign,
         "verify_per_s": verify,
         "batch_verify_per_s": batch1,

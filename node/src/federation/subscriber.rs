@@ -89,7 +89,9 @@ pub async fn run(
                 l.inbound_state = "backoff".into();
                 l.last_error = err.clone();
             });
-            let jitter = Duration::from_millis(u64::from(rand_core::RngCore::next_u32(&mut rand_core::OsRng) % 100));
+            let jitter = Duration::from_millis(u64::from(
+                getrandom::rand_core::Rng::next_u32(&mut getrandom::rand_core::UnwrapErr(getrandom::SysRng)) % 100,
+            ));
             tokio::select! {
                 _ = tokio::time::sleep(backoff + jitter) => {}
                 _ = shutdown.wait() => break,

@@ -48,7 +48,6 @@ pub enum PublishError {
     /// The indicator belongs to another origin.
     #[error("indicator {id} belongs to {origin}; only its origin can revoke it")]
     NotOwn {
-        /// Id.
         id: String,
         /// Its origin.
         origin: String,

@@ -213,7 +213,6 @@ impl Node {
 /// A change to a peer; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct PeerChange {
-    /// Trust.
     pub trust: Option<Trust>,
     /// Outbound agreement.
     pub outbound: Option<OutboundAgreement>,
