@@ -255,6 +255,7 @@ mod tests {
                 version: 1,
                 description: None,
                 source_refs: vec![],
+                reach: vec![],
             }),
         }
     }
