@@ -34,7 +34,7 @@
 //! tombstones carry no confidence and are not held for it) wait in
 //! quarantine.
 
-use crate::envelope::{Entry, EnvelopeBody, Indicator};
+use crate::envelope::{Entry, EnvelopeBody, Indicator, KeyEvent};
 use crate::feedback::Feedback;
 use crate::model::{Action, Distribution, Tlp, Trust};
 use crate::peers::Peer;
@@ -156,7 +156,22 @@ pub enum Disposition {
 /// How an entry that arrived from `peer` is kept.
 pub fn disposition(body: &EnvelopeBody, peer: &Peer) -> Disposition {
     if peer.trust == Trust::Review {
-        return Disposition::Quarantine { reason: format!("peer {} is under review", peer.node_id()) };
+        let from = peer.node_id();
+        let reason = match &body.entry {
+            Entry::KeyEvent(KeyEvent::Rotation { new_key_id, valid_from_ms, .. }) => format!(
+                "key rotation of {} to {new_key_id} (valid from {valid_from_ms} ms) from peer {from} under review; \
+                 what that key signs waits for this decision",
+                body.origin
+            ),
+            Entry::KeyEvent(KeyEvent::Revocation { key_id, revoked_at_ms, .. }) => {
+                format!(
+                    "revocation of {}'s key {key_id} from {revoked_at_ms} ms, from peer {from} under review",
+                    body.origin
+                )
+            }
+            _ => format!("peer {from} is under review"),
+        };
+        return Disposition::Quarantine { reason };
     }
     if let Entry::Feedback(f) = &body.entry {
         let a = &peer.inbound;

@@ -168,7 +168,8 @@ async fn session(
             Ok::<(), LinkError>(())
         })
     };
-    let receive = async {
+    // Owns `tx`: dropping it ends the apply stage's input.
+    let mut receive = Box::pin(async move {
         let mut last_cursor = cursor;
         loop {
             let msg = match stream.message().await {
@@ -204,9 +205,15 @@ async fn session(
                 return Err(LinkError::ApplyStopped);
             }
         }
+    });
+    let mut applier = applier;
+    // The apply stage stops early only on an error (a store failure, or a
+    // key under review): the session ends then, not at the next response.
+    let received: Result<(), LinkError> = tokio::select! {
+        r = &mut receive => r,
+        a = &mut applier => return a?.and(Err(LinkError::ApplyStopped)),
     };
-    let received: Result<(), LinkError> = receive.await;
-    drop(tx);
+    drop(receive);
     let applied = applier.await?;
     applied.and(received)
 }
