@@ -23,7 +23,8 @@
 //!   (`keyed_hash_not_personal`).
 //! - **Identity.** An indicator's id must be `indicator_id(origin, kind,
 //!   value)`; a feedback event naming the indicator it responds to must name
-//!   it by `indicator_id(indicator_origin, kind, value)` (`id_mismatch`).
+//!   it by `indicator_id(indicator_origin, kind, value)`, and name both or
+//!   neither (`id_mismatch`).
 //! - **Time.** No time a peer supplies may be more than
 //!   [`ArrivalRules::max_future_ms`] ahead of this node's clock: the body's
 //!   `created_at`, an indicator's `first_seen` and `last_seen`, a feedback
@@ -113,16 +114,24 @@ pub fn check(body: &EnvelopeBody, rules: &ArrivalRules) -> Result<(), ArrivalRef
         Entry::Feedback(f) => {
             time("observed_at_ms", f.observed_at_ms)?;
             check_value(f.kind, &f.value, rules.hash_phone)?;
-            if let (Some(id), Some(origin)) = (&f.indicator_id, &f.indicator_origin) {
-                let want = indicator_id(origin, f.kind, f.value.as_str());
-                if *id != want {
-                    return refuse(
-                        "id_mismatch",
-                        format!("indicator_id {id:?} is not the id of ({origin}, {}, its value): {want}", f.kind),
-                    );
+            match (&f.indicator_id, &f.indicator_origin) {
+                (Some(id), Some(origin)) => {
+                    let want = indicator_id(origin, f.kind, f.value.as_str());
+                    if *id != want {
+                        return refuse(
+                            "id_mismatch",
+                            format!("indicator_id {id:?} is not the id of ({origin}, {}, its value): {want}", f.kind),
+                        );
+                    }
+                    Ok(())
+                }
+                (None, None) => Ok(()),
+                // An honest node names both or neither.
+                (Some(id), None) => refuse("id_mismatch", format!("indicator_id {id:?} without indicator_origin")),
+                (None, Some(origin)) => {
+                    refuse("id_mismatch", format!("indicator_origin {origin} without indicator_id"))
                 }
             }
-            Ok(())
         }
         Entry::KeyEvent(KeyEvent::Rotation { valid_from_ms, .. }) => time("valid_from_ms", *valid_from_ms),
         Entry::KeyEvent(KeyEvent::Revocation { .. }) => Ok(()),
@@ -246,6 +255,12 @@ mod tests {
         f.indicator_id = Some(indicator_id("ID", Kind::Domain, "evil.co.id"));
         assert_eq!(reason(&body("EVIL", Entry::Feedback(Box::new(f.clone()))), false), None);
         f.indicator_id = Some(indicator_id("EVIL", Kind::Domain, "evil.co.id"));
+        assert_eq!(reason(&body("EVIL", Entry::Feedback(Box::new(f.clone()))), false), Some("id_mismatch"));
+        // Half a target: an id without its origin, or an origin without an id.
+        let mut half = f.clone();
+        half.indicator_origin = None;
+        assert_eq!(reason(&body("EVIL", Entry::Feedback(Box::new(half))), false), Some("id_mismatch"));
+        f.indicator_id = None;
         assert_eq!(reason(&body("EVIL", Entry::Feedback(Box::new(f))), false), Some("id_mismatch"));
     }
 
