@@ -1,7 +1,7 @@
 //! A full disk is reported, not hidden (issue 13, item 9). Black-box: a
 //! real `jaring-node` started with `[store] test_fault_file` (commits fail
 //! as on a full disk while that file exists, `node/src/store/fault.rs`);
-//! its CLI, `/healthz` and `/metrics` say what happened, and the node is
+//! its CLI, `/healthz`, gRPC health and `/metrics` say what happened, and the node is
 //! healthy again by itself once commits succeed.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -10,6 +10,9 @@ use std::time::Duration;
 
 use anyhow::Result;
 use jaring_tests::{TestNode, assert_eventually, https};
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
 
 const PATIENCE: Duration = Duration::from_secs(30);
 
@@ -22,8 +25,24 @@ fn healthz(node: &TestNode) -> (u16, String) {
     (r.status, r.text())
 }
 
+/// gRPC health of the admin listener, overall and for `jaring.v1.Admin`.
+fn grpc_health(node: &TestNode) -> Vec<ServingStatus> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let channel = jaring_node::admin::channel::AdminEndpoint::of_node_dir(node.dir())?.connect().await?;
+        let mut health = HealthClient::new(channel);
+        let mut out = vec![];
+        for service in ["", "jaring.v1.Admin"] {
+            let r = health.check(HealthCheckRequest { service: service.into() }).await?.into_inner();
+            out.push(ServingStatus::try_from(r.status)?);
+        }
+        anyhow::Ok(out)
+    })
+    .unwrap()
+}
+
 #[test]
-fn a_full_disk_is_reported_by_status_healthz_and_metrics_until_commits_succeed() -> Result<()> {
+fn a_full_disk_is_reported_by_status_and_health_until_commits_succeed() -> Result<()> {
     let mut node = TestNode::builder("ID").http().init()?;
     let fault = node.dir().join("disk-full");
     node.set_config("store", "test_fault_file", &format!("{:?}", fault.display().to_string()))?;
@@ -33,6 +52,7 @@ fn a_full_disk_is_reported_by_status_healthz_and_metrics_until_commits_succeed()
     assert_eq!(status["store_healthy"], true, "{status}");
     assert_eq!(healthz(&node).0, 200);
     assert_eq!(node.metric("jaring_store_healthy"), 1.0);
+    assert_eq!(grpc_health(&node), [ServingStatus::Serving; 2]);
 
     // The disk fills: the write fails, and every surface says so.
     std::fs::write(&fault, b"")?;
@@ -47,6 +67,7 @@ fn a_full_disk_is_reported_by_status_healthz_and_metrics_until_commits_succeed()
     assert!(text.contains("the store refuses commits"), "{text}");
     assert_eq!(node.metric("jaring_store_healthy"), 0.0);
     assert!(node.metric("jaring_store_commit_failures") >= 1.0);
+    assert_eventually!(PATIENCE, grpc_health(&node) == [ServingStatus::NotServing; 2], "gRPC health follows");
     let text = node.cli(&["status"])?;
     assert!(text.to_lowercase().contains("no space left"), "the human status says it: {text}");
     assert!(!node.lookup_found("full-loker.co.id")?, "nothing of the failed commit is stored");
@@ -56,6 +77,7 @@ fn a_full_disk_is_reported_by_status_healthz_and_metrics_until_commits_succeed()
     assert_eventually!(PATIENCE, node.cli_json(&["status"]).is_ok_and(|s| s["store_healthy"] == true));
     assert_eq!(healthz(&node).0, 200);
     assert_eq!(node.metric("jaring_store_healthy"), 1.0);
+    assert_eventually!(PATIENCE, grpc_health(&node) == [ServingStatus::Serving; 2], "gRPC health follows");
     assert!(add(&node, "after-loker.co.id").status.success());
     assert!(node.lookup_found("after-loker.co.id")?);
     assert!(node.lookup_found("before-loker.co.id")?);
