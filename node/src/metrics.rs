@@ -338,3 +338,19 @@ where
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_content_rule_reason_is_a_known_rejection_reason() {
+        for reason in crate::arrival::REASONS {
+            assert!(REJECTION_REASONS.contains(reason), "{reason} is not in REJECTION_REASONS");
+        }
+        let mut all = REJECTION_REASONS.to_vec();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), REJECTION_REASONS.len(), "each reason once");
+    }
+}
