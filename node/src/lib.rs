@@ -8,7 +8,8 @@
 //! - The domain, in its own crate ([`jaring_domain`]): [`model`],
 //!   [`node_id`], [`normalize`], [`pii`], [`envelope`], [`submission`],
 //!   [`keys`], [`identity`], [`peers`], [`policy`], [`feedback`],
-//!   [`scoring`], [`allowlist`], [`reserved_ip`], [`view`], [`audit`]. Re-exported here
+//!   [`scoring`], [`allowlist`], [`reserved_ip`], [`view`], [`audit`],
+//!   [`arrival`], [`withdrawal`]. Re-exported here
 //!   under their own names, so callers have one path for everything.
 //! - The domain's edge: [`wire`] (the one place protobuf meets the domain;
 //!   [`wire::status`] maps node errors to gRPC statuses) and [`signing`]
@@ -42,8 +43,8 @@
 #![forbid(unsafe_code)]
 
 pub use jaring_domain::{
-    allowlist, audit, envelope, feedback, identity, keys, model, node_id, normalize, peers, pii, policy, reserved_ip,
-    scoring, submission, view,
+    allowlist, arrival, audit, envelope, feedback, identity, keys, model, node_id, normalize, peers, pii, policy,
+    reserved_ip, scoring, submission, view, withdrawal,
 };
 
 pub mod admin;

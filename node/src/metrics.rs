@@ -21,6 +21,8 @@
 //! | `jaring_indicators` | gauge | `kind` |
 //! | `jaring_store_bytes` | gauge | |
 //! | `jaring_verify_backend` | gauge (1) | `backend` (`avx512ifma`, `avx2`, `serial`: see [`crate::verify_backend`]) |
+//! | `jaring_store_healthy` | gauge | none (1 while the store takes commits, 0 while it refuses them: a full disk) |
+//! | `jaring_store_commit_failures` | gauge | none (commits that failed since the node started) |
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -54,8 +56,9 @@ fn new_histogram() -> Histogram {
 /// Every reason an envelope or a response is refused for (the `reason`
 /// label of `jaring_rejections_total`): signature checks
 /// ([`crate::envelope::VerifyError::reason`]), the ledger's checks, the
-/// hard sharing rules ([`crate::policy::receive_check`]) and refused
-/// responses. Each series exists at 0 from the first scrape.
+/// hard sharing rules ([`crate::policy::receive_check`]), the content
+/// rules ([`crate::arrival::REASONS`]) and refused responses. Each series
+/// exists at 0 from the first scrape.
 pub const REJECTION_REASONS: &[&str] = &[
     "unknown_key",
     "malformed_signature",
@@ -77,6 +80,13 @@ pub const REJECTION_REASONS: &[&str] = &[
     "malformed_message",
     "cursor_backwards",
     "batch_too_large",
+    // crate::arrival::REASONS
+    "not_canonical",
+    "invalid_value",
+    "personal_data_in_clear",
+    "keyed_hash_not_personal",
+    "id_mismatch",
+    "time_in_future",
 ];
 
 /// The event counters.
@@ -256,6 +266,13 @@ pub fn render(node: &Node) -> String {
     let db = node.config().resolve(&node.config().paths.db);
     bytes.set(i64::try_from(dir_bytes(&db)).unwrap_or(i64::MAX));
     state.register("store_bytes", "Size of the store on disk", bytes);
+    let health = node.store_health();
+    let healthy = Gauge::<i64>::default();
+    healthy.set(i64::from(!health.failing));
+    state.register("store_healthy", "1 while the store takes commits, 0 while it refuses them", healthy);
+    let failures = Gauge::<i64>::default();
+    failures.set(i64::try_from(health.failed_commits).unwrap_or(i64::MAX));
+    state.register("store_commit_failures", "Commits that failed since the node started", failures);
 
     let mut out = String::new();
     // Writing to a String cannot fail.
@@ -343,5 +360,16 @@ mod tests {
         let backend = crate::verify_backend::verify_backend();
         assert_eq!(series, [format!("jaring_verify_backend{{backend=\"{backend}\"}} 1")], "{out}");
         assert!(out.contains("# TYPE jaring_verify_backend gauge"), "{out}");
+    }
+
+    #[test]
+    fn every_content_rule_reason_is_a_known_rejection_reason() {
+        for reason in crate::arrival::REASONS {
+            assert!(REJECTION_REASONS.contains(reason), "{reason} is not in REJECTION_REASONS");
+        }
+        let mut all = REJECTION_REASONS.to_vec();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), REJECTION_REASONS.len(), "each reason once");
     }
 }

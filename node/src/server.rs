@@ -17,6 +17,9 @@ use crate::node::{Node, StartError};
 use crate::shutdown::Shutdown;
 use crate::tls::OwnCert;
 
+/// How often a node whose store refuses commits tries again.
+pub const STORE_PROBE_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The sockets a node serves on.
 #[derive(Debug)]
 pub struct Listeners {
@@ -144,7 +147,14 @@ pub async fn run_with_reload(
             .max_encoding_message_size(limit),
         move |req| auth.check(req),
     );
-    let admin_health_service = crate::introspection::admin_health().await;
+    let admin_health_service = crate::introspection::admin_health(node.ledger().health()).await;
+    // While commits fail (a full disk), probe the store so the node is
+    // healthy again as soon as it can store.
+    let prober = {
+        let node = node.clone();
+        let stop = shutdown.clone();
+        tokio::spawn(async move { node.probe_store_while_failing(STORE_PROBE_EVERY, stop).await })
+    };
     let (admin_reflection, admin_reflection_v1alpha) =
         crate::introspection::reflection(crate::introspection::Listener::Admin)
             .map_err(|e| RunError::Serve(e.to_string()))?;
@@ -201,6 +211,7 @@ pub async fn run_with_reload(
     if let Some(r) = reloader {
         let _ = r.await;
     }
+    let _ = prober.await;
     drop(node);
     // The ledger thread ends once every handle to it is gone; it has
     // committed everything it acknowledged.

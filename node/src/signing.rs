@@ -322,6 +322,7 @@ mod tests {
                 version: 1,
                 description: None,
                 source_refs: vec![],
+                reach: vec![],
             }),
         }
     }

@@ -46,6 +46,12 @@ struct Status {
     rejected: u64,
     rejected_last_hour: u64,
     forks: u64,
+    /// Whether the store takes commits (false: nothing can be stored, e.g.
+    /// a full disk).
+    store_healthy: bool,
+    store_last_error: String,
+    store_failing_since_ms: Option<i64>,
+    store_failed_commits: u64,
 }
 
 #[derive(Serialize)]
@@ -183,6 +189,10 @@ async fn fetch(client: &mut crate::client::Client) -> Result<Status> {
         rejected: s.rejected_last_hour,
         rejected_last_hour: s.rejected_last_hour,
         forks: s.forks,
+        store_healthy: !s.store_failing,
+        store_last_error: s.store_last_error,
+        store_failing_since_ms: (s.store_failing_since_ms != 0).then_some(s.store_failing_since_ms),
+        store_failed_commits: s.store_failed_commits,
     };
     Ok(status)
 }
@@ -201,6 +211,14 @@ fn print(status: &Status, out: &Output) {
     println!("  up {}s since {}", status.uptime_s, time(status.started_at_ms));
     println!("  federation {}  admin {}", status.federation_listen, status.admin_listen);
     println!("  log head {}", status.log_head);
+    if !status.store_healthy {
+        println!(
+            "  UNHEALTHY: the store refuses commits since {} ({} failed): {}",
+            status.store_failing_since_ms.map_or_else(|| "-".to_string(), time),
+            status.store_failed_commits,
+            status.store_last_error
+        );
+    }
     for k in &status.signing_keys {
         let state = match (k.current, k.revoked_at_ms) {
             (_, Some(t)) => format!("revoked from {}", time(t)),

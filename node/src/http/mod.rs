@@ -1,5 +1,6 @@
 //! The node's HTTPS listener (`[http] listen`): TAXII 2.1 for
-//! threat-intelligence platforms, Prometheus `/metrics`, `/healthz`.
+//! threat-intelligence platforms, Prometheus `/metrics`, `/healthz` (503
+//! while the store refuses commits).
 //!
 //! - [`tokens`]: read-only consumer tokens (`jaring token create`).
 //! - [`taxii`]: the TAXII 2.1 read API over this node's log.
@@ -50,9 +51,24 @@ pub fn tls_config(own: Arc<OwnCert>) -> Result<Arc<rustls::ServerConfig>, rustls
 /// The routes.
 pub fn router(node: Arc<Node>) -> Router {
     let metrics_node = node.clone();
+    let health_node = node.clone();
     let taxii = Arc::new(taxii::Taxii::new(node));
     Router::new()
-        .route("/healthz", get(|| async { (StatusCode::OK, "ok\n") }))
+        .route(
+            "/healthz",
+            get(move || {
+                let health = health_node.store_health();
+                async move {
+                    match (health.failing, health.last_error) {
+                        (true, e) => (
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            format!("unhealthy: the store refuses commits: {}\n", e.unwrap_or_default()),
+                        ),
+                        (false, _) => (StatusCode::OK, "ok\n".to_string()),
+                    }
+                }
+            }),
+        )
         .route(
             "/metrics",
             get(move |headers: axum::http::HeaderMap| {

@@ -24,6 +24,14 @@
 //! the token sees an indicator that references it, and takes the
 //! `date_added` of the first such indicator in the page.
 //!
+//! # Objects by id
+//!
+//! `objects/{id}/` and `objects/{id}/versions/` never scan the log for an
+//! id: an indicator's STIX id is indexed when its first version is stored
+//! (a typed table, `StixIds`), so an unknown id is a 404 from one read;
+//! identities and markings are recognised by id (one per origin, five
+//! markings) before the page logic decides whether the token sees them.
+//!
 //! # Paging
 //!
 //! Objects are served in the order of this node's log (`local_seq`), so a
@@ -315,6 +323,89 @@ impl Taxii {
             }
         }
         Ok((out, false))
+    }
+
+    /// The object with STIX id `object_id` as `token` may see it in `coll`,
+    /// found without scanning the log: an indicator through the STIX id
+    /// index (its current version), an identity or marking by its id. An
+    /// id nothing here has is answered at once with nothing.
+    ///
+    /// # Errors
+    ///
+    /// Store failures.
+    pub fn object_by_id(
+        &self,
+        coll: Collection,
+        token: &ConsumerToken,
+        object_id: &str,
+        q: &PageQuery,
+    ) -> Result<Vec<Item>, StoreError> {
+        if q.spec_versions.as_ref().is_some_and(|v| !v.iter().any(|x| x == "2.1")) {
+            return Ok(Vec::new());
+        }
+        if object_id.starts_with("indicator--") {
+            return self.indicator_by_id(coll, token, object_id);
+        }
+        // Identities and markings are few and known by id; whether the token
+        // sees one depends on the indicators it sees, which the page scan
+        // (stopping at the first) decides.
+        let known_identity = object_id.starts_with("identity--")
+            && self.node.committed().lookup.origins().iter().any(|o| stix::identity_id(o) == object_id);
+        let known_marking = Tlp::ALL.iter().any(|t| stix::tlp_marking_id(*t) == object_id);
+        if !(known_identity || known_marking) {
+            return Ok(Vec::new());
+        }
+        let q = PageQuery { ids: Some(vec![object_id.to_string()]), after_seq: None, limit: 1, ..q.clone() };
+        Ok(self.page(coll, token, &q)?.0)
+    }
+
+    /// An indicator by STIX id, from the index.
+    fn indicator_by_id(
+        &self,
+        coll: Collection,
+        token: &ConsumerToken,
+        object_id: &str,
+    ) -> Result<Vec<Item>, StoreError> {
+        use crate::store::Tables;
+        let store = self.node.store();
+        let Some((kind, value, origin)) = store.stix_indicator(object_id)? else { return Ok(Vec::new()) };
+        if coll == Collection::Own && origin != self.node.id() {
+            return Ok(Vec::new());
+        }
+        let Some(seq) = store.indexed_at(kind, &value, &origin)? else { return Ok(Vec::new()) };
+        if self.node.committed().hidden().contains(&seq) {
+            return Ok(Vec::new());
+        }
+        let Some(LogEntry { seq, envelope: env, body }) = store.log_entry(seq)? else { return Ok(Vec::new()) };
+        let Entry::Indicator(ind) = &body.entry else { return Ok(Vec::new()) };
+        if ind.distribution == Distribution::Local
+            || !token.may_see(ind.kind, ind.tlp)
+            || stix::indicator_id(&ind.id) != object_id
+        {
+            return Ok(Vec::new());
+        }
+        let date_added_us = self.date_added_at(seq)?;
+        let rec = self.node.record(seq, &env, &body)?;
+        Ok(vec![Item { seq, date_added_us, object: Served::Indicator(Box::new(rec)) }])
+    }
+
+    /// The date_added of the entry at `seq`: from the checkpoint before its
+    /// block, reading at most one block of the log.
+    fn date_added_at(&self, seq: u64) -> Result<u64, StoreError> {
+        let cps = self.checkpoints()?;
+        let block = seq / BLOCK;
+        let mut running = match block {
+            0 => 0,
+            b => cps.get(usize::try_from(b - 1).unwrap_or(usize::MAX)).copied().unwrap_or(0),
+        };
+        for r in self.node.store().log_records_after((block * BLOCK).saturating_sub(1)) {
+            let LogEntry { seq: at, body, .. } = r?.decode()?;
+            if at > seq {
+                break;
+            }
+            running = next_added(running, body.created_at_ms);
+        }
+        Ok(running)
     }
 
     /// The node behind this state.
@@ -639,12 +730,23 @@ async fn manifest(
     }
 }
 
-fn by_id(raw: Option<&str>, object_id: &str) -> Result<PageQuery, Response> {
-    let mut q = parse_query(raw)?;
-    q.ids = Some(vec![object_id.to_string()]);
-    q.after_seq = None;
-    q.limit = 1;
-    Ok(q)
+/// One object by id: from the STIX id index, never a scan for an id
+/// nothing here has (see [`Taxii::object_by_id`]).
+async fn run_by_id(
+    s: &Arc<Taxii>,
+    id: &str,
+    headers: &HeaderMap,
+    raw: Option<&str>,
+    object_id: String,
+) -> Result<Vec<Item>, Response> {
+    let token = admit(s, headers)?;
+    let coll = find(s, id)?;
+    let q = parse_query(raw)?;
+    let s2 = s.clone();
+    tokio::task::spawn_blocking(move || s2.object_by_id(coll, &token, &object_id, &q))
+        .await
+        .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Error", &e.to_string()))?
+        .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Error", &e.to_string()))
 }
 
 async fn object(
@@ -653,9 +755,9 @@ async fn object(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    match run_page(&s, &id, &headers, by_id(raw.as_deref(), &object_id)).await {
-        Ok((items, _)) if items.is_empty() => error(StatusCode::NOT_FOUND, "Not Found", "no such object"),
-        Ok((items, _)) => {
+    match run_by_id(&s, &id, &headers, raw.as_deref(), object_id).await {
+        Ok(items) if items.is_empty() => error(StatusCode::NOT_FOUND, "Not Found", "no such object"),
+        Ok(items) => {
             let objs = items.iter().map(Item::stix).collect();
             paged(&items, false, "objects", objs)
         }
@@ -669,9 +771,9 @@ async fn versions(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    match run_page(&s, &id, &headers, by_id(raw.as_deref(), &object_id)).await {
-        Ok((items, _)) if items.is_empty() => error(StatusCode::NOT_FOUND, "Not Found", "no such object"),
-        Ok((items, _)) => {
+    match run_by_id(&s, &id, &headers, raw.as_deref(), object_id).await {
+        Ok(items) if items.is_empty() => error(StatusCode::NOT_FOUND, "Not Found", "no such object"),
+        Ok(items) => {
             let v: Vec<Value> = items.iter().map(Item::version).collect();
             paged(&items, false, "versions", v)
         }

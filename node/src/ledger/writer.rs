@@ -9,9 +9,12 @@ use tokio::sync::{mpsc, watch};
 
 use super::command::{Command, LedgerConfig};
 use super::committed::Committed;
+use super::health::StoreHealth;
 use super::txn::{Answer, Change, KeyringChange, Snapshot, Txn};
 use crate::audit;
+use crate::envelope::{Entry, KeyEvent};
 use crate::keys::SigningKey;
+use crate::store::Tables;
 use crate::store::layout::Head;
 use crate::store::records::Decision;
 use crate::store::{Store, StoreError};
@@ -22,6 +25,7 @@ pub(super) struct State {
     config: LedgerConfig,
     committed: Arc<Committed>,
     snapshot: Snapshot,
+    health: watch::Sender<StoreHealth>,
 }
 
 impl State {
@@ -32,6 +36,7 @@ impl State {
         config: LedgerConfig,
         key: Arc<SigningKey>,
         committed: Arc<Committed>,
+        health: watch::Sender<StoreHealth>,
     ) -> Result<State, StoreError> {
         let next_local_seq = store.log_head()? + 1;
         let heads: HashMap<String, Head> = store.heads()?.into_iter().collect();
@@ -53,14 +58,21 @@ impl State {
         }
         {
             let mut hidden = committed.hidden.write().unwrap_or_else(|p| p.into_inner());
+            let mut pending = committed.pending_keys.write().unwrap_or_else(|p| p.into_inner());
             for (seq, rec) in store.quarantine_records()? {
                 if rec.decision != Decision::Accepted {
                     hidden.insert(seq);
                 }
+                if rec.decision == Decision::Pending
+                    && let Some(entry) = store.log_entry(seq)?
+                    && let Entry::KeyEvent(KeyEvent::Rotation { new_key_id, .. }) = entry.body.entry
+                {
+                    pending.insert(new_key_id);
+                }
             }
         }
         let snapshot = Snapshot { next_local_seq, heads, counters, audit_seq, audit_hash, key };
-        Ok(State { store, config, committed, snapshot })
+        Ok(State { store, config, committed, snapshot, health })
     }
 
     /// The newest local log position.
@@ -96,11 +108,25 @@ impl State {
         let mut txn = Txn::new(&self.store, &self.config, &self.committed, &self.snapshot, keys);
         let answers: Vec<Answer> = commands.into_iter().map(|c| txn.apply(c)).collect();
         let (batch, change) = txn.finish(&self.snapshot);
+        // An empty batch touches no engine: it says nothing of its health.
+        let wrote = !batch.is_empty();
         let outcome = self.store.commit(batch);
         match &outcome {
             Ok(()) => self.advance(change),
             Err(e) => tracing::error!(error = %e, "commit failed; nothing of this batch was stored"),
         }
+        let failure = outcome.as_ref().err().map(ToString::to_string);
+        self.health.send_if_modified(|h| {
+            if !wrote {
+                return false;
+            }
+            let was = h.clone();
+            h.record(failure.as_deref(), crate::model::now_ms());
+            if was.failing && !h.failing {
+                tracing::info!("store commits again");
+            }
+            *h != was
+        });
         let err = outcome.err();
         for answer in answers {
             answer(err.as_ref());
@@ -125,6 +151,12 @@ impl State {
                     }
                     KeyringChange::Revoke { key_id, at_ms } => {
                         ring.revoke(&key_id, at_ms);
+                    }
+                    KeyringChange::Pending { key_id } => {
+                        self.committed.pending_keys.write().unwrap_or_else(|p| p.into_inner()).insert(key_id);
+                    }
+                    KeyringChange::Settled { key_id } => {
+                        self.committed.pending_keys.write().unwrap_or_else(|p| p.into_inner()).remove(&key_id);
                     }
                 }
             }

@@ -87,6 +87,19 @@ pub enum Conflict {
     /// The review item was already decided.
     #[error("log position {0} was already {1}")]
     AlreadyDecided(u64, Decision),
+    /// A held key event can no longer apply.
+    #[error("the key event cannot apply: {0}")]
+    BadKeyEvent(String),
+    /// A key offered on an identity card is held by another node.
+    #[error("key {key_id} on the card of {node} is held by {owner}; a key id belongs to one node")]
+    KeyOwned {
+        /// The key.
+        key_id: String,
+        /// The card's node.
+        node: String,
+        /// Who holds it.
+        owner: String,
+    },
     /// TLS is not running (the node was opened without its servers).
     #[error("TLS is not running on this node")]
     TlsNotRunning,
@@ -128,6 +141,7 @@ impl From<DecideError> for NodeError {
         match e {
             DecideError::NotFound(seq) => NotFound::ReviewItem(seq).into(),
             DecideError::AlreadyDecided(seq, d) => Conflict::AlreadyDecided(seq, d).into(),
+            DecideError::BadKeyEvent(why) => Conflict::BadKeyEvent(why).into(),
             DecideError::Store(s) => NodeError::Store(s),
         }
     }

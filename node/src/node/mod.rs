@@ -24,6 +24,8 @@ mod peers;
 mod review;
 mod status;
 mod tls;
+#[cfg(test)]
+mod trust_tests;
 mod unchanged;
 
 use std::collections::HashMap;
@@ -89,6 +91,18 @@ impl Node {
         let tls_ca_pem =
             std::fs::read_to_string(&tls.ca).map_err(|source| StartError::TlsCa { path: tls.ca.clone(), source })?;
         let store = store::open(&config.resolve(&config.paths.db), config.store.engine, config.store.cache_mib)?;
+        let store = match &config.store.test_fault_file {
+            Some(f) => {
+                let path = config.resolve(f);
+                tracing::warn!(path = %path.display(), "[store] test_fault_file: commits fail while this file exists");
+                store.with_fault_file(path)
+            }
+            None => store,
+        };
+        let indexed = store.backfill_stix_ids()?;
+        if indexed > 0 {
+            tracing::info!(indexed, "indexed the STIX ids of the indicators held (once)");
+        }
         let committed = Arc::new(Committed {
             lookup: load_lookup_index(&store, config.store.lookup_cache_entries)?,
             ..Committed::default()
@@ -154,6 +168,35 @@ impl Node {
     /// The ledger (write side).
     pub fn ledger(&self) -> &Ledger {
         &self.ledger
+    }
+
+    /// Whether the store takes commits (the last one succeeded).
+    pub fn store_health(&self) -> crate::ledger::StoreHealth {
+        self.ledger.health().borrow().clone()
+    }
+
+    /// Keeps probing the store while its commits fail (every `every`),
+    /// until shutdown: the node is healthy again at the first commit that
+    /// succeeds.
+    pub async fn probe_store_while_failing(&self, every: std::time::Duration, mut shutdown: crate::shutdown::Shutdown) {
+        let mut health = self.ledger.health();
+        loop {
+            let failing = health.borrow_and_update().failing;
+            if failing {
+                tokio::select! {
+                    _ = tokio::time::sleep(every) => {}
+                    _ = shutdown.wait() => return,
+                }
+                if let Err(e) = self.ledger.probe().await {
+                    tracing::warn!(error = %e, "store still refuses commits");
+                }
+                continue;
+            }
+            tokio::select! {
+                r = health.changed() => if r.is_err() { return },
+                _ = shutdown.wait() => return,
+            }
+        }
     }
 
     /// What readers see of the ledger's last commit: trusted keys, hidden

@@ -50,6 +50,9 @@ pub struct StatusReport {
     pub max_batch: usize,
     /// Region for national phone numbers.
     pub region: Option<String>,
+    /// Whether the store takes commits; when not, the node cannot store
+    /// anything (a full disk) and health checks say unhealthy.
+    pub store: crate::ledger::StoreHealth,
 }
 
 /// Indicators held from one origin.
@@ -202,6 +205,7 @@ impl Node {
             max_message_bytes: self.config.limits.max_message_bytes,
             max_batch: self.config.limits.max_batch,
             region: self.config.region.clone(),
+            store: self.store_health(),
         })
     }
 }

@@ -64,6 +64,7 @@ fn body_bytes(origin: &str, seq: u64) -> Vec<u8> {
             version: 1,
             description: None,
             source_refs: vec![],
+            reach: vec![],
         }),
     })
 }

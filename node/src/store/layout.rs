@@ -43,11 +43,19 @@ pub enum Keyspace {
     Feedback,
     /// list 0x00 kind-or-`*` 0x00 value -> JSON allowlist entry.
     Allowlist,
+    /// indicator id -> JSON `Reach`: the markings of the versions of one of
+    /// this node's own indicators that could leave it (what a tombstone
+    /// must reach, `crate::withdrawal`).
+    Reach,
+    /// STIX id of an indicator (`indicator--<uuid>`) -> kind 0x00 value
+    /// 0x00 origin, the indicator's [`index_key`]: TAXII finds an object
+    /// by id, or answers 404, without scanning the log.
+    StixIds,
 }
 
 impl Keyspace {
     /// Every keyspace, in [`Keyspace::slot`] order.
-    pub const ALL: [Keyspace; 15] = [
+    pub const ALL: [Keyspace; 17] = [
         Keyspace::Log,
         Keyspace::OriginSeq,
         Keyspace::Heads,
@@ -63,6 +71,8 @@ impl Keyspace {
         Keyspace::Meta,
         Keyspace::Feedback,
         Keyspace::Allowlist,
+        Keyspace::Reach,
+        Keyspace::StixIds,
     ];
 
     /// Position in [`Keyspace::ALL`].
@@ -83,6 +93,8 @@ impl Keyspace {
             Keyspace::Meta => 12,
             Keyspace::Feedback => 13,
             Keyspace::Allowlist => 14,
+            Keyspace::Reach => 15,
+            Keyspace::StixIds => 16,
         }
     }
 
@@ -104,6 +116,8 @@ impl Keyspace {
             Keyspace::Meta => b'M',
             Keyspace::Feedback => b'E',
             Keyspace::Allowlist => b'W',
+            Keyspace::Reach => b'T',
+            Keyspace::StixIds => b'X',
         }
     }
 }

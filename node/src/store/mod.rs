@@ -16,9 +16,11 @@
 //!   file outside this folder names a keyspace or decodes a raw record;
 //! - [`overlay`]: the single writer's read-your-writes transaction;
 //! - [`records`]: the JSON records kept beside the log;
-//! - [`audit`]: listing and verifying the audit chain, also offline.
+//! - [`audit`]: listing and verifying the audit chain, also offline;
+//! - [`fault`]: commits that fail on demand (tests of a full disk).
 
 pub mod audit;
+pub mod fault;
 pub mod fjall_engine;
 pub mod layout;
 pub mod overlay;
@@ -158,6 +160,12 @@ impl Store {
     /// The engine.
     pub fn engine(&self) -> &dyn Engine {
         &*self.engine
+    }
+
+    /// The same store with every commit failing while `path` exists
+    /// ([`fault::FaultFile`], for tests).
+    pub fn with_fault_file(self, path: PathBuf) -> Store {
+        Store { engine: Arc::new(fault::FaultFile::new(self.engine, path)) }
     }
 
     /// Reads one key.

@@ -22,6 +22,7 @@ use crate::envelope::{BodyHash, EnvelopeBody, SignedEnvelope};
 use crate::model::Kind;
 use crate::peers::Peer;
 use crate::wire;
+use crate::withdrawal::Reach;
 
 /// One decoded entry of the local log.
 #[derive(Debug, Clone)]
@@ -228,6 +229,27 @@ pub trait Tables: RawRead {
         Ok(self.raw_get(Keyspace::Meta, name.as_bytes())?.and_then(|v| layout::read_u64(&v)).unwrap_or(0))
     }
 
+    /// What of one of this node's indicators could leave it, by id.
+    ///
+    /// # Errors
+    ///
+    /// Engine failures, [`StoreError::Corrupt`].
+    fn reach(&self, id: &str) -> Result<Option<Reach>, StoreError> {
+        self.raw_get(Keyspace::Reach, id.as_bytes())?.map(|v| json(Keyspace::Reach, &v)).transpose()
+    }
+
+    /// The (kind, value, origin) of the indicator with a STIX id.
+    ///
+    /// # Errors
+    ///
+    /// Engine failures, [`StoreError::Corrupt`].
+    fn stix_indicator(&self, stix_id: &str) -> Result<Option<(Kind, String, String)>, StoreError> {
+        let Some(key) = self.raw_get(Keyspace::StixIds, stix_id.as_bytes())? else { return Ok(None) };
+        let (kind, value, origin) =
+            layout::split_index_key(&key).ok_or_else(|| corrupt(Keyspace::StixIds, "bad index key"))?;
+        Ok(Some((kind, value.to_string(), origin.to_string())))
+    }
+
     /// An audit entry by sequence number.
     ///
     /// # Errors
@@ -266,6 +288,16 @@ pub trait TableWrites: RawWrite {
     /// Points one of this node's own indicator ids at its latest version.
     fn put_own_indicator(&mut self, id: &str, seq: u64) {
         self.raw_put(Keyspace::Ids, id.as_bytes().to_vec(), layout::seq_key(seq).to_vec());
+    }
+
+    /// Records what of one of this node's indicators could leave it.
+    fn put_reach(&mut self, id: &str, reach: &Reach) {
+        self.raw_put(Keyspace::Reach, id.as_bytes().to_vec(), to_json(reach));
+    }
+
+    /// Files an indicator's STIX id under its (kind, value, origin).
+    fn put_stix_indicator(&mut self, stix_id: &str, kind: Kind, value: &str, origin: &str) {
+        self.raw_put(Keyspace::StixIds, stix_id.as_bytes().to_vec(), layout::index_key(kind, value, origin));
     }
 
     /// Keeps the plain value of a personal-data digest (local only).
@@ -412,6 +444,48 @@ impl Store {
         Ok(out)
     }
 
+    /// Every index entry: (kind, value, origin) and the log position of its
+    /// latest accepted version.
+    pub fn index_entries(&self) -> impl Iterator<Item = Result<(Kind, String, String, u64), StoreError>> + '_ {
+        self.scan_prefix(Keyspace::Index, b"").map(|r| {
+            let (k, v) = r?;
+            let (kind, value, origin) =
+                layout::split_index_key(&k).ok_or_else(|| corrupt(Keyspace::Index, "bad index key"))?;
+            let seq = layout::read_u64(&v).ok_or_else(|| corrupt(Keyspace::Index, "bad log position"))?;
+            Ok((kind, value.to_string(), origin.to_string(), seq))
+        })
+    }
+
+    /// Fills the STIX id index of a store written before it existed, once
+    /// (a marker in `Meta` says it is done): one pass over the lookup index
+    /// and the entries it points at. Returns how many ids it indexed. Later
+    /// versions index their ids as they are stored.
+    ///
+    /// # Errors
+    ///
+    /// Engine failures, [`StoreError::Corrupt`].
+    pub fn backfill_stix_ids(&self) -> Result<u64, StoreError> {
+        const DONE: &str = "schema/stix_ids";
+        if self.counter(DONE)? > 0 {
+            return Ok(0);
+        }
+        let mut batch = Batch::default();
+        let mut indexed = 0u64;
+        for r in self.index_entries() {
+            let (kind, value, origin, seq) = r?;
+            let Some(LogEntry { body, .. }) = self.log_entry(seq)? else { continue };
+            let crate::envelope::Entry::Indicator(ind) = body.entry else { continue };
+            batch.put_stix_indicator(&crate::envelope::stix_indicator_id(&ind.id), kind, &value, &origin);
+            indexed += 1;
+            if batch.len() >= 4096 {
+                self.commit(std::mem::take(&mut batch))?;
+            }
+        }
+        batch.put_counter(DONE, 1);
+        self.commit(batch)?;
+        Ok(indexed)
+    }
+
     /// Every indexed (kind, value), once per origin asserting it.
     pub fn indexed_values(&self) -> impl Iterator<Item = Result<(Kind, String), StoreError>> + '_ {
         self.scan_prefix(Keyspace::Index, b"").map(|r| {
@@ -517,5 +591,60 @@ impl Store {
     /// Engine failures, [`StoreError::Corrupt`].
     pub fn last_audit_entry(&self) -> Result<Option<AuditEntry>, StoreError> {
         self.last(Keyspace::Audit)?.map(|(_, v)| json(Keyspace::Audit, &v)).transpose()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::envelope::{Entry, EnvelopeBody, GENESIS_HASH, Indicator, Value, indicator_id, stix_indicator_id};
+    use crate::model::{Action, Category, Confidence, Distribution, Tlp};
+
+    #[test]
+    fn stix_ids_of_a_store_written_before_the_index_are_filled_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::open(&dir.path().join("db"), crate::store::EngineKind::Fjall, 8).unwrap();
+        let id = indicator_id("MY", Kind::Domain, "old-loker.co.id");
+        let body = EnvelopeBody {
+            origin: "MY".into(),
+            origin_seq: 1,
+            prev_hash: GENESIS_HASH,
+            created_at_ms: 1,
+            entry: Entry::Indicator(Indicator {
+                id: id.clone(),
+                kind: Kind::Domain,
+                value: Value::Plain("old-loker.co.id".into()),
+                categories: vec![Category::JobScam],
+                confidence: Confidence::try_from(50u32).unwrap(),
+                tlp: Tlp::Green,
+                distribution: Distribution::Federation,
+                first_seen_ms: 1,
+                last_seen_ms: 1,
+                valid_until_ms: None,
+                action: Action::Upsert,
+                version: 1,
+                description: None,
+                source_refs: vec![],
+                reach: vec![],
+            }),
+        };
+        // What an older node wrote: the log and the index, no STIX id.
+        let mut batch = Batch::default();
+        let env = SignedEnvelope { body: wire::encode_body(&body), signature: vec![0; 64], key_id: "k".into() };
+        batch.put_log(7, &env);
+        batch.put_index(Kind::Domain, "old-loker.co.id", "MY", 7);
+        store.commit(batch).unwrap();
+        let stix = stix_indicator_id(&id);
+        assert_eq!(store.stix_indicator(&stix).unwrap(), None);
+        assert_eq!(store.backfill_stix_ids().unwrap(), 1);
+        let want = Some((Kind::Domain, "old-loker.co.id".to_string(), "MY".to_string()));
+        assert_eq!(store.stix_indicator(&stix).unwrap(), want);
+        // Once: a second start does not scan again.
+        let mut undo = Batch::default();
+        undo.delete(Keyspace::StixIds, stix.as_bytes().to_vec());
+        store.commit(undo).unwrap();
+        assert_eq!(store.backfill_stix_ids().unwrap(), 0);
+        assert_eq!(store.stix_indicator(&stix).unwrap(), None);
     }
 }
