@@ -20,6 +20,9 @@
 //! | `jaring_log_entries` | gauge | |
 //! | `jaring_indicators` | gauge | `kind` |
 //! | `jaring_store_bytes` | gauge | |
+//! | `jaring_allowlist_lists` | gauge | |
+//! | `jaring_allowlist_rules` | gauge | `shape` (`domain`, `exact`, `address`, `network`) |
+//! | `jaring_allowlist_memory_bytes` | gauge | |
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -247,6 +250,23 @@ pub fn render(node: &Node) -> String {
     let db = node.config().resolve(&node.config().paths.db);
     bytes.set(i64::try_from(dir_bytes(&db)).unwrap_or(i64::MAX));
     state.register("store_bytes", "Size of the store on disk", bytes);
+    let allow = node.allowlist_stats();
+    let lists = Gauge::<i64>::default();
+    lists.set(i64::try_from(allow.lists).unwrap_or(i64::MAX));
+    state.register("allowlist_lists", "Allowlists in the index (built-in, admin, imported)", lists);
+    let rules = Family::<Labels, Gauge>::default();
+    for (shape, n) in [
+        ("domain", allow.rules.domains),
+        ("exact", allow.rules.exact),
+        ("address", allow.rules.addresses),
+        ("network", allow.rules.networks),
+    ] {
+        rules.get_or_create(&label("shape", shape)).set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+    state.register("allowlist_rules", "Allowlist rules in the index, by shape", rules);
+    let memory = Gauge::<i64>::default();
+    memory.set(i64::try_from(allow.memory_bytes).unwrap_or(i64::MAX));
+    state.register("allowlist_memory_bytes", "Heap bytes the allowlist index holds", memory);
 
     let mut out = String::new();
     // Writing to a String cannot fail.

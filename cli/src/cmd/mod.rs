@@ -1,6 +1,7 @@
 //! One module per command group.
 
 pub mod allowlist;
+pub mod allowlist_import;
 pub mod audit;
 pub mod bench;
 pub mod bench_flood;

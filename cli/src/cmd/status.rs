@@ -3,7 +3,8 @@
 use anyhow::Result;
 use clap::Args;
 use jaring_node::model::Kind;
-use jaring_node::wire::WireEnum;
+use jaring_node::warninglist::IndexStats;
+use jaring_node::wire::{FromPb, WireEnum};
 use jaring_proto::pb;
 use serde::Serialize;
 
@@ -46,6 +47,8 @@ struct Status {
     rejected: u64,
     rejected_last_hour: u64,
     forks: u64,
+    /// The allowlist index: lists, rules by shape, memory.
+    allowlists: IndexStats,
 }
 
 #[derive(Serialize)]
@@ -183,6 +186,7 @@ async fn fetch(client: &mut crate::client::Client) -> Result<Status> {
         rejected: s.rejected_last_hour,
         rejected_last_hour: s.rejected_last_hour,
         forks: s.forks,
+        allowlists: s.allowlists.map(IndexStats::from_pb).transpose()?.unwrap_or_default(),
     };
     Ok(status)
 }
@@ -219,6 +223,16 @@ fn print(status: &Status, out: &Output) {
     for o in &status.origins {
         println!("  origin {:<12} {} indicators, head #{}", o.origin, o.indicators, o.head_seq);
     }
+    let a = &status.allowlists;
+    println!(
+        "  allowlists {}: {} domain rules, {} exact values, {} addresses, {} networks; {:.1} MiB in memory",
+        a.lists,
+        a.rules.domains,
+        a.rules.exact,
+        a.rules.addresses,
+        a.rules.networks,
+        a.memory_bytes as f64 / (1024.0 * 1024.0)
+    );
     println!(
         "  quarantined {} (new in the last hour {})  rejected in the last hour {}  forks {}",
         status.quarantined, status.quarantined_last_hour, status.rejected_last_hour, status.forks

@@ -21,6 +21,11 @@
 //! many entries, cursor moving backwards) is audited as a rejection and
 //! closes the stream; refused envelopes inside a well-formed response are
 //! audited one by one and the stream goes on.
+//!
+//! An indicator whose value is on one of this node's `refuse` allowlists
+//! (built-in, admin or imported; personal data by its keyed hash) is held
+//! for review instead of being served, the reason naming the list and the
+//! rule ([`crate::policy::allowlisted`]).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -346,6 +351,8 @@ async fn apply(node: &Arc<Node>, peer_id: &str, items: Vec<Verified>, cursor: u6
     reverify_unknown(node, &mut items);
     let mut queue: std::collections::VecDeque<Verified> = items.into();
     let mut refused = 0;
+    // One snapshot of the allowlists for the whole response.
+    let allowlists = node.allowlists();
     while let Some(item) = queue.pop_front() {
         match item {
             Verified::Ok(env) => {
@@ -360,8 +367,12 @@ async fn apply(node: &Arc<Node>, peer_id: &str, items: Vec<Verified>, cursor: u6
                     continue;
                 }
                 let is_key_event = matches!(env.body.entry, Entry::KeyEvent(_));
-                let disposition =
+                let mut disposition =
                     if is_key_event { Disposition::Accept } else { policy::disposition(&env.body, &peer) };
+                // A value this node will not act on is held for review, with the list named.
+                if let Some(hit) = allowlists.refuse_hit(&env.body, node.privacy()) {
+                    disposition = policy::allowlisted(disposition, &hit.list, &hit.rule);
+                }
                 batch.items.push((*env, disposition));
                 if is_key_event && queue.iter().any(|v| matches!(v, Verified::UnknownKey(_))) {
                     // Store the key event first so later entries signed by

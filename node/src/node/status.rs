@@ -50,6 +50,8 @@ pub struct StatusReport {
     pub max_batch: usize,
     /// Region for national phone numbers.
     pub region: Option<String>,
+    /// The allowlist index: lists, rules by shape, memory.
+    pub allowlists: crate::warninglist::IndexStats,
 }
 
 /// Indicators held from one origin.
@@ -202,6 +204,7 @@ impl Node {
             max_message_bytes: self.config.limits.max_message_bytes,
             max_batch: self.config.limits.max_batch,
             region: self.config.region.clone(),
+            allowlists: self.allowlist_stats(),
         })
     }
 }

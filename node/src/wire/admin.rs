@@ -475,6 +475,7 @@ impl ToPb for crate::node::StatusReport {
             max_message_bytes: u64::try_from(self.max_message_bytes).unwrap_or(u64::MAX),
             max_batch: u32::try_from(self.max_batch).unwrap_or(u32::MAX),
             region: self.region.clone().unwrap_or_default(),
+            allowlists: Some(self.allowlists.to_pb()),
         }
     }
 }
