@@ -58,14 +58,14 @@ const PROGRESS_FROM: usize = 4 * 1024 * 1024;
 
 /// The largest part sent: the node's `max_message_bytes` less room for the
 /// framing, at most 1 MiB.
-async fn part_size(client: &mut Client) -> Result<usize> {
+pub(crate) async fn part_size(client: &mut Client) -> Result<usize> {
     let status = client.status(pb::StatusRequest {}).await.map_err(status_error)?.into_inner();
     let max = usize::try_from(status.max_message_bytes).unwrap_or(usize::MAX);
     Ok(max.saturating_sub(4096).clamp(16 * 1024, 1024 * 1024))
 }
 
 /// Sends one file's bytes; the node's answer.
-async fn send(
+pub(crate) async fn send(
     client: &mut Client,
     what: &ListImport,
     bytes: Vec<u8>,
