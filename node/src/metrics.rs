@@ -23,6 +23,9 @@
 //! | `jaring_verify_backend` | gauge (1) | `backend` (`avx512ifma`, `avx2`, `serial`: see [`crate::verify_backend`]) |
 //! | `jaring_store_healthy` | gauge | none (1 while the store takes commits, 0 while it refuses them: a full disk) |
 //! | `jaring_store_commit_failures` | gauge | none (commits that failed since the node started) |
+//! | `jaring_allowlist_lists` | gauge | |
+//! | `jaring_allowlist_rules` | gauge | `shape` (`domain`, `exact`, `address`, `network`) |
+//! | `jaring_allowlist_memory_bytes` | gauge | |
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -273,6 +276,23 @@ pub fn render(node: &Node) -> String {
     let failures = Gauge::<i64>::default();
     failures.set(i64::try_from(health.failed_commits).unwrap_or(i64::MAX));
     state.register("store_commit_failures", "Commits that failed since the node started", failures);
+    let allow = node.allowlist_stats();
+    let lists = Gauge::<i64>::default();
+    lists.set(i64::try_from(allow.lists).unwrap_or(i64::MAX));
+    state.register("allowlist_lists", "Allowlists in the index (built-in, admin, imported)", lists);
+    let rules = Family::<Labels, Gauge>::default();
+    for (shape, n) in [
+        ("domain", allow.rules.domains),
+        ("exact", allow.rules.exact),
+        ("address", allow.rules.addresses),
+        ("network", allow.rules.networks),
+    ] {
+        rules.get_or_create(&label("shape", shape)).set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+    state.register("allowlist_rules", "Allowlist rules in the index, by shape", rules);
+    let memory = Gauge::<i64>::default();
+    memory.set(i64::try_from(allow.memory_bytes).unwrap_or(i64::MAX));
+    state.register("allowlist_memory_bytes", "Heap bytes the allowlist index holds", memory);
 
     let mut out = String::new();
     // Writing to a String cannot fail.

@@ -7,7 +7,8 @@
 //! speed of its signature checks.
 //!
 //! Scenarios: `machine`, `publish`, `ingest`, `lookup`, `propagation`,
-//! `catchup`, `flood` (see `bench_flood`). `--json` prints one object with a
+//! `catchup`, `flood` (see `bench_flood`), `allowlist` (see
+//! `bench_allowlist`). `--json` prints one object with a
 //! key per scenario.
 
 use std::ops::Range;
@@ -62,6 +63,8 @@ pub struct BenchArgs {
     /// Store engine of every node started: fjall or sled.
     #[arg(long, default_value_t = EngineKind::default())]
     engine: EngineKind,
+    #[command(flatten)]
+    allowlist: super::bench_allowlist::AllowlistBenchArgs,
 }
 
 /// The engine chosen for this run (set once in [`run`]).
@@ -84,6 +87,8 @@ pub enum Scenario {
     Catchup,
     /// Admin and federation latency while idle connections flood the HTTPS and federation ports.
     Flood,
+    /// Allowlist checks, publish and ingest rates and memory with 1M domain and 10k CIDR rules loaded.
+    Allowlist,
 }
 
 /// Runs the benchmark.
@@ -157,6 +162,11 @@ pub async fn run(a: BenchArgs, out: &Output) -> Result<()> {
         let r = super::bench_flood::run(&base.join("flood")).await?;
         show(out, "flood", &r);
         report.insert("flood".into(), r);
+    }
+    if want(Scenario::Allowlist) {
+        let r = super::bench_allowlist::run(&base.join("allowlist"), &a.allowlist, a.publish, a.indicators).await?;
+        show(out, "allowlist", &r);
+        report.insert("allowlist".into(), r);
     }
     if out.json {
         out.json(&Value::Object(report));
@@ -257,7 +267,7 @@ fn machine() -> Value {
 // --- nodes ---------------------------------------------------------------------
 
 /// Starts node `id` of a bench fleet in `base`, on the run's store engine.
-async fn start_node(base: &Path, id: &str, fed_key: Option<&Path>) -> Result<FleetNode> {
+pub(super) async fn start_node(base: &Path, id: &str, fed_key: Option<&Path>) -> Result<FleetNode> {
     let engine = ENGINE.get().copied().unwrap_or_default();
     fleet::start(base, &NodeSpec { id, region: "ID", federation_key: fed_key, engine, log_level: "warn", http: false })
         .await
@@ -304,7 +314,7 @@ fn sample(i: u64, tag: &str) -> pb::IndicatorInput {
 }
 
 /// Submits `n` indicators in batches of 1000 over `streams` client streams.
-async fn load(client: &Client, n: u64, tag: &str, streams: u64) -> Result<Duration> {
+pub(super) async fn load(client: &Client, n: u64, tag: &str, streams: u64) -> Result<Duration> {
     let t = Instant::now();
     let per = n.div_ceil(streams);
     let tag = Arc::new(tag.to_string());
@@ -336,7 +346,7 @@ async fn load(client: &Client, n: u64, tag: &str, streams: u64) -> Result<Durati
     Ok(t.elapsed())
 }
 
-async fn log_head(c: &mut Client) -> Result<u64> {
+pub(super) async fn log_head(c: &mut Client) -> Result<u64> {
     Ok(c.status(pb::StatusRequest {}).await.map_err(status_error)?.into_inner().log_head)
 }
 

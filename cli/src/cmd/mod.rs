@@ -1,8 +1,10 @@
 //! One module per command group.
 
 pub mod allowlist;
+pub mod allowlist_import;
 pub mod audit;
 pub mod bench;
+pub mod bench_allowlist;
 pub mod bench_flood;
 pub mod certs;
 pub mod demo;

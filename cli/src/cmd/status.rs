@@ -3,7 +3,8 @@
 use anyhow::Result;
 use clap::Args;
 use jaring_node::model::Kind;
-use jaring_node::wire::WireEnum;
+use jaring_node::warninglist::IndexStats;
+use jaring_node::wire::{FromPb, WireEnum};
 use jaring_proto::pb;
 use serde::Serialize;
 
@@ -52,6 +53,8 @@ struct Status {
     store_last_error: String,
     store_failing_since_ms: Option<i64>,
     store_failed_commits: u64,
+    /// The allowlist index: lists, rules by shape, memory.
+    allowlists: IndexStats,
 }
 
 #[derive(Serialize)]
@@ -193,6 +196,7 @@ async fn fetch(client: &mut crate::client::Client) -> Result<Status> {
         store_last_error: s.store_last_error,
         store_failing_since_ms: (s.store_failing_since_ms != 0).then_some(s.store_failing_since_ms),
         store_failed_commits: s.store_failed_commits,
+        allowlists: s.allowlists.map(IndexStats::from_pb).transpose()?.unwrap_or_default(),
     };
     Ok(status)
 }
@@ -237,6 +241,16 @@ fn print(status: &Status, out: &Output) {
     for o in &status.origins {
         println!("  origin {:<12} {} indicators, head #{}", o.origin, o.indicators, o.head_seq);
     }
+    let a = &status.allowlists;
+    println!(
+        "  allowlists {}: {} domain rules, {} exact values, {} addresses, {} networks; {:.1} MiB in memory",
+        a.lists,
+        a.rules.domains,
+        a.rules.exact,
+        a.rules.addresses,
+        a.rules.networks,
+        a.memory_bytes as f64 / (1024.0 * 1024.0)
+    );
     println!(
         "  quarantined {} (new in the last hour {})  rejected in the last hour {}  forks {}",
         status.quarantined, status.quarantined_last_hour, status.rejected_last_hour, status.forks

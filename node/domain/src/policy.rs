@@ -196,6 +196,19 @@ pub fn disposition(body: &EnvelopeBody, peer: &Peer) -> Disposition {
     Disposition::Accept
 }
 
+/// How an arrival that matched a local `refuse` allowlist is kept: an
+/// entry the other rules accept is held for review instead of being served,
+/// naming the list and the rule (each ministry decides what it will not act
+/// on); one already held keeps its own reason.
+pub fn allowlisted(disposition: Disposition, list: &str, rule: &str) -> Disposition {
+    match disposition {
+        Disposition::Accept => {
+            Disposition::Quarantine { reason: format!("on local allowlist {list} ({rule}): held for review") }
+        }
+        held @ Disposition::Quarantine { .. } => held,
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -331,6 +344,18 @@ mod tests {
             disposition(&body("VN", Kind::Domain, Tlp::Green, d, c, 99), &p),
             Disposition::Quarantine { .. }
         ));
+    }
+
+    #[test]
+    fn an_allowlisted_arrival_is_held_naming_the_list_and_a_held_one_keeps_its_reason() {
+        assert_eq!(
+            allowlisted(Disposition::Accept, "misp-bank-domains", "domain rule bca.co.id"),
+            Disposition::Quarantine {
+                reason: "on local allowlist misp-bank-domains (domain rule bca.co.id): held for review".into()
+            }
+        );
+        let held = Disposition::Quarantine { reason: "peer VN is under review".into() };
+        assert_eq!(allowlisted(held.clone(), "x", "domain rule y"), held);
     }
 }
 

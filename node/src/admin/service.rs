@@ -331,6 +331,54 @@ impl Admin for AdminService {
         }))
     }
 
+    async fn allowlist_import(
+        &self,
+        req: Request<Streaming<pb::AllowlistImportPart>>,
+    ) -> Result<pb::AllowlistImportResponse> {
+        use pb::allowlist_import_part::Part;
+        let actor = actor(&req);
+        let mut stream = req.into_inner();
+        let header = match stream.message().await?.and_then(|m| m.part) {
+            Some(Part::Header(h)) => h,
+            _ => return Err(Status::invalid_argument("the first message of an allowlist import is its header")),
+        };
+        let max = crate::node::MAX_IMPORT_BYTES;
+        if header.size > max as u64 {
+            return Err(Status::invalid_argument(format!("the file is {} bytes; the limit is {max}", header.size)));
+        }
+        let mut bytes = Vec::with_capacity(usize::try_from(header.size).unwrap_or(0).min(max));
+        let what = crate::node::ListImport::from_pb(header).map_err(|e| wire_status(&e))?;
+        while let Some(m) = stream.message().await? {
+            match m.part {
+                Some(Part::Data(d)) => {
+                    if bytes.len() + d.len() > max {
+                        return Err(Status::invalid_argument(format!("the file is larger than {max} bytes")));
+                    }
+                    bytes.extend_from_slice(&d);
+                }
+                Some(Part::Header(_)) => return Err(Status::invalid_argument("an allowlist import has one header")),
+                None => {}
+            }
+        }
+        let outcome = self.node.import_allowlist(what, bytes, &actor).await?;
+        Ok(Response::new(outcome.to_pb()))
+    }
+
+    async fn allowlist_lists(&self, _req: Request<pb::AllowlistListsRequest>) -> Result<pb::AllowlistListsResponse> {
+        Ok(Response::new(pb::AllowlistListsResponse {
+            lists: self.node.allowlist_infos().iter().map(ToPb::to_pb).collect(),
+            stats: Some(self.node.allowlist_stats().to_pb()),
+        }))
+    }
+
+    async fn allowlist_check(&self, req: Request<pb::AllowlistCheckRequest>) -> Result<pb::AllowlistCheckResponse> {
+        let r = req.into_inner();
+        let kind = Kind::from_wire(r.kind).map_err(|e| wire_status(&e))?;
+        let results =
+            self.node.allowlist_check(&r.value, kind).map_err(|e| Status::from(crate::node::NodeError::from(e)))?;
+        Ok(Response::new(pb::AllowlistCheckResponse { results: results.iter().map(ToPb::to_pb).collect() }))
+    }
+
     async fn decide_quarantine(&self, req: Request<pb::DecideQuarantineRequest>) -> Result<pb::QuarantineRecord> {
         let actor = actor(&req);
         let r = req.into_inner();

@@ -29,6 +29,11 @@
 //! from a `review` peer wait in quarantine like its other entries; what a
 //! key announced there signed waits with them (the link holds its cursor
 //! before it until an analyst decides).
+//!
+//! An indicator whose value is on one of this node's `refuse` allowlists
+//! (built-in, admin or imported; personal data by its keyed hash) is held
+//! for review instead of being served, the reason naming the list and the
+//! rule ([`crate::policy::allowlisted`]).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -388,6 +393,8 @@ async fn apply(
     let mut refused = 0;
     // The peer's position up to which this response is handled.
     let mut done = before;
+    // One snapshot of the allowlists for the whole response.
+    let allowlists = node.allowlists();
     while let Some((seq, item)) = queue.pop_front() {
         match item {
             Verified::Ok(env) => {
@@ -407,7 +414,11 @@ async fn apply(
                 }
                 let is_key_event = matches!(env.body.entry, Entry::KeyEvent(_));
                 // Key events from a `review` peer are held for review too.
-                let disposition = policy::disposition(&env.body, &peer);
+                let mut disposition = policy::disposition(&env.body, &peer);
+                // A value this node will not act on is held for review, with the list named.
+                if let Some(hit) = allowlists.refuse_hit(&env.body, node.privacy()) {
+                    disposition = policy::allowlisted(disposition, &hit.list, &hit.rule);
+                }
                 batch.items.push((*env, disposition));
                 if is_key_event && queue.iter().any(|(_, v)| matches!(v, Verified::UnknownKey(_))) {
                     // Store the key event first so later entries signed by

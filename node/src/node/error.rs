@@ -123,6 +123,9 @@ pub enum Forbidden {
     /// Built-in allowlists cannot be changed.
     #[error("{0} is built in and cannot be removed")]
     BuiltinList(String),
+    /// An imported list is replaced or removed whole, not entry by entry.
+    #[error("{0} is an imported list: remove it whole, or import a new version of its file")]
+    ImportedListEntry(String),
 }
 
 impl From<PublishError> for NodeError {
@@ -175,6 +178,9 @@ pub enum StartError {
     /// This node's TLS certificate and key.
     #[error("TLS: {0}")]
     Tls(#[from] crate::tls::TlsError),
+    /// The allowlists could not all be indexed.
+    #[error("allowlists: {0}")]
+    Allowlist(#[from] crate::warninglist::IndexError),
     /// Admin token.
     #[error("admin token {path}: {reason}")]
     Token {

@@ -9,7 +9,9 @@
 //! - [`review`]: the quarantine;
 //! - [`status`]: what admins, auditors and health checks see;
 //! - [`feedback`]: signed feedback about held values;
-//! - [`allowlist`]: admin allowlists;
+//! - [`allowlist`]: admin allowlists, and the check every value that
+//!   enters meets; [`warninglists`]: large imported lists (MISP
+//!   warninglists, rankings), stored and built into the index at start;
 //! - [`keys`]: the signing key lifecycle (rotate, revoke) and the identity
 //!   card;
 //! - [`tls`]: reloading TLS material and certificate expiry;
@@ -27,6 +29,7 @@ mod tls;
 #[cfg(test)]
 mod trust_tests;
 mod unchanged;
+mod warninglists;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -42,7 +45,9 @@ use crate::normalize::NormalizeContext;
 use crate::peers::Peer;
 use crate::pii::Privacy;
 use crate::store::{self, LogEntry, Store, StoreError, Tables};
+use crate::warninglist::{Allowlists, SharedAllowIndex};
 
+pub use allowlist::AllowCheck;
 pub use error::{Conflict, Forbidden, NodeError, NotFound, StartError};
 pub use indicators::ListFilter;
 pub use keys::{KeyInfo, identity_card};
@@ -51,6 +56,7 @@ pub use review::ReviewItem;
 pub use status::{CertStatus, OriginStatus, PeerStatus, SigningKeyStatus, StatusReport};
 pub use tls::{CERT_WARNING_MS, CertExpiry, pem_not_after};
 pub use unchanged::{SubmitOptions, Submitted};
+pub use warninglists::{CHUNKS_PER_COMMIT, ImportedList, ListImport, ListImportOutcome, MAX_IMPORT_BYTES};
 
 /// The node.
 #[derive(Debug)]
@@ -72,6 +78,12 @@ pub struct Node {
     key_ops: tokio::sync::Mutex<()>,
     /// The TLS material the servers use, once running (for reload).
     own_cert: std::sync::OnceLock<Arc<crate::tls::OwnCert>>,
+    /// Every allowlist, indexed: what each value that enters is checked
+    /// against.
+    allowlists: SharedAllowIndex<Allowlists>,
+    /// Serializes allowlist changes; holds the highest generation a large
+    /// list was stored under.
+    allowlist_ops: tokio::sync::Mutex<u64>,
 }
 
 impl Node {
@@ -103,6 +115,10 @@ impl Node {
         if indexed > 0 {
             tracing::info!(indexed, "indexed the STIX ids of the indicators held (once)");
         }
+        let privacy = Privacy::new(federation_key, config.privacy.hash_phone);
+        // Before the ledger starts: loading may delete chunks of an
+        // interrupted import, and nothing else may write then.
+        let (allowlists, last_generation) = warninglists::load(&store, &privacy)?;
         let committed = Arc::new(Committed {
             lookup: load_lookup_index(&store, config.store.lookup_cache_entries)?,
             ..Committed::default()
@@ -127,7 +143,6 @@ impl Node {
             }
         }
         let normalize = NormalizeContext { region: config.region.clone() };
-        let privacy = Privacy::new(federation_key, config.privacy.hash_phone);
         let (peers_changed, _) = watch::channel(0);
         let node = Node {
             config: Arc::new(config),
@@ -145,6 +160,8 @@ impl Node {
             tls_ca_pem: RwLock::new(tls_ca_pem),
             key_ops: tokio::sync::Mutex::new(()),
             own_cert: std::sync::OnceLock::new(),
+            allowlists: SharedAllowIndex::new(allowlists),
+            allowlist_ops: tokio::sync::Mutex::new(last_generation),
         };
         node.refresh_peer_trust();
         Ok((Arc::new(node), handle))

@@ -53,6 +53,8 @@ pub struct StatusReport {
     /// Whether the store takes commits; when not, the node cannot store
     /// anything (a full disk) and health checks say unhealthy.
     pub store: crate::ledger::StoreHealth,
+    /// The allowlist index: lists, rules by shape, memory.
+    pub allowlists: crate::warninglist::IndexStats,
 }
 
 /// Indicators held from one origin.
@@ -206,6 +208,7 @@ impl Node {
             max_batch: self.config.limits.max_batch,
             region: self.config.region.clone(),
             store: self.store_health(),
+            allowlists: self.allowlist_stats(),
         })
     }
 }

@@ -51,11 +51,16 @@ pub enum Keyspace {
     /// 0x00 origin, the indicator's [`index_key`]: TAXII finds an object
     /// by id, or answers 404, without scanning the log.
     StixIds,
+    /// Large allowlists (imported warninglists and rankings), in the
+    /// format of `crate::warninglist::stored`: `h` list -> JSON header;
+    /// `c` list 0x00 generation 0x00.. -> a binary chunk of rules
+    /// ([`warninglist_chunk_key`]).
+    Warninglists,
 }
 
 impl Keyspace {
     /// Every keyspace, in [`Keyspace::slot`] order.
-    pub const ALL: [Keyspace; 17] = [
+    pub const ALL: [Keyspace; 18] = [
         Keyspace::Log,
         Keyspace::OriginSeq,
         Keyspace::Heads,
@@ -73,6 +78,7 @@ impl Keyspace {
         Keyspace::Allowlist,
         Keyspace::Reach,
         Keyspace::StixIds,
+        Keyspace::Warninglists,
     ];
 
     /// Position in [`Keyspace::ALL`].
@@ -95,6 +101,7 @@ impl Keyspace {
             Keyspace::Allowlist => 14,
             Keyspace::Reach => 15,
             Keyspace::StixIds => 16,
+            Keyspace::Warninglists => 17,
         }
     }
 
@@ -118,6 +125,7 @@ impl Keyspace {
             Keyspace::Allowlist => b'W',
             Keyspace::Reach => b'T',
             Keyspace::StixIds => b'X',
+            Keyspace::Warninglists => b'G',
         }
     }
 }
@@ -199,6 +207,62 @@ pub fn allow_key(list: &str, kind: Option<Kind>, value: &str) -> Vec<u8> {
     k
 }
 
+/// `list 0x00`: the prefix of every entry of one admin allowlist.
+pub fn allow_list_prefix(list: &str) -> Vec<u8> {
+    let mut k = list.as_bytes().to_vec();
+    k.push(0);
+    k
+}
+
+/// Tag of a large list's header key.
+const WARNINGLIST_HEADER: u8 = b'h';
+/// Tag of a large list's chunk keys.
+const WARNINGLIST_CHUNK: u8 = b'c';
+
+/// `h list`: a large list's header.
+pub fn warninglist_header_key(list: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(list.len() + 1);
+    k.push(WARNINGLIST_HEADER);
+    k.extend_from_slice(list.as_bytes());
+    k
+}
+
+/// `h`: the prefix of every header.
+pub fn warninglist_headers_prefix() -> [u8; 1] {
+    [WARNINGLIST_HEADER]
+}
+
+/// `c`: the prefix of every chunk of every list.
+pub fn warninglist_chunks_prefix() -> [u8; 1] {
+    [WARNINGLIST_CHUNK]
+}
+
+/// `c list 0x00 generation(u64 BE) index(u32 BE)`: one chunk of one
+/// generation of a list; a generation's chunks sort in order.
+pub fn warninglist_chunk_key(list: &str, generation: u64, index: u32) -> Vec<u8> {
+    let mut k = Vec::with_capacity(list.len() + 14);
+    k.push(WARNINGLIST_CHUNK);
+    k.extend_from_slice(list.as_bytes());
+    k.push(0);
+    k.extend_from_slice(&generation.to_be_bytes());
+    k.extend_from_slice(&index.to_be_bytes());
+    k
+}
+
+/// Splits a [`warninglist_chunk_key`] into (list, generation, index).
+pub fn split_warninglist_chunk_key(k: &[u8]) -> Option<(&str, u64, u32)> {
+    let rest = k.strip_prefix(&[WARNINGLIST_CHUNK])?;
+    let zero = rest.iter().position(|&b| b == 0)?;
+    let (list, tail) = rest.split_at(zero);
+    let tail = tail.get(1..)?;
+    if tail.len() != 12 {
+        return None;
+    }
+    let generation = read_u64(tail)?;
+    let index = u32::from_be_bytes(tail.get(8..12)?.try_into().ok()?);
+    Some((std::str::from_utf8(list).ok()?, generation, index))
+}
+
 /// What the store holds about one (origin, origin_seq).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OriginEntry {
@@ -271,5 +335,17 @@ mod tests {
         }
         let prefixes: std::collections::HashSet<u8> = Keyspace::ALL.iter().map(|k| k.prefix()).collect();
         assert_eq!(prefixes.len(), Keyspace::ALL.len());
+    }
+
+    #[test]
+    fn warninglist_keys_split_and_sort() {
+        let k = warninglist_chunk_key("misp-x", 7, 3);
+        assert_eq!(split_warninglist_chunk_key(&k), Some(("misp-x", 7, 3)));
+        assert!(warninglist_chunk_key("l", 1, 2) < warninglist_chunk_key("l", 1, 10));
+        assert!(warninglist_chunk_key("l", 1, u32::MAX) < warninglist_chunk_key("l", 2, 0));
+        assert!(k.starts_with(&warninglist_chunks_prefix()));
+        assert!(warninglist_header_key("l").starts_with(&warninglist_headers_prefix()));
+        assert_eq!(split_warninglist_chunk_key(&warninglist_header_key("l")), None);
+        assert_eq!(split_warninglist_chunk_key(&k[..k.len() - 1]), None);
     }
 }

@@ -10,7 +10,8 @@
 //! source of truth), per-origin chain positions and heads, the lookup index,
 //! plain values of personal data (local only), subscription cursors, peers,
 //! keys, the audit chain, the review quarantine, fork evidence, counters,
-//! feedback references and allowlists. Above the engines:
+//! feedback references, admin allowlists and large imported lists. Above
+//! the engines:
 //! - [`tables`]: typed reads and writes of every keyspace ([`Tables`],
 //!   [`TableWrites`]) and the log as decoded entries ([`LogEntry`]), so no
 //!   file outside this folder names a keyspace or decodes a raw record;
@@ -34,7 +35,7 @@ use std::sync::Arc;
 
 pub use layout::Keyspace;
 pub use overlay::Overlay;
-pub use tables::{LogEntry, LogRecord, TableWrites, Tables, decode_log};
+pub use tables::{LogEntry, LogRecord, StoredChunk, StoredLists, TableWrites, Tables, decode_log};
 
 /// A storage failure. The node treats these as fatal for the operation and
 /// never acknowledges a write that returned one.

@@ -479,6 +479,7 @@ impl ToPb for crate::node::StatusReport {
             store_failing_since_ms: self.store.failing_since_ms.unwrap_or(0),
             store_failed_commits: self.store.failed_commits,
             region: self.region.clone().unwrap_or_default(),
+            allowlists: Some(self.allowlists.to_pb()),
         }
     }
 }

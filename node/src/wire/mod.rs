@@ -462,6 +462,7 @@ fn feedback_from_wire(f: pb::Feedback) -> Result<Feedback, WireError> {
 }
 
 pub mod admin;
+pub mod allowlist;
 pub mod status;
 
 #[cfg(test)]
