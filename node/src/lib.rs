@@ -23,8 +23,10 @@
 //!   read from a stopped node's store).
 //! - [`ledger`]: the single writer: sequencing, signing, idempotent
 //!   ingest, group commits.
+//! - [`access`]: who may call what: the domain's roles, permissions and
+//!   operation table, the node's tokens in memory, rates per token.
 //! - [`node`]: the service, one file per job (indicators, peers, review,
-//!   feedback, allowlists, keys, TLS).
+//!   feedback, allowlists, keys, TLS, tokens).
 //! - The edges: [`admin`] (the admin gRPC API), [`federation`] (the
 //!   federation service, publisher, subscribers), [`http`] (TAXII 2.1,
 //!   `/metrics`, `/healthz`, the MISP feed), [`stix`], [`misp`],
@@ -45,6 +47,7 @@ pub use jaring_domain::{
     scoring, submission, view,
 };
 
+pub mod access;
 pub mod admin;
 pub mod admission;
 pub mod config;

@@ -24,8 +24,11 @@
 //!   ranges that are never a scam's address).
 //! - [`view`]: the merged view of a value across origins.
 //! - [`audit`]: the hash-chained audit log's entries and their check.
+//! - [`access`]: roles, permissions, the operation table, and what one
+//!   credential may see.
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod allowlist;
 pub mod audit;
 pub mod envelope;

@@ -13,6 +13,8 @@
 //! - [`keys`]: the signing key lifecycle (rotate, revoke) and the identity
 //!   card;
 //! - [`tls`]: reloading TLS material and certificate expiry;
+//! - [`tokens`]: the credentials of every party (making, revoking and
+//!   checking tokens, auditing refusals);
 //! - [`error`]: how operations fail, with typed fields.
 
 mod allowlist;
@@ -24,6 +26,7 @@ mod peers;
 mod review;
 mod status;
 mod tls;
+mod tokens;
 mod unchanged;
 
 use std::collections::HashMap;
@@ -70,6 +73,8 @@ pub struct Node {
     key_ops: tokio::sync::Mutex<()>,
     /// The TLS material the servers use, once running (for reload).
     own_cert: std::sync::OnceLock<Arc<crate::tls::OwnCert>>,
+    /// Every token this node accepts.
+    credentials: crate::access::Credentials,
 }
 
 impl Node {
@@ -94,6 +99,8 @@ impl Node {
             ..Committed::default()
         });
         let peers = store.peer_records()?.into_iter().map(|p| (p.node_id().to_string(), p)).collect();
+        let credentials = crate::access::Credentials::new(crate::access::legacy::path(&config));
+        credentials.set_stored(store.token_records()?);
         let current =
             signing.last().cloned().ok_or_else(|| crate::keystore::KeyFileError::NoKey { dir: keys_dir.clone() })?;
         let (ledger, handle) = Ledger::start(
@@ -131,6 +138,7 @@ impl Node {
             tls_ca_pem: RwLock::new(tls_ca_pem),
             key_ops: tokio::sync::Mutex::new(()),
             own_cert: std::sync::OnceLock::new(),
+            credentials,
         };
         node.refresh_peer_trust();
         Ok((Arc::new(node), handle))

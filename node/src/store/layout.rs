@@ -43,11 +43,13 @@ pub enum Keyspace {
     Feedback,
     /// list 0x00 kind-or-`*` 0x00 value -> JSON allowlist entry.
     Allowlist,
+    /// token name -> JSON token record (role, scope, SHA-256 of the secret).
+    Tokens,
 }
 
 impl Keyspace {
     /// Every keyspace, in [`Keyspace::slot`] order.
-    pub const ALL: [Keyspace; 15] = [
+    pub const ALL: [Keyspace; 16] = [
         Keyspace::Log,
         Keyspace::OriginSeq,
         Keyspace::Heads,
@@ -63,6 +65,7 @@ impl Keyspace {
         Keyspace::Meta,
         Keyspace::Feedback,
         Keyspace::Allowlist,
+        Keyspace::Tokens,
     ];
 
     /// Position in [`Keyspace::ALL`].
@@ -83,6 +86,7 @@ impl Keyspace {
             Keyspace::Meta => 12,
             Keyspace::Feedback => 13,
             Keyspace::Allowlist => 14,
+            Keyspace::Tokens => 15,
         }
     }
 
@@ -104,6 +108,7 @@ impl Keyspace {
             Keyspace::Meta => b'M',
             Keyspace::Feedback => b'E',
             Keyspace::Allowlist => b'W',
+            Keyspace::Tokens => b'U',
         }
     }
 }

@@ -16,6 +16,7 @@ use std::collections::BTreeSet;
 use super::layout::{self, Head, OriginEntry};
 use super::records::{QuarantineRecord, StoredKey};
 use super::{Batch, Keyspace, Store, StoreError};
+use crate::access::TokenRecord;
 use crate::allowlist::AllowEntry;
 use crate::audit::AuditEntry;
 use crate::envelope::{BodyHash, EnvelopeBody, SignedEnvelope};
@@ -236,6 +237,15 @@ pub trait Tables: RawRead {
     fn audit_entry(&self, seq: u64) -> Result<Option<AuditEntry>, StoreError> {
         self.raw_get(Keyspace::Audit, &layout::seq_key(seq))?.map(|v| json(Keyspace::Audit, &v)).transpose()
     }
+
+    /// A token record by name.
+    ///
+    /// # Errors
+    ///
+    /// Engine failures, [`StoreError::Corrupt`].
+    fn token_record(&self, name: &str) -> Result<Option<TokenRecord>, StoreError> {
+        self.raw_get(Keyspace::Tokens, name.as_bytes())?.map(|v| json(Keyspace::Tokens, &v)).transpose()
+    }
 }
 
 impl<T: RawRead + ?Sized> Tables for T {}
@@ -339,6 +349,11 @@ pub trait TableWrites: RawWrite {
     /// Removes an allowlist entry.
     fn delete_allow_entry(&mut self, e: &AllowEntry) {
         self.raw_delete(Keyspace::Allowlist, layout::allow_key(e.list.as_str(), e.kind, &e.value));
+    }
+
+    /// Stores a token record (made or revoked).
+    fn put_token_record(&mut self, t: &TokenRecord) {
+        self.raw_put(Keyspace::Tokens, t.name.as_bytes().to_vec(), to_json(t));
     }
 }
 
@@ -493,6 +508,15 @@ impl Store {
     /// Engine failures, [`StoreError::Corrupt`].
     pub fn allow_entries(&self) -> Result<Vec<AllowEntry>, StoreError> {
         self.scan_prefix(Keyspace::Allowlist, b"").map(|r| json(Keyspace::Allowlist, &r?.1)).collect()
+    }
+
+    /// Every token record, by name.
+    ///
+    /// # Errors
+    ///
+    /// Engine failures, [`StoreError::Corrupt`].
+    pub fn token_records(&self) -> Result<Vec<TokenRecord>, StoreError> {
+        self.scan_prefix(Keyspace::Tokens, b"").map(|r| json(Keyspace::Tokens, &r?.1)).collect()
     }
 
     /// Every counter whose name starts with `prefix`, without the prefix.
