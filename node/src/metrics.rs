@@ -20,6 +20,8 @@
 //! | `jaring_log_entries` | gauge | |
 //! | `jaring_indicators` | gauge | `kind` |
 //! | `jaring_store_bytes` | gauge | |
+//! | `jaring_access_refused_total` | counter | `reason` (`unknown_token`, `revoked`, `expired`, `address`, `role`, `platform`, `rate`) |
+//! | `jaring_access_rate_limited_total` | counter | `token` |
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -247,6 +249,16 @@ pub fn render(node: &Node) -> String {
     let db = node.config().resolve(&node.config().paths.db);
     bytes.set(i64::try_from(dir_bytes(&db)).unwrap_or(i64::MAX));
     state.register("store_bytes", "Size of the store on disk", bytes);
+    let refused = Family::<Labels, Counter>::default();
+    for (reason, n) in node.credentials().refusal_counts() {
+        refused.get_or_create(&label("reason", reason)).inc_by(n);
+    }
+    state.register("access_refused", "Requests refused by the token check, by reason", refused);
+    let limited = Family::<Labels, Counter>::default();
+    for (token, n) in node.credentials().rate_limited_counts() {
+        limited.get_or_create(&label("token", &token)).inc_by(n);
+    }
+    state.register("access_rate_limited", "Requests refused (429) because the token was over its rate", limited);
 
     let mut out = String::new();
     // Writing to a String cannot fail.

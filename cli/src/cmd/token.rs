@@ -33,8 +33,9 @@ pub enum TokenCmd {
         /// Who holds it (letters, digits, '-', '_', '.'); recorded as the
         /// actor of everything done with it.
         name: String,
-        /// admin, analyst, submitter, platform, auditor, reader.
-        #[arg(long)]
+        /// admin, analyst, submitter, platform, auditor, reader (the
+        /// default: a TAXII and MISP feed consumer, as before roles).
+        #[arg(long, default_value = "reader")]
         role: Role,
         /// Most restricted TLP it may read: clear, green, amber,
         /// amber+strict, red (default: the role's).

@@ -264,6 +264,9 @@ names! {
         WhoAmI = "who_am_i",
         /// Read TAXII collections or the MISP feed.
         ReadFeed = "read_feed",
+        /// TAXII discovery, the API root and the collections' descriptions
+        /// (what a token may read and write there; no indicators).
+        DescribeFeed = "describe_feed",
     }
 }
 
@@ -290,7 +293,9 @@ impl Operation {
             O::ReloadTls => P::Tls,
             O::ListAudit | O::VerifyAudit => P::Audit,
             O::ListTokens | O::CreateToken | O::RevokeToken => P::Tokens,
-            O::WhoAmI => P::Whoami,
+            // Describing the collections shows no indicator, and a submitter's
+            // TAXII client reads `can_write` before it adds objects.
+            O::WhoAmI | O::DescribeFeed => P::Whoami,
             O::ReadFeed => P::Feed,
         }
     }
@@ -328,6 +333,7 @@ impl Operation {
             O::RevokeToken => "revoke tokens",
             O::WhoAmI => "read its own token",
             O::ReadFeed => "read TAXII collections or the MISP feed",
+            O::DescribeFeed => "read the TAXII collections' descriptions",
         }
     }
 }

@@ -12,8 +12,10 @@
 //! categories: [`Scope`]); `local`-distribution indicators and quarantined
 //! entries are never served, and personal-data values appear only as keyed
 //! hashes (see [`crate::stix`]). Only the current version of each indicator
-//! is served. Reading needs a token whose role may read the feed
-//! (`reader`, `platform`, `analyst`, `admin`).
+//! is served. Reading objects needs a token whose role may read the feed
+//! (`reader`, `platform`, `analyst`, `admin`); discovery and the
+//! collections' descriptions (`can_read`, `can_write` per token) answer
+//! every valid token, so a submitter's TAXII client finds where to write.
 //!
 //! # Referenced objects
 //!
@@ -109,7 +111,7 @@ impl Collection {
             "id": self.id(node_id),
             "title": title,
             "description": description,
-            "can_read": true,
+            "can_read": session.require(Operation::ReadFeed).is_ok(),
             "can_write": can_write,
             "media_types": [stix::STIX_MEDIA_TYPE],
         })
@@ -492,7 +494,7 @@ fn base_url(s: &Taxii, uri: &Uri, headers: &HeaderMap) -> String {
 }
 
 async fn discovery(State(s): State<Arc<Taxii>>, caller: Caller, uri: Uri, headers: HeaderMap) -> Response {
-    if let Err(r) = admit(&s, &caller, &headers, Operation::ReadFeed).await {
+    if let Err(r) = admit(&s, &caller, &headers, Operation::DescribeFeed).await {
         return r;
     }
     let root = format!("{}/{API_ROOT}/", base_url(&s, &uri, &headers));
@@ -505,7 +507,7 @@ async fn discovery(State(s): State<Arc<Taxii>>, caller: Caller, uri: Uri, header
 }
 
 async fn api_root(State(s): State<Arc<Taxii>>, caller: Caller, headers: HeaderMap) -> Response {
-    if let Err(r) = admit(&s, &caller, &headers, Operation::ReadFeed).await {
+    if let Err(r) = admit(&s, &caller, &headers, Operation::DescribeFeed).await {
         return r;
     }
     taxii(&json!({
@@ -523,7 +525,7 @@ pub(crate) fn find(s: &Taxii, id: &str) -> Result<Collection, Response> {
 }
 
 async fn collections(State(s): State<Arc<Taxii>>, caller: Caller, headers: HeaderMap) -> Response {
-    let session = match admit(&s, &caller, &headers, Operation::ReadFeed).await {
+    let session = match admit(&s, &caller, &headers, Operation::DescribeFeed).await {
         Ok(session) => session,
         Err(r) => return r,
     };
@@ -537,7 +539,7 @@ async fn collection(
     caller: Caller,
     headers: HeaderMap,
 ) -> Response {
-    let session = match admit(&s, &caller, &headers, Operation::ReadFeed).await {
+    let session = match admit(&s, &caller, &headers, Operation::DescribeFeed).await {
         Ok(session) => session,
         Err(r) => return r,
     };
