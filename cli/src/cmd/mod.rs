@@ -3,6 +3,7 @@
 pub mod allowlist;
 pub mod audit;
 pub mod bench;
+pub mod bench_api;
 pub mod bench_flood;
 pub mod certs;
 pub mod demo;

@@ -117,8 +117,8 @@ fn print_token(t: &pb::TokenRecord) {
     } else {
         "no expiry".to_string()
     };
-    let platform = if t.platform.is_empty() { String::new() } else { format!(" platform {}", t.platform) };
-    let from = if t.allow_from.is_empty() { String::new() } else { format!(" from {}", t.allow_from.join(",")) };
+    let platform = if t.platform.is_empty() { String::new() } else { format!(", platform {}", t.platform) };
+    let from = if t.allow_from.is_empty() { String::new() } else { format!(", from {}", t.allow_from.join(",")) };
     let rate = if t.rate_per_s == 0 { "unlimited".to_string() } else { format!("{}/s", t.rate_per_s) };
     println!("{:<24} {:<9} {}{platform}{from}, rate {rate}, {state} [{}]", t.name, t.role, scope_text(t), t.source);
 }
