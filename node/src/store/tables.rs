@@ -16,13 +16,13 @@ use std::collections::BTreeSet;
 use super::layout::{self, Head, OriginEntry};
 use super::records::{QuarantineRecord, StoredKey};
 use super::{Batch, Keyspace, Store, StoreError};
-use crate::access::TokenRecord;
 use crate::allowlist::AllowEntry;
 use crate::audit::AuditEntry;
 use crate::envelope::{BodyHash, EnvelopeBody, SignedEnvelope};
 use crate::model::Kind;
 use crate::peers::Peer;
 use crate::wire;
+use jaring_domain::access::TokenRecord;
 
 /// One decoded entry of the local log.
 #[derive(Debug, Clone)]
