@@ -25,8 +25,10 @@
 //!   read from a stopped node's store).
 //! - [`ledger`]: the single writer: sequencing, signing, idempotent
 //!   ingest, group commits.
+//! - [`access`]: who may call what: the domain's roles, permissions and
+//!   operation table, the node's tokens in memory, rates per token.
 //! - [`node`]: the service, one file per job (indicators, peers, review,
-//!   feedback, allowlists, keys, TLS).
+//!   feedback, allowlists, keys, TLS, tokens).
 //! - The edges: [`admin`] (the admin gRPC API), [`federation`] (the
 //!   federation service, publisher, subscribers), [`http`] (TAXII 2.1,
 //!   `/metrics`, `/healthz`, the MISP feed), [`stix`], [`misp`],
@@ -47,6 +49,7 @@ pub use jaring_domain::{
     reserved_ip, scoring, submission, view, withdrawal,
 };
 
+pub mod access;
 pub mod admin;
 pub mod admission;
 pub mod config;

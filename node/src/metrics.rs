@@ -26,6 +26,8 @@
 //! | `jaring_allowlist_lists` | gauge | |
 //! | `jaring_allowlist_rules` | gauge | `shape` (`domain`, `exact`, `address`, `network`) |
 //! | `jaring_allowlist_memory_bytes` | gauge | |
+//! | `jaring_access_refused_total` | counter | `reason` (`unknown_token`, `revoked`, `expired`, `address`, `role`, `platform`, `rate`) |
+//! | `jaring_access_rate_limited_total` | counter | `token` |
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -293,6 +295,16 @@ pub fn render(node: &Node) -> String {
     let memory = Gauge::<i64>::default();
     memory.set(i64::try_from(allow.memory_bytes).unwrap_or(i64::MAX));
     state.register("allowlist_memory_bytes", "Heap bytes the allowlist index holds", memory);
+    let refused = Family::<Labels, Counter>::default();
+    for (reason, n) in node.credentials().refusal_counts() {
+        refused.get_or_create(&label("reason", reason)).inc_by(n);
+    }
+    state.register("access_refused", "Requests refused by the token check, by reason", refused);
+    let limited = Family::<Labels, Counter>::default();
+    for (token, n) in node.credentials().rate_limited_counts() {
+        limited.get_or_create(&label("token", &token)).inc_by(n);
+    }
+    state.register("access_rate_limited", "Requests refused (429) because the token was over its rate", limited);
 
     let mut out = String::new();
     // Writing to a String cannot fail.

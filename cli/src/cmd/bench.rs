@@ -8,7 +8,7 @@
 //!
 //! Scenarios: `machine`, `publish`, `ingest`, `lookup`, `propagation`,
 //! `catchup`, `flood` (see `bench_flood`), `allowlist` (see
-//! `bench_allowlist`). `--json` prints one object with a
+//! `bench_allowlist`), `api` (see `bench_api`). `--json` prints one object with a
 //! key per scenario.
 
 use std::ops::Range;
@@ -89,6 +89,8 @@ pub enum Scenario {
     Flood,
     /// Allowlist checks, publish and ingest rates and memory with 1M domain and 10k CIDR rules loaded.
     Allowlist,
+    /// The HTTP API: batch and single lookups against /healthz, HTTP against gRPC submits (see `bench_api`).
+    Api,
 }
 
 /// Runs the benchmark.
@@ -157,6 +159,11 @@ pub async fn run(a: BenchArgs, out: &Output) -> Result<()> {
         });
         show(out, "catchup", &r);
         report.insert("catchup".into(), r);
+    }
+    if want(Scenario::Api) {
+        let r = super::bench_api::run(&base.join("api"), a.lookup_store, a.lookups, a.publish).await?;
+        show(out, "api", &r);
+        report.insert("api".into(), r);
     }
     if want(Scenario::Flood) {
         let r = super::bench_flood::run(&base.join("flood")).await?;
@@ -292,7 +299,7 @@ fn dir_bytes(p: &Path) -> u64 {
 }
 
 /// A mix of kinds, all GREEN so every agreement shares them.
-fn sample(i: u64, tag: &str) -> pb::IndicatorInput {
+pub(super) fn sample(i: u64, tag: &str) -> pb::IndicatorInput {
     let (kind, value) = match i % 5 {
         0 => (Kind::Domain, format!("{tag}-{i}.loker-palsu.co.id")),
         1 => (Kind::Url, format!("https://{tag}.investasi-bodong.com/daftar/{i}")),
@@ -488,27 +495,27 @@ fn lookup_query(i: u64) -> pb::LookupQuery {
 
 /// Calls made and how long they took.
 #[derive(Debug, Default)]
-struct Timed {
-    items: u64,
-    elapsed: Duration,
+pub(super) struct Timed {
+    pub(super) items: u64,
+    pub(super) elapsed: Duration,
     /// Per call, in ms.
-    latencies: Vec<f64>,
+    pub(super) latencies: Vec<f64>,
 }
 
 impl Timed {
-    fn add(&mut self, other: Timed) {
+    pub(super) fn add(&mut self, other: Timed) {
         self.items += other.items;
         self.elapsed += other.elapsed;
         self.latencies.extend(other.latencies);
     }
 
     /// Items per second.
-    fn rate(&self) -> f64 {
+    pub(super) fn rate(&self) -> f64 {
         self.items as f64 / self.elapsed.as_secs_f64()
     }
 
     /// (p50, p99, p999) call latency in ms.
-    fn percentiles(&mut self) -> (f64, f64, f64) {
+    pub(super) fn percentiles(&mut self) -> (f64, f64, f64) {
         self.latencies.sort_by(f64::total_cmp);
         let l = &self.latencies;
         (percentile(l, 0.5), percentile(l, 0.99), percentile(l, 0.999))

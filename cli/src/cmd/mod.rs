@@ -5,6 +5,7 @@ pub mod allowlist_import;
 pub mod audit;
 pub mod bench;
 pub mod bench_allowlist;
+pub mod bench_api;
 pub mod bench_flood;
 pub mod certs;
 pub mod demo;

@@ -27,8 +27,11 @@
 //!   and withdrawal notices that reach every node an earlier version did.
 //! - [`view`]: the merged view of a value across origins.
 //! - [`audit`]: the hash-chained audit log's entries and their check.
+//! - [`access`]: roles, permissions, the operation table, and what one
+//!   credential may see.
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod allowlist;
 pub mod arrival;
 pub mod audit;

@@ -1,14 +1,21 @@
-//! TAXII 2.1 (read) over this node's log.
+//! TAXII 2.1 over this node's log.
 //!
 //! One API root, `/jaring/`, with two collections:
 //!
-//! - `own`: the indicators this node itself published;
-//! - `all`: every indicator this node holds.
+//! - `own`: the indicators this node itself published; tokens that may
+//!   submit (`submitter`, `analyst`, `admin`) may add to it
+//!   ([`super::taxii_write`]: `POST .../objects/`, and the status resource
+//!   `/jaring/status/{id}/`), and `can_write` says so per token;
+//! - `all`: every indicator this node holds (read only).
 //!
-//! Both are filtered for each consumer token (its TLP ceiling and kinds);
-//! `local`-distribution indicators and quarantined entries are never
-//! served, and personal-data values appear only as keyed hashes (see
-//! [`crate::stix`]). Only the current version of each indicator is served.
+//! Both are filtered for each token (its TLP ceiling, kinds and
+//! categories: [`Scope`]); `local`-distribution indicators and quarantined
+//! entries are never served, and personal-data values appear only as keyed
+//! hashes (see [`crate::stix`]). Only the current version of each indicator
+//! is served. Reading objects needs a token whose role may read the feed
+//! (`reader`, `platform`, `analyst`, `admin`); discovery and the
+//! collections' descriptions (`can_read`, `can_write` per token) answer
+//! every valid token, so a submitter's TAXII client finds where to write.
 //!
 //! # Referenced objects
 //!
@@ -57,7 +64,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::tokens::{ConsumerToken, TokenStore};
+use super::auth::Caller;
+use crate::access::{Denied, Operation, Scope, Session};
 use crate::envelope::Entry;
 use crate::model::{Distribution, Tlp};
 use crate::node::Node;
@@ -95,7 +103,9 @@ impl Collection {
         uuid::Uuid::new_v5(&stix::NAMESPACE, format!("jaring-collection:{node_id}:{name}").as_bytes()).to_string()
     }
 
-    fn describe(self, node_id: &str) -> Value {
+    /// The collection as `session` sees it (`can_write` when it may add).
+    pub(crate) fn describe(self, node_id: &str, session: &Session) -> Value {
+        let can_write = self == Collection::Own && session.require(Operation::SubmitIndicators).is_ok();
         let (title, description) = match self {
             Collection::Own => {
                 (format!("{node_id}: published here"), format!("Indicators node {node_id} itself published"))
@@ -109,8 +119,8 @@ impl Collection {
             "id": self.id(node_id),
             "title": title,
             "description": description,
-            "can_read": true,
-            "can_write": false,
+            "can_read": session.require(Operation::ReadFeed).is_ok(),
+            "can_write": can_write,
             "media_types": [stix::STIX_MEDIA_TYPE],
         })
     }
@@ -120,9 +130,10 @@ impl Collection {
 #[derive(Debug)]
 pub struct Taxii {
     node: Arc<Node>,
-    tokens: TokenStore,
     /// `checkpoints[b]`: date_added (µs) of the last entry of log block `b`.
     checkpoints: Mutex<Vec<u64>>,
+    /// The status resources of recent writes.
+    pub(crate) statuses: super::taxii_write::Statuses,
 }
 
 /// Filters of one objects or manifest request.
@@ -189,8 +200,7 @@ fn next_added(running: u64, created_at_ms: i64) -> u64 {
 impl Taxii {
     /// State over a node.
     pub fn new(node: Arc<Node>) -> Taxii {
-        let tokens = TokenStore::new(super::tokens::path(node.config()));
-        Taxii { node, tokens, checkpoints: Mutex::new(Vec::new()) }
+        Taxii { node, checkpoints: Mutex::new(Vec::new()), statuses: super::taxii_write::Statuses::default() }
     }
 
     /// Brings the checkpoints up to the log's last complete block.
@@ -210,17 +220,12 @@ impl Taxii {
         Ok(cps.clone())
     }
 
-    /// One page of a collection as `token` may see it.
+    /// One page of a collection as a token of `scope` may see it.
     ///
     /// # Errors
     ///
     /// Store failures.
-    pub fn page(
-        &self,
-        coll: Collection,
-        token: &ConsumerToken,
-        q: &PageQuery,
-    ) -> Result<(Vec<Item>, bool), StoreError> {
+    pub fn page(&self, coll: Collection, scope: &Scope, q: &PageQuery) -> Result<(Vec<Item>, bool), StoreError> {
         let want = |ty: &str| q.types.as_ref().is_none_or(|t| t.iter().any(|x| x == ty));
         let (want_indicators, want_identities, want_markings) =
             (want("indicator"), want("identity"), want("marking-definition"));
@@ -261,7 +266,7 @@ impl Taxii {
             let Entry::Indicator(ind) = &body.entry else { continue };
             if (coll == Collection::Own && body.origin != own_id)
                 || ind.distribution == Distribution::Local
-                || !token.may_see(ind.kind, ind.tlp)
+                || !scope.may_see(ind.kind, ind.tlp, &ind.categories)
             {
                 continue;
             }
@@ -336,7 +341,7 @@ impl Taxii {
     pub fn object_by_id(
         &self,
         coll: Collection,
-        token: &ConsumerToken,
+        scope: &Scope,
         object_id: &str,
         q: &PageQuery,
     ) -> Result<Vec<Item>, StoreError> {
@@ -344,7 +349,7 @@ impl Taxii {
             return Ok(Vec::new());
         }
         if object_id.starts_with("indicator--") {
-            return self.indicator_by_id(coll, token, object_id);
+            return self.indicator_by_id(coll, scope, object_id);
         }
         // Identities and markings are few and known by id; whether the token
         // sees one depends on the indicators it sees, which the page scan
@@ -356,16 +361,11 @@ impl Taxii {
             return Ok(Vec::new());
         }
         let q = PageQuery { ids: Some(vec![object_id.to_string()]), after_seq: None, limit: 1, ..q.clone() };
-        Ok(self.page(coll, token, &q)?.0)
+        Ok(self.page(coll, scope, &q)?.0)
     }
 
     /// An indicator by STIX id, from the index.
-    fn indicator_by_id(
-        &self,
-        coll: Collection,
-        token: &ConsumerToken,
-        object_id: &str,
-    ) -> Result<Vec<Item>, StoreError> {
+    fn indicator_by_id(&self, coll: Collection, scope: &Scope, object_id: &str) -> Result<Vec<Item>, StoreError> {
         use crate::store::Tables;
         let store = self.node.store();
         let Some((kind, value, origin)) = store.stix_indicator(object_id)? else { return Ok(Vec::new()) };
@@ -379,7 +379,7 @@ impl Taxii {
         let Some(LogEntry { seq, envelope: env, body }) = store.log_entry(seq)? else { return Ok(Vec::new()) };
         let Entry::Indicator(ind) = &body.entry else { return Ok(Vec::new()) };
         if ind.distribution == Distribution::Local
-            || !token.may_see(ind.kind, ind.tlp)
+            || !scope.may_see(ind.kind, ind.tlp, &ind.categories)
             || stix::indicator_id(&ind.id) != object_id
         {
             return Ok(Vec::new());
@@ -412,24 +412,6 @@ impl Taxii {
     pub fn node(&self) -> &Arc<Node> {
         &self.node
     }
-
-    /// The token a request carries (Bearer, or the Basic password), if it
-    /// is one of the node's consumer tokens.
-    pub fn token(&self, headers: &HeaderMap) -> Option<ConsumerToken> {
-        let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())?;
-        let (scheme, rest) = auth.split_once(' ')?;
-        let secret = if scheme.eq_ignore_ascii_case("bearer") {
-            rest.trim().to_string()
-        } else if scheme.eq_ignore_ascii_case("basic") {
-            use base64::Engine;
-            let decoded = base64::engine::general_purpose::STANDARD.decode(rest.trim()).ok()?;
-            let text = String::from_utf8(decoded).ok()?;
-            text.split_once(':').map(|(_, p)| p.to_string())?
-        } else {
-            return None;
-        };
-        self.tokens.check(&secret)
-    }
 }
 
 /// The TAXII routes over a fresh state.
@@ -453,10 +435,11 @@ pub fn routes(state: Arc<Taxii>) -> Router {
         .route(&format!("{root}/"), get(api_root))
         .route(&format!("{root}/collections/"), get(collections))
         .route(&format!("{root}/collections/{{id}}/"), get(collection))
-        .route(&format!("{root}/collections/{{id}}/objects/"), get(objects))
+        .route(&format!("{root}/collections/{{id}}/objects/"), get(objects).post(super::taxii_write::add_objects))
         .route(&format!("{root}/collections/{{id}}/objects/{{object_id}}/"), get(object))
         .route(&format!("{root}/collections/{{id}}/objects/{{object_id}}/versions/"), get(versions))
         .route(&format!("{root}/collections/{{id}}/manifest/"), get(manifest))
+        .route(&format!("{root}/status/{{status_id}}/"), get(super::taxii_write::status))
         .with_state(state)
 }
 
@@ -484,24 +467,47 @@ pub async fn not_found(uri: Uri) -> Response {
     error(StatusCode::NOT_FOUND, "Not Found", &description)
 }
 
-/// The answer to a method a path does not allow (every endpoint here is
-/// read-only: GET and HEAD).
-pub async fn method_not_allowed(method: axum::http::Method, uri: Uri) -> Response {
+/// The answer to a method a TAXII path does not allow: GET and HEAD
+/// everywhere, and POST on a collection's objects.
+pub fn method_not_allowed(method: &axum::http::Method, uri: &Uri) -> Response {
+    let writable = uri.path().ends_with("/objects/");
+    let allow = if writable { "GET, HEAD, POST" } else { "GET, HEAD" };
     let mut r = if is_taxii_path(uri.path()) {
         error(
             StatusCode::METHOD_NOT_ALLOWED,
             "Method Not Allowed",
-            &format!("{method} is not allowed on {}: this server is read-only (GET)", uri.path()),
+            &format!("{method} is not allowed on {}: it takes {allow}", uri.path()),
         )
     } else {
         (StatusCode::METHOD_NOT_ALLOWED, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "method not allowed\n")
             .into_response()
     };
-    r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+    r.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
     r
 }
 
-fn error(status: StatusCode, title: &str, description: &str) -> Response {
+/// A refused token as a TAXII error: 401 (with `WWW-Authenticate`) when it
+/// is missing, unknown, revoked or expired, 403 when it may not do this,
+/// 429 (with `Retry-After`) over its rate.
+pub(crate) fn denied(d: &Denied) -> Response {
+    match d {
+        Denied::RateLimited { retry_after_ms, .. } => {
+            let mut r = error(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests", &d.to_string());
+            if let Ok(v) = HeaderValue::from_str(&retry_after_ms.div_ceil(1000).max(1).to_string()) {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            r
+        }
+        d if d.is_authentication() => error(
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized",
+            &format!("{d}; send a token as Bearer or as the Basic password"),
+        ),
+        d => error(StatusCode::FORBIDDEN, "Forbidden", &d.to_string()),
+    }
+}
+
+pub(crate) fn error(status: StatusCode, title: &str, description: &str) -> Response {
     let body = json!({"title": title, "description": description, "http_status": status.as_u16().to_string()});
     let mut r = (status, [(header::CONTENT_TYPE, TAXII_MEDIA_TYPE)], body.to_string()).into_response();
     if status == StatusCode::UNAUTHORIZED {
@@ -513,16 +519,25 @@ fn error(status: StatusCode, title: &str, description: &str) -> Response {
     r
 }
 
-fn taxii(body: &Value) -> Response {
+pub(crate) fn taxii(body: &Value) -> Response {
     (StatusCode::OK, [(header::CONTENT_TYPE, TAXII_MEDIA_TYPE)], body.to_string()).into_response()
 }
 
-/// Checks the token (Bearer, or Basic with the token as password) and the
-/// Accept header.
-pub(crate) fn admit(s: &Taxii, headers: &HeaderMap) -> Result<ConsumerToken, Response> {
-    let token = s.token(headers).ok_or_else(|| {
-        error(StatusCode::UNAUTHORIZED, "Unauthorized", "send a consumer token as Bearer or as the Basic password")
-    })?;
+/// Checks the token (Bearer, or Basic with the token as password) for
+/// `operation`, and the Accept header.
+pub(crate) async fn admit(
+    s: &Taxii,
+    caller: &Caller,
+    headers: &HeaderMap,
+    operation: Operation,
+) -> Result<Session, Response> {
+    let session = caller.authorize(&s.node, operation, 1).await.map_err(|d| denied(&d))?;
+    check_accept(headers)?;
+    Ok(session)
+}
+
+/// Checks the Accept header: TAXII 2.1, STIX 2.1 or JSON.
+pub(crate) fn check_accept(headers: &HeaderMap) -> Result<(), Response> {
     if let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) {
         let ok = accept.split(',').any(|m| {
             let m = m.trim().to_ascii_lowercase().replace(' ', "");
@@ -540,7 +555,7 @@ pub(crate) fn admit(s: &Taxii, headers: &HeaderMap) -> Result<ConsumerToken, Res
             ));
         }
     }
-    Ok(token)
+    Ok(())
 }
 
 /// Where clients reach this server: `[http] public_url` if set, else the
@@ -564,8 +579,8 @@ fn base_url(s: &Taxii, uri: &Uri, headers: &HeaderMap) -> String {
     }
 }
 
-async fn discovery(State(s): State<Arc<Taxii>>, uri: Uri, headers: HeaderMap) -> Response {
-    if let Err(r) = admit(&s, &headers) {
+async fn discovery(State(s): State<Arc<Taxii>>, caller: Caller, uri: Uri, headers: HeaderMap) -> Response {
+    if let Err(r) = admit(&s, &caller, &headers, Operation::DescribeFeed).await {
         return r;
     }
     let root = format!("{}/{API_ROOT}/", base_url(&s, &uri, &headers));
@@ -577,38 +592,45 @@ async fn discovery(State(s): State<Arc<Taxii>>, uri: Uri, headers: HeaderMap) ->
     }))
 }
 
-async fn api_root(State(s): State<Arc<Taxii>>, headers: HeaderMap) -> Response {
-    if let Err(r) = admit(&s, &headers) {
+async fn api_root(State(s): State<Arc<Taxii>>, caller: Caller, headers: HeaderMap) -> Response {
+    if let Err(r) = admit(&s, &caller, &headers, Operation::DescribeFeed).await {
         return r;
     }
     taxii(&json!({
         "title": format!("Jaring node {} indicators", s.node.id()),
         "versions": [TAXII_MEDIA_TYPE],
-        "max_content_length": 10_485_760,
+        "max_content_length": super::taxii_write::MAX_CONTENT_LENGTH,
     }))
 }
 
-fn find(s: &Taxii, id: &str) -> Result<Collection, Response> {
+pub(crate) fn find(s: &Taxii, id: &str) -> Result<Collection, Response> {
     [Collection::Own, Collection::All]
         .into_iter()
         .find(|c| c.id(s.node.id()) == id)
         .ok_or_else(|| error(StatusCode::NOT_FOUND, "Not Found", "no such collection"))
 }
 
-async fn collections(State(s): State<Arc<Taxii>>, headers: HeaderMap) -> Response {
-    if let Err(r) = admit(&s, &headers) {
-        return r;
-    }
+async fn collections(State(s): State<Arc<Taxii>>, caller: Caller, headers: HeaderMap) -> Response {
+    let session = match admit(&s, &caller, &headers, Operation::DescribeFeed).await {
+        Ok(session) => session,
+        Err(r) => return r,
+    };
     let id = s.node.id();
-    taxii(&json!({"collections": [Collection::Own.describe(id), Collection::All.describe(id)]}))
+    taxii(&json!({"collections": [Collection::Own.describe(id, &session), Collection::All.describe(id, &session)]}))
 }
 
-async fn collection(State(s): State<Arc<Taxii>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    if let Err(r) = admit(&s, &headers) {
-        return r;
-    }
+async fn collection(
+    State(s): State<Arc<Taxii>>,
+    Path(id): Path<String>,
+    caller: Caller,
+    headers: HeaderMap,
+) -> Response {
+    let session = match admit(&s, &caller, &headers, Operation::DescribeFeed).await {
+        Ok(session) => session,
+        Err(r) => return r,
+    };
     match find(&s, &id) {
-        Ok(c) => taxii(&c.describe(s.node.id())),
+        Ok(c) => taxii(&c.describe(s.node.id(), &session)),
         Err(r) => r,
     }
 }
@@ -655,14 +677,15 @@ fn micros(us: u64) -> String {
 async fn run_page(
     s: &Arc<Taxii>,
     id: &str,
+    caller: &Caller,
     headers: &HeaderMap,
     query: Result<PageQuery, Response>,
 ) -> Result<(Vec<Item>, bool), Response> {
-    let token = admit(s, headers)?;
+    let session = admit(s, caller, headers, Operation::ReadFeed).await?;
     let coll = find(s, id)?;
     let q = query?;
     let s2 = s.clone();
-    tokio::task::spawn_blocking(move || s2.page(coll, &token, &q))
+    tokio::task::spawn_blocking(move || s2.page(coll, session.scope(), &q))
         .await
         .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Error", &e.to_string()))?
         .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Error", &e.to_string()))
@@ -693,10 +716,11 @@ fn paged(items: &[Item], more: bool, key: &str, objects: Vec<Value>) -> Response
 async fn objects(
     State(s): State<Arc<Taxii>>,
     Path(id): Path<String>,
+    caller: Caller,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    match run_page(&s, &id, &headers, parse_query(raw.as_deref())).await {
+    match run_page(&s, &id, &caller, &headers, parse_query(raw.as_deref())).await {
         Ok((items, more)) => {
             let objs = items.iter().map(Item::stix).collect();
             paged(&items, more, "objects", objs)
@@ -708,10 +732,11 @@ async fn objects(
 async fn manifest(
     State(s): State<Arc<Taxii>>,
     Path(id): Path<String>,
+    caller: Caller,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    match run_page(&s, &id, &headers, parse_query(raw.as_deref())).await {
+    match run_page(&s, &id, &caller, &headers, parse_query(raw.as_deref())).await {
         Ok((items, more)) => {
             let objs = items
                 .iter()
@@ -735,15 +760,16 @@ async fn manifest(
 async fn run_by_id(
     s: &Arc<Taxii>,
     id: &str,
+    caller: &Caller,
     headers: &HeaderMap,
     raw: Option<&str>,
     object_id: String,
 ) -> Result<Vec<Item>, Response> {
-    let token = admit(s, headers)?;
+    let session = admit(s, caller, headers, Operation::ReadFeed).await?;
     let coll = find(s, id)?;
     let q = parse_query(raw)?;
     let s2 = s.clone();
-    tokio::task::spawn_blocking(move || s2.object_by_id(coll, &token, &object_id, &q))
+    tokio::task::spawn_blocking(move || s2.object_by_id(coll, session.scope(), &object_id, &q))
         .await
         .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Error", &e.to_string()))?
         .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Error", &e.to_string()))
@@ -752,10 +778,11 @@ async fn run_by_id(
 async fn object(
     State(s): State<Arc<Taxii>>,
     Path((id, object_id)): Path<(String, String)>,
+    caller: Caller,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    match run_by_id(&s, &id, &headers, raw.as_deref(), object_id).await {
+    match run_by_id(&s, &id, &caller, &headers, raw.as_deref(), object_id).await {
         Ok(items) if items.is_empty() => error(StatusCode::NOT_FOUND, "Not Found", "no such object"),
         Ok(items) => {
             let objs = items.iter().map(Item::stix).collect();
@@ -768,10 +795,11 @@ async fn object(
 async fn versions(
     State(s): State<Arc<Taxii>>,
     Path((id, object_id)): Path<(String, String)>,
+    caller: Caller,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    match run_by_id(&s, &id, &headers, raw.as_deref(), object_id).await {
+    match run_by_id(&s, &id, &caller, &headers, raw.as_deref(), object_id).await {
         Ok(items) if items.is_empty() => error(StatusCode::NOT_FOUND, "Not Found", "no such object"),
         Ok(items) => {
             let v: Vec<Value> = items.iter().map(Item::version).collect();

@@ -26,6 +26,9 @@ pub enum NodeError {
     /// Not allowed.
     #[error(transparent)]
     Forbidden(#[from] Forbidden),
+    /// The caller's token does not allow this (or no longer exists).
+    #[error(transparent)]
+    Access(#[from] crate::access::Denied),
     /// Storage failed; nothing was changed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -53,6 +56,9 @@ pub enum NotFound {
     /// An allowlist does not exist.
     #[error("no allowlist {0:?}")]
     Allowlist(String),
+    /// No token has this name.
+    #[error("no token named {0:?} (see `jaring token list`)")]
+    Token(String),
     /// A value is not on an allowlist.
     #[error("{value:?} is not on allowlist {list:?}")]
     AllowlistEntry {
@@ -103,6 +109,12 @@ pub enum Conflict {
     /// TLS is not running (the node was opened without its servers).
     #[error("TLS is not running on this node")]
     TlsNotRunning,
+    /// A token with this name is in use.
+    #[error("a token named {0:?} exists; revoke it first or choose another name")]
+    TokenExists(String),
+    /// The token is already revoked.
+    #[error("token {0:?} is already revoked")]
+    TokenRevoked(String),
     /// The TLS material on disk is missing or wrong; the old stays in use.
     #[error("{0}")]
     TlsMaterial(String),
@@ -126,6 +138,9 @@ pub enum Forbidden {
     /// An imported list is replaced or removed whole, not entry by entry.
     #[error("{0} is an imported list: remove it whole, or import a new version of its file")]
     ImportedListEntry(String),
+    /// The node's admin token is not revoked through the API.
+    #[error("the built-in admin token is DIR/admin.token; replace that file and restart the node to change it")]
+    AdminToken,
 }
 
 impl From<PublishError> for NodeError {

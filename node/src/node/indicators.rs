@@ -199,6 +199,9 @@ impl Node {
             if filter.signed_by.as_ref().is_some_and(|k| *k != env.key_id) {
                 continue;
             }
+            if filter.scope.as_ref().is_some_and(|s| !s.may_see(ind.kind, ind.tlp, &ind.categories)) {
+                continue;
+            }
             // Only the latest version of each indicator.
             let latest = self.indexed_at(ind.kind, ind.value.as_str(), &body.origin)?;
             if filter.signed_by.is_none() && latest != Some(seq) {
@@ -332,6 +335,8 @@ pub struct ListFilter {
     pub limit: usize,
     /// Only indicators in force with a current score at least this (0: all).
     pub min_score: u8,
+    /// Only what a token of this scope may see (`None`: everything).
+    pub scope: Option<crate::access::Scope>,
 }
 
 /// The current score of one assertion given the feedback about its value.

@@ -15,6 +15,8 @@
 //! - [`keys`]: the signing key lifecycle (rotate, revoke) and the identity
 //!   card;
 //! - [`tls`]: reloading TLS material and certificate expiry;
+//! - [`tokens`]: the credentials of every party (making, revoking and
+//!   checking tokens, auditing refusals);
 //! - [`error`]: how operations fail, with typed fields.
 
 mod allowlist;
@@ -26,6 +28,7 @@ mod peers;
 mod review;
 mod status;
 mod tls;
+mod tokens;
 #[cfg(test)]
 mod trust_tests;
 mod unchanged;
@@ -84,6 +87,8 @@ pub struct Node {
     /// Serializes allowlist changes; holds the highest generation a large
     /// list was stored under.
     allowlist_ops: tokio::sync::Mutex<u64>,
+    /// Every token this node accepts.
+    credentials: crate::access::Credentials,
 }
 
 impl Node {
@@ -124,6 +129,8 @@ impl Node {
             ..Committed::default()
         });
         let peers = store.peer_records()?.into_iter().map(|p| (p.node_id().to_string(), p)).collect();
+        let credentials = crate::access::Credentials::new(crate::access::legacy::path(&config));
+        credentials.set_stored(store.token_records()?);
         let current =
             signing.last().cloned().ok_or_else(|| crate::keystore::KeyFileError::NoKey { dir: keys_dir.clone() })?;
         let (ledger, handle) = Ledger::start(
@@ -162,6 +169,7 @@ impl Node {
             own_cert: std::sync::OnceLock::new(),
             allowlists: SharedAllowIndex::new(allowlists),
             allowlist_ops: tokio::sync::Mutex::new(last_generation),
+            credentials,
         };
         node.refresh_peer_trust();
         Ok((Arc::new(node), handle))

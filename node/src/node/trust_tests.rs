@@ -268,13 +268,7 @@ async fn taxii_answers_objects_by_id_from_the_index() {
     submit(node, domain("taxii-loker.co.id", Tlp::Green, Distribution::Federation, "v1")).await;
     submit(node, domain("taxii-loker.co.id", Tlp::Green, Distribution::Federation, "v2")).await;
     let taxii = Taxii::new(node.clone());
-    let token = crate::http::tokens::ConsumerToken {
-        name: "t".into(),
-        sha256: String::new(),
-        max_tlp: Tlp::Green,
-        kinds: vec![],
-        created_at_ms: 0,
-    };
+    let token = crate::access::Scope { max_tlp: Tlp::Green, kinds: vec![], categories: vec![] };
     let id = crate::stix::indicator_id(&crate::envelope::indicator_id("ID", Kind::Domain, "taxii-loker.co.id"));
     let q = PageQuery::default();
     let found = taxii.object_by_id(Collection::All, &token, &id, &q).unwrap();
@@ -285,7 +279,7 @@ async fn taxii_answers_objects_by_id_from_the_index() {
     let page = taxii.page(Collection::All, &token, &PageQuery { limit: 100, ..PageQuery::default() }).unwrap().0;
     let paged = page.iter().find(|i| matches!(&i.object, Served::Indicator(r) if r.version == 2)).unwrap();
     assert_eq!(found[0].date_added_us, paged.date_added_us);
-    let amber = crate::http::tokens::ConsumerToken { max_tlp: Tlp::Clear, ..token.clone() };
+    let amber = crate::access::Scope { max_tlp: Tlp::Clear, ..token.clone() };
     assert!(taxii.object_by_id(Collection::All, &amber, &id, &q).unwrap().is_empty(), "above its TLP");
 
     // An entry that does not decode at the log's end: a scan would fail on

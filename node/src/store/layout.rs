@@ -56,11 +56,13 @@ pub enum Keyspace {
     /// `c` list 0x00 generation 0x00.. -> a binary chunk of rules
     /// ([`warninglist_chunk_key`]).
     Warninglists,
+    /// token name -> JSON token record (role, scope, SHA-256 of the secret).
+    Tokens,
 }
 
 impl Keyspace {
     /// Every keyspace, in [`Keyspace::slot`] order.
-    pub const ALL: [Keyspace; 18] = [
+    pub const ALL: [Keyspace; 19] = [
         Keyspace::Log,
         Keyspace::OriginSeq,
         Keyspace::Heads,
@@ -79,6 +81,7 @@ impl Keyspace {
         Keyspace::Reach,
         Keyspace::StixIds,
         Keyspace::Warninglists,
+        Keyspace::Tokens,
     ];
 
     /// Position in [`Keyspace::ALL`].
@@ -102,6 +105,7 @@ impl Keyspace {
             Keyspace::Reach => 15,
             Keyspace::StixIds => 16,
             Keyspace::Warninglists => 17,
+            Keyspace::Tokens => 18,
         }
     }
 
@@ -126,6 +130,7 @@ impl Keyspace {
             Keyspace::Reach => b'T',
             Keyspace::StixIds => b'X',
             Keyspace::Warninglists => b'G',
+            Keyspace::Tokens => b'U',
         }
     }
 }

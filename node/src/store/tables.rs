@@ -25,6 +25,7 @@ use crate::warninglist::RuleSet;
 use crate::warninglist::stored::{self, StoredHeader};
 use crate::wire;
 use crate::withdrawal::Reach;
+use jaring_domain::access::TokenRecord;
 
 /// The stored large lists, as [`Store::warninglists`] reads them.
 #[derive(Debug, Default)]
@@ -285,6 +286,15 @@ pub trait Tables: RawRead {
         self.raw_get(Keyspace::Audit, &layout::seq_key(seq))?.map(|v| json(Keyspace::Audit, &v)).transpose()
     }
 
+    /// A token record by name.
+    ///
+    /// # Errors
+    ///
+    /// Engine failures, [`StoreError::Corrupt`].
+    fn token_record(&self, name: &str) -> Result<Option<TokenRecord>, StoreError> {
+        self.raw_get(Keyspace::Tokens, name.as_bytes())?.map(|v| json(Keyspace::Tokens, &v)).transpose()
+    }
+
     /// One admin allowlist entry.
     ///
     /// # Errors
@@ -424,6 +434,11 @@ pub trait TableWrites: RawWrite {
     /// Removes an allowlist entry.
     fn delete_allow_entry(&mut self, e: &AllowEntry) {
         self.raw_delete(Keyspace::Allowlist, layout::allow_key(e.list.as_str(), e.kind, &e.value));
+    }
+
+    /// Stores a token record (made or revoked).
+    fn put_token_record(&mut self, t: &TokenRecord) {
+        self.raw_put(Keyspace::Tokens, t.name.as_bytes().to_vec(), to_json(t));
     }
 
     /// Stores a large list's header: the list is then the generation it
@@ -725,6 +740,15 @@ impl Store {
         }
         out.lists.sort_by(|a, b| a.0.meta.name.cmp(&b.0.meta.name));
         Ok(out)
+    }
+
+    /// Every token record, by name.
+    ///
+    /// # Errors
+    ///
+    /// Engine failures, [`StoreError::Corrupt`].
+    pub fn token_records(&self) -> Result<Vec<TokenRecord>, StoreError> {
+        self.scan_prefix(Keyspace::Tokens, b"").map(|r| json(Keyspace::Tokens, &r?.1)).collect()
     }
 
     /// Every counter whose name starts with `prefix`, without the prefix.

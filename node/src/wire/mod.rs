@@ -464,6 +464,7 @@ fn feedback_from_wire(f: pb::Feedback) -> Result<Feedback, WireError> {
 pub mod admin;
 pub mod allowlist;
 pub mod status;
+pub mod tokens;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
