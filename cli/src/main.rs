@@ -101,7 +101,7 @@ enum Command {
     Export(cmd::export::ExportCmd),
     /// The keyed hash of a value, exactly as the federation computes it (offline).
     Hash(cmd::hash::HashArgs),
-    /// Read-only consumer tokens for the TAXII server and the MISP feed.
+    /// Tokens of every party (role, scope, expiry, networks, rate): create, list, show, revoke.
     #[command(subcommand)]
     Token(cmd::token::TokenCmd),
     /// Signing keys: list, rotate, revoke.
@@ -188,7 +188,7 @@ fn main() -> ExitCode {
             Command::NodeRun { .. } => Ok(()),
             Command::Export(c) => cmd::export::run(c, &target, &out).await,
             Command::Hash(a) => cmd::hash::run(a, &target, &out),
-            Command::Token(c) => cmd::token::run(c, &target, &out),
+            Command::Token(c) => cmd::token::run(c, &target, &out).await,
             Command::Key(c) => cmd::key::run(c, &target, &out).await,
             Command::Audit(c) => cmd::audit::run(c, &target, &out).await,
             Command::Tls(c) => cmd::tls::run(c, &target, &out).await,

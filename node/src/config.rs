@@ -291,6 +291,10 @@ pub struct StoreConfig {
     /// are answered without reading the store); 0 turns the cache off.
     #[serde(default = "default_lookup_cache")]
     pub lookup_cache_entries: usize,
+    /// For tests only: while this file exists, every commit fails as on a
+    /// full disk (`crate::store::fault`). Unset in real configurations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_fault_file: Option<PathBuf>,
 }
 
 fn default_cache() -> u64 {
@@ -306,6 +310,7 @@ impl Default for StoreConfig {
             engine: crate::store::EngineKind::default(),
             cache_mib: default_cache(),
             lookup_cache_entries: default_lookup_cache(),
+            test_fault_file: None,
         }
     }
 }
@@ -365,6 +370,13 @@ pub struct LimitsConfig {
     /// Concurrent `Subscribe` streams one peer may hold; more get RESOURCE_EXHAUSTED.
     #[serde(default = "default_max_streams_per_peer")]
     pub max_streams_per_peer: usize,
+    /// How far ahead of this node's clock a time a peer supplies may be, in
+    /// ms (an envelope's `created_at`, an indicator's first and last seen, a
+    /// feedback event's `observed_at`, a new key's `valid_from`): later ones
+    /// are refused (`time_in_future`). Also bounds `observed_at` of feedback
+    /// added here.
+    #[serde(default = "default_max_clock_skew_ms")]
+    pub max_clock_skew_ms: i64,
 }
 
 fn default_max_message() -> usize {
@@ -394,6 +406,9 @@ fn default_peer_refusals_burst() -> u64 {
 fn default_max_streams_per_peer() -> usize {
     4
 }
+fn default_max_clock_skew_ms() -> i64 {
+    300_000
+}
 
 impl Default for LimitsConfig {
     fn default() -> Self {
@@ -407,6 +422,7 @@ impl Default for LimitsConfig {
             peer_refusals_per_s: default_peer_refusals_per_s(),
             peer_refusals_burst: default_peer_refusals_burst(),
             max_streams_per_peer: default_max_streams_per_peer(),
+            max_clock_skew_ms: default_max_clock_skew_ms(),
         }
     }
 }
@@ -655,6 +671,9 @@ impl Config {
         if self.limits.max_streams_per_peer == 0 {
             return Err(invalid("limits.max_streams_per_peer", "must be at least 1".into()));
         }
+        if !(0..=86_400_000).contains(&self.limits.max_clock_skew_ms) {
+            return Err(invalid("limits.max_clock_skew_ms", "must be 0-86400000 (a day)".into()));
+        }
         self.scoring.validate().map_err(|(field, reason)| invalid(field, reason))?;
         Ok(())
     }
@@ -761,6 +780,9 @@ mod tests {
         let no_streams = format!("{GOOD}[limits]\nmax_streams_per_peer = 0\n");
         let e = Config::load(&write(dir.path(), &no_streams)).unwrap_err();
         assert!(matches!(e, ConfigError::Invalid { field: "limits.max_streams_per_peer", .. }), "{e}");
+        let skew = format!("{GOOD}[limits]\nmax_clock_skew_ms = -1\n");
+        let e = Config::load(&write(dir.path(), &skew)).unwrap_err();
+        assert!(matches!(e, ConfigError::Invalid { field: "limits.max_clock_skew_ms", .. }), "{e}");
         let no_rate = format!("{GOOD}[limits]\npeer_entries_per_s = 0\n");
         let e = Config::load(&write(dir.path(), &no_rate)).unwrap_err();
         assert!(matches!(e, ConfigError::Invalid { field: "limits.peer_entries_per_s", .. }), "{e}");

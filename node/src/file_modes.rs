@@ -153,7 +153,7 @@ pub fn check(config: &Config) -> Result<(), UnsafeModes> {
         inspect(&mut out, &dir.join(jaring_certs::CA_KEY_FILE), "dev CA private key", Rule::Private);
     }
     inspect(&mut out, &config.resolve(&config.paths.admin_token), "admin token", Rule::Private);
-    inspect(&mut out, &crate::http::tokens::path(config), "TAXII token file", Rule::NoReadWrite);
+    inspect(&mut out, &crate::access::legacy::path(config), "TAXII token file", Rule::NoReadWrite);
     if out.is_empty() { Ok(()) } else { Err(UnsafeModes(out)) }
 }
 
@@ -210,7 +210,7 @@ mod tests {
             chmod(&path, before);
         }
         // The TAXII token file: others may not read or write it.
-        let tokens = crate::http::tokens::path(&config);
+        let tokens = crate::access::legacy::path(&config);
         std::fs::write(&tokens, "[]").unwrap();
         chmod(&tokens, 0o602);
         let err = check(&config).unwrap_err();

@@ -17,6 +17,9 @@ use crate::node::{Node, StartError};
 use crate::shutdown::Shutdown;
 use crate::tls::OwnCert;
 
+/// How often a node whose store refuses commits tries again.
+pub const STORE_PROBE_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The sockets a node serves on.
 #[derive(Debug)]
 pub struct Listeners {
@@ -138,24 +141,34 @@ pub async fn run_with_reload(
     tracing::info!(node = %node.id(), admin = %bound.admin, federation = %bound.federation, "node started");
 
     let limit = node.config().limits.max_message_bytes;
-    let admin_service = tonic::service::interceptor::InterceptedService::new(
-        AdminServer::new(AdminService::new(node.clone()))
-            .max_decoding_message_size(limit)
-            .max_encoding_message_size(limit),
-        move |req| auth.check(req),
-    );
-    let admin_health_service = crate::introspection::admin_health().await;
+    // The admin token is the built-in admin; every other role's token is
+    // checked by the same layer (crate::admin::authz).
+    node.credentials().set_admin_token(auth.token());
+    drop(auth);
+    let admin_service = AdminServer::new(AdminService::new(node.clone()))
+        .max_decoding_message_size(limit)
+        .max_encoding_message_size(limit);
+    let admin_health_service = crate::introspection::admin_health(node.ledger().health()).await;
+    // While commits fail (a full disk), probe the store so the node is
+    // healthy again as soon as it can store.
+    let prober = {
+        let node = node.clone();
+        let stop = shutdown.clone();
+        tokio::spawn(async move { node.probe_store_while_failing(STORE_PROBE_EVERY, stop).await })
+    };
     let (admin_reflection, admin_reflection_v1alpha) =
         crate::introspection::reflection(crate::introspection::Listener::Admin)
             .map_err(|e| RunError::Serve(e.to_string()))?;
     let admin = {
         let mut stop = shutdown.clone();
+        let authz_node = node.clone();
         // TLS with our certificate unless `[admin] tls = false` (loopback).
         let incoming = crate::admin::listener::incoming(listeners.admin, own.clone(), &admin_config)
             .map_err(|e| RunError::Serve(format!("admin TLS: {e}")))?;
         tokio::spawn(async move {
             tonic::transport::Server::builder()
                 .layer(crate::metrics::AdminLatencyLayer)
+                .layer(crate::admin::authz::AuthzLayer::new(authz_node))
                 .add_service(admin_health_service)
                 .add_service(admin_reflection)
                 .add_service(admin_reflection_v1alpha)
@@ -209,6 +222,7 @@ pub async fn run_with_reload(
     if let Err(e) = checkpoints.await {
         tracing::warn!(error = %e, "checkpoint task failed");
     }
+    let _ = prober.await;
     drop(node);
     // The ledger thread ends once every handle to it is gone; it has
     // committed everything it acknowledged.

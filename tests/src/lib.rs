@@ -7,6 +7,8 @@
 //! - [`https`]: requests to the node's HTTPS listener.
 //! - [`forge`], [`fake_peer`]: envelopes signed as a peer would, and a fake
 //!   publisher that serves whatever a test sets.
+//! - [`inspect`]: what a refusal must leave alone, audited rejections,
+//!   and an assertion that a refusal was audited, counted and harmless.
 //! - [`proxy`]: a TCP proxy that can cut a link (partitions).
 //! - [`fork`]: rewriting a stopped node's log, for witnesses to catch.
 //!
@@ -20,6 +22,7 @@ pub mod fake_peer;
 pub mod forge;
 pub mod fork;
 pub mod https;
+pub mod inspect;
 pub mod proxy;
 
 use std::net::TcpListener;
@@ -247,7 +250,6 @@ pub struct TestNode {
     pub id: String,
     _temp: tempfile::TempDir,
     dir: PathBuf,
-    /// Admin port.
     pub admin_port: u16,
     /// Federation port.
     pub fed_port: u16,

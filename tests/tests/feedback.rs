@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Result;
 use jaring_tests::{TestNode, assert_eventually, link};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const PATIENCE: Duration = Duration::from_secs(20);
 const DOMAIN: &str = "loker-kerja-palsu.co.id";
@@ -216,9 +216,12 @@ fn allowlisted_values_are_refused_naming_the_list_unless_overridden() -> Result<
 
     // An admin list: added, listed, enforced for hosts under it, removed.
     id.cli(&["allowlist", "add", "partner-banks", "Bank-Contoh.co.id", "--note", "a bank's own domain"])?;
-    let listed = id.cli_json(&["allowlist", "list"])?;
+    let listed = id.cli_json(&["allowlist", "list", "partner-banks"])?;
     assert_eq!(listed[0]["list"], "partner-banks");
     assert_eq!(listed[0]["value"], "bank-contoh.co.id", "normalized");
+    let lists = id.cli_json(&["allowlist", "list"])?;
+    let mine = lists["lists"].as_array().into_iter().flatten().find(|l| l["name"] == "partner-banks").cloned();
+    assert_eq!(mine.map(|l| (l["format"].clone(), l["size"].clone())), Some((json!("admin"), json!(1))), "{lists}");
     let out = add("login.bank-contoh.co.id", &[])?;
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("partner-banks"), "{out:?}");

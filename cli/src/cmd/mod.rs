@@ -1,8 +1,11 @@
 //! One module per command group.
 
 pub mod allowlist;
+pub mod allowlist_import;
 pub mod audit;
 pub mod bench;
+pub mod bench_allowlist;
+pub mod bench_api;
 pub mod bench_flood;
 pub mod bench_tlog;
 pub mod certs;

@@ -3,7 +3,8 @@
 use anyhow::Result;
 use clap::Args;
 use jaring_node::model::Kind;
-use jaring_node::wire::WireEnum;
+use jaring_node::warninglist::IndexStats;
+use jaring_node::wire::{FromPb, WireEnum};
 use jaring_proto::pb;
 use serde::Serialize;
 
@@ -46,6 +47,14 @@ struct Status {
     rejected: u64,
     rejected_last_hour: u64,
     forks: u64,
+    /// Whether the store takes commits (false: nothing can be stored, e.g.
+    /// a full disk).
+    store_healthy: bool,
+    store_last_error: String,
+    store_failing_since_ms: Option<i64>,
+    store_failed_commits: u64,
+    /// The allowlist index: lists, rules by shape, memory.
+    allowlists: IndexStats,
     /// The transparency log.
     log: LogState,
 }
@@ -216,6 +225,11 @@ async fn fetch(client: &mut crate::client::Client) -> Result<Status> {
         rejected: s.rejected_last_hour,
         rejected_last_hour: s.rejected_last_hour,
         forks: s.forks,
+        store_healthy: !s.store_failing,
+        store_last_error: s.store_last_error,
+        store_failing_since_ms: (s.store_failing_since_ms != 0).then_some(s.store_failing_since_ms),
+        store_failed_commits: s.store_failed_commits,
+        allowlists: s.allowlists.map(IndexStats::from_pb).transpose()?.unwrap_or_default(),
         log: s
             .log
             .map(|l| LogState {
@@ -267,6 +281,14 @@ fn print(status: &Status, out: &Output) {
     println!("  up {}s since {}", status.uptime_s, time(status.started_at_ms));
     println!("  federation {}  admin {}", status.federation_listen, status.admin_listen);
     println!("  log head {}", status.log_head);
+    if !status.store_healthy {
+        println!(
+            "  UNHEALTHY: the store refuses commits since {} ({} failed): {}",
+            status.store_failing_since_ms.map_or_else(|| "-".to_string(), time),
+            status.store_failed_commits,
+            status.store_last_error
+        );
+    }
     for k in &status.signing_keys {
         let state = match (k.current, k.revoked_at_ms) {
             (_, Some(t)) => format!("revoked from {}", time(t)),
@@ -285,6 +307,16 @@ fn print(status: &Status, out: &Output) {
     for o in &status.origins {
         println!("  origin {:<12} {} indicators, head #{}", o.origin, o.indicators, o.head_seq);
     }
+    let a = &status.allowlists;
+    println!(
+        "  allowlists {}: {} domain rules, {} exact values, {} addresses, {} networks; {:.1} MiB in memory",
+        a.lists,
+        a.rules.domains,
+        a.rules.exact,
+        a.rules.addresses,
+        a.rules.networks,
+        a.memory_bytes as f64 / (1024.0 * 1024.0)
+    );
     println!(
         "  quarantined {} (new in the last hour {})  rejected in the last hour {}  forks {}",
         status.quarantined, status.quarantined_last_hour, status.rejected_last_hour, status.forks

@@ -80,6 +80,7 @@ fn indicator(origin: &str, kind: Kind, value: Value) -> Indicator {
         version: 1,
         description: Some("Fake overseas job offer".into()),
         source_refs: vec!["https://t.me/LokerKerja_Resmi/12".into()],
+        reach: vec![],
     }
 }
 

@@ -197,7 +197,28 @@ pub struct Indicator {
     pub description: Option<String>,
     /// Where the origin found it (URLs of posts, case numbers).
     pub source_refs: Vec<String>,
+    /// On a revocation (a tombstone or a withdrawal notice): the markings of
+    /// the earlier versions that could leave the origin, so the tombstone
+    /// reaches every node that received one of them ([`crate::withdrawal`]).
+    /// Empty on upserts, and on tombstones of origins that predate it (they
+    /// travel by their own marking).
+    pub reach: Vec<Marking>,
 }
+
+/// What routing looks at in one version: its TLP, distribution and
+/// categories (sorted, without duplicates, never empty).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Marking {
+    /// Sharing restriction.
+    pub tlp: Tlp,
+    /// How far it may travel.
+    pub distribution: Distribution,
+    /// Categories, sorted, unique, non-empty.
+    pub categories: Vec<Category>,
+}
+
+/// Most markings a revocation carries in `reach`.
+pub const MAX_REACH: usize = 16;
 
 /// Longest value (canonical form or keyed hash), in bytes.
 pub const MAX_VALUE: usize = 2048;
@@ -243,6 +264,20 @@ impl Indicator {
                 format!("at most {MAX_SOURCE_REFS} references of {MAX_SOURCE_REF} bytes"),
             ));
         }
+        if !self.reach.is_empty() && self.action != Action::Revoke {
+            return Err(InvalidField::new("reach", "only a revocation carries the markings it withdraws"));
+        }
+        if self.reach.len() > MAX_REACH {
+            return Err(InvalidField::new("reach", format!("at most {MAX_REACH} markings")));
+        }
+        for m in &self.reach {
+            if m.categories.is_empty() {
+                return Err(InvalidField::new("reach", "a marking names at least one category"));
+            }
+            if m.tlp == Tlp::Red || m.distribution == Distribution::Local {
+                return Err(InvalidField::new("reach", "a withdrawn marking is never RED or local: it never left"));
+            }
+        }
         Ok(())
     }
 }
@@ -264,6 +299,15 @@ pub fn indicator_id(origin: &str, kind: Kind, value: &str) -> String {
     b[8] = (b[8] & 0x3f) | 0x80;
     let x = hex::encode(b);
     format!("{}-{}-{}-{}-{}", &x[0..8], &x[8..12], &x[12..16], &x[16..20], &x[20..32])
+}
+
+/// The UUIDv5 namespace of Jaring's STIX ids.
+pub const STIX_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6a61_7269_6e67_5000_8000_0000_5354_4958);
+
+/// The STIX id of an indicator: `indicator--` and a UUIDv5 of its Jaring id,
+/// so every version of an indicator has the same STIX id.
+pub fn stix_indicator_id(id: &str) -> String {
+    format!("indicator--{}", uuid::Uuid::new_v5(&STIX_NAMESPACE, format!("jaring-indicator:{id}").as_bytes()))
 }
 
 /// Longest platform, action, reason or referral, in bytes.
@@ -456,6 +500,7 @@ mod tests {
             version: 1,
             description: None,
             source_refs: vec![],
+            reach: vec![],
         }
     }
 
@@ -493,5 +538,23 @@ mod tests {
         assert_eq!(field(|i| i.version = 0), "version");
         assert_eq!(field(|i| i.description = Some("d".repeat(MAX_DESCRIPTION + 1))), "description");
         assert_eq!(field(|i| i.source_refs = vec!["s".into(); MAX_SOURCE_REFS + 1]), "source_refs");
+        let green =
+            Marking { tlp: Tlp::Green, distribution: Distribution::Federation, categories: vec![Category::JobScam] };
+        let mut upsert = indicator();
+        upsert.reach = vec![green.clone()];
+        assert_eq!(upsert.validate().unwrap_err().field, "reach", "an upsert carries no reach");
+        let revoke = |reach: Vec<Marking>| {
+            let mut i = indicator();
+            i.action = Action::Revoke;
+            i.reach = reach;
+            i.validate()
+        };
+        assert_eq!(revoke(vec![green.clone()]), Ok(()));
+        assert_eq!(revoke(vec![green.clone(); MAX_REACH + 1]).unwrap_err().field, "reach");
+        let red = Marking { tlp: Tlp::Red, ..green.clone() };
+        assert_eq!(revoke(vec![red]).unwrap_err().field, "reach");
+        let local = Marking { distribution: Distribution::Local, ..green.clone() };
+        assert_eq!(revoke(vec![local]).unwrap_err().field, "reach");
+        assert_eq!(revoke(vec![Marking { categories: vec![], ..green }]).unwrap_err().field, "reach");
     }
 }

@@ -40,7 +40,6 @@ pub struct FeedbackEvent {
     /// What is reported.
     #[serde(rename = "type")]
     pub feedback_type: FeedbackType,
-    /// Kind.
     pub kind: Kind,
     /// Value as carried (keyed hash for personal data).
     pub value: String,
@@ -236,7 +235,6 @@ pub struct NewFeedback {
     pub action_taken: Option<String>,
     /// Why.
     pub reason: Option<String>,
-    /// Notes.
     pub note: Option<String>,
     /// Agency referred to.
     pub referred_to: Option<String>,

@@ -138,7 +138,7 @@ pub async fn run(
         FederationServer::new(FederationService::new(node.clone(), shutdown.clone()).with_followed(followed.clone()))
             .max_decoding_message_size(limit)
             .max_encoding_message_size(limit);
-    let health = crate::introspection::federation_health().await;
+    let health = crate::introspection::federation_health(node.ledger().health()).await;
     let (reflection, reflection_v1alpha) =
         crate::introspection::reflection(crate::introspection::Listener::Federation)?;
     let mut server = {

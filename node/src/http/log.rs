@@ -27,9 +27,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use super::tokens::TokenStore;
-use crate::admin::AdminAuth;
-use crate::model::Tlp;
+use super::auth::Caller;
+use crate::access::{Denied, Operation};
 use crate::node::{AddCheckpointError, Node};
 use crate::tlog::tile::{TileId, TileKind};
 use crate::tlog::witness::{self, Refusal};
@@ -50,17 +49,11 @@ const TILE_CACHE: &str = "public, max-age=31536000, immutable";
 #[derive(Debug)]
 pub struct LogState {
     node: Arc<Node>,
-    tokens: TokenStore,
-    admin: Option<AdminAuth>,
 }
 
 /// The `/log/` routes.
 pub fn routes(node: Arc<Node>) -> Router {
-    let config = node.config();
-    let admin = AdminAuth::load(&config.resolve(&config.paths.admin_token))
-        .inspect_err(|e| tracing::warn!(error = %e, "no admin token for /log/ entry bundles"))
-        .ok();
-    let state = Arc::new(LogState { tokens: TokenStore::new(super::tokens::path(config)), admin, node });
+    let state = Arc::new(LogState { node });
     Router::new()
         .route(&format!("{PREFIX}/checkpoint"), get(checkpoint))
         .route(&format!("{PREFIX}/tile/{{*rest}}"), get(tile))
@@ -93,11 +86,11 @@ async fn checkpoint(State(s): State<Arc<LogState>>) -> Response {
     r
 }
 
-async fn tile(State(s): State<Arc<LogState>>, Path(rest): Path<String>, headers: HeaderMap) -> Response {
+async fn tile(State(s): State<Arc<LogState>>, Path(rest): Path<String>, caller: Caller) -> Response {
     let path = format!("tile/{rest}");
     let Ok(id) = TileId::parse(&path) else { return not_found("not a tile path") };
     if id.kind == TileKind::Entries
-        && let Err(r) = may_read_every_entry(&s, &headers)
+        && let Err(r) = may_read_every_entry(&s, &caller).await
     {
         return r;
     }
@@ -119,40 +112,44 @@ async fn tile(State(s): State<Arc<LogState>>, Path(rest): Path<String>, headers:
     }
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let auth = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, rest) = auth.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
-}
-
-/// Who may fetch entry bundles: the admin token, or a consumer token that
-/// sees everything (TLP ceiling RED and every kind). The one place to
-/// switch to a role check (an auditor role) when tokens grow roles.
+/// Who may fetch entry bundles: a token whose role may read the feed
+/// (`reader`, `platform`, `analyst`, `admin`) and whose scope holds back
+/// nothing (TLP ceiling RED, every kind and category), as the built-in
+/// admin's does. The one place this rule lives.
 ///
 /// # Errors
 ///
-/// 401 without a known token, 403 for a token that does not see every entry.
-pub fn may_read_every_entry(s: &LogState, headers: &HeaderMap) -> Result<(), Response> {
-    let unauthorized = || {
-        let mut r = text(StatusCode::UNAUTHORIZED, "entry bundles need a token allowed to read every entry\n".into());
-        r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"jaring\""));
-        r
-    };
-    let presented = bearer(headers).ok_or_else(unauthorized)?;
-    if s.admin.as_ref().is_some_and(|a| a.is_token(presented)) {
+/// 401 without a known token (or a revoked, expired or misplaced one), 429
+/// over its rate, 403 for a token that may not read the feed or does not
+/// see every entry.
+pub async fn may_read_every_entry(s: &LogState, caller: &Caller) -> Result<(), Response> {
+    let session = caller.authorize(&s.node, Operation::ReadFeed, 1).await.map_err(|d| refused(&d))?;
+    if session.scope().is_everything() {
         return Ok(());
     }
-    match s.tokens.check(presented) {
-        Some(t) if t.max_tlp == Tlp::Red && t.kinds.is_empty() => Ok(()),
-        Some(t) => Err(text(
-            StatusCode::FORBIDDEN,
-            format!(
-                "token {:?} does not see every entry (TLP ceiling RED and every kind); prove single entries instead\n",
-                t.name
-            ),
-        )),
-        None => Err(unauthorized()),
+    Err(text(
+        StatusCode::FORBIDDEN,
+        "this token does not see every entry (TLP ceiling RED, every kind and category); prove single entries instead\n"
+            .into(),
+    ))
+}
+
+fn refused(d: &Denied) -> Response {
+    let status = match d {
+        Denied::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        d if d.is_authentication() => StatusCode::UNAUTHORIZED,
+        _ => StatusCode::FORBIDDEN,
+    };
+    let mut r = text(status, format!("entry bundles: {d}\n"));
+    if status == StatusCode::UNAUTHORIZED {
+        r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"jaring\""));
     }
+    if let Denied::RateLimited { retry_after_ms, .. } = d
+        && let Ok(v) = HeaderValue::from_str(&retry_after_ms.div_ceil(1000).max(1).to_string())
+    {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    r
 }
 
 async fn add_checkpoint(State(s): State<Arc<LogState>>, body: Bytes) -> Response {

@@ -48,7 +48,6 @@ pub enum PublishError {
     /// The indicator belongs to another origin.
     #[error("indicator {id} belongs to {origin}; only its origin can revoke it")]
     NotOwn {
-        /// Id.
         id: String,
         /// Its origin.
         origin: String,
@@ -135,6 +134,10 @@ pub enum DecideError {
     /// Already decided.
     #[error("log position {0} was already {1}")]
     AlreadyDecided(u64, Decision),
+    /// A held key event that can no longer apply (its key is another
+    /// node's now).
+    #[error("the key event cannot apply: {0}")]
+    BadKeyEvent(String),
     /// Store failure.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -19,6 +19,7 @@
 //!   table and the key ring.
 //! - [`review`]: an analyst's decision on a quarantined entry.
 //! - Raw admin writes (peers, keys, allowlists) with their audit entries.
+//! - [`health`]: whether the last commit succeeded, for health checks.
 //!
 //! The commit path ([`writer`]) is shared by all of them: one batch, one
 //! durable commit, then the in-memory state readers see ([`Committed`]) is
@@ -29,6 +30,7 @@
 
 mod command;
 mod committed;
+mod health;
 mod ingest;
 mod keys;
 mod publish;
@@ -52,6 +54,7 @@ pub use self::command::{
 };
 pub use self::committed::Committed;
 pub use self::tree::TreeHead;
+pub use self::health::StoreHealth;
 
 /// Handle to the writer.
 #[derive(Debug, Clone)]
@@ -59,6 +62,7 @@ pub struct Ledger {
     tx: mpsc::Sender<Command>,
     head: watch::Receiver<u64>,
     tree_head: watch::Receiver<Option<TreeHead>>,
+    health: watch::Receiver<StoreHealth>,
 }
 
 impl Ledger {
@@ -73,7 +77,8 @@ impl Ledger {
         key: Arc<SigningKey>,
         committed: Arc<Committed>,
     ) -> Result<(Ledger, std::thread::JoinHandle<()>), StoreError> {
-        let state = writer::State::load(store, config, key, committed)?;
+        let (health_tx, health) = watch::channel(StoreHealth::default());
+        let state = writer::State::load(store, config, key, committed, health_tx)?;
         let (head_tx, head_rx) = watch::channel(state.log_head());
         let tree_head = state.tree_heads();
         let (tx, rx) = mpsc::channel(1024);
@@ -81,7 +86,23 @@ impl Ledger {
             .name("jaring-ledger".into())
             .spawn(move || state.run(rx, head_tx))
             .map_err(|e| StoreError::Engine(format!("cannot start the ledger thread: {e}")))?;
-        Ok((Ledger { tx, head: head_rx, tree_head }, handle))
+        Ok((Ledger { tx, head: head_rx, tree_head, health }, handle))
+    }
+
+    /// The store's health, updated after every commit.
+    pub fn health(&self) -> watch::Receiver<StoreHealth> {
+        self.health.clone()
+    }
+
+    /// Tries a one-key commit (a probe of the store after a failure).
+    ///
+    /// # Errors
+    ///
+    /// The commit's failure.
+    pub async fn probe(&self) -> Result<(), StoreError> {
+        let mut batch = Batch::default();
+        crate::store::TableWrites::put_counter(&mut batch, "health/probe_ms", crate::model::now_ms().unsigned_abs());
+        self.apply(batch, Vec::new()).await
     }
 
     /// The newest local log position, updated after every commit.

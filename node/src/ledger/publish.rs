@@ -1,4 +1,6 @@
-//! Publishing this node's own entries: numbering, chaining, signing.
+//! Publishing this node's own entries: numbering, chaining, signing; the
+//! reach of each indicator, its tombstones and the withdrawal notices a
+//! narrower re-marking publishes first ([`crate::withdrawal`]).
 
 use super::command::{Publish, PublishError, Stored};
 use super::txn::Txn;
@@ -11,6 +13,7 @@ use crate::store::{LogEntry, StoreError, TableWrites, Tables};
 use crate::tlog::Hash;
 use crate::tlog::merkle::leaf_hash;
 use crate::wire;
+use crate::withdrawal::{self, Reach};
 
 impl Txn<'_> {
     /// Appends one of this node's entries, unsigned: [`Self::sign_all`]
@@ -22,20 +25,41 @@ impl Txn<'_> {
             Publish::Upsert(sub) => {
                 let mut ind = sub.indicator;
                 let prev = self.indexed(ind.kind, ind.value.as_str(), &origin)?;
+                let stored_reach = match &prev {
+                    Some(_) => self.overlay.reach(&ind.id)?,
+                    None => None,
+                };
+                let mut reach =
+                    stored_reach.clone().or_else(|| prev.as_ref().map(|(_, p)| Reach::of(p))).unwrap_or_default();
                 match &prev {
                     Some((_, p)) if p.action == Action::Upsert => {
-                        ind.version = p.version + 1;
                         ind.first_seen_ms = p.first_seen_ms.min(ind.first_seen_ms);
+                        ind.version = p.version + 1;
+                        // Re-marked narrower: what went out before is
+                        // withdrawn where the new version will not go.
+                        let uncovered = reach.uncovered_by(&ind);
+                        if !uncovered.is_empty() {
+                            let notice = withdrawal::tombstone(p, uncovered, reach.first_seen_ms, now);
+                            ind.version = notice.version + 1;
+                            let stored = self.append_own(Entry::Indicator(notice), None, true, now)?;
+                            self.withdrawals.push(stored);
+                        }
                     }
                     Some((_, p)) => ind.version = p.version + 1,
                     None => ind.version = 1,
+                }
+                reach.record(&ind);
+                // Kept only when the history is wider than the current
+                // version (otherwise `Reach::of` the current one says it all).
+                if stored_reach.as_ref() != Some(&reach) && (stored_reach.is_some() || reach != Reach::of(&ind)) {
+                    self.overlay.put_reach(&ind.id, &reach);
                 }
                 (Entry::Indicator(ind), sub.plain, prev.is_some())
             }
             Publish::Revoke { id } => {
                 let seq = self.overlay.own_indicator_at(&id)?.ok_or_else(|| PublishError::NotFound(id.clone()))?;
                 let LogEntry { body, .. } = self.entry_at(seq)?.ok_or_else(|| PublishError::NotFound(id.clone()))?;
-                let Entry::Indicator(mut ind) = body.entry else {
+                let Entry::Indicator(ind) = body.entry else {
                     return Err(
                         StoreError::corrupt_log(format!("{id} points at {seq}, which is not an indicator")).into()
                     );
@@ -46,22 +70,30 @@ impl Txn<'_> {
                 if ind.action == Action::Revoke {
                     return Err(PublishError::AlreadyRevoked(id));
                 }
-                ind.action = Action::Revoke;
-                ind.version += 1;
-                ind.last_seen_ms = now;
-                (Entry::Indicator(ind), None, true)
+                // Reaches every node an earlier version could reach, and
+                // carries nothing of the current version.
+                let reach = self.overlay.reach(&id)?.unwrap_or_else(|| Reach::of(&ind));
+                let tomb = withdrawal::tombstone(&ind, reach.markings, reach.first_seen_ms, now);
+                (Entry::Indicator(tomb), None, true)
             }
             Publish::Key(event) => (Entry::KeyEvent(event), None, false),
             Publish::Feedback(f) => (Entry::Feedback(Box::new(f)), None, false),
         };
+        self.append_own(entry, plain, indexed, now)
+    }
+
+    /// Chains one of this node's entries after its head and appends it,
+    /// unsigned.
+    fn append_own(
+        &mut self,
+        entry: Entry,
+        plain: Option<String>,
+        indexed: bool,
+        now: crate::model::UnixMillis,
+    ) -> Result<Stored, PublishError> {
+        let origin = self.config.origin.clone();
         let head = self.snap.heads.get(&origin).copied().unwrap_or(Head { seq: 0, hash: GENESIS_HASH });
-        let body = EnvelopeBody {
-            origin: origin.clone(),
-            origin_seq: head.seq + 1,
-            prev_hash: head.hash,
-            created_at_ms: now,
-            entry,
-        };
+        let body = EnvelopeBody { origin, origin_seq: head.seq + 1, prev_hash: head.hash, created_at_ms: now, entry };
         // Signed by `sign_all` before the commit; the log holds the unsigned
         // form only inside this transaction.
         let raw = signing::unsigned(&body, &self.snap.key);
@@ -83,9 +115,12 @@ impl Txn<'_> {
     /// threads encode each signed envelope once and hash the stored bytes
     /// into the transparency-log tree's leaves.
     pub(super) fn sign_all(&mut self, results: &mut [Result<Stored, PublishError>]) {
+        // Withdrawal notices published on the way (see `publish`) too.
+        let mut notices = std::mem::take(&mut self.withdrawals);
         let mut todo: Vec<&mut Stored> = results
             .iter_mut()
             .filter_map(|r| r.as_mut().ok())
+            .chain(notices.iter_mut())
             .filter(|s| s.envelope.raw.signature.is_empty())
             .collect();
         let key = &*self.snap.key;

@@ -45,6 +45,10 @@ pub(super) enum KeyringChange {
     Add { owner: String, key: ed25519_dalek::VerifyingKey, valid_from_ms: UnixMillis },
     /// A key is revoked from a time.
     Revoke { key_id: String, at_ms: UnixMillis },
+    /// A rotation announcing this key is held for review.
+    Pending { key_id: String },
+    /// The review of that rotation is decided.
+    Settled { key_id: String },
 }
 
 /// Replies to one command once the commit's outcome is known.
@@ -72,6 +76,9 @@ pub(super) struct Txn<'s> {
     pub(super) keyring_changes: Vec<KeyringChange>,
     pub(super) hidden_add: Vec<u64>,
     pub(super) hidden_remove: Vec<u64>,
+    /// Withdrawal notices this commit published, to be signed with the
+    /// rest (`sign_all`).
+    pub(super) withdrawals: Vec<super::command::Stored>,
     /// Reused to name counters without an allocation per entry.
     scratch: String,
     /// Leaf hashes of the entries this commit appends, by log position
@@ -109,6 +116,7 @@ impl<'s> Txn<'s> {
             keyring_changes: Vec::new(),
             hidden_add: Vec::new(),
             hidden_remove: Vec::new(),
+            withdrawals: Vec::new(),
             scratch: String::new(),
             leaves: Vec::new(),
         }
@@ -345,7 +353,12 @@ impl<'s> Txn<'s> {
         match (&body.entry, disposition) {
             (Entry::Indicator(ind), Disposition::Accept) => self.index(&body.origin, ind, local_seq, indexed),
             (Entry::Indicator(_), Disposition::Quarantine { .. }) => {}
-            (Entry::KeyEvent(ev), _) => self.key_event(&body.origin, ev)?,
+            (Entry::KeyEvent(ev), Disposition::Accept) => self.key_event(&body.origin, ev)?,
+            (Entry::KeyEvent(ev), Disposition::Quarantine { .. }) => {
+                if let crate::envelope::KeyEvent::Rotation { new_key_id, .. } = ev {
+                    self.keyring_changes.push(KeyringChange::Pending { key_id: new_key_id.clone() });
+                }
+            }
             (Entry::Feedback(f), Disposition::Accept) => self.index_feedback(&body.origin, f, local_seq),
             (Entry::Feedback(_), Disposition::Quarantine { .. }) => {}
         }
@@ -366,6 +379,10 @@ impl<'s> Txn<'s> {
         if !indexed {
             self.bump(format_args!("count/kind/{}", ind.kind));
             self.bump(format_args!("count/origin/{origin}"));
+            // Once per (kind, value, origin): its id is f(origin, kind,
+            // value), the same for every version.
+            let stix_id = crate::envelope::stix_indicator_id(&ind.id);
+            self.overlay.put_stix_indicator(&stix_id, ind.kind, ind.value.as_str(), origin);
         }
         self.overlay.put_index(ind.kind, ind.value.as_str(), origin, local_seq);
         // Ids serve revocation by id, which only the origin does: a peer's

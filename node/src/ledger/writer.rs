@@ -10,9 +10,12 @@ use tokio::sync::{mpsc, watch};
 use super::command::{Command, LedgerConfig};
 use super::committed::Committed;
 use super::tree::{self, TreeHead};
+use super::health::StoreHealth;
 use super::txn::{Answer, Change, KeyringChange, Snapshot, Txn};
 use crate::audit;
+use crate::envelope::{Entry, KeyEvent};
 use crate::keys::SigningKey;
+use crate::store::Tables;
 use crate::store::layout::Head;
 use crate::store::records::Decision;
 use crate::store::{Store, StoreError};
@@ -26,6 +29,7 @@ pub(super) struct State {
     /// The tree head after each commit that grew it, for the checkpoint
     /// signer (`None` while the tree is off).
     tree_head: watch::Sender<Option<TreeHead>>,
+    health: watch::Sender<StoreHealth>,
 }
 
 impl State {
@@ -36,6 +40,7 @@ impl State {
         config: LedgerConfig,
         key: Arc<SigningKey>,
         committed: Arc<Committed>,
+        health: watch::Sender<StoreHealth>,
     ) -> Result<State, StoreError> {
         let next_local_seq = store.log_head()? + 1;
         let heads: HashMap<String, Head> = store.heads()?.into_iter().collect();
@@ -57,16 +62,23 @@ impl State {
         }
         {
             let mut hidden = committed.hidden.write().unwrap_or_else(|p| p.into_inner());
+            let mut pending = committed.pending_keys.write().unwrap_or_else(|p| p.into_inner());
             for (seq, rec) in store.quarantine_records()? {
                 if rec.decision != Decision::Accepted {
                     hidden.insert(seq);
+                }
+                if rec.decision == Decision::Pending
+                    && let Some(entry) = store.log_entry(seq)?
+                    && let Entry::KeyEvent(KeyEvent::Rotation { new_key_id, .. }) = entry.body.entry
+                {
+                    pending.insert(new_key_id);
                 }
             }
         }
         let tree = if config.tlog { Some(tree::load(&store, next_local_seq - 1)?) } else { None };
         let (tree_head, _) = watch::channel(tree.as_ref().map(TreeHead::of));
         let snapshot = Snapshot { next_local_seq, heads, counters, audit_seq, audit_hash, key, tree };
-        Ok(State { store, config, committed, snapshot, tree_head })
+        Ok(State { store, config, committed, snapshot, tree_head, health })
     }
 
     /// Tree heads, as commits move them.
@@ -107,10 +119,16 @@ impl State {
         let keys = commands.iter().map(Command::weight).sum::<usize>().saturating_mul(4);
         let mut txn = Txn::new(&self.store, &self.config, &self.committed, &self.snapshot, keys);
         let answers: Vec<Answer> = commands.into_iter().map(|c| txn.apply(c)).collect();
-        let outcome = txn.finish(&self.snapshot).and_then(|(batch, change)| {
-            self.store.commit(batch)?;
-            Ok(change)
-        });
+        // A transaction that cannot finish (its tree tiles unreadable) wrote
+        // nothing; an empty batch touches no engine: neither says anything
+        // of the store's health.
+        let (wrote, outcome) = match txn.finish(&self.snapshot) {
+            Ok((batch, change)) => {
+                let wrote = !batch.is_empty();
+                (wrote, self.store.commit(batch).map(|()| change))
+            }
+            Err(e) => (false, Err(e)),
+        };
         let outcome = match outcome {
             Ok(change) => {
                 self.advance(change);
@@ -122,6 +140,18 @@ impl State {
                 Err(e)
             }
         };
+        let failure = outcome.as_ref().err().map(ToString::to_string);
+        self.health.send_if_modified(|h| {
+            if !wrote {
+                return false;
+            }
+            let was = h.clone();
+            h.record(failure.as_deref(), crate::model::now_ms());
+            if was.failing && !h.failing {
+                tracing::info!("store commits again");
+            }
+            *h != was
+        });
         let err = outcome.err();
         for answer in answers {
             answer(err.as_ref());
@@ -149,6 +179,12 @@ impl State {
                     }
                     KeyringChange::Revoke { key_id, at_ms } => {
                         ring.revoke(&key_id, at_ms);
+                    }
+                    KeyringChange::Pending { key_id } => {
+                        self.committed.pending_keys.write().unwrap_or_else(|p| p.into_inner()).insert(key_id);
+                    }
+                    KeyringChange::Settled { key_id } => {
+                        self.committed.pending_keys.write().unwrap_or_else(|p| p.into_inner()).remove(&key_id);
                     }
                 }
             }

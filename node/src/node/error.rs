@@ -26,6 +26,9 @@ pub enum NodeError {
     /// Not allowed.
     #[error(transparent)]
     Forbidden(#[from] Forbidden),
+    /// The caller's token does not allow this (or no longer exists).
+    #[error(transparent)]
+    Access(#[from] crate::access::Denied),
     /// Storage failed; nothing was changed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -53,6 +56,9 @@ pub enum NotFound {
     /// An allowlist does not exist.
     #[error("no allowlist {0:?}")]
     Allowlist(String),
+    /// No token has this name.
+    #[error("no token named {0:?} (see `jaring token list`)")]
+    Token(String),
     /// A value is not on an allowlist.
     #[error("{value:?} is not on allowlist {list:?}")]
     AllowlistEntry {
@@ -96,9 +102,28 @@ pub enum Conflict {
     /// The review item was already decided.
     #[error("log position {0} was already {1}")]
     AlreadyDecided(u64, Decision),
+    /// A held key event can no longer apply.
+    #[error("the key event cannot apply: {0}")]
+    BadKeyEvent(String),
+    /// A key offered on an identity card is held by another node.
+    #[error("key {key_id} on the card of {node} is held by {owner}; a key id belongs to one node")]
+    KeyOwned {
+        /// The key.
+        key_id: String,
+        /// The card's node.
+        node: String,
+        /// Who holds it.
+        owner: String,
+    },
     /// TLS is not running (the node was opened without its servers).
     #[error("TLS is not running on this node")]
     TlsNotRunning,
+    /// A token with this name is in use.
+    #[error("a token named {0:?} exists; revoke it first or choose another name")]
+    TokenExists(String),
+    /// The token is already revoked.
+    #[error("token {0:?} is already revoked")]
+    TokenRevoked(String),
     /// The TLS material on disk is missing or wrong; the old stays in use.
     #[error("{0}")]
     TlsMaterial(String),
@@ -133,6 +158,12 @@ pub enum Forbidden {
     /// Built-in allowlists cannot be changed.
     #[error("{0} is built in and cannot be removed")]
     BuiltinList(String),
+    /// An imported list is replaced or removed whole, not entry by entry.
+    #[error("{0} is an imported list: remove it whole, or import a new version of its file")]
+    ImportedListEntry(String),
+    /// The node's admin token is not revoked through the API.
+    #[error("the built-in admin token is DIR/admin.token; replace that file and restart the node to change it")]
+    AdminToken,
 }
 
 impl From<PublishError> for NodeError {
@@ -154,6 +185,7 @@ impl From<DecideError> for NodeError {
         match e {
             DecideError::NotFound(seq) => NotFound::ReviewItem(seq).into(),
             DecideError::AlreadyDecided(seq, d) => Conflict::AlreadyDecided(seq, d).into(),
+            DecideError::BadKeyEvent(why) => Conflict::BadKeyEvent(why).into(),
             DecideError::Store(s) => NodeError::Store(s),
         }
     }
@@ -187,6 +219,9 @@ pub enum StartError {
     /// This node's TLS certificate and key.
     #[error("TLS: {0}")]
     Tls(#[from] crate::tls::TlsError),
+    /// The allowlists could not all be indexed.
+    #[error("allowlists: {0}")]
+    Allowlist(#[from] crate::warninglist::IndexError),
     /// Admin token.
     #[error("admin token {path}: {reason}")]
     Token {

@@ -32,15 +32,18 @@ impl Node {
 
     /// Signs and publishes a feedback event about a value this node holds
     /// an indicator for. The event inherits the categories (union), the
-    /// most restrictive TLP (unless `input.tlp`) and the most restrictive
-    /// distribution of the assertions held, and names the indicator it
-    /// responds to (another origin's, when there is one).
+    /// most restrictive TLP and the most restrictive distribution of the
+    /// assertions held, and names the indicator it responds to (another
+    /// origin's, when there is one). `input.tlp` may only be as or more
+    /// restrictive than the inherited TLP.
     ///
     /// # Errors
     ///
-    /// [`NodeError::Input`] for a bad value or a missing reason or
-    /// platform; [`NodeError::NotFound`] when no indicator for the value is
-    /// held; store failures.
+    /// [`NodeError::Input`] for a bad value, a missing reason or platform,
+    /// a TLP override less restrictive than the inherited one (field
+    /// `tlp`), or an `observed_at` in the future (field `observed_at`);
+    /// [`NodeError::NotFound`] when no indicator for the value is held;
+    /// store failures.
     pub async fn add_feedback(&self, input: NewFeedback, actor: &str) -> Result<FeedbackEvent, NodeError> {
         let candidates = match input.kind {
             Some(k) => vec![(
@@ -76,7 +79,24 @@ impl Node {
             indicator_id: target.map(|(_, i)| i.id.clone()),
             indicator_origin: target.map(|(o, _)| o.clone()),
             categories,
-            tlp: input.tlp.unwrap_or(inherited_tlp),
+            tlp: match input.tlp {
+                // An override may restrict what is inherited, never widen it.
+                Some(t) if t < inherited_tlp => {
+                    return Err(InputError::new(
+                        "tlp",
+                        format!(
+                            "{} is less restrictive than {}, which the feedback inherits from the indicator; \
+                             choose {} or stricter",
+                            t.label(),
+                            inherited_tlp.label(),
+                            inherited_tlp.label()
+                        ),
+                    )
+                    .into());
+                }
+                Some(t) => t,
+                None => inherited_tlp,
+            },
             distribution,
             platform: text(input.platform),
             action_taken: text(input.action_taken),
@@ -86,6 +106,14 @@ impl Node {
             referred_to: text(input.referred_to),
         };
         f.validate().map_err(InputError::from)?;
+        let latest = now_ms().saturating_add(self.config.limits.max_clock_skew_ms);
+        if f.observed_at_ms > latest {
+            return Err(InputError::new(
+                "observed_at",
+                format!("{} ms is in the future (limits.max_clock_skew_ms)", f.observed_at_ms),
+            )
+            .into());
+        }
         let detail = format!("{} on {} {} (tlp {})", f.feedback_type, f.kind, f.value.as_str(), f.tlp.label());
         let audit = vec![AuditDraft::admin(actor, "feedback.add", detail)];
         let mut results = self.ledger().publish(vec![Publish::Feedback(f)], audit).await?;

@@ -52,6 +52,11 @@ pub struct StatusReport {
     pub region: Option<String>,
     /// The transparency log.
     pub log: super::LogStatus,
+    /// Whether the store takes commits; when not, the node cannot store
+    /// anything (a full disk) and health checks say unhealthy.
+    pub store: crate::ledger::StoreHealth,
+    /// The allowlist index: lists, rules by shape, memory.
+    pub allowlists: crate::warninglist::IndexStats,
 }
 
 /// Indicators held from one origin.
@@ -205,6 +210,8 @@ impl Node {
             max_batch: self.config.limits.max_batch,
             region: self.config.region.clone(),
             log: self.log_status()?,
+            store: self.store_health(),
+            allowlists: self.allowlist_stats(),
         })
     }
 }

@@ -43,6 +43,21 @@ pub enum Keyspace {
     Feedback,
     /// list 0x00 kind-or-`*` 0x00 value -> JSON allowlist entry.
     Allowlist,
+    /// indicator id -> JSON `Reach`: the markings of the versions of one of
+    /// this node's own indicators that could leave it (what a tombstone
+    /// must reach, `crate::withdrawal`).
+    Reach,
+    /// STIX id of an indicator (`indicator--<uuid>`) -> kind 0x00 value
+    /// 0x00 origin, the indicator's [`index_key`]: TAXII finds an object
+    /// by id, or answers 404, without scanning the log.
+    StixIds,
+    /// Large allowlists (imported warninglists and rankings), in the
+    /// format of `crate::warninglist::stored`: `h` list -> JSON header;
+    /// `c` list 0x00 generation 0x00.. -> a binary chunk of rules
+    /// ([`warninglist_chunk_key`]).
+    Warninglists,
+    /// token name -> JSON token record (role, scope, SHA-256 of the secret).
+    Tokens,
     /// tile level (u8) ‖ tile index (u64) -> the tile's hashes: this
     /// node's log as a transparency-log tree (tlog-tiles hash tiles),
     /// written in the same commit as the entries they cover.
@@ -56,7 +71,7 @@ pub enum Keyspace {
 
 impl Keyspace {
     /// Every keyspace, in [`Keyspace::slot`] order.
-    pub const ALL: [Keyspace; 17] = [
+    pub const ALL: [Keyspace; 21] = [
         Keyspace::Log,
         Keyspace::OriginSeq,
         Keyspace::Heads,
@@ -72,6 +87,10 @@ impl Keyspace {
         Keyspace::Meta,
         Keyspace::Feedback,
         Keyspace::Allowlist,
+        Keyspace::Reach,
+        Keyspace::StixIds,
+        Keyspace::Warninglists,
+        Keyspace::Tokens,
         Keyspace::Tiles,
         Keyspace::Witness,
     ];
@@ -94,8 +113,12 @@ impl Keyspace {
             Keyspace::Meta => 12,
             Keyspace::Feedback => 13,
             Keyspace::Allowlist => 14,
-            Keyspace::Tiles => 15,
-            Keyspace::Witness => 16,
+            Keyspace::Reach => 15,
+            Keyspace::StixIds => 16,
+            Keyspace::Warninglists => 17,
+            Keyspace::Tokens => 18,
+            Keyspace::Tiles => 19,
+            Keyspace::Witness => 20,
         }
     }
 
@@ -117,7 +140,11 @@ impl Keyspace {
             Keyspace::Meta => b'M',
             Keyspace::Feedback => b'E',
             Keyspace::Allowlist => b'W',
-            Keyspace::Tiles => b'G',
+            Keyspace::Reach => b'T',
+            Keyspace::StixIds => b'X',
+            Keyspace::Warninglists => b'G',
+            Keyspace::Tokens => b'U',
+            Keyspace::Tiles => b'J',
             Keyspace::Witness => b'N',
         }
     }
@@ -198,6 +225,62 @@ pub fn allow_key(list: &str, kind: Option<Kind>, value: &str) -> Vec<u8> {
     k.push(0);
     k.extend_from_slice(value.as_bytes());
     k
+}
+
+/// `list 0x00`: the prefix of every entry of one admin allowlist.
+pub fn allow_list_prefix(list: &str) -> Vec<u8> {
+    let mut k = list.as_bytes().to_vec();
+    k.push(0);
+    k
+}
+
+/// Tag of a large list's header key.
+const WARNINGLIST_HEADER: u8 = b'h';
+/// Tag of a large list's chunk keys.
+const WARNINGLIST_CHUNK: u8 = b'c';
+
+/// `h list`: a large list's header.
+pub fn warninglist_header_key(list: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(list.len() + 1);
+    k.push(WARNINGLIST_HEADER);
+    k.extend_from_slice(list.as_bytes());
+    k
+}
+
+/// `h`: the prefix of every header.
+pub fn warninglist_headers_prefix() -> [u8; 1] {
+    [WARNINGLIST_HEADER]
+}
+
+/// `c`: the prefix of every chunk of every list.
+pub fn warninglist_chunks_prefix() -> [u8; 1] {
+    [WARNINGLIST_CHUNK]
+}
+
+/// `c list 0x00 generation(u64 BE) index(u32 BE)`: one chunk of one
+/// generation of a list; a generation's chunks sort in order.
+pub fn warninglist_chunk_key(list: &str, generation: u64, index: u32) -> Vec<u8> {
+    let mut k = Vec::with_capacity(list.len() + 14);
+    k.push(WARNINGLIST_CHUNK);
+    k.extend_from_slice(list.as_bytes());
+    k.push(0);
+    k.extend_from_slice(&generation.to_be_bytes());
+    k.extend_from_slice(&index.to_be_bytes());
+    k
+}
+
+/// Splits a [`warninglist_chunk_key`] into (list, generation, index).
+pub fn split_warninglist_chunk_key(k: &[u8]) -> Option<(&str, u64, u32)> {
+    let rest = k.strip_prefix(&[WARNINGLIST_CHUNK])?;
+    let zero = rest.iter().position(|&b| b == 0)?;
+    let (list, tail) = rest.split_at(zero);
+    let tail = tail.get(1..)?;
+    if tail.len() != 12 {
+        return None;
+    }
+    let generation = read_u64(tail)?;
+    let index = u32::from_be_bytes(tail.get(8..12)?.try_into().ok()?);
+    Some((std::str::from_utf8(list).ok()?, generation, index))
 }
 
 /// `latest 0x00 origin`: the checkpoint of `origin` this node last cosigned.
@@ -297,5 +380,17 @@ mod tests {
         }
         let prefixes: std::collections::HashSet<u8> = Keyspace::ALL.iter().map(|k| k.prefix()).collect();
         assert_eq!(prefixes.len(), Keyspace::ALL.len());
+    }
+
+    #[test]
+    fn warninglist_keys_split_and_sort() {
+        let k = warninglist_chunk_key("misp-x", 7, 3);
+        assert_eq!(split_warninglist_chunk_key(&k), Some(("misp-x", 7, 3)));
+        assert!(warninglist_chunk_key("l", 1, 2) < warninglist_chunk_key("l", 1, 10));
+        assert!(warninglist_chunk_key("l", 1, u32::MAX) < warninglist_chunk_key("l", 2, 0));
+        assert!(k.starts_with(&warninglist_chunks_prefix()));
+        assert!(warninglist_header_key("l").starts_with(&warninglist_headers_prefix()));
+        assert_eq!(split_warninglist_chunk_key(&warninglist_header_key("l")), None);
+        assert_eq!(split_warninglist_chunk_key(&k[..k.len() - 1]), None);
     }
 }

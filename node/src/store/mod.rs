@@ -10,15 +10,18 @@
 //! source of truth), per-origin chain positions and heads, the lookup index,
 //! plain values of personal data (local only), subscription cursors, peers,
 //! keys, the audit chain, the review quarantine, fork evidence, counters,
-//! feedback references and allowlists. Above the engines:
+//! feedback references, admin allowlists and large imported lists. Above
+//! the engines:
 //! - [`tables`]: typed reads and writes of every keyspace ([`Tables`],
 //!   [`TableWrites`]) and the log as decoded entries ([`LogEntry`]), so no
 //!   file outside this folder names a keyspace or decodes a raw record;
 //! - [`overlay`]: the single writer's read-your-writes transaction;
 //! - [`records`]: the JSON records kept beside the log;
-//! - [`audit`]: listing and verifying the audit chain, also offline.
+//! - [`audit`]: listing and verifying the audit chain, also offline;
+//! - [`fault`]: commits that fail on demand (tests of a full disk).
 
 pub mod audit;
+pub mod fault;
 pub mod fjall_engine;
 pub mod layout;
 pub mod overlay;
@@ -32,7 +35,7 @@ use std::sync::Arc;
 
 pub use layout::Keyspace;
 pub use overlay::Overlay;
-pub use tables::{LogEntry, LogRecord, TableWrites, Tables, decode_log};
+pub use tables::{LogEntry, LogRecord, StoredChunk, StoredLists, TableWrites, Tables, decode_log};
 
 /// A storage failure. The node treats these as fatal for the operation and
 /// never acknowledges a write that returned one.
@@ -158,6 +161,12 @@ impl Store {
     /// The engine.
     pub fn engine(&self) -> &dyn Engine {
         &*self.engine
+    }
+
+    /// The same store with every commit failing while `path` exists
+    /// ([`fault::FaultFile`], for tests).
+    pub fn with_fault_file(self, path: PathBuf) -> Store {
+        Store { engine: Arc::new(fault::FaultFile::new(self.engine, path)) }
     }
 
     /// Reads one key.

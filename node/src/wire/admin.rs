@@ -474,7 +474,12 @@ impl ToPb for crate::node::StatusReport {
             admin_listen: self.admin_listen.clone(),
             max_message_bytes: u64::try_from(self.max_message_bytes).unwrap_or(u64::MAX),
             max_batch: u32::try_from(self.max_batch).unwrap_or(u32::MAX),
+            store_failing: self.store.failing,
+            store_last_error: self.store.last_error.clone().unwrap_or_default(),
+            store_failing_since_ms: self.store.failing_since_ms.unwrap_or(0),
+            store_failed_commits: self.store.failed_commits,
             region: self.region.clone().unwrap_or_default(),
+            allowlists: Some(self.allowlists.to_pb()),
             log: Some(self.log.to_pb()),
         }
     }

@@ -11,7 +11,7 @@
 use jaring_proto::pb;
 use prost::Message;
 
-use crate::envelope::{BodyHash, Entry, EnvelopeBody, Indicator, KeyEvent, SignedEnvelope, Value};
+use crate::envelope::{BodyHash, Entry, EnvelopeBody, Indicator, KeyEvent, Marking, SignedEnvelope, Value};
 use crate::feedback::{Feedback, FeedbackType};
 use crate::model::{Action, Category, Confidence, Distribution, InvalidField, Kind, Tlp};
 use crate::node_id::NodeId;
@@ -305,7 +305,24 @@ fn indicator_to_wire(i: &Indicator) -> pb::Indicator {
         version: i.version,
         description: i.description.clone().unwrap_or_default(),
         source_refs: i.source_refs.clone(),
+        reach: i
+            .reach
+            .iter()
+            .map(|m| pb::Marking {
+                tlp: m.tlp.to_wire(),
+                distribution: m.distribution.to_wire(),
+                categories: categories_to_wire(&m.categories),
+            })
+            .collect(),
     }
+}
+
+fn marking_from_wire(m: pb::Marking) -> Result<Marking, WireError> {
+    Ok(Marking {
+        tlp: Tlp::require_wire(m.tlp)?,
+        distribution: Distribution::require_wire(m.distribution)?,
+        categories: categories_from_wire(&m.categories)?,
+    })
 }
 
 fn indicator_from_wire(i: pb::Indicator) -> Result<Indicator, WireError> {
@@ -324,6 +341,7 @@ fn indicator_from_wire(i: pb::Indicator) -> Result<Indicator, WireError> {
         version: i.version,
         description: (!i.description.is_empty()).then_some(i.description),
         source_refs: i.source_refs,
+        reach: i.reach.into_iter().map(marking_from_wire).collect::<Result<_, _>>()?,
     };
     ind.validate()?;
     Ok(ind)
@@ -444,8 +462,10 @@ fn feedback_from_wire(f: pb::Feedback) -> Result<Feedback, WireError> {
 }
 
 pub mod admin;
+pub mod allowlist;
 pub mod status;
 pub mod tlog;
+pub mod tokens;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
