@@ -45,6 +45,9 @@ pub struct Config {
     /// factor (see [`crate::scoring`]).
     #[serde(default)]
     pub scoring: crate::scoring::ScoringConfig,
+    /// Takedown cases: default due time, per-platform webhooks.
+    #[serde(default)]
+    pub takedown: crate::takedowns::config::TakedownConfig,
     /// Directory of `node.toml`; relative paths resolve against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -610,6 +613,7 @@ impl Config {
             return Err(invalid("limits.max_streams_per_peer", "must be at least 1".into()));
         }
         self.scoring.validate().map_err(|(field, reason)| invalid(field, reason))?;
+        self.takedown.validate().map_err(|(field, reason)| invalid(field, reason))?;
         Ok(())
     }
 

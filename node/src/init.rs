@@ -121,6 +121,7 @@ pub fn init(opts: &InitOptions) -> Result<Config, InitError> {
         limits: Default::default(),
         logging: Default::default(),
         scoring: Default::default(),
+        takedown: Default::default(),
         base_dir: dir.clone(),
     };
     config.privacy.hash_phone = opts.hash_phone;

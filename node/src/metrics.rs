@@ -20,6 +20,8 @@
 //! | `jaring_log_entries` | gauge | |
 //! | `jaring_indicators` | gauge | `kind` |
 //! | `jaring_store_bytes` | gauge | |
+//! | `jaring_takedown_open` | gauge | `platform`, `state` ([`crate::takedowns::metrics`]) |
+//! | `jaring_takedown_time_to_outcome_seconds` | histogram | `platform` |
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -247,6 +249,7 @@ pub fn render(node: &Node) -> String {
     let db = node.config().resolve(&node.config().paths.db);
     bytes.set(i64::try_from(dir_bytes(&db)).unwrap_or(i64::MAX));
     state.register("store_bytes", "Size of the store on disk", bytes);
+    crate::takedowns::metrics::register(node, &mut state);
 
     let mut out = String::new();
     // Writing to a String cannot fail.

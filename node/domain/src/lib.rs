@@ -22,6 +22,9 @@
 //!   (sightings, takedowns, false positives), confidence decay, and values
 //!   never published as scams without an override ([`reserved_ip`]: the IP
 //!   ranges that are never a scam's address).
+//! - [`takedown`]: takedown cases (requested, acknowledged, actioned,
+//!   refused, expired, withdrawn) folded from feedback events, and their
+//!   service levels.
 //! - [`view`]: the merged view of a value across origins.
 //! - [`audit`]: the hash-chained audit log's entries and their check.
 #![forbid(unsafe_code)]
@@ -41,4 +44,5 @@ pub mod policy;
 pub mod reserved_ip;
 pub mod scoring;
 pub mod submission;
+pub mod takedown;
 pub mod view;

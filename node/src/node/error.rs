@@ -53,6 +53,10 @@ pub enum NotFound {
     /// An allowlist does not exist.
     #[error("no allowlist {0:?}")]
     Allowlist(String),
+    /// No takedown case with this id is held (or, for a platform, none
+    /// addressed to it: a platform never learns of other platforms' cases).
+    #[error("no takedown case {0}")]
+    TakedownCase(String),
     /// A value is not on an allowlist.
     #[error("{value:?} is not on allowlist {list:?}")]
     AllowlistEntry {
@@ -93,6 +97,31 @@ pub enum Conflict {
     /// The TLS material on disk is missing or wrong; the old stays in use.
     #[error("{0}")]
     TlsMaterial(String),
+    /// A takedown case cannot move from its state to the one asked.
+    #[error("takedown case {id} is {state}; it cannot become {wanted}")]
+    TakedownState {
+        /// The case.
+        id: String,
+        /// Where it stands.
+        state: crate::takedown::CaseState,
+        /// What was asked.
+        wanted: crate::takedown::CaseState,
+    },
+    /// Another node already holds an open case for this value and platform.
+    #[error(
+        "{origin} already asked {platform} about this value (case {id}, requested at {requested_at_ms} ms); \
+         see `jaring takedown show {id}`, or pass --also to ask too"
+    )]
+    TakedownOpenElsewhere {
+        /// Its case.
+        id: String,
+        /// The node that asked.
+        origin: String,
+        /// The platform.
+        platform: String,
+        /// When it asked.
+        requested_at_ms: UnixMillis,
+    },
 }
 
 /// What is not allowed.
@@ -105,6 +134,15 @@ pub enum Forbidden {
         /// The indicator.
         id: String,
         /// Its origin.
+        origin: String,
+    },
+    /// Only the node that asked the platform records a case's answers and
+    /// withdraws it (its events are signed by that node).
+    #[error("takedown case {id} belongs to {origin}; it is answered and withdrawn there")]
+    NotOwnCase {
+        /// The case.
+        id: String,
+        /// Its requester.
         origin: String,
     },
     /// Built-in allowlists cannot be changed.

@@ -13,16 +13,21 @@
 //! - [`keys`]: the signing key lifecycle (rotate, revoke) and the identity
 //!   card;
 //! - [`tls`]: reloading TLS material and certificate expiry;
+//! - [`takedown`]: takedown cases (requests, the platform's queue and
+//!   answers, expiry, service levels) and referrals;
+//! - [`evidence`]: the evidence package about a value;
 //! - [`error`]: how operations fail, with typed fields.
 
 mod allowlist;
 pub mod error;
+mod evidence;
 mod feedback;
 mod indicators;
 mod keys;
 mod peers;
 mod review;
 mod status;
+mod takedown;
 mod tls;
 mod unchanged;
 
@@ -42,11 +47,15 @@ use crate::pii::Privacy;
 use crate::store::{self, LogEntry, Store, StoreError, Tables};
 
 pub use error::{Conflict, Forbidden, NodeError, NotFound, StartError};
+pub use evidence::EvidencePackage;
 pub use indicators::ListFilter;
 pub use keys::{KeyInfo, identity_card};
 pub use peers::{LinkStatus, PeerChange};
 pub use review::ReviewItem;
 pub use status::{CertStatus, OriginStatus, PeerStatus, SigningKeyStatus, StatusReport};
+pub use takedown::{
+    Answerer, CaseNotice, CasePage, EXPIRY_ACTOR, NewReferral, NoticeKind, Page, QueueQuery, Requested,
+};
 pub use tls::{CERT_WARNING_MS, CertExpiry, pem_not_after};
 pub use unchanged::{SubmitOptions, Submitted};
 
@@ -70,6 +79,8 @@ pub struct Node {
     key_ops: tokio::sync::Mutex<()>,
     /// The TLS material the servers use, once running (for reload).
     own_cert: std::sync::OnceLock<Arc<crate::tls::OwnCert>>,
+    /// Takedown cases: the lock on transitions, change and push signals.
+    takedowns: takedown::TakedownState,
 }
 
 impl Node {
@@ -131,6 +142,7 @@ impl Node {
             tls_ca_pem: RwLock::new(tls_ca_pem),
             key_ops: tokio::sync::Mutex::new(()),
             own_cert: std::sync::OnceLock::new(),
+            takedowns: takedown::TakedownState::new(),
         };
         node.refresh_peer_trust();
         Ok((Arc::new(node), handle))

@@ -43,11 +43,14 @@ pub enum Keyspace {
     Feedback,
     /// list 0x00 kind-or-`*` 0x00 value -> JSON allowlist entry.
     Allowlist,
+    /// origin 0x00 case_seq local_seq (both big-endian) -> (): the events of
+    /// each takedown case, by the requester and its request's origin_seq.
+    Cases,
 }
 
 impl Keyspace {
     /// Every keyspace, in [`Keyspace::slot`] order.
-    pub const ALL: [Keyspace; 15] = [
+    pub const ALL: [Keyspace; 16] = [
         Keyspace::Log,
         Keyspace::OriginSeq,
         Keyspace::Heads,
@@ -63,6 +66,7 @@ impl Keyspace {
         Keyspace::Meta,
         Keyspace::Feedback,
         Keyspace::Allowlist,
+        Keyspace::Cases,
     ];
 
     /// Position in [`Keyspace::ALL`].
@@ -83,6 +87,7 @@ impl Keyspace {
             Keyspace::Meta => 12,
             Keyspace::Feedback => 13,
             Keyspace::Allowlist => 14,
+            Keyspace::Cases => 15,
         }
     }
 
@@ -104,6 +109,7 @@ impl Keyspace {
             Keyspace::Meta => b'M',
             Keyspace::Feedback => b'E',
             Keyspace::Allowlist => b'W',
+            Keyspace::Cases => b'T',
         }
     }
 }
@@ -165,6 +171,35 @@ pub fn feedback_key(kind: Kind, value: &str, reporter: &str, local_seq: u64) -> 
 /// The local_seq at the end of a [`feedback_key`].
 pub fn feedback_key_seq(k: &[u8]) -> Option<u64> {
     read_u64(k.get(k.len().checked_sub(8)?..)?)
+}
+
+/// `origin 0x00 case_seq`: the prefix of a takedown case's events; with
+/// `case_seq` `None`, of every case of `origin`.
+pub fn case_prefix(origin: &str, case_seq: Option<u64>) -> Vec<u8> {
+    let mut k = Vec::with_capacity(origin.len() + 9);
+    k.extend_from_slice(origin.as_bytes());
+    k.push(0);
+    if let Some(seq) = case_seq {
+        k.extend_from_slice(&seq.to_be_bytes());
+    }
+    k
+}
+
+/// `origin 0x00 case_seq local_seq`: one event of a takedown case.
+pub fn case_key(origin: &str, case_seq: u64, local_seq: u64) -> Vec<u8> {
+    let mut k = case_prefix(origin, Some(case_seq));
+    k.extend_from_slice(&local_seq.to_be_bytes());
+    k
+}
+
+/// Splits a [`case_key`] into (origin, case_seq, local_seq).
+pub fn split_case_key(k: &[u8]) -> Option<(&str, u64, u64)> {
+    let zero = k.iter().position(|&b| b == 0)?;
+    let rest = k.get(zero + 1..)?;
+    if rest.len() != 16 {
+        return None;
+    }
+    Some((std::str::from_utf8(&k[..zero]).ok()?, read_u64(&rest[..8])?, read_u64(&rest[8..])?))
 }
 
 /// `kind 0x00 digest`.
@@ -257,5 +292,15 @@ mod tests {
         }
         let prefixes: std::collections::HashSet<u8> = Keyspace::ALL.iter().map(|k| k.prefix()).collect();
         assert_eq!(prefixes.len(), Keyspace::ALL.len());
+    }
+
+    #[test]
+    fn case_keys_split_back_and_sort_by_case_then_event() {
+        let k = case_key("id-kominfo", 17, 300);
+        assert_eq!(split_case_key(&k), Some(("id-kominfo", 17, 300)));
+        assert!(k.starts_with(&case_prefix("id-kominfo", Some(17))));
+        assert!(k.starts_with(&case_prefix("id-kominfo", None)));
+        assert!(case_key("ID", 2, 900) < case_key("ID", 10, 5), "numeric order of cases");
+        assert_eq!(split_case_key(b"ID\0short"), None);
     }
 }
