@@ -6,6 +6,7 @@ pub mod bench;
 pub mod bench_flood;
 pub mod certs;
 pub mod demo;
+pub mod evidence;
 pub mod export;
 pub mod feedback;
 pub mod hash;
@@ -17,8 +18,10 @@ pub mod key;
 pub mod log;
 pub mod lookup;
 pub mod peer;
+pub mod referral;
 pub mod review;
 pub mod status;
+pub mod takedown;
 pub mod tls;
 pub mod token;
 

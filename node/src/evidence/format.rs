@@ -248,3 +248,26 @@ pub fn split(bytes: &[u8]) -> Result<Parts<'_>, String> {
     let end = rest.iter().position(|&b| b == b'\n').ok_or("the manifest line does not end")?;
     Ok(Parts { manifest: &rest[..end], blobs: &rest[end + 1..] })
 }
+
+/// The manifest of a package, read without checking anything (for tools
+/// that locate items; [`super::verify::verify`] is what checks them).
+///
+/// # Errors
+///
+/// A reason when the layout or the manifest does not parse.
+pub fn read_manifest(bytes: &[u8]) -> Result<Manifest, String> {
+    let parts = split(bytes)?;
+    let envelope: ManifestEnvelope = serde_json::from_slice(parts.manifest).map_err(|e| e.to_string())?;
+    let payload = B64.decode(envelope.payload.as_bytes()).map_err(|e| e.to_string())?;
+    serde_json::from_slice(&payload).map_err(|e| e.to_string())
+}
+
+/// Where the blob area of a package starts (the offset items count from).
+///
+/// # Errors
+///
+/// A reason when the layout does not parse.
+pub fn blob_start(bytes: &[u8]) -> Result<usize, String> {
+    let parts = split(bytes)?;
+    Ok(bytes.len() - parts.blobs.len())
+}

@@ -251,8 +251,7 @@ mod tests {
         assert!(statements.iter().any(|s| s.contains("reported actioned (case ID-2)")));
 
         // Flip every byte of every envelope: verification fails naming it.
-        let split = crate::evidence::format::split(&pkg.bytes).unwrap();
-        let blob_start = pkg.bytes.len() - split.blobs.len();
+        let blob_start = crate::evidence::format::blob_start(&pkg.bytes).unwrap();
         let manifest_items: Vec<(String, u64, u64)> = report
             .items
             .iter()
@@ -291,11 +290,7 @@ mod tests {
 
     /// (offset, length) of a named item, read from the manifest.
     fn manifest_item(bytes: &[u8], name: &str) -> (u64, u64) {
-        use base64::Engine as _;
-        let parts = crate::evidence::format::split(bytes).unwrap();
-        let env: serde_json::Value = serde_json::from_slice(parts.manifest).unwrap();
-        let payload = base64::engine::general_purpose::STANDARD.decode(env["payload"].as_str().unwrap()).unwrap();
-        let m: crate::evidence::Manifest = serde_json::from_slice(&payload).unwrap();
+        let m = crate::evidence::format::read_manifest(bytes).unwrap();
         let i = m.items.iter().find(|i| i.name == name).unwrap();
         (i.offset, i.length)
     }

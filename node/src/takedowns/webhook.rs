@@ -157,11 +157,9 @@ fn tls_config(platform: &str, ca: Option<&Path>) -> Result<Arc<rustls::ClientCon
     let bad = |reason: String| WebhookError::Ca { platform: platform.into(), path: path.clone(), reason };
     let pem = std::fs::read(&path).map_err(|e| bad(e.to_string()))?;
     let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(&pem) {
-        // A system bundle may hold certificates rustls cannot use; skip them.
-        if let Ok(c) = cert {
-            let _ = roots.add(c);
-        }
+    // A system bundle may hold certificates rustls cannot use; skip them.
+    for c in CertificateDer::pem_slice_iter(&pem).flatten() {
+        let _ = roots.add(c);
     }
     if roots.is_empty() {
         return Err(bad("holds no usable CA certificate".into()));
