@@ -4,8 +4,10 @@
 #   strict parsing), taxii2-client (OASIS TAXII client);
 # - grpcio-reflection (Python's gRPC reflection client, v1alpha);
 # - pymisp (MISP's own event model, to load the MISP feed strictly);
-# - prometheus_client (its OpenMetrics parser), httpx[http2] (HTTP/2 requests).
-# tests/tests/interop*.rs run them from .venv/bin/python.
+# - prometheus_client (its OpenMetrics parser), httpx[http2] (HTTP/2 requests);
+# - cryptography (Ed25519, for tests/data/verify_jrev.py, the independent
+#   evidence package verifier).
+# tests/tests/interop*.rs and takedown.rs run them from .venv/bin/python.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.venv"
@@ -14,5 +16,5 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/python" -m pip install --quiet --upgrade pip
 "$venv/bin/python" -m pip install --quiet stix2-validator stix2 taxii2-client grpcio grpcio-reflection pymisp \
-    prometheus_client 'httpx[http2]'
-"$venv/bin/python" -c 'import stix2validator, stix2, taxii2client, grpc_reflection, pymisp, prometheus_client, httpx, h2; print("interop venv ready")'
+    prometheus_client 'httpx[http2]' cryptography
+"$venv/bin/python" -c 'import stix2validator, stix2, taxii2client, grpc_reflection, pymisp, prometheus_client, httpx, h2, cryptography; print("interop venv ready")'

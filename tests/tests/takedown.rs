@@ -20,7 +20,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, SystemTime};
@@ -151,9 +151,21 @@ fn receiver() -> Result<(u16, mpsc::Receiver<Delivery>)> {
     Ok((port, rx))
 }
 
-/// Whether `python3` with the `cryptography` package is here.
-fn python_with_cryptography() -> bool {
-    Command::new("python3").args(["-c", "import cryptography"]).output().is_ok_and(|o| o.status.success())
+/// A Python with the `cryptography` package: the workspace's `.venv`
+/// (`.ci/setup-python.sh`), else `python3`.
+///
+/// # Panics
+///
+/// If neither has it.
+fn python() -> PathBuf {
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
+    let candidates = [venv, PathBuf::from("python3")];
+    let found = candidates
+        .iter()
+        .find(|p| Command::new(p).args(["-c", "import cryptography"]).output().is_ok_and(|o| o.status.success()));
+    found.cloned().unwrap_or_else(|| {
+        panic!("no Python with `cryptography`: run .ci/setup-python.sh (it adds it to .venv) before this test")
+    })
 }
 
 /// `jaring evidence verify FILE` run with no node; (success, stdout JSON report).
@@ -443,14 +455,10 @@ fn a_takedown_case_from_request_to_outcome_to_referral_and_evidence() -> Result<
     let start = jaring_node::evidence::format::blob_start(&bytes).map_err(anyhow::Error::msg)?;
     let envelopes: Vec<_> = manifest.items.iter().filter(|i| i.item_type.is_envelope()).collect();
     assert!(envelopes.len() >= 9, "{} envelopes", envelopes.len());
-    let python = python_with_cryptography();
+    let python = python();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/verify_jrev.py");
-    if python {
-        let out = Command::new("python3").arg(&script).arg(&file).output()?;
-        assert!(out.status.success(), "the Python verifier refused it: {}", String::from_utf8_lossy(&out.stdout));
-    } else {
-        eprintln!("python3 with `cryptography` not found: the independent verifier is not run");
-    }
+    let out = Command::new(&python).arg(&script).arg(&file).output()?;
+    assert!(out.status.success(), "the Python verifier refused it: {}", String::from_utf8_lossy(&out.stdout));
     // Flip the first, a middle and the last byte of every envelope.
     let flipped = work.path().join("flipped.jrev");
     for item in &envelopes {
@@ -463,8 +471,8 @@ fn a_takedown_case_from_request_to_outcome_to_referral_and_evidence() -> Result<
             let (ok, report) = cli_verify(&flipped)?;
             assert!(!ok, "byte {at} of {} flipped and the package verified", item.name);
             assert_eq!(failed(&report), std::slice::from_ref(&item.name), "byte {at} flipped: {report}");
-            if python && at == base + len / 2 {
-                let out = Command::new("python3").arg(&script).arg(&flipped).output()?;
+            if at == base + len / 2 {
+                let out = Command::new(&python).arg(&script).arg(&flipped).output()?;
                 let stdout = String::from_utf8_lossy(&out.stdout);
                 assert!(!out.status.success(), "Python verified {} with byte {at} flipped", item.name);
                 assert!(stdout.contains(&format!("{}: FAILED", item.name)), "{stdout}");
