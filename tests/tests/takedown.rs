@@ -451,8 +451,8 @@ fn a_takedown_case_from_request_to_outcome_to_referral_and_evidence() -> Result<
     assert!(text.contains("verified"), "{text}");
 
     let bytes = std::fs::read(&file)?;
-    let manifest = jaring_node::evidence::format::read_manifest(&bytes).map_err(anyhow::Error::msg)?;
-    let start = jaring_node::evidence::format::blob_start(&bytes).map_err(anyhow::Error::msg)?;
+    let manifest = jaring_node::evidence::format::read_manifest(&bytes)?;
+    let start = jaring_node::evidence::format::blob_start(&bytes)?;
     let envelopes: Vec<_> = manifest.items.iter().filter(|i| i.item_type.is_envelope()).collect();
     assert!(envelopes.len() >= 9, "{} envelopes", envelopes.len());
     let python = python();

@@ -229,6 +229,21 @@ impl PackageBuilder {
     }
 }
 
+/// Why bytes are not laid out as a package.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LayoutError {
+    /// The first line is not [`MAGIC`].
+    #[error("does not start with \"JREV/1\" and a newline")]
+    NoMagic,
+    /// No newline ends the manifest line.
+    #[error("the manifest line does not end")]
+    UnendedManifest,
+    /// The manifest envelope or its payload does not parse.
+    #[error("the manifest does not parse: {0}")]
+    Manifest(String),
+}
+
 /// A package split into its manifest line and its blob area.
 #[derive(Debug, Clone, Copy)]
 pub struct Parts<'a> {
@@ -242,10 +257,10 @@ pub struct Parts<'a> {
 ///
 /// # Errors
 ///
-/// A reason when it does not start with [`MAGIC`] or has no manifest line.
-pub fn split(bytes: &[u8]) -> Result<Parts<'_>, String> {
-    let rest = bytes.strip_prefix(MAGIC).ok_or("does not start with \"JREV/1\" and a newline")?;
-    let end = rest.iter().position(|&b| b == b'\n').ok_or("the manifest line does not end")?;
+/// [`LayoutError::NoMagic`], [`LayoutError::UnendedManifest`].
+pub fn split(bytes: &[u8]) -> Result<Parts<'_>, LayoutError> {
+    let rest = bytes.strip_prefix(MAGIC).ok_or(LayoutError::NoMagic)?;
+    let end = rest.iter().position(|&b| b == b'\n').ok_or(LayoutError::UnendedManifest)?;
     Ok(Parts { manifest: &rest[..end], blobs: &rest[end + 1..] })
 }
 
@@ -254,20 +269,21 @@ pub fn split(bytes: &[u8]) -> Result<Parts<'_>, String> {
 ///
 /// # Errors
 ///
-/// A reason when the layout or the manifest does not parse.
-pub fn read_manifest(bytes: &[u8]) -> Result<Manifest, String> {
+/// [`LayoutError`] when the layout or the manifest does not parse.
+pub fn read_manifest(bytes: &[u8]) -> Result<Manifest, LayoutError> {
     let parts = split(bytes)?;
-    let envelope: ManifestEnvelope = serde_json::from_slice(parts.manifest).map_err(|e| e.to_string())?;
-    let payload = B64.decode(envelope.payload.as_bytes()).map_err(|e| e.to_string())?;
-    serde_json::from_slice(&payload).map_err(|e| e.to_string())
+    let bad = |e: &dyn std::fmt::Display| LayoutError::Manifest(e.to_string());
+    let envelope: ManifestEnvelope = serde_json::from_slice(parts.manifest).map_err(|e| bad(&e))?;
+    let payload = B64.decode(envelope.payload.as_bytes()).map_err(|e| bad(&e))?;
+    serde_json::from_slice(&payload).map_err(|e| bad(&e))
 }
 
 /// Where the blob area of a package starts (the offset items count from).
 ///
 /// # Errors
 ///
-/// A reason when the layout does not parse.
-pub fn blob_start(bytes: &[u8]) -> Result<usize, String> {
+/// [`LayoutError`] when the layout does not parse.
+pub fn blob_start(bytes: &[u8]) -> Result<usize, LayoutError> {
     let parts = split(bytes)?;
     Ok(bytes.len() - parts.blobs.len())
 }

@@ -24,5 +24,7 @@
 pub mod format;
 pub mod verify;
 
-pub use format::{EVIDENCE_TYPE, FORMAT, ItemType, MAGIC, Manifest, ManifestItem, PackageBuilder, Subject};
+pub use format::{
+    EVIDENCE_TYPE, FORMAT, ItemType, LayoutError, MAGIC, Manifest, ManifestItem, PackageBuilder, Subject,
+};
 pub use verify::{ItemError, ItemReport, Report, verify};

@@ -171,7 +171,7 @@ pub fn verify(bytes: &[u8]) -> Report {
     let parts = match format::split(bytes) {
         Ok(p) => p,
         Err(reason) => {
-            report.items.push(ItemReport::failed("package", ItemError::Layout(reason)));
+            report.items.push(ItemReport::failed("package", ItemError::Layout(reason.to_string())));
             return report;
         }
     };
