@@ -7,7 +7,9 @@
 # - prometheus_client (its OpenMetrics parser), httpx[http2] (HTTP/2 requests);
 # - openapi-spec-validator (the HTTP API's OpenAPI 3.1 document) and schemathesis
 #   (an API fuzzer driven by that document), tests/tests/api.rs.
-# tests/tests/interop*.rs run them from .venv/bin/python.
+# - cryptography (Ed25519, for tests/data/verify_jrev.py, the independent
+#   evidence package verifier).
+# tests/tests/interop*.rs, api.rs and takedown.rs run them from .venv/bin/python.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.venv"
@@ -16,5 +18,5 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/python" -m pip install --quiet --upgrade pip
 "$venv/bin/python" -m pip install --quiet stix2-validator stix2 taxii2-client grpcio grpcio-reflection pymisp \
-    prometheus_client 'httpx[http2]' openapi-spec-validator schemathesis
-"$venv/bin/python" -c 'import stix2validator, stix2, taxii2client, grpc_reflection, pymisp, prometheus_client, httpx, h2, openapi_spec_validator, schemathesis; print("interop venv ready")'
+    prometheus_client 'httpx[http2]' openapi-spec-validator schemathesis cryptography
+"$venv/bin/python" -c 'import stix2validator, stix2, taxii2client, grpc_reflection, pymisp, prometheus_client, httpx, h2, openapi_spec_validator, schemathesis, cryptography; print("interop venv ready")'

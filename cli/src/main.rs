@@ -125,6 +125,15 @@ enum Command {
     /// The transparency log, offline: verify inclusion proofs and consistency.
     #[command(subcommand)]
     Log(cmd::log::LogCmd),
+    /// Takedown cases: ask platforms, track their answers, service levels.
+    #[command(subcommand)]
+    Takedown(cmd::takedown::TakedownCmd),
+    /// Referrals to law enforcement.
+    #[command(subcommand)]
+    Referral(cmd::referral::ReferralCmd),
+    /// Evidence packages: export one about a value, verify one offline.
+    #[command(subcommand)]
+    Evidence(cmd::evidence::EvidenceCmd),
 }
 
 /// `jaring lookup X | head`: when whoever reads our output goes away, stop
@@ -196,6 +205,9 @@ fn main() -> ExitCode {
             Command::Feedback(c) => cmd::feedback::run(c, &target, &out).await,
             Command::Allowlist(c) => cmd::allowlist::run(c, &target, &out).await,
             Command::Log(c) => cmd::log::run(c, &target, &out).await,
+            Command::Takedown(c) => cmd::takedown::run(c, &target, &out).await,
+            Command::Referral(c) => cmd::referral::run(c, &target, &out).await,
+            Command::Evidence(c) => cmd::evidence::run(c, &target, &out).await,
         }
     });
     match result {

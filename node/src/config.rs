@@ -49,6 +49,9 @@ pub struct Config {
     /// checkpoints, witnessing its peers (docs/transparency.md).
     #[serde(default)]
     pub log: LogConfig,
+    /// Takedown cases: default due time, per-platform webhooks.
+    #[serde(default)]
+    pub takedown: crate::takedowns::config::TakedownConfig,
     /// Directory of `node.toml`; relative paths resolve against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -675,6 +678,7 @@ impl Config {
             return Err(invalid("limits.max_clock_skew_ms", "must be 0-86400000 (a day)".into()));
         }
         self.scoring.validate().map_err(|(field, reason)| invalid(field, reason))?;
+        self.takedown.validate().map_err(|(field, reason)| invalid(field, reason))?;
         Ok(())
     }
 

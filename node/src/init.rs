@@ -119,6 +119,7 @@ pub fn init(opts: &InitOptions) -> Result<Config, InitError> {
         logging: Default::default(),
         scoring: Default::default(),
         log: Default::default(),
+        takedown: Default::default(),
         base_dir: dir.clone(),
     };
     config.privacy.hash_phone = opts.hash_phone;

@@ -8,7 +8,7 @@
 //! - The domain, in its own crate ([`jaring_domain`]): [`model`],
 //!   [`node_id`], [`normalize`], [`pii`], [`envelope`], [`submission`],
 //!   [`keys`], [`identity`], [`peers`], [`policy`], [`feedback`],
-//!   [`scoring`], [`allowlist`], [`reserved_ip`], [`view`], [`audit`],
+//!   [`scoring`], [`allowlist`], [`reserved_ip`], [`takedown`], [`view`], [`audit`],
 //!   [`arrival`], [`withdrawal`]. Re-exported here
 //!   under their own names, so callers have one path for everything.
 //! - The domain's edge: [`wire`] (the one place protobuf meets the domain;
@@ -36,7 +36,9 @@
 //!   in a spreadsheet), [`export_filter`] (what an export for a recipient
 //!   holds), [`metrics`] and [`exposition`] (OpenMetrics or Prometheus
 //!   text), [`introspection`] (gRPC health and reflection), [`tls`] (mTLS
-//!   with live peer trust).
+//!   with live peer trust), [`takedowns`] (the expiry task, webhook push
+//!   and metrics of takedown cases), [`evidence`] (self-contained
+//!   evidence packages that verify offline).
 //! - Running a node: [`config`], [`keystore`] (key files), [`fsutil`],
 //!   [`init`] (`jaring init`), [`logging`], [`shutdown`], [`server`],
 //!   [`daemon`] (the `jaring-node` binary's body); [`admission`],
@@ -46,7 +48,7 @@
 
 pub use jaring_domain::{
     allowlist, arrival, audit, envelope, feedback, identity, keys, model, node_id, normalize, peers, pii, policy,
-    reserved_ip, scoring, submission, view, withdrawal,
+    reserved_ip, scoring, submission, takedown, view, withdrawal,
 };
 
 pub mod access;
@@ -56,6 +58,7 @@ pub mod config;
 pub mod csv_export;
 pub mod csv_import;
 pub mod daemon;
+pub mod evidence;
 pub mod export_filter;
 pub mod exposition;
 pub mod fd_budget;
@@ -78,6 +81,7 @@ pub mod shutdown;
 pub mod signing;
 pub mod stix;
 pub mod store;
+pub mod takedowns;
 pub mod tlog;
 pub mod tls;
 pub mod verify_backend;

@@ -33,6 +33,8 @@
 //! | `jaring_allowlist_memory_bytes` | gauge | |
 //! | `jaring_access_refused_total` | counter | `reason` (`unknown_token`, `revoked`, `expired`, `address`, `role`, `platform`, `rate`) |
 //! | `jaring_access_rate_limited_total` | counter | `token` |
+//! | `jaring_takedown_open` | gauge | `platform`, `state` ([`crate::takedowns::metrics`]) |
+//! | `jaring_takedown_time_to_outcome_seconds` | histogram | `platform` |
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -336,6 +338,7 @@ pub fn render(node: &Node) -> String {
         limited.get_or_create(&label("token", &token)).inc_by(n);
     }
     state.register("access_rate_limited", "Requests refused (429) because the token was over its rate", limited);
+    crate::takedowns::metrics::register(node, &mut state);
 
     let mut out = String::new();
     // Writing to a String cannot fail.

@@ -52,6 +52,9 @@ pub enum RunError {
     /// The file-descriptor limit is below what the connection caps need.
     #[error(transparent)]
     FileDescriptors(#[from] crate::fd_budget::FdError),
+    /// A takedown webhook's secret or CA certificates are unusable.
+    #[error(transparent)]
+    Webhooks(#[from] crate::takedowns::webhook::WebhookError),
     /// A server failed.
     #[error("{0}")]
     Serve(String),
@@ -109,6 +112,7 @@ pub async fn run_with_reload(
     let token_path = config.resolve(&config.paths.admin_token);
     let auth = AdminAuth::load(&token_path).map_err(|reason| StartError::Token { path: token_path.clone(), reason })?;
     let own = Arc::new(OwnCert::load(&config.tls_files()).map_err(StartError::Tls)?);
+    let webhooks = crate::takedowns::webhook::Webhooks::load(&config)?;
     // The HTTPS listener (TAXII, metrics, health) is optional: `[http] listen`.
     let http_listener = match &config.http {
         Some(h) => Some(TcpListener::bind(&h.listen).await.map_err(|source| RunError::Bind {
@@ -206,6 +210,20 @@ pub async fn run_with_reload(
         node.clone().run_checkpoints(shutdown.clone()),
         tracing::info_span!("checkpoints"),
     ));
+    // Takedown cases expire on their due time; new ones are pushed to
+    // platforms with a webhook.
+    let takedown_tasks = {
+        use tracing::Instrument;
+        let expiry = crate::takedowns::expiry::run(node.clone(), shutdown.clone())
+            .instrument(tracing::info_span!("takedown_expiry"));
+        let mut tasks = vec![tokio::spawn(expiry)];
+        if !webhooks.is_empty() {
+            let push = crate::takedowns::webhook::run(node.clone(), webhooks, shutdown.clone())
+                .instrument(tracing::info_span!("takedown_webhooks"));
+            tasks.push(tokio::spawn(push));
+        }
+        tasks
+    };
 
     let admin_result = admin.await;
     let fed_result = federation.await;
@@ -223,6 +241,9 @@ pub async fn run_with_reload(
         tracing::warn!(error = %e, "checkpoint task failed");
     }
     let _ = prober.await;
+    for t in takedown_tasks {
+        let _ = t.await;
+    }
     drop(node);
     // The ledger thread ends once every handle to it is gone; it has
     // committed everything it acknowledged.

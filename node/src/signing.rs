@@ -428,6 +428,9 @@ mod tests {
             reason: None,
             note: Some("case 12".into()),
             referred_to: None,
+            case_seq: Some(4),
+            due_at_ms: None,
+            case_ref: None,
         };
         let body = |f: Feedback| EnvelopeBody {
             origin: "VN".into(),

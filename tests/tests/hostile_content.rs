@@ -174,6 +174,9 @@ fn a_peer_cannot_store_what_no_honest_node_would_publish() {
         reason: None,
         note: None,
         referred_to: None,
+        case_seq: None,
+        due_at_ms: None,
+        case_ref: None,
     };
     let pinned = e.next(Entry::Feedback(Box::new(pinned)));
     refused(&vn, &fake, &mut e, "sighting_in_2100", "time_in_future", pinned);

@@ -49,6 +49,9 @@ pub struct AddArgs {
     /// Agency referred to (referred).
     #[arg(long)]
     referred_to: Option<String>,
+    /// The agency's own case reference (referred; see also `jaring referral create`).
+    #[arg(long)]
+    case_ref: Option<String>,
     /// Free text.
     #[arg(long)]
     note: Option<String>,
@@ -82,6 +85,7 @@ pub async fn run(cmd: FeedbackCmd, target: &Target, out: &Output) -> Result<()> 
                 reason: a.reason.unwrap_or_default(),
                 note: a.note.unwrap_or_default(),
                 referred_to: a.referred_to.unwrap_or_default(),
+                case_ref: a.case_ref.unwrap_or_default(),
                 observed_at_ms: a.at.map_or(0, |t| ms(t.into())),
                 tlp: a.tlp.map_or(0, WireEnum::to_wire),
             };

@@ -10,6 +10,7 @@ pub mod bench_flood;
 pub mod bench_tlog;
 pub mod certs;
 pub mod demo;
+pub mod evidence;
 pub mod export;
 pub mod feedback;
 pub mod hash;
@@ -22,8 +23,10 @@ pub mod log;
 pub mod log_online;
 pub mod lookup;
 pub mod peer;
+pub mod referral;
 pub mod review;
 pub mod status;
+pub mod takedown;
 pub mod tls;
 pub mod token;
 

@@ -119,6 +119,9 @@ fn envelope_seeds(dir: &Path) -> std::io::Result<()> {
         reason: None,
         note: Some("asked the registrar".into()),
         referred_to: None,
+        case_seq: None,
+        due_at_ms: Some(1_700_172_800_000),
+        case_ref: None,
     };
     let seeds = [
         (

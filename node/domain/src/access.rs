@@ -126,6 +126,9 @@ names! {
         Feedback = "feedback",
         /// Takedown requests and their outcomes (issue 17's queue).
         Takedown = "takedown",
+        /// Open, withdraw and follow takedown cases, record referrals and
+        /// export evidence packages (the requesting side of issue 17).
+        Cases = "cases",
         /// Extract indicators from text (issue 18's engine).
         Extract = "extract",
         /// The node's status and identity card.
@@ -167,6 +170,7 @@ impl Role {
                     | P::Review
                     | P::Feedback
                     | P::Takedown
+                    | P::Cases
                     | P::Extract
                     | P::Status
                     | P::ReadAllowlists
@@ -224,6 +228,9 @@ names! {
         DecideReview = "decide_review",
         /// Publish feedback.
         AddFeedback = "add_feedback",
+        /// Open, list, withdraw and answer takedown cases through the
+        /// admin API, record referrals, export evidence packages.
+        ManageTakedowns = "manage_takedowns",
         /// Extract indicators from text.
         Extract = "extract",
         /// Read the node's status.
@@ -284,6 +291,7 @@ impl Operation {
             O::LookupValues => P::Lookup,
             O::ListReview | O::DecideReview => P::Review,
             O::AddFeedback => P::Feedback,
+            O::ManageTakedowns => P::Cases,
             O::Extract => P::Extract,
             O::ReadStatus | O::ExportIdentity => P::Status,
             O::ListPeers | O::AddPeer | O::UpdatePeer | O::RemovePeer => P::Peers,
@@ -313,6 +321,7 @@ impl Operation {
             O::ListReview => "read the review queue",
             O::DecideReview => "decide on held entries",
             O::AddFeedback => "publish feedback",
+            O::ManageTakedowns => "manage takedown cases, referrals and evidence",
             O::Extract => "extract indicators",
             O::ReadStatus => "read the node's status",
             O::ExportIdentity => "export the node's identity card",

@@ -280,6 +280,9 @@ mod tests {
             reason: None,
             note: None,
             referred_to: None,
+            case_seq: None,
+            due_at_ms: None,
+            case_ref: None,
         }
     }
 

@@ -327,10 +327,18 @@ pub enum FeedbackType {
     TakedownRequested,
     /// A platform acted (taken down, blocked, account frozen).
     Actioned,
-    /// A platform declined to act; a reason is required.
+    /// A platform declined to act; a reason is required. A takedown case's
+    /// `refused` outcome is carried as this type (it parses from
+    /// `refused` too), so nodes that predate cases read it.
     NoAction,
     /// Referred to law enforcement.
     Referred,
+    /// A platform acknowledged a takedown case (it has seen the request).
+    Acknowledged,
+    /// A takedown case got no outcome by its due time.
+    Expired,
+    /// The requester withdrew a takedown case.
+    Withdrawn,
 }
 
 impl FeedbackType {
@@ -342,6 +350,9 @@ impl FeedbackType {
         FeedbackType::Actioned,
         FeedbackType::NoAction,
         FeedbackType::Referred,
+        FeedbackType::Acknowledged,
+        FeedbackType::Expired,
+        FeedbackType::Withdrawn,
     ];
 
     /// The canonical name.
@@ -353,12 +364,29 @@ impl FeedbackType {
             FeedbackType::Actioned => "actioned",
             FeedbackType::NoAction => "no_action",
             FeedbackType::Referred => "referred",
+            FeedbackType::Acknowledged => "acknowledged",
+            FeedbackType::Expired => "expired",
+            FeedbackType::Withdrawn => "withdrawn",
         }
     }
 
     /// Whether the type is about a platform's handling (needs `platform`).
     pub fn is_takedown(self) -> bool {
-        matches!(self, FeedbackType::TakedownRequested | FeedbackType::Actioned | FeedbackType::NoAction)
+        matches!(
+            self,
+            FeedbackType::TakedownRequested
+                | FeedbackType::Actioned
+                | FeedbackType::NoAction
+                | FeedbackType::Acknowledged
+                | FeedbackType::Expired
+                | FeedbackType::Withdrawn
+        )
+    }
+
+    /// Whether the type exists only inside a takedown case (it names the
+    /// case it belongs to, `case_seq`).
+    pub fn needs_case(self) -> bool {
+        matches!(self, FeedbackType::Acknowledged | FeedbackType::Expired | FeedbackType::Withdrawn)
     }
 }
 
@@ -372,6 +400,9 @@ impl FromStr for FeedbackType {
     type Err = UnknownName;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let lower = s.trim().to_ascii_lowercase().replace('-', "_");
+        if lower == "refused" {
+            return Ok(FeedbackType::NoAction);
+        }
         FeedbackType::ALL.iter().copied().find(|t| t.as_str() == lower).ok_or_else(|| UnknownName {
             what: "feedback type",
             given: s.to_string(),
@@ -424,6 +455,16 @@ pub struct Feedback {
     pub note: Option<String>,
     /// Which agency (`referred`).
     pub referred_to: Option<String>,
+    /// The takedown case this event belongs to: the reporter's
+    /// `origin_seq` of the `takedown_requested` event that opened it. None
+    /// on that request itself (the case is named after it) and on feedback
+    /// outside any case.
+    pub case_seq: Option<u64>,
+    /// When a takedown request is due (an outcome by then, or it expires);
+    /// `takedown_requested` only.
+    pub due_at_ms: Option<UnixMillis>,
+    /// The receiving agency's own case reference (`referred` only).
+    pub case_ref: Option<String>,
 }
 
 impl Feedback {
@@ -446,6 +487,32 @@ impl Feedback {
         if self.feedback_type.is_takedown() && self.platform.as_deref().is_none_or(|p| p.trim().is_empty()) {
             return err("platform", &format!("is required for {}", self.feedback_type));
         }
+        if self.feedback_type.needs_case() && self.case_seq.is_none() {
+            return err("case_seq", &format!("is required for {}", self.feedback_type));
+        }
+        if self.case_seq.is_some()
+            && !matches!(
+                self.feedback_type,
+                FeedbackType::Acknowledged
+                    | FeedbackType::Expired
+                    | FeedbackType::Withdrawn
+                    | FeedbackType::Actioned
+                    | FeedbackType::NoAction
+            )
+        {
+            return err("case_seq", &format!("is not allowed on {}", self.feedback_type));
+        }
+        if self.case_seq == Some(0) {
+            return err("case_seq", "must be an origin_seq (from 1)");
+        }
+        if let Some(due) = self.due_at_ms
+            && (self.feedback_type != FeedbackType::TakedownRequested || due <= 0)
+        {
+            return err("due_at_ms", "is a positive time, on takedown_requested only");
+        }
+        if self.case_ref.is_some() && self.feedback_type != FeedbackType::Referred {
+            return err("case_ref", "is allowed on referred only");
+        }
         for (field, v) in [
             ("platform", &self.platform),
             ("action_taken", &self.action_taken),
@@ -453,6 +520,7 @@ impl Feedback {
             ("referred_to", &self.referred_to),
             ("indicator_id", &self.indicator_id),
             ("indicator_origin", &self.indicator_origin),
+            ("case_ref", &self.case_ref),
         ] {
             if v.as_ref().is_some_and(|s| s.len() > MAX_SHORT_FIELD || s.contains('\0')) {
                 return err(field, &format!("at most {MAX_SHORT_FIELD} bytes without NUL"));

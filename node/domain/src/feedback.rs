@@ -72,6 +72,16 @@ pub struct FeedbackEvent {
     pub tlp: Tlp,
     /// Reach.
     pub distribution: Distribution,
+    /// The takedown case the event belongs to (`<reporter>-<seq>`, see
+    /// [`crate::takedown::CaseId`]); a request names its own case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case_id: Option<String>,
+    /// When a takedown request is due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at_ms: Option<UnixMillis>,
+    /// The agency's case reference (`referred`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case_ref: Option<String>,
 }
 
 impl FeedbackEvent {
@@ -95,6 +105,10 @@ impl FeedbackEvent {
             created_at_ms,
             tlp: f.tlp,
             distribution: f.distribution,
+            case_id: crate::takedown::case_of(f, origin_seq)
+                .map(|seq| crate::takedown::CaseId { origin: reporter.into(), seq }.to_string()),
+            due_at_ms: f.due_at_ms,
+            case_ref: f.case_ref.clone(),
         }
     }
 }
@@ -133,7 +147,9 @@ pub struct FalsePositiveVote {
 pub struct TakedownStatus {
     /// Platform or registrar (lower case).
     pub platform: String,
-    /// `takedown_requested`, `actioned` or `no_action`.
+    /// The latest takedown event's type: `takedown_requested`,
+    /// `acknowledged`, `actioned`, `no_action` (refused), `expired` or
+    /// `withdrawn`.
     pub status: FeedbackType,
     /// Who reported the latest state.
     pub by: String,
@@ -195,7 +211,12 @@ impl FeedbackSummary {
                         },
                     );
                 }
-                FeedbackType::TakedownRequested | FeedbackType::Actioned | FeedbackType::NoAction => {
+                FeedbackType::TakedownRequested
+                | FeedbackType::Actioned
+                | FeedbackType::NoAction
+                | FeedbackType::Acknowledged
+                | FeedbackType::Expired
+                | FeedbackType::Withdrawn => {
                     c.takedown_events += 1;
                     let platform = e.platform.clone().unwrap_or_default().trim().to_lowercase();
                     takedowns.insert(
@@ -238,6 +259,8 @@ pub struct NewFeedback {
     pub note: Option<String>,
     /// Agency referred to.
     pub referred_to: Option<String>,
+    /// The agency's case reference (`referred`).
+    pub case_ref: Option<String>,
     /// When seen or actioned; default now.
     pub observed_at_ms: Option<UnixMillis>,
     /// Marking; default the most restrictive among the assertions held.
@@ -270,6 +293,9 @@ mod tests {
             created_at_ms: at,
             tlp: Tlp::Green,
             distribution: Distribution::Federation,
+            case_id: None,
+            due_at_ms: None,
+            case_ref: None,
         }
     }
 
@@ -281,6 +307,7 @@ mod tests {
         assert_eq!("false-positive".parse::<FeedbackType>().unwrap(), FeedbackType::FalsePositive);
         assert_eq!("Takedown-Requested".parse::<FeedbackType>().unwrap(), FeedbackType::TakedownRequested);
         assert!("deleted".parse::<FeedbackType>().is_err());
+        assert_eq!("refused".parse::<FeedbackType>().unwrap(), FeedbackType::NoAction, "a case's refusal");
     }
 
     #[test]
@@ -323,6 +350,9 @@ mod tests {
             reason: None,
             note: None,
             referred_to: None,
+            case_seq: None,
+            due_at_ms: None,
+            case_ref: None,
         };
         assert_eq!(f.validate().unwrap_err().field, "reason");
         f.reason = Some("bank's own site".into());
@@ -330,6 +360,23 @@ mod tests {
         f.feedback_type = FeedbackType::Actioned;
         assert_eq!(f.validate().unwrap_err().field, "platform");
         f.platform = Some("registrar".into());
+        assert!(f.validate().is_ok());
+        f.due_at_ms = Some(5);
+        assert_eq!(f.validate().unwrap_err().field, "due_at_ms", "a due time belongs on a request");
+        f.feedback_type = FeedbackType::TakedownRequested;
+        assert!(f.validate().is_ok());
+        f.case_seq = Some(3);
+        assert_eq!(f.validate().unwrap_err().field, "case_seq", "a request names no case: it opens one");
+        f.due_at_ms = None;
+        f.case_seq = None;
+        f.feedback_type = FeedbackType::Acknowledged;
+        assert_eq!(f.validate().unwrap_err().field, "case_seq", "an acknowledgement belongs to a case");
+        f.case_seq = Some(3);
+        assert!(f.validate().is_ok());
+        f.case_ref = Some("POLRI/123".into());
+        assert_eq!(f.validate().unwrap_err().field, "case_ref");
+        f.feedback_type = FeedbackType::Referred;
+        f.case_seq = None;
         assert!(f.validate().is_ok());
         f.categories.clear();
         assert_eq!(f.validate().unwrap_err().field, "categories");

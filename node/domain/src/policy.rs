@@ -531,6 +531,9 @@ mod feedback_routing_tests {
             reason: None,
             note: None,
             referred_to: None,
+            case_seq: None,
+            due_at_ms: None,
+            case_ref: None,
         }))
     }
 

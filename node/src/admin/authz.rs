@@ -47,6 +47,18 @@ pub fn operation(method: &str) -> Option<Operation> {
         "ListQuarantine" => O::ListReview,
         "DecideQuarantine" => O::DecideReview,
         "AddFeedback" => O::AddFeedback,
+        // A platform answers its own queue over HTTPS; here an admin or an
+        // analyst answers for one.
+        "RequestTakedown"
+        | "ListTakedowns"
+        | "GetTakedown"
+        | "WithdrawTakedown"
+        | "TakedownQueue"
+        | "AcknowledgeTakedown"
+        | "TakedownOutcome"
+        | "TakedownStats"
+        | "CreateReferral"
+        | "ExportEvidence" => O::ManageTakedowns,
         "AllowlistAdd" | "AllowlistRemove" | "AllowlistImport" => O::ChangeAllowlists,
         "AllowlistList" | "AllowlistLists" | "AllowlistCheck" => O::ListAllowlists,
         "ListKeys" => O::ListKeys,

@@ -8,6 +8,9 @@
 //! log records. Errors become gRPC statuses in one place
 //! (`crate::wire::status`).
 //!
+//! Takedown cases, referrals and evidence packages are handled in
+//! [`takedown`].
+//!
 //! The listener speaks TLS with the node's own certificate
 //! ([`listener`]); clients dial it with [`channel`], which verifies the
 //! node before the token is sent.
@@ -18,6 +21,7 @@ pub mod channel;
 pub mod listener;
 pub mod ops;
 pub mod service;
+pub mod takedown;
 
 pub use auth::{Actor, AdminAuth};
 pub use service::AdminService;

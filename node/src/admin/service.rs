@@ -531,6 +531,8 @@ impl Admin for AdminService {
             tree_size: cp.checkpoint.size,
             cosigned_by: self.node.cosigners_of(&cp),
         }))
+    }
+
     // --- tokens ---
 
     async fn create_token(&self, req: Request<pb::CreateTokenRequest>) -> Result<pb::CreateTokenResponse> {
@@ -565,5 +567,54 @@ impl Admin for AdminService {
         let caller = caller(&req)?;
         let p = &caller.session.principal;
         Ok(Response::new(token_to_pb(p.record(), p.source())))
+    }
+
+    // --- takedowns, referrals, evidence (admin/takedown.rs) ---
+
+    async fn request_takedown(&self, req: Request<pb::RequestTakedownRequest>) -> Result<pb::RequestTakedownResponse> {
+        let actor = actor(&req);
+        Ok(Response::new(super::takedown::request(&self.node, req.into_inner(), &actor).await?))
+    }
+
+    async fn list_takedowns(&self, req: Request<pb::ListTakedownsRequest>) -> Result<pb::ListTakedownsResponse> {
+        Ok(Response::new(super::takedown::list(&self.node, req.into_inner()).await?))
+    }
+
+    async fn get_takedown(&self, req: Request<pb::GetTakedownRequest>) -> Result<pb::TakedownCase> {
+        Ok(Response::new(super::takedown::get(&self.node, req.into_inner()).await?))
+    }
+
+    async fn withdraw_takedown(&self, req: Request<pb::WithdrawTakedownRequest>) -> Result<pb::TakedownCase> {
+        let actor = actor(&req);
+        Ok(Response::new(super::takedown::withdraw(&self.node, req.into_inner(), &actor).await?))
+    }
+
+    async fn takedown_queue(&self, req: Request<pb::TakedownQueueRequest>) -> Result<pb::TakedownQueueResponse> {
+        let actor = actor(&req);
+        Ok(Response::new(super::takedown::queue(&self.node, req.into_inner(), &actor).await?))
+    }
+
+    async fn acknowledge_takedown(&self, req: Request<pb::AcknowledgeTakedownRequest>) -> Result<pb::TakedownCase> {
+        let actor = actor(&req);
+        Ok(Response::new(super::takedown::acknowledge(&self.node, req.into_inner(), &actor).await?))
+    }
+
+    async fn takedown_outcome(&self, req: Request<pb::TakedownOutcomeRequest>) -> Result<pb::TakedownCase> {
+        let actor = actor(&req);
+        Ok(Response::new(super::takedown::outcome(&self.node, req.into_inner(), &actor).await?))
+    }
+
+    async fn takedown_stats(&self, _req: Request<pb::TakedownStatsRequest>) -> Result<pb::TakedownStatsResponse> {
+        Ok(Response::new(super::takedown::stats(&self.node).await?))
+    }
+
+    async fn create_referral(&self, req: Request<pb::CreateReferralRequest>) -> Result<pb::FeedbackEvent> {
+        let actor = actor(&req);
+        Ok(Response::new(super::takedown::referral(&self.node, req.into_inner(), &actor).await?))
+    }
+
+    async fn export_evidence(&self, req: Request<pb::ExportEvidenceRequest>) -> Result<pb::ExportEvidenceResponse> {
+        let actor = actor(&req);
+        Ok(Response::new(super::takedown::evidence(&self.node, req.into_inner(), &actor).await?))
     }
 }

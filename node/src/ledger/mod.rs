@@ -53,8 +53,8 @@ pub use self::command::{
     DecideError, IngestBatch, IngestReport, LedgerConfig, Publish, PublishError, Stored, StoredBytes,
 };
 pub use self::committed::Committed;
-pub use self::tree::TreeHead;
 pub use self::health::StoreHealth;
+pub use self::tree::TreeHead;
 
 /// Handle to the writer.
 #[derive(Debug, Clone)]

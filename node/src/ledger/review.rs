@@ -42,7 +42,7 @@ impl Txn<'_> {
                 }
             }
             if let Entry::Feedback(f) = &body.entry {
-                self.index_feedback(&body.origin, f, local_seq);
+                self.index_feedback(&body.origin, body.origin_seq, f, local_seq);
             }
             self.hidden_remove.push(local_seq);
         }

@@ -359,17 +359,29 @@ impl<'s> Txn<'s> {
                     self.keyring_changes.push(KeyringChange::Pending { key_id: new_key_id.clone() });
                 }
             }
-            (Entry::Feedback(f), Disposition::Accept) => self.index_feedback(&body.origin, f, local_seq),
+            (Entry::Feedback(f), Disposition::Accept) => {
+                self.index_feedback(&body.origin, body.origin_seq, f, local_seq);
+            }
             (Entry::Feedback(_), Disposition::Quarantine { .. }) => {}
         }
         Ok(local_seq)
     }
 
     /// Files a feedback event under the value it is about, so the merged
-    /// view finds it. Idempotent like every entry: a duplicate
-    /// (origin, origin_seq) never reaches here.
-    pub(super) fn index_feedback(&mut self, reporter: &str, f: &crate::feedback::Feedback, local_seq: u64) {
+    /// view finds it, and a takedown case's event under its case.
+    /// Idempotent like every entry: a duplicate (origin, origin_seq) never
+    /// reaches here.
+    pub(super) fn index_feedback(
+        &mut self,
+        reporter: &str,
+        origin_seq: u64,
+        f: &crate::feedback::Feedback,
+        local_seq: u64,
+    ) {
         self.overlay.put_feedback_ref(f.kind, f.value.as_str(), reporter, local_seq);
+        if let Some(case_seq) = crate::takedown::case_of(f, origin_seq) {
+            self.overlay.put_case_event(reporter, case_seq, local_seq);
+        }
         self.touched.push((self.committed.lookup.key(f.kind, f.value.as_str()), true));
         self.bump(format_args!("count/feedback/{}", f.feedback_type));
     }

@@ -9,8 +9,8 @@ use tokio::sync::{mpsc, watch};
 
 use super::command::{Command, LedgerConfig};
 use super::committed::Committed;
-use super::tree::{self, TreeHead};
 use super::health::StoreHealth;
+use super::tree::{self, TreeHead};
 use super::txn::{Answer, Change, KeyringChange, Snapshot, Txn};
 use crate::audit;
 use crate::envelope::{Entry, KeyEvent};

@@ -59,6 +59,10 @@ pub enum NotFound {
     /// No token has this name.
     #[error("no token named {0:?} (see `jaring token list`)")]
     Token(String),
+    /// No takedown case with this id is held (or, for a platform, none
+    /// addressed to it: a platform never learns of other platforms' cases).
+    #[error("no takedown case {0}")]
+    TakedownCase(String),
     /// A value is not on an allowlist.
     #[error("{value:?} is not on allowlist {list:?}")]
     AllowlistEntry {
@@ -141,6 +145,31 @@ pub enum Conflict {
     /// The transparency log cannot sign or read a checkpoint.
     #[error("transparency log: {0}")]
     TransparencyLog(String),
+    /// A takedown case cannot move from its state to the one asked.
+    #[error("takedown case {id} is {state}; it cannot become {wanted}")]
+    TakedownState {
+        /// The case.
+        id: String,
+        /// Where it stands.
+        state: crate::takedown::CaseState,
+        /// What was asked.
+        wanted: crate::takedown::CaseState,
+    },
+    /// Another node already holds an open case for this value and platform.
+    #[error(
+        "{origin} already asked {platform} about this value (case {id}, requested at {requested_at_ms} ms); \
+         see `jaring takedown show {id}`, or pass --also to ask too"
+    )]
+    TakedownOpenElsewhere {
+        /// Its case.
+        id: String,
+        /// The node that asked.
+        origin: String,
+        /// The platform.
+        platform: String,
+        /// When it asked.
+        requested_at_ms: UnixMillis,
+    },
 }
 
 /// What is not allowed.
@@ -153,6 +182,15 @@ pub enum Forbidden {
         /// The indicator.
         id: String,
         /// Its origin.
+        origin: String,
+    },
+    /// Only the node that asked the platform records a case's answers and
+    /// withdraws it (its events are signed by that node).
+    #[error("takedown case {id} belongs to {origin}; it is answered and withdrawn there")]
+    NotOwnCase {
+        /// The case.
+        id: String,
+        /// Its requester.
         origin: String,
     },
     /// Built-in allowlists cannot be changed.

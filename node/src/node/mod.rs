@@ -19,19 +19,24 @@
 //!   inclusion proofs, and witnessing the peers' logs;
 //! - [`tokens`]: the credentials of every party (making, revoking and
 //!   checking tokens, auditing refusals);
+//! - [`takedown`]: takedown cases (requests, the platform's queue and
+//!   answers, expiry, service levels) and referrals;
+//! - [`evidence`]: the evidence package about a value;
 //! - [`error`]: how operations fail, with typed fields.
 
 mod allowlist;
 pub mod error;
+mod evidence;
 mod feedback;
 mod indicators;
 mod keys;
 mod peers;
 mod review;
 mod status;
+mod takedown;
 mod tls;
-mod transparency;
 mod tokens;
+mod transparency;
 #[cfg(test)]
 mod trust_tests;
 mod unchanged;
@@ -55,11 +60,15 @@ use crate::warninglist::{Allowlists, SharedAllowIndex};
 
 pub use allowlist::AllowCheck;
 pub use error::{Conflict, Forbidden, NodeError, NotFound, StartError};
+pub use evidence::EvidencePackage;
 pub use indicators::ListFilter;
 pub use keys::{KeyInfo, identity_card};
 pub use peers::{LinkStatus, PeerChange};
 pub use review::ReviewItem;
 pub use status::{CertStatus, OriginStatus, PeerStatus, SigningKeyStatus, StatusReport};
+pub use takedown::{
+    Answerer, CaseNotice, CasePage, EXPIRY_ACTOR, NewReferral, NoticeKind, Page, QueueQuery, Requested,
+};
 pub use tls::{CERT_WARNING_MS, CertExpiry, pem_not_after};
 pub use transparency::{
     AddCheckpointError, CosignatureOutcome, LogForkStatus, LogStatus, PeerLog, Transparency, WitnessedLog,
@@ -98,6 +107,8 @@ pub struct Node {
     allowlist_ops: tokio::sync::Mutex<u64>,
     /// Every token this node accepts.
     credentials: crate::access::Credentials,
+    /// Takedown cases: the lock on transitions, change and push signals.
+    takedowns: takedown::TakedownState,
 }
 
 impl Node {
@@ -182,6 +193,7 @@ impl Node {
             allowlists: SharedAllowIndex::new(allowlists),
             allowlist_ops: tokio::sync::Mutex::new(last_generation),
             credentials,
+            takedowns: takedown::TakedownState::new(),
         };
         node.refresh_peer_trust();
         Ok((Arc::new(node), handle))

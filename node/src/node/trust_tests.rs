@@ -215,6 +215,7 @@ async fn a_feedback_tlp_override_only_restricts() {
         referred_to: None,
         observed_at_ms,
         tlp,
+        case_ref: None,
     };
     for wider in [Tlp::Clear, Tlp::Green] {
         match node.add_feedback(fb(Some(wider), None), "ops").await {

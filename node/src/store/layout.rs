@@ -67,11 +67,14 @@ pub enum Keyspace {
     /// `fork 0x00 origin 0x00 size 0x00 root` -> a refused checkpoint kept
     /// as fork evidence.
     Witness,
+    /// origin 0x00 case_seq local_seq (both big-endian) -> (): the events of
+    /// each takedown case, by the requester and its request's origin_seq.
+    Cases,
 }
 
 impl Keyspace {
     /// Every keyspace, in [`Keyspace::slot`] order.
-    pub const ALL: [Keyspace; 21] = [
+    pub const ALL: [Keyspace; 22] = [
         Keyspace::Log,
         Keyspace::OriginSeq,
         Keyspace::Heads,
@@ -93,6 +96,7 @@ impl Keyspace {
         Keyspace::Tokens,
         Keyspace::Tiles,
         Keyspace::Witness,
+        Keyspace::Cases,
     ];
 
     /// Position in [`Keyspace::ALL`].
@@ -119,6 +123,7 @@ impl Keyspace {
             Keyspace::Tokens => 18,
             Keyspace::Tiles => 19,
             Keyspace::Witness => 20,
+            Keyspace::Cases => 21,
         }
     }
 
@@ -146,6 +151,7 @@ impl Keyspace {
             Keyspace::Tokens => b'U',
             Keyspace::Tiles => b'J',
             Keyspace::Witness => b'N',
+            Keyspace::Cases => b'Y',
         }
     }
 }
@@ -207,6 +213,35 @@ pub fn feedback_key(kind: Kind, value: &str, reporter: &str, local_seq: u64) -> 
 /// The local_seq at the end of a [`feedback_key`].
 pub fn feedback_key_seq(k: &[u8]) -> Option<u64> {
     read_u64(k.get(k.len().checked_sub(8)?..)?)
+}
+
+/// `origin 0x00 case_seq`: the prefix of a takedown case's events; with
+/// `case_seq` `None`, of every case of `origin`.
+pub fn case_prefix(origin: &str, case_seq: Option<u64>) -> Vec<u8> {
+    let mut k = Vec::with_capacity(origin.len() + 9);
+    k.extend_from_slice(origin.as_bytes());
+    k.push(0);
+    if let Some(seq) = case_seq {
+        k.extend_from_slice(&seq.to_be_bytes());
+    }
+    k
+}
+
+/// `origin 0x00 case_seq local_seq`: one event of a takedown case.
+pub fn case_key(origin: &str, case_seq: u64, local_seq: u64) -> Vec<u8> {
+    let mut k = case_prefix(origin, Some(case_seq));
+    k.extend_from_slice(&local_seq.to_be_bytes());
+    k
+}
+
+/// Splits a [`case_key`] into (origin, case_seq, local_seq).
+pub fn split_case_key(k: &[u8]) -> Option<(&str, u64, u64)> {
+    let zero = k.iter().position(|&b| b == 0)?;
+    let rest = k.get(zero + 1..)?;
+    if rest.len() != 16 {
+        return None;
+    }
+    Some((std::str::from_utf8(&k[..zero]).ok()?, read_u64(&rest[..8])?, read_u64(&rest[8..])?))
 }
 
 /// `kind 0x00 digest`.
@@ -392,5 +427,15 @@ mod tests {
         assert!(warninglist_header_key("l").starts_with(&warninglist_headers_prefix()));
         assert_eq!(split_warninglist_chunk_key(&warninglist_header_key("l")), None);
         assert_eq!(split_warninglist_chunk_key(&k[..k.len() - 1]), None);
+    }
+
+    #[test]
+    fn case_keys_split_back_and_sort_by_case_then_event() {
+        let k = case_key("id-kominfo", 17, 300);
+        assert_eq!(split_case_key(&k), Some(("id-kominfo", 17, 300)));
+        assert!(k.starts_with(&case_prefix("id-kominfo", Some(17))));
+        assert!(k.starts_with(&case_prefix("id-kominfo", None)));
+        assert!(case_key("ID", 2, 900) < case_key("ID", 10, 5), "numeric order of cases");
+        assert_eq!(split_case_key(b"ID\0short"), None);
     }
 }

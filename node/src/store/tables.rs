@@ -470,6 +470,12 @@ pub trait TableWrites: RawWrite {
         self.raw_put(Keyspace::Feedback, layout::feedback_key(kind, value, reporter, seq), Vec::new());
     }
 
+    /// Files one event of a takedown case under the case (its requester
+    /// and its request's origin_seq).
+    fn put_case_event(&mut self, origin: &str, case_seq: u64, local_seq: u64) {
+        self.raw_put(Keyspace::Cases, layout::case_key(origin, case_seq, local_seq), Vec::new());
+    }
+
     /// Keeps a refused body as fork evidence.
     fn put_fork(&mut self, origin: &str, origin_seq: u64, hash: &BodyHash, env: &SignedEnvelope) {
         let mut key = layout::origin_seq_key(origin, origin_seq);
@@ -761,6 +767,45 @@ impl Store {
         })
     }
 
+    /// The takedown cases filed, as (origin, case_seq, the log positions of
+    /// their events), by origin and then case: every case of `origin`, or
+    /// of every origin; only cases after `after` (origin, case_seq) in that
+    /// order when given.
+    pub fn case_events<'a>(
+        &'a self,
+        origin: Option<&'a str>,
+        after: Option<(&str, u64)>,
+    ) -> impl Iterator<Item = Result<(String, u64, Vec<u64>), StoreError>> + 'a {
+        let prefix = origin.map_or_else(Vec::new, |o| layout::case_prefix(o, None));
+        let scan: super::Scan<'a> = match after {
+            // Past every event of the case `after`.
+            Some((o, seq)) if origin.is_none_or(|own| own <= o) => {
+                let from = layout::case_key(o, seq, u64::MAX);
+                Box::new(
+                    self.scan_after(Keyspace::Cases, &from)
+                        .take_while(move |r| r.as_ref().map_or(true, |(k, _)| k.starts_with(&prefix))),
+                )
+            }
+            _ => self.scan_prefix(Keyspace::Cases, &prefix),
+        };
+        CaseGroups { scan, pending: None, done: false }
+    }
+
+    /// The log positions of one case's events, in log order.
+    ///
+    /// # Errors
+    ///
+    /// Engine failures, [`StoreError::Corrupt`].
+    pub fn case_positions(&self, origin: &str, case_seq: u64) -> Result<Vec<u64>, StoreError> {
+        let mut out = Vec::new();
+        for r in self.scan_prefix(Keyspace::Cases, &layout::case_prefix(origin, Some(case_seq))) {
+            let (k, _) = r?;
+            let (_, _, local) = layout::split_case_key(&k).ok_or_else(|| corrupt(Keyspace::Cases, "bad case key"))?;
+            out.push(local);
+        }
+        Ok(out)
+    }
+
     /// Every peer record.
     ///
     /// # Errors
@@ -963,6 +1008,43 @@ impl TileReader for Store {
 
     fn read_tile(&self, level: u8, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
         self.tile(level, index)
+    }
+}
+
+/// Groups a scan of [`Keyspace::Cases`] into one item per case.
+struct CaseGroups<'a> {
+    scan: super::Scan<'a>,
+    pending: Option<(String, u64, Vec<u64>)>,
+    done: bool,
+}
+
+impl Iterator for CaseGroups<'_> {
+    type Item = Result<(String, u64, Vec<u64>), StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.done {
+            let Some(r) = self.scan.next() else {
+                self.done = true;
+                break;
+            };
+            let (k, _) = match r {
+                Ok(pair) => pair,
+                Err(e) => return Some(Err(e)),
+            };
+            let Some((origin, seq, local)) = layout::split_case_key(&k) else {
+                return Some(Err(corrupt(Keyspace::Cases, "bad case key")));
+            };
+            match &mut self.pending {
+                Some((o, s, events)) if o == origin && *s == seq => events.push(local),
+                _ => {
+                    let finished = self.pending.replace((origin.to_string(), seq, vec![local]));
+                    if finished.is_some() {
+                        return finished.map(Ok);
+                    }
+                }
+            }
+        }
+        self.pending.take().map(Ok)
     }
 }
 

@@ -226,6 +226,9 @@ impl ToPb for FeedbackEvent {
             created_at_ms: e.created_at_ms,
             tlp: e.tlp.to_wire(),
             distribution: e.distribution.to_wire(),
+            case_id: e.case_id.clone().unwrap_or_default(),
+            due_at_ms: e.due_at_ms.unwrap_or(0),
+            case_ref: e.case_ref.clone().unwrap_or_default(),
         }
     }
 }
@@ -250,6 +253,9 @@ impl FromPb<pb::FeedbackEvent> for FeedbackEvent {
             created_at_ms: e.created_at_ms,
             tlp: Tlp::require_wire(e.tlp)?,
             distribution: Distribution::require_wire(e.distribution)?,
+            case_id: text(e.case_id),
+            due_at_ms: opt_ms(e.due_at_ms),
+            case_ref: text(e.case_ref),
         })
     }
 }
@@ -265,6 +271,7 @@ impl FromPb<pb::AddFeedbackRequest> for NewFeedback {
             reason: text(r.reason),
             note: text(r.note),
             referred_to: text(r.referred_to),
+            case_ref: text(r.case_ref),
             observed_at_ms: opt_ms(r.observed_at_ms),
             tlp: Tlp::from_wire(r.tlp)?,
         })

@@ -16,6 +16,7 @@ use crate::feedback::{Feedback, FeedbackType};
 use crate::model::{Action, Category, Confidence, Distribution, InvalidField, Kind, Tlp};
 use crate::node_id::NodeId;
 use crate::pii;
+use crate::takedown::CaseState;
 
 /// A protobuf message that does not make a valid domain value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -150,6 +151,11 @@ enum_map!(Action, Action, "action", { Upsert <=> Upsert, Revoke <=> Revoke });
 enum_map!(FeedbackType, FeedbackType, "feedback.type", {
     Sighting <=> Sighting, FalsePositive <=> FalsePositive, TakedownRequested <=> TakedownRequested,
     Actioned <=> Actioned, NoAction <=> NoAction, Referred <=> Referred,
+    Acknowledged <=> Acknowledged, Expired <=> Expired, Withdrawn <=> Withdrawn,
+});
+enum_map!(CaseState, TakedownState, "state", {
+    Requested <=> Requested, Acknowledged <=> Acknowledged, Actioned <=> Actioned,
+    Refused <=> Refused, Expired <=> Expired, Withdrawn <=> Withdrawn,
 });
 
 /// Decodes a repeated category field into a sorted, duplicate-free list.
@@ -432,6 +438,9 @@ fn feedback_to_wire(f: &Feedback) -> pb::Feedback {
         reason: f.reason.clone().unwrap_or_default(),
         note: f.note.clone().unwrap_or_default(),
         referred_to: f.referred_to.clone().unwrap_or_default(),
+        case_seq: f.case_seq.unwrap_or(0),
+        due_at_ms: f.due_at_ms.unwrap_or(0),
+        case_ref: f.case_ref.clone().unwrap_or_default(),
     }
 }
 
@@ -456,6 +465,9 @@ fn feedback_from_wire(f: pb::Feedback) -> Result<Feedback, WireError> {
         reason: opt_text(f.reason),
         note: opt_text(f.note),
         referred_to: opt_text(f.referred_to),
+        case_seq: (f.case_seq != 0).then_some(f.case_seq),
+        due_at_ms: (f.due_at_ms != 0).then_some(f.due_at_ms),
+        case_ref: opt_text(f.case_ref),
     };
     fb.validate()?;
     Ok(fb)
@@ -464,6 +476,7 @@ fn feedback_from_wire(f: pb::Feedback) -> Result<Feedback, WireError> {
 pub mod admin;
 pub mod allowlist;
 pub mod status;
+pub mod takedown;
 pub mod tlog;
 pub mod tokens;
 

@@ -108,6 +108,7 @@ pub async fn add(
         referred_to: f.referred_to,
         observed_at_ms: f.observed_at_ms,
         tlp: f.tlp.map(|t| t.0),
+        case_ref: None,
     };
     let event = api.node.add_feedback(input, &session.actor).await?;
     Ok(json(StatusCode::CREATED, &FeedbackEventOut::from(&event)))
