@@ -29,6 +29,8 @@
 //! - [`config`], [`logging`], [`shutdown`], [`server`]: running a node.
 //! - [`feedback`], [`scoring`], [`allowlist`]: the takedown and feedback
 //!   loop, confidence decay, and allowlists checked before publishing.
+//! - [`extract`]: free-text extraction, from a scam advert to candidate
+//!   indicators in canonical form.
 #![forbid(unsafe_code)]
 
 pub mod admin;
@@ -39,6 +41,7 @@ pub mod config;
 pub mod csv_import;
 pub mod daemon;
 pub mod envelope;
+pub mod extract;
 pub mod federation;
 pub mod feedback;
 pub mod fsutil;
