@@ -105,6 +105,8 @@ enum Command {
     /// Allowlists (warninglists): values never published as scams without an override.
     #[command(subcommand)]
     Allowlist(cmd::allowlist::AllowlistCmd),
+    /// Candidate indicators from free text (adverts, posts, SMS); offline, or through a node.
+    Extract(cmd::extract::ExtractArgs),
 }
 
 fn main() -> ExitCode {
@@ -141,6 +143,7 @@ fn main() -> ExitCode {
             Command::Certs(c) => cmd::certs::run(c, &target, &out).await,
             Command::Feedback(c) => cmd::feedback::run(c, &target, &out).await,
             Command::Allowlist(c) => cmd::allowlist::run(c, &target, &out).await,
+            Command::Extract(a) => cmd::extract::run(a, &target, &out).await,
         }
     });
     match result {

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod certs;
 pub mod demo;
 pub mod export;
+pub mod extract;
 pub mod feedback;
 pub mod identity;
 pub mod import;
