@@ -220,19 +220,21 @@ pub(super) fn bank_account(code: &str, digits: &str, ctx: &NormalizeContext) -> 
 /// The e-wallet account `provider:<number>`, the number in E.164 (a
 /// national number is read in the context's region; an account the node
 /// would keep as bare digits is left out, since a node with another region
-/// would read those digits differently).
+/// would read those digits differently). `provider` is a canonical
+/// provider name of the lexicon, so the value is `provider:` and the
+/// canonical phone number, as the node's normalization writes it.
 pub(super) fn ewallet_account(provider: &str, number: &str, ctx: &NormalizeContext) -> Option<String> {
-    let digits = number.trim_start_matches('+').len();
-    if !(7..=17).contains(&digits) {
+    let digits = number.trim_start_matches('+');
+    if !(7..=17).contains(&digits.len()) {
         return None;
     }
-    let international = match (number.strip_prefix('+'), ctx.region.as_deref()) {
-        (Some(_), _) => number.to_string(),
-        (None, Some(region)) => {
-            super::phone::international_of_national(number, region).unwrap_or_else(|| number.to_string())
-        }
-        (None, None) => return None,
+    let e164 = match (number.starts_with('+'), ctx.region.as_deref()) {
+        (true, _) => super::phone::international(digits, ctx)?,
+        (false, Some(region)) => match super::phone::international_of_national(number, region) {
+            Some(plus) => super::phone::international(plus.trim_start_matches('+'), ctx)?,
+            None => normalize(Kind::Phone, number, ctx).ok()?,
+        },
+        (false, None) => return None,
     };
-    let value = normalize(Kind::EwalletAccount, &format!("{provider}:{international}"), ctx).ok()?;
-    value.split_once(':').is_some_and(|(_, a)| a.starts_with('+')).then_some(value)
+    Some(format!("{provider}:{e164}"))
 }

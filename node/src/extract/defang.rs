@@ -63,6 +63,10 @@ impl<'a> Refanged<'a> {
         let bytes = input.as_bytes();
         let mut i = 0;
         while let Some(&byte) = bytes.get(i) {
+            if !TRIGGERS[usize::from(byte)] {
+                i += 1;
+                continue;
+            }
             let next = match byte {
                 b'[' | b'(' | b'{' => b.bracket(i),
                 b'h' | b'H' => b.scheme(i),
@@ -114,6 +118,20 @@ impl<'a> Refanged<'a> {
         kinds
     }
 }
+
+/// Bytes where an edit can start: brackets, `h`/`H` (`hxxp`), blanks
+/// (spaced dots), and the lead bytes of the invisible and look-alike
+/// characters.
+static TRIGGERS: [bool; 256] = {
+    let mut t = [false; 256];
+    let bytes = [b'[', b'(', b'{', b'h', b'H', b' ', b'\t', 0xC2, 0xE0, 0xE2, 0xEF, 0xF0];
+    let mut i = 0;
+    while i < bytes.len() {
+        t[bytes[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
 
 struct Builder<'a> {
     input: &'a str,
@@ -278,6 +296,11 @@ impl<'a> Builder<'a> {
             return None;
         }
         let tok = self.skip_blanks(i);
+        // Most blanks are followed by a word: look closer only at what can
+        // start a dot token.
+        if !matches!(bytes.get(tok)?, b'.' | b'[' | b'(' | b'{' | b'd' | b'D' | b't' | b'T' | b'c' | b'C' | 0xE0) {
+            return None;
+        }
         let after_token = match bytes.get(tok)? {
             b'.' => Some(tok + 1),
             b'[' | b'(' | b'{' => self.bracket_token(tok).and_then(|(len, r)| (r == ".").then_some(tok + len)),

@@ -40,6 +40,7 @@ mod handle;
 mod lexicon;
 mod net;
 mod phone;
+mod plans;
 mod stream;
 mod wallet;
 
@@ -48,7 +49,7 @@ mod eval;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
@@ -238,19 +239,23 @@ struct Found {
     notes: Vec<String>,
 }
 
-/// Spans already read, so that one stretch of text is one thing.
+/// Spans already read, so that one stretch of text is one thing:
+/// disjoint, sorted by start (readings mostly arrive in order, so an
+/// insertion is nearly always at the end).
 #[derive(Debug, Default)]
 struct Claims {
-    spans: BTreeMap<usize, usize>,
+    spans: Vec<(usize, usize)>,
 }
 
 impl Claims {
     fn overlaps(&self, start: usize, end: usize) -> bool {
-        self.spans.range(..end).next_back().is_some_and(|(_, &e)| e > start)
+        let idx = self.spans.partition_point(|&(s, _)| s < end);
+        idx.checked_sub(1).and_then(|i| self.spans.get(i)).is_some_and(|&(_, e)| e > start)
     }
 
     fn claim(&mut self, start: usize, end: usize) {
-        self.spans.insert(start, end);
+        let idx = self.spans.partition_point(|&(s, _)| s < start);
+        self.spans.insert(idx, (start, end));
     }
 }
 
@@ -325,7 +330,9 @@ fn scan(input: &str, options: &ExtractOptions) -> Vec<Found> {
             previous = None;
             continue;
         }
-        if run.letter_after || run.is_date_time_or_amount() {
+        // Fewer than six digits: no phone number or account (and no list
+        // of them to carry on).
+        if run.letter_after || run.digit_count() < 6 || run.is_date_time_or_amount() {
             previous = Some(Intent::Skip);
             continue;
         }
@@ -387,7 +394,7 @@ fn scan(input: &str, options: &ExtractOptions) -> Vec<Found> {
         })
         .filter(|f| f.start < f.end && f.end <= input.len())
         .collect();
-    found.sort_by(|a, b| (a.start, a.kind, a.end).cmp(&(b.start, b.kind, b.end)));
+    found.sort_by_key(|a| (a.start, a.kind, a.end));
     found
 }
 

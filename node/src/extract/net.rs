@@ -132,8 +132,7 @@ fn shape_of(s: &str) -> Shape {
 /// Length of `s` without trailing punctuation and unbalanced brackets.
 fn trimmed_len(s: &str) -> usize {
     let mut t = s;
-    loop {
-        let Some(last) = t.chars().next_back() else { break };
+    while let Some(last) = t.chars().next_back() {
         let unbalanced = |open: char, close: char| t.matches(close).count() > t.matches(open).count();
         let drop = match last {
             '.' | ',' | ';' | ':' | '!' | '?' | '*' | '~' => true,
@@ -149,6 +148,27 @@ fn trimmed_len(s: &str) -> usize {
     t.len()
 }
 
+/// Hosts whose URLs may name a handle or a phone number: chat links and
+/// the profile hosts of `crate::normalize`'s social handles.
+const SPECIAL_HOSTS: &[&str] = &[
+    "wa.me",
+    "api.whatsapp.com",
+    "whatsapp.com",
+    "zalo.me",
+    "line.me",
+    "m.me",
+    "t.me",
+    "telegram.me",
+    "telegram.dog",
+    "facebook.com",
+    "fb.com",
+    "instagram.com",
+    "tiktok.com",
+    "x.com",
+    "twitter.com",
+    "youtube.com",
+];
+
 /// What a URL names: kind, canonical value, confidence, a note.
 pub(super) type Reading = (Kind, String, u8, Option<&'static str>);
 
@@ -156,6 +176,14 @@ pub(super) type Reading = (Kind, String, u8, Option<&'static str>);
 /// profile page, a phone number for a chat link, else a URL.
 pub(super) fn read_url(raw: &str, has_scheme: bool, ctx: &NormalizeContext) -> Option<Reading> {
     let canonical = normalize(Kind::Url, raw, ctx).ok()?;
+    // The host of the canonical form (`scheme://host[:port]/...`): most
+    // URLs are on no platform of ours and need no second parse.
+    let host = canonical.split_once("://").map_or("", |(_, rest)| rest);
+    let host = host.split(['/', ':', '?']).next().unwrap_or_default();
+    let bare = ["www.", "m.", "mobile.", "web."].iter().find_map(|p| host.strip_prefix(p)).unwrap_or(host);
+    if !SPECIAL_HOSTS.contains(&bare) {
+        return Some((Kind::Url, canonical, if has_scheme { 90 } else { 75 }, None));
+    }
     let parsed = ::url::Url::parse(&canonical).ok()?;
     let host = parsed.host_str().unwrap_or_default();
     let host = ["www.", "m.", "mobile.", "web."].iter().find_map(|p| host.strip_prefix(p)).unwrap_or(host);
@@ -174,11 +202,9 @@ pub(super) fn read_url(raw: &str, has_scheme: bool, ctx: &NormalizeContext) -> O
     };
     match host {
         "wa.me" => return segments.first().and_then(|s| phone(s)),
-        "api.whatsapp.com" | "whatsapp.com" => {
-            if segments.first() == Some(&"send") {
-                let number = parsed.query_pairs().find(|(k, _)| k == "phone").map(|(_, v)| v.into_owned());
-                return number.and_then(|n| phone(&n));
-            }
+        "api.whatsapp.com" | "whatsapp.com" if segments.first() == Some(&"send") => {
+            let number = parsed.query_pairs().find(|(k, _)| k == "phone").map(|(_, v)| v.into_owned());
+            return number.and_then(|n| phone(&n));
         }
         "zalo.me" => {
             if let Some(first) = segments.first().filter(|s| s.bytes().all(|b| b.is_ascii_digit())) {

@@ -29,6 +29,9 @@
 //! at group boundaries, longest valid number first. Values are the node's
 //! own canonical form: `normalize(Kind::Phone, ...)`.
 
+use phonenumber::Type;
+
+use super::plans;
 use crate::model::Kind;
 use crate::normalize::{NormalizeContext, normalize};
 
@@ -68,6 +71,11 @@ impl Run {
             out.push_str(text.get(g.start..g.end).unwrap_or_default());
         }
         out
+    }
+
+    /// How many digits.
+    pub(super) fn digit_count(&self) -> usize {
+        self.groups.iter().map(|g| g.end - g.start).sum()
     }
 
     /// Every digit written alone (`0 8 1 2 ...`).
@@ -131,11 +139,12 @@ pub(super) fn runs(text: &str) -> Vec<Run> {
     let mut out: Vec<Run> = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
-        let Some(found) = bytes.get(i..).and_then(|rest| rest.iter().position(|b| b.is_ascii_digit() || *b == b'+'))
-        else {
+        while bytes.get(i).is_some_and(|&b| !(b.is_ascii_digit() || b == b'+')) {
+            i += 1;
+        }
+        if i >= bytes.len() {
             break;
-        };
-        i += found;
+        }
         let mut start = i;
         let mut plus = false;
         if bytes.get(i) == Some(&b'+') {
@@ -292,18 +301,41 @@ pub(super) fn international_of_national(digits: &str, region: &str) -> Option<St
     Some(format!("+{cc}{rest}"))
 }
 
+/// The canonical form of `+<digits>`: read with the region's plans
+/// ([`super::plans`]), else by the node's normalization.
+pub(super) fn international(digits: &str, ctx: &NormalizeContext) -> Option<String> {
+    match plans::read(digits) {
+        plans::Reading::Valid(v, _) => Some(v),
+        plans::Reading::Invalid => None,
+        plans::Reading::Elsewhere => normalize(Kind::Phone, &format!("+{digits}"), ctx).ok(),
+    }
+}
+
+/// The canonical form of a national number written without its trunk
+/// prefix (`812...` in ID, `91234567` in SG), in the context's region.
+fn national_bare(digits: &str, ctx: &NormalizeContext) -> Option<String> {
+    let region = ctx.region.as_deref()?;
+    match country_code(region) {
+        Some(cc) => international(&format!("{cc}{digits}"), ctx),
+        None => normalize(Kind::Phone, digits, ctx).ok(),
+    }
+}
+
 /// Whether the E.164 number `e164` is a line a person holds (mobile,
 /// fixed, VoIP, personal), not a toll-free, shared-cost, premium or
 /// universal-access number: those are written bare (`1500-630`,
 /// `1800-255-0000`) and belong to companies and public bodies.
 fn personal_line(e164: &str) -> bool {
-    use phonenumber::Type;
-    phonenumber::parse(None, e164).is_ok_and(|n| {
-        matches!(
-            n.number_type(&phonenumber::metadata::DATABASE),
-            Type::Mobile | Type::FixedLine | Type::FixedLineOrMobile | Type::Voip | Type::PersonalNumber
-        )
-    })
+    let personal = |t: Type| {
+        matches!(t, Type::Mobile | Type::FixedLine | Type::FixedLineOrMobile | Type::Voip | Type::PersonalNumber)
+    };
+    match plans::read(e164.trim_start_matches('+')) {
+        plans::Reading::Valid(_, t) => personal(t),
+        plans::Reading::Invalid => false,
+        plans::Reading::Elsewhere => {
+            phonenumber::parse(None, e164).is_ok_and(|n| personal(n.number_type(&phonenumber::metadata::DATABASE)))
+        }
+    }
 }
 
 /// Canonical phone number of `digits` (with `plus` if written), under
@@ -315,13 +347,12 @@ fn phone_value(
     groups: &[Group],
     ctx: &NormalizeContext,
 ) -> Option<(String, u8, PhoneForm)> {
-    let norm = |s: &str| normalize(Kind::Phone, s, ctx).ok();
     let bonus = if cue { 10 } else { 0 };
     let len = digits.len();
     if plus {
         return (8..=15)
             .contains(&len)
-            .then(|| norm(&format!("+{digits}")))
+            .then(|| international(digits, ctx))
             .flatten()
             .map(|v| (v, 85 + bonus, PhoneForm::International));
     }
@@ -330,7 +361,8 @@ fn phone_value(
         if !(8..=15).contains(&rest.len()) {
             return None;
         }
-        let v = if region.is_some() { norm(digits) } else { norm(&format!("+{rest}")) };
+        // Which international prefixes a plan dials is the node's to say.
+        let v = if region.is_some() { normalize(Kind::Phone, digits, ctx).ok() } else { international(rest, ctx) };
         return v.map(|v| (v, 75 + bonus, PhoneForm::International));
     }
     if digits.starts_with('0') {
@@ -339,8 +371,8 @@ fn phone_value(
             return None;
         }
         let v = match international_of_national(digits, region) {
-            Some(international) => norm(&international),
-            None => norm(digits),
+            Some(plus_digits) => international(plus_digits.trim_start_matches('+'), ctx),
+            None => normalize(Kind::Phone, digits, ctx).ok(),
         };
         return v.map(|v| (v, 75 + bonus, PhoneForm::National));
     }
@@ -350,25 +382,23 @@ fn phone_value(
     let region = region.unwrap_or_default();
     let cc = country_code(region);
     if cue {
-        let international = || norm(&format!("+{digits}"));
-        let national = || if region.is_empty() { None } else { norm(digits) };
         let v = if cc.is_some_and(|cc| digits.starts_with(cc)) {
-            international().or_else(national)
+            international(digits, ctx).or_else(|| national_bare(digits, ctx))
         } else {
-            national().or_else(international)
+            national_bare(digits, ctx).or_else(|| international(digits, ctx))
         };
         return v.filter(|v| personal_line(v)).map(|v| (v, 75, PhoneForm::Bare));
     }
     if bare_national(region) && len == 8 {
         let two_fours = groups.len() == 2 && groups.iter().all(|g| g.end - g.start == 4);
         if two_fours && digits.starts_with(['6', '8', '9']) {
-            return norm(digits).map(|v| (v, 60, PhoneForm::Bare));
+            return national_bare(digits, ctx).map(|v| (v, 60, PhoneForm::Bare));
         }
         return None;
     }
     let contiguous = groups.len() == 1;
     if contiguous && len >= 11 && cc.is_some_and(|cc| digits.starts_with(cc)) {
-        return norm(&format!("+{digits}")).map(|v| (v, 55, PhoneForm::Bare));
+        return international(digits, ctx).map(|v| (v, 55, PhoneForm::Bare));
     }
     None
 }
@@ -384,7 +414,9 @@ pub(super) fn phone_in(text: &str, run: &Run, cue: bool, ctx: &NormalizeContext)
         let mut found = None;
         let first = run.groups.get(i).and_then(|g| text.as_bytes().get(g.start)).copied();
         let plus = i == 0 && (run.plus || country_code_in_parentheses(text, run));
-        let starts_well = plus || first == Some(b'0') || cue || ctx.region.is_some();
+        // A number inside a run starts with its prefix; only the run's
+        // first group may start a bare number.
+        let starts_well = plus || first == Some(b'0') || (i == 0 && (cue || ctx.region.is_some()));
         if starts_well {
             let mut count = 0;
             let mut ends = Vec::new();

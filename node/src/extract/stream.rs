@@ -107,30 +107,34 @@ impl<'a> StreamExtractor<'a> {
 
     fn process(&mut self, cut: usize, out: &mut Vec<Candidate>) {
         let cut = cut.clamp(1, self.pending.len());
-        let chunk = String::from_utf8_lossy(self.pending.get(..cut).unwrap_or_default()).into_owned();
-        self.pending.drain(..cut);
+        let bytes = self.pending.get(..cut).unwrap_or_default();
+        let chunk = String::from_utf8_lossy(bytes);
         let found = scan(&chunk, &self.options);
         for c in to_candidates(&chunk, self.base, found) {
-            if self.first_time(c.kind, &c.value) {
+            if first_time(&mut self.newer, &mut self.older, self.generation, c.kind, &c.value) {
                 out.push(flag(c, self.allowlist));
             }
         }
         self.base += chunk.chars().count() as u64;
+        drop(chunk);
+        self.pending.drain(..cut);
     }
+}
 
-    fn first_time(&mut self, kind: Kind, value: &str) -> bool {
-        let mut h = DefaultHasher::new();
-        (kind, value).hash(&mut h);
-        let key = h.finish();
-        if self.newer.contains(&key) || self.older.contains(&key) {
-            return false;
-        }
-        if self.newer.len() >= self.generation {
-            self.older = std::mem::take(&mut self.newer);
-        }
-        self.newer.insert(key);
-        true
+/// Whether (kind, value) is new, remembering it in two generations of at
+/// most `generation` hashes each.
+fn first_time(newer: &mut HashSet<u64>, older: &mut HashSet<u64>, generation: usize, kind: Kind, value: &str) -> bool {
+    let mut h = DefaultHasher::new();
+    (kind, value).hash(&mut h);
+    let key = h.finish();
+    if newer.contains(&key) || older.contains(&key) {
+        return false;
     }
+    if newer.len() >= generation {
+        *older = std::mem::take(newer);
+    }
+    newer.insert(key);
+    true
 }
 
 /// Where to cut `pending` into a chunk of at most `limit` bytes: after
