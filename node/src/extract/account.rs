@@ -11,7 +11,7 @@
 //! - a bank's name (`BCA 123-456-7890`, `STK Vietcombank 0071000654321`,
 //!   `บัญชีกสิกร 123-4-56789-0`; weak names only right before the digits):
 //!   a bank account with that bank's code;
-//! - an account word (`no. rek`, `STK`, `บัญชี`, `a/n`, `account`) within
+//! - an account word (`no. rek`, `STK`, `บัญชี`, `account no`) within
 //!   40 bytes: a bank account if a bank is named within 120 bytes either
 //!   side; else, if the word labels the digits directly (`No. Rek:
 //!   1234567890`), nothing (an account number without its bank is not a
@@ -23,8 +23,13 @@
 //! - a phone word or platform (`WA`, `SĐT`, `โทร`, `Telegram`, `Zalo`):
 //!   a phone number, also in bare forms.
 //!
-//! Then a phrase right after it (within three blanks, `(`, `-`, `/` or
-//! `:`): `1234567890 (BCA)`, `0812... (WA)`, `1.500.000đ`, `50kg`. A run joined to the previous one
+//! A holder's label (`a/n`, `atas nama`, `CTK`, `ชื่อบัญชี`) is followed by a
+//! name, so it is passed over before the digits. Then a phrase right after
+//! them (within three blanks, `(`, `-`, `/` or `:`): `1234567890 (BCA)`,
+//! `1234567890 a/n Budi` (with a bank named near), `0812... (WA)`,
+//! `1.500.000đ`, `50kg`. A bank's name before digits that are not one of
+//! its account numbers (a call-centre number, a phone number) leaves them
+//! to the phone rules. A run joined to the previous one
 //! by a list separator (`/`, `,`, `atau`) and with nothing of its own
 //! inherits the previous run's reading.
 
@@ -137,7 +142,7 @@ pub(super) fn intent(text: &str, hits: &[Hit], run: &Run, previous: Option<&Inte
             Cue::Bank { code, .. } => return Intent::Bank { code, direct: true },
             Cue::Ewallet { .. } => return wallet_list(text, hits, h),
             Cue::PhoneWord | Cue::Platform(_) => return Intent::Phone,
-            Cue::AccountWord => {
+            Cue::AccountWord | Cue::HolderWord => {
                 if let Some(code) = bank_near(text, hits, at, run.end) {
                     return Intent::Bank { code, direct: false };
                 }

@@ -21,6 +21,8 @@
 //!   `com`, `go`, `gov`, ... followed by a country code), so that prose
 //!   (`... di Jakarta . Info ...`) stays as written. A dot followed by a
 //!   space only (`kerja. com`) is prose and is left alone;
+//! - ` at ` between an e-mail's local part and a domain whose dot is a
+//!   word or in brackets (`kerja at gmail dot com`) to `@`;
 //! - invisible characters deleted: zero-width space, non-joiner, joiner,
 //!   word joiner, byte-order mark, soft hyphen, emoji variation selectors
 //!   and the combining keycap (`0️⃣8️⃣` reads `08`);
@@ -70,7 +72,7 @@ impl<'a> Refanged<'a> {
             let next = match byte {
                 b'[' | b'(' | b'{' => b.bracket(i),
                 b'h' | b'H' => b.scheme(i),
-                b' ' | b'\t' => b.spaced_dot(i),
+                b' ' | b'\t' => b.spaced_dot(i).or_else(|| b.spaced_at(i)),
                 0xC2 | 0xE0 | 0xE2 | 0xEF | 0xF0 => b.unicode(i),
                 _ => None,
             };
@@ -160,6 +162,10 @@ const COUNTRY_CODES: &[&str] =
 
 fn eq_word(bytes: &[u8], at: usize, word: &str) -> bool {
     bytes.get(at..at + word.len()).is_some_and(|s| s.eq_ignore_ascii_case(word.as_bytes()))
+}
+
+fn is_blank(b: u8) -> bool {
+    b == b' ' || b == b'\t'
 }
 
 fn is_label_byte(b: u8) -> bool {
@@ -322,6 +328,43 @@ impl<'a> Builder<'a> {
         Some(tld)
     }
 
+    /// ` at ` between an e-mail's local part and a domain whose dot is
+    /// written as a word or in brackets (`kerja.jepang at gmail dot com`),
+    /// at `i`, the first blank after the local part. A plain dot after the
+    /// domain's first label is prose (`apply at jobstreet.com`).
+    fn spaced_at(&mut self, i: usize) -> Option<usize> {
+        let bytes = self.input.as_bytes();
+        let local = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-');
+        if i == 0 || !bytes.get(i - 1).copied().is_some_and(local) {
+            return None;
+        }
+        let tok = self.skip_blanks(i);
+        if !eq_word(bytes, tok, "at") || !bytes.get(tok + 2).copied().is_some_and(is_blank) {
+            return None;
+        }
+        let label = self.skip_blanks(tok + 2);
+        let mut e = label;
+        while bytes.get(e).copied().is_some_and(is_label_byte) {
+            e += 1;
+        }
+        if e == label {
+            return None;
+        }
+        // The dot after the label: a bracket token, or a dot word between
+        // blanks, then a top-level word.
+        let w = self.skip_blanks(e);
+        let dot_end = match bytes.get(w) {
+            Some(b'[' | b'(' | b'{') => self.bracket_token(w).filter(|(_, r)| *r == ".").map(|(l, _)| w + l)?,
+            _ if w > e => w + ["dot", "titik", "chấm", "cham"].iter().find(|x| eq_word(bytes, w, x))?.len(),
+            _ => return None,
+        };
+        if !self.tld_follows(e, self.skip_blanks(dot_end)) {
+            return None;
+        }
+        self.replace(i, label, "@", EditKind::Defang);
+        Some(label)
+    }
+
     /// Invisible and look-alike characters at `i` (a UTF-8 lead byte).
     fn unicode(&mut self, i: usize) -> Option<usize> {
         let c = self.input.get(i..)?.chars().next()?;
@@ -361,6 +404,8 @@ mod tests {
             ("hxtps[:]//a{dot}b[.]com", "https://a.b.com"),
             ("hrd[at]gaji-tinggi[.]com", "hrd@gaji-tinggi.com"),
             ("hrd(@)gaji (dot) com", "hrd@gaji.com"),
+            ("kerja.jepang at gmail dot com", "kerja.jepang@gmail.com"),
+            ("hr AT jobs-asia [.] net", "hr@jobs-asia.net"),
             ("gaji-tinggi . com", "gaji-tinggi.com"),
             ("gaji-tinggi .com/x", "gaji-tinggi.com/x"),
             ("gaji-tinggi [.] co [.] id", "gaji-tinggi.co.id"),
@@ -386,6 +431,8 @@ mod tests {
             "polka dot in the dress",
             "gaji besar . Hubungi kami",
             "Meet me . to talk",
+            "apply at jobstreet.com today",
+            "Juan at Maria dot dot",
             "http://x.com",
             "hatch the plan",
             "a [b] c (d) {e}",

@@ -39,8 +39,11 @@ pub(super) enum Cue {
     },
     /// "bank", "ngân hàng", "ธนาคาร".
     BankWord,
-    /// "rekening", "STK", "บัญชี", "account", "a/n".
+    /// "rekening", "STK", "บัญชี", "account no".
     AccountWord,
+    /// "a/n", "atas nama", "CTK", "ชื่อบัญชี", "account name": the holder's
+    /// name follows, so it says something only of digits before it.
+    HolderWord,
     /// An e-wallet; `provider` is the canonical provider name.
     Ewallet {
         /// Canonical provider name.
@@ -315,17 +318,23 @@ const BANK_WORDS: &[&str] = &[
 const ACCOUNT_WORDS: &[&str] = &[
     // Indonesian.
     "rekening", "rek", "rek.", "no rek", "no. rek", "no.rek", "norek", "nomor rekening", "no rekening",
-    "a/n", "a.n", "a.n.", "atas nama", "transfer ke", "tf ke", "trf ke",
+    "transfer ke", "tf ke", "trf ke",
     // Vietnamese.
-    "stk", "số tài khoản", "so tai khoan", "số tk", "so tk", "tk", "tài khoản", "tai khoan", "ctk",
-    "chủ tk", "chủ tài khoản", "chuyển khoản", "chuyen khoan", "ck",
+    "stk", "số tài khoản", "so tai khoan", "số tk", "so tk", "tk", "tài khoản", "tai khoan",
+    "chuyển khoản", "chuyen khoan", "ck",
     // Thai.
-    "บัญชี", "เลขที่บัญชี", "เลขบัญชี", "ชื่อบัญชี", "โอนเข้า", "โอนเงินเข้า",
+    "บัญชี", "เลขที่บัญชี", "เลขบัญชี", "โอนเข้า", "โอนเงินเข้า",
     // Malay.
     "akaun", "no akaun", "no. akaun", "nombor akaun", "akaun bank",
     // Tagalog and English.
-    "account", "acct", "acc", "acc no", "acct no", "account no", "account number", "account name",
+    "account", "acct", "acc", "acc no", "acct no", "account no", "account number",
     "a/c", "savings", "savings account", "beneficiary", "ipadala sa", "padala sa",
+];
+
+#[rustfmt::skip]
+const HOLDER_WORDS: &[&str] = &[
+    "a/n", "a.n", "a.n.", "an.", "atas nama", "ctk", "chủ tk", "chủ tài khoản", "chu tai khoan", "tên tk",
+    "ชื่อบัญชี", "nama akaun", "nama pemegang akaun", "account name", "acct name", "acc name", "pangalan",
 ];
 
 #[rustfmt::skip]
@@ -417,6 +426,7 @@ fn phrases() -> Vec<Phrase> {
     }
     push(&mut out, BANK_WORDS, Cue::BankWord, None);
     push(&mut out, ACCOUNT_WORDS, Cue::AccountWord, None);
+    push(&mut out, HOLDER_WORDS, Cue::HolderWord, None);
     push(&mut out, PHONE_WORDS, Cue::PhoneWord, None);
     push(&mut out, &["whatsapp", "wa", "whats app", "วอทส์แอป", "วอทแอป"], Cue::Platform(Platform::Whatsapp), None);
     for &(platform, names) in PLATFORMS {

@@ -347,6 +347,8 @@ fn scan(input: &str, options: &ExtractOptions) -> Vec<Found> {
                     r.notes.push(format!("bank named in the text: {code}"));
                     r.notes.extend(spaced.map(str::to_string));
                     out.push(r);
+                } else {
+                    push_phones(&mut out, &run, phone::whole_phone(text, &run, ctx), spaced);
                 }
             }
             Intent::Ewallet { providers, phone } => {
@@ -361,10 +363,13 @@ fn scan(input: &str, options: &ExtractOptions) -> Vec<Found> {
                     }
                 }
                 if *phone {
-                    push_phones(&mut out, text, &run, true, spaced, ctx);
+                    push_phones(&mut out, &run, phone::phone_in(text, &run, true, ctx), spaced);
                 }
             }
-            Intent::Phone | Intent::Unknown => push_phones(&mut out, text, &run, intent == Intent::Phone, spaced, ctx),
+            Intent::Phone | Intent::Unknown => {
+                let cue = intent == Intent::Phone;
+                push_phones(&mut out, &run, phone::phone_in(text, &run, cue, ctx), spaced);
+            }
         }
         previous = Some(intent);
     }
@@ -398,16 +403,9 @@ fn scan(input: &str, options: &ExtractOptions) -> Vec<Found> {
     found
 }
 
-/// The phone numbers of `run` (`cue`: a phone word governs it).
-fn push_phones(
-    out: &mut Vec<Raw>,
-    text: &str,
-    run: &phone::Run,
-    cue: bool,
-    spaced: Option<&str>,
-    ctx: &NormalizeContext,
-) {
-    for p in phone::phone_in(text, run, cue, ctx) {
+/// The phone numbers `found` in `run`.
+fn push_phones(out: &mut Vec<Raw>, run: &phone::Run, found: Vec<phone::PhoneInRun>, spaced: Option<&str>) {
+    for p in found {
         let start = if p.from == 0 { run.start } else { run.groups.get(p.from).map_or(run.start, |g| g.start) };
         let end = run.groups.get(p.to.saturating_sub(1)).map_or(run.end, |g| g.end);
         let note = match p.form {

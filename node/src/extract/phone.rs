@@ -407,10 +407,21 @@ fn phone_value(
 /// longest valid pieces from the left. `cue`: a phone word or platform
 /// governs the run.
 pub(super) fn phone_in(text: &str, run: &Run, cue: bool, ctx: &NormalizeContext) -> Vec<PhoneInRun> {
+    phones_of(text, run, cue, false, ctx)
+}
+
+/// The run as one phone number, if it is one (digits a bank's name
+/// governs that are not its account: not split into pieces, which would
+/// find numbers inside a longer code).
+pub(super) fn whole_phone(text: &str, run: &Run, ctx: &NormalizeContext) -> Vec<PhoneInRun> {
+    phones_of(text, run, false, true, ctx)
+}
+
+fn phones_of(text: &str, run: &Run, cue: bool, whole: bool, ctx: &NormalizeContext) -> Vec<PhoneInRun> {
     let n = run.groups.len();
     let mut out = Vec::new();
     let mut i = 0;
-    while i < n {
+    while i < n && !(whole && i > 0) {
         let mut found = None;
         let first = run.groups.get(i).and_then(|g| text.as_bytes().get(g.start)).copied();
         let plus = i == 0 && (run.plus || country_code_in_parentheses(text, run));
@@ -429,7 +440,7 @@ pub(super) fn phone_in(text: &str, run: &Run, cue: bool, ctx: &NormalizeContext)
                     ends.push(j + 1);
                 }
             }
-            for &j in ends.iter().rev() {
+            for &j in ends.iter().rev().filter(|&&j| !whole || j == n) {
                 let digits = run.digits(text, i, j);
                 let groups = run.groups.get(i..j).unwrap_or_default();
                 if let Some((value, confidence, form)) = phone_value(&digits, plus, cue, groups, ctx) {
