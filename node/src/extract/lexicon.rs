@@ -394,18 +394,21 @@ const NOT_PHONE: &[&str] = &[
     "คดี", "เลขที่คดี", "เลขพัสดุ", "laporan", "no. laporan",
 ];
 
+/// Currencies written before amounts (`Rp 2.500.000`, `RM 1 299`, `$1,500`)
+/// or apart after them (`1.500.000 VND`, `25,000 บาท`). Units and
+/// currencies glued to digits (`500k`, `15tr`, `50kg`) end the run with a
+/// letter and need no phrase.
 #[rustfmt::skip]
 const CURRENCIES: &[&str] = &[
     "rp", "rp.", "idr", "rm", "myr", "vnd", "vnđ", "đ", "₫", "đồng", "thb", "฿", "บาท", "php", "₱", "peso", "pesos",
-    "sgd", "s$", "usd", "us$", "$", "usdt", "juta", "jt", "ribu", "rb", "triệu", "tr", "nghìn", "ngàn", "tỷ",
-    "ringgit", "baht", "dollar", "dollars", "€", "eur", "yen", "¥", "won", "k", "rupiah", "lakh", "พัน", "หมื่น", "แสน", "ล้าน",
+    "sgd", "s$", "usd", "us$", "$", "usdt", "juta", "ribu", "triệu", "nghìn", "ngàn", "tỷ", "ringgit", "baht",
+    "dollar", "dollars", "€", "eur", "¥", "rupiah", "ล้าน",
 ];
 
+/// Units written apart after a number (`160 cm`, `25 tahun`).
 #[rustfmt::skip]
 const UNITS: &[&str] = &[
-    "cm", "kg", "tahun", "thn", "th", "tuổi", "tuoi", "ปี", "years", "year", "yrs", "yo", "y.o", "hari", "ngày",
-    "วัน", "jam", "giờ", "bulan", "tháng", "เดือน", "%", "ml", "gr", "gram", "lbs", "ft", "inch", "km", "persen",
-    "orang", "người", "คน", "slot", "slots", "unit", "m2", "sqm", "sqft", "mbps", "gb", "mb", "tb", "ghz",
+    "cm", "kg", "tahun", "tuổi", "tuoi", "years", "year", "orang", "người", "persen", "unit", "units", "slot", "slots",
 ];
 
 fn push(out: &mut Vec<Phrase>, texts: &[&'static str], cue: Cue, country: Option<Country>) {

@@ -14,19 +14,20 @@
 //! of any size in bounded memory (`jaring extract -`).
 //!
 //! Kinds and where they come from:
-//! - `url`, `domain`, `email`, `ip`: [`net`] (scheme-less URLs, public
-//!   suffix checked domains, IDN), after refanging ([`defang`]: `hxxps`,
+//! - `url`, `domain`, `email`, `ip`: `net` (scheme-less URLs, public
+//!   suffix checked domains, IDN), after refanging (`defang`: `hxxps`,
 //!   `[.]`, `(dot)`, `[at]`, spaced dots, invisible and full-width
 //!   characters);
 //! - `phone`: international and national forms for the region, spaced-out
 //!   digits, chat links (`wa.me/...`, `api.whatsapp.com/send?phone=...`,
-//!   `zalo.me/...`) ([`phone`]);
+//!   `zalo.me/...`) (`phone`; the region's numbering plans are read with
+//!   anchored patterns, `plans`);
 //! - `bank_account`, `ewallet_account`: digits governed by a bank's or
-//!   e-wallet's name in the region's languages ([`account`], [`lexicon`]);
-//! - `social_handle`: profile URLs ([`net`]) and phrases (`telegram @x`,
-//!   `Line ID x`, `IG: x`) ([`handle`]);
+//!   e-wallet's name in the region's languages (`account`, `lexicon`);
+//! - `social_handle`: profile URLs (`net`) and phrases (`telegram @x`,
+//!   `Line ID x`, `IG: x`) (`handle`);
 //! - `crypto_wallet`: TRON, EVM, Bitcoin legacy and bech32 addresses with
-//!   their checksums ([`wallet`]).
+//!   their checksums (`wallet`).
 //!
 //! Not picked up: prices and amounts, dates, times, heights and weights,
 //! years, identity-card numbers, postal codes, job and reference codes.
@@ -62,7 +63,7 @@ use lexicon::{Cue, Lexicon};
 use net::{NetScanner, Reading, Shape};
 use phone::PhoneForm;
 
-pub use stream::{DEDUP_MEMORY, StreamExtractor};
+pub use stream::{CHUNK_BYTES, DEDUP_MEMORY, StreamExtractor};
 
 /// One indicator found in a text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
