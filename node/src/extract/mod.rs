@@ -114,6 +114,16 @@ pub struct Extraction {
     pub candidates: Vec<Candidate>,
 }
 
+impl Extraction {
+    /// Fills each candidate's `listed` with what `lookup` (a node's lookup
+    /// of the canonical value) says.
+    pub fn annotate_listings(&mut self, mut lookup: impl FnMut(&Candidate) -> Listing) {
+        for c in &mut self.candidates {
+            c.listed = Some(lookup(c));
+        }
+    }
+}
+
 /// How to read a text.
 #[derive(Debug, Clone, Default)]
 pub struct ExtractOptions {

@@ -354,6 +354,21 @@ fn allowlisted_candidates_are_kept_and_flagged() {
 }
 
 #[test]
+fn listings_are_filled_by_the_caller() {
+    let mut x = extract("WA 0812-7777-8888 dan https://gaji.com/a", &options(Some("ID")), &NoAllowlist);
+    x.annotate_listings(|c| Listing {
+        found: c.kind == Kind::Phone,
+        by: if c.kind == Kind::Phone { vec!["VN".into()] } else { vec![] },
+        status: None,
+        categories: vec![],
+        score: None,
+    });
+    let v = serde_json::to_value(&x).unwrap();
+    assert_eq!(v["candidates"][0]["listed"], serde_json::json!({"found": true, "by": ["VN"]}));
+    assert_eq!(v["candidates"][1]["listed"], serde_json::json!({"found": false, "by": []}));
+}
+
+#[test]
 fn unknown_regions_are_refused() {
     assert_eq!(ExtractOptions::new(Some("XX")).unwrap_err(), ExtractError::UnknownRegion { region: "XX".into() });
     assert_eq!(options(Some("id")).region(), Some("ID"));
