@@ -229,7 +229,7 @@ const BANKS: &[(Country, &str, &[&str], &[&str])] = &[
     // Malaysia.
     ("MY", "MAYBANK", &["maybank", "maybank2u", "maybank islamic"], &[]),
     ("MY", "CIMB", &["cimb", "cimb bank", "cimb clicks"], &[]),
-    ("MY", "PBB", &["public bank", "pbb", "pbe"], &[]),
+    ("MY", "PBB", &["public bank"], &["pbb", "pbe"]),
     ("MY", "RHB", &["rhb", "rhb bank"], &[]),
     ("MY", "HLB", &["hong leong", "hong leong bank", "hlb"], &[]),
     ("MY", "AMBANK", &["ambank"], &[]),
@@ -389,7 +389,7 @@ const NOT_PHONE: &[&str] = &[
     "kode pos", "kodepos", "postcode", "poskod", "postal code", "zip", "zip code", "mã bưu chính", "รหัสไปรษณีย์",
     // Codes and references.
     "job code", "job id", "kode lowongan", "kode", "ref", "ref no", "ref.", "no. ref", "reference", "invoice",
-    "order", "order id", "resi", "no resi", "tracking", "awb", "mã đơn", "mã đơn hàng", "mã số", "no. surat",
+    "order id", "order no", "no. order", "nomor order", "no pesanan", "nomor pesanan", "resi", "no resi", "tracking", "awb", "mã đơn", "mã đơn hàng", "mã số", "no. surat",
     "nomor surat", "số hiệu", "quyết định số", "otp", "kode otp", "pin", "serial", "case no",
     "คดี", "เลขที่คดี", "เลขพัสดุ", "laporan", "no. laporan",
 ];

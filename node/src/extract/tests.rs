@@ -145,6 +145,8 @@ fn phones_in_national_international_and_obfuscated_forms() {
         values("Info: 0856 1111 2222 / 0819 3333 4444 (SMS/WA)", Some("ID")),
         vec![(Kind::Phone, "+6285611112222".into()), (Kind::Phone, "+6281933334444".into())]
     );
+    // "Order" alone asks for a message; an order number is labelled.
+    assert_eq!(values("Order now: 0812-7777-8888", Some("ID")), phone("+6281277778888"));
     // National forms need a region.
     assert!(values("WA 0812-7777-8888", None).is_empty());
     assert_eq!(values("WA +62 812-7777-8888", None), phone("+6281277778888"));
@@ -304,7 +306,7 @@ fn prices_dates_times_measures_ids_and_codes_are_not_indicators() {
         ("mã bưu chính 700000", "VN"),
         ("Singapore 521123", "SG"),
         ("Kode lowongan: ADM-GDG-2025-07, Job ID: 45821, Ref: 7781-2234-9910", "ID"),
-        ("Order #1029384756, resi JT8823145, OTP 482913", "ID"),
+        ("Order ID 1029384756, resi JT8823145, OTP 482913", "ID"),
         ("Call Center 1500-630, hotline 1800-255-0000", "SG"),
     ] {
         assert!(values(text, Some(region)).is_empty(), "{text}: {:?}", values(text, Some(region)));
