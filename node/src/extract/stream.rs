@@ -148,7 +148,8 @@ fn cut_point(pending: &[u8], limit: usize) -> usize {
     if let Some(p) = window.iter().rposition(|b| b.is_ascii_whitespace()) {
         return p + 1;
     }
-    // Not inside a UTF-8 sequence: the first byte of the next chunk is not
-    // a continuation byte.
-    (1..=window.len()).rev().find(|&p| pending.get(p).is_none_or(|&b| b & 0xC0 != 0x80)).unwrap_or(window.len())
+    // Not inside a UTF-8 sequence: the first byte of the next chunk is
+    // there and is not a continuation byte (a character whose last bytes
+    // have not arrived yet stays for the next chunk).
+    (1..=window.len()).rev().find(|&p| pending.get(p).is_some_and(|&b| b & 0xC0 != 0x80)).unwrap_or(window.len())
 }

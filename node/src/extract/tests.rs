@@ -447,3 +447,118 @@ fn invalid_utf8_and_long_lines_stream_safely() {
         assert_eq!(text, c.text);
     }
 }
+
+/// Arbitrary text made of the pieces adverts are made of: nothing panics,
+/// and every candidate keeps the contract (span, text, canonical value,
+/// once), whole or streamed in small chunks.
+#[test]
+fn arbitrary_text_keeps_the_contract() {
+    const PIECES: &[&str] = &[
+        "0",
+        "8",
+        "12",
+        "0812",
+        "+62",
+        "+",
+        "-",
+        ".",
+        " ",
+        "  ",
+        "\n",
+        "(",
+        ")",
+        "[.]",
+        "(dot)",
+        "[at]",
+        "@",
+        ":",
+        "/",
+        "hxxps://",
+        "https://",
+        "www.",
+        "gaji",
+        "-tinggi",
+        ".com",
+        ".co.id",
+        "t.me/",
+        "wa.me/",
+        "BCA",
+        "rek",
+        "a/n",
+        "DANA",
+        "OVO",
+        "MoMo",
+        "STK",
+        "Vietcombank",
+        "กสิกร",
+        "บัญชี",
+        "โทร",
+        "WA",
+        "Telegram",
+        "IG",
+        "Line ID",
+        "Zalo",
+        "TRC20",
+        "TLa2f6VPqDgRE67v1736s7bJ8Ray5wYjU7",
+        "0x47A06Bf62C86137956f57EAB43Cc41577ab4AD3C",
+        "bc1q",
+        "Rp",
+        "NIK",
+        "2.500.000",
+        "12/05/2024",
+        "08.00-17.00",
+        "\u{200b}",
+        "\u{ff10}",
+        "๘",
+        "ủ",
+        "🔥",
+        "dot",
+        " at ",
+        "x",
+        "3456",
+        "7890",
+        "1.2.3.4",
+        "2001:db8::1",
+        "::",
+        "%",
+        "?",
+        "#",
+        "'",
+        "\"",
+        "\u{fe0f}\u{20e3}",
+    ];
+    let regions = [None, Some("ID"), Some("VN"), Some("TH"), Some("SG")];
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for round in 0..1500 {
+        let len = next() % 40;
+        let mut text = String::new();
+        for _ in 0..len {
+            text.push_str(PIECES[usize::try_from(next() % PIECES.len() as u64).unwrap()]);
+        }
+        let region = regions[round % regions.len()];
+        let whole = run(&text, region);
+        let mut seen = HashSet::new();
+        assert!(whole.iter().all(|c| seen.insert((c.kind, c.value.clone()))), "{text:?}: a value twice");
+        let chars: Vec<char> = text.chars().collect();
+        let mut out = Vec::new();
+        let mut s = StreamExtractor::with_limits(options(region), &NoAllowlist, 64, 1000);
+        for piece in text.as_bytes().chunks(1 + round % 13) {
+            s.feed(piece, &mut out);
+        }
+        s.finish(&mut out);
+        for c in &out {
+            let (a, b) = (usize::try_from(c.start).unwrap(), usize::try_from(c.end).unwrap());
+            assert_eq!(
+                chars[a..b].iter().collect::<String>(),
+                c.text,
+                "round {round} {region:?} {text:?}: streamed span of {c:?}"
+            );
+        }
+    }
+}
