@@ -3,6 +3,7 @@
 pub mod allowlist;
 pub mod audit;
 pub mod bench;
+pub mod bench_extract;
 pub mod certs;
 pub mod demo;
 pub mod export;
