@@ -22,7 +22,7 @@
 //!   (`... di Jakarta . Info ...`) stays as written. A dot followed by a
 //!   space only (`kerja. com`) is prose and is left alone;
 //! - ` at ` between an e-mail's local part and a domain whose dot is a
-//!   word or in brackets (`kerja at gmail dot com`) to `@`;
+//!   word too (`kerja at gmail dot com`) to `@`;
 //! - invisible characters deleted: zero-width space, non-joiner, joiner,
 //!   word joiner, byte-order mark, soft hyphen, emoji variation selectors
 //!   and the combining keycap (`0️⃣8️⃣` reads `08`);
@@ -329,9 +329,9 @@ impl<'a> Builder<'a> {
     }
 
     /// ` at ` between an e-mail's local part and a domain whose dot is
-    /// written as a word or in brackets (`kerja.jepang at gmail dot com`),
-    /// at `i`, the first blank after the local part. A plain dot after the
-    /// domain's first label is prose (`apply at jobstreet.com`).
+    /// written as a word too (`kerja.jepang at gmail dot com`), at `i`, the
+    /// first blank after the local part. With a plain or bracketed dot it
+    /// is prose (`apply at jobstreet.com`, `verify at bank-sg[.]com/otp`).
     fn spaced_at(&mut self, i: usize) -> Option<usize> {
         let bytes = self.input.as_bytes();
         let local = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-');
@@ -353,12 +353,21 @@ impl<'a> Builder<'a> {
         // The dot after the label: a bracket token, or a dot word between
         // blanks, then a top-level word.
         let w = self.skip_blanks(e);
-        let dot_end = match bytes.get(w) {
-            Some(b'[' | b'(' | b'{') => self.bracket_token(w).filter(|(_, r)| *r == ".").map(|(l, _)| w + l)?,
-            _ if w > e => w + ["dot", "titik", "chấm", "cham"].iter().find(|x| eq_word(bytes, w, x))?.len(),
-            _ => return None,
-        };
-        if !self.tld_follows(e, self.skip_blanks(dot_end)) {
+        if w == e {
+            return None;
+        }
+        let dot_end = w + ["dot", "titik", "chấm", "cham"].iter().find(|x| eq_word(bytes, w, x))?.len();
+        let tld = self.skip_blanks(dot_end);
+        if !self.tld_follows(e, tld) {
+            return None;
+        }
+        // An address ends there; a path after it makes it a URL in prose
+        // (`hosted at evil dot com/x`).
+        let mut t = tld;
+        while bytes.get(t).is_some_and(u8::is_ascii_alphabetic) {
+            t += 1;
+        }
+        if bytes.get(t) == Some(&b'/') {
             return None;
         }
         self.replace(i, label, "@", EditKind::Defang);
@@ -405,7 +414,10 @@ mod tests {
             ("hrd[at]gaji-tinggi[.]com", "hrd@gaji-tinggi.com"),
             ("hrd(@)gaji (dot) com", "hrd@gaji.com"),
             ("kerja.jepang at gmail dot com", "kerja.jepang@gmail.com"),
-            ("hr AT jobs-asia [.] net", "hr@jobs-asia.net"),
+            ("hr AT jobs-asia dot net", "hr@jobs-asia.net"),
+            // Prose before a URL: only the dot is undone.
+            ("Verify at dbs-sg-verify dot com/otp now", "Verify at dbs-sg-verify.com/otp now"),
+            ("hosted at evil[.]com", "hosted at evil.com"),
             ("gaji-tinggi . com", "gaji-tinggi.com"),
             ("gaji-tinggi .com/x", "gaji-tinggi.com/x"),
             ("gaji-tinggi [.] co [.] id", "gaji-tinggi.co.id"),
