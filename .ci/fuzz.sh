@@ -52,6 +52,12 @@ flags=(
     -Cdebug-assertions
     -Coverflow-checks
 )
+# RUSTFLAGS replaces the rustflags of .cargo/config.toml, so the ed25519
+# backend cfg set there for x86_64 (AVX-512 IFMA) is repeated here: the
+# targets run the code the node runs.
+if [[ "$host" == x86_64-* ]]; then
+    flags+=(--cfg 'curve25519_dalek_backend="avx512"')
+fi
 
 if $write_seeds; then
     RUSTFLAGS="${flags[*]}" cargo build --manifest-path fuzz/Cargo.toml --locked --release --target "$host" --bin gen_seeds

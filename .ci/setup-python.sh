@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Creates .venv at the workspace root with the interop test tools:
-# stix2-validator (OASIS STIX 2.1 validator) and taxii2-client (OASIS TAXII client).
-# tests/tests/interop.rs runs them from .venv/bin/python.
+# - stix2-validator (OASIS STIX 2.1 validator), stix2 (OASIS STIX library,
+#   strict parsing), taxii2-client (OASIS TAXII client);
+# - grpcio-reflection (Python's gRPC reflection client, v1alpha);
+# - pymisp (MISP's own event model, to load the MISP feed strictly);
+# - prometheus_client (its OpenMetrics parser), httpx[http2] (HTTP/2 requests).
+# tests/tests/interop*.rs run them from .venv/bin/python.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.venv"
@@ -9,5 +13,6 @@ if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install --quiet --upgrade pip
-"$venv/bin/python" -m pip install --quiet stix2-validator taxii2-client
-"$venv/bin/python" -c 'import stix2validator, taxii2client; print("interop venv ready:", stix2validator.__name__, taxii2client.__name__)'
+"$venv/bin/python" -m pip install --quiet stix2-validator stix2 taxii2-client grpcio grpcio-reflection pymisp \
+    prometheus_client 'httpx[http2]'
+"$venv/bin/python" -c 'import stix2validator, stix2, taxii2client, grpc_reflection, pymisp, prometheus_client, httpx, h2; print("interop venv ready")'

@@ -1,7 +1,9 @@
 //! `jaring`: the admin CLI for Jaring nodes.
 //!
 //! Talks to a running node over its admin API, chosen with `--node DIR`
-//! (reads DIR/node.toml and DIR/admin.token) or `--admin ADDR --token-file F`.
+//! (reads DIR/node.toml and DIR/admin.token) or `--admin ADDR --token-file F
+//! --ca FILE`. The admin channel is TLS: the node proves who it is (its
+//! certificate chains to its CA and names it) before the token is sent.
 //! Offline commands (`init`, `demo`) work on directories directly. Every
 //! command takes `--json` for scripts; failures exit non-zero with one line
 //! on stderr.
@@ -9,6 +11,7 @@
 //! # Layout
 //!
 //! - `client`: finding the node and calling its admin API.
+//! - `fleet`: real nodes on loopback for `demo` and `bench`.
 //! - `output`: human and JSON printing.
 //! - `cmd/*`: one file per command group.
 
@@ -16,6 +19,7 @@
 
 mod client;
 mod cmd;
+mod fleet;
 mod output;
 
 use std::path::PathBuf;
@@ -40,6 +44,17 @@ struct Cli {
     /// Admin token file, with --admin.
     #[arg(long, global = true, env = "JARING_TOKEN_FILE")]
     token_file: Option<PathBuf>,
+    /// CA certificate the node's admin TLS certificate must chain to, with
+    /// --admin (default with --node: DIR/tls/ca.pem).
+    #[arg(long, global = true, env = "JARING_CA")]
+    ca: Option<PathBuf>,
+    /// Name the node's admin certificate must carry (default with --node:
+    /// <node_id>.jaring.local; with --admin: its host).
+    #[arg(long, global = true)]
+    tls_name: Option<String>,
+    /// Dial --admin without TLS (only for a node with [admin] tls = false).
+    #[arg(long, global = true)]
+    admin_plaintext: bool,
     /// Machine-readable JSON output.
     #[arg(long, global = true)]
     json: bool,
@@ -81,10 +96,12 @@ enum Command {
         #[arg(long)]
         log_level: Option<String>,
     },
-    /// Export indicators as a STIX 2.1 bundle or CSV.
+    /// Export indicators as a STIX 2.1 bundle, CSV or a MISP feed directory.
     #[command(subcommand)]
     Export(cmd::export::ExportCmd),
-    /// Read-only consumer tokens for the TAXII server.
+    /// The keyed hash of a value, exactly as the federation computes it (offline).
+    Hash(cmd::hash::HashArgs),
+    /// Read-only consumer tokens for the TAXII server and the MISP feed.
     #[command(subcommand)]
     Token(cmd::token::TokenCmd),
     /// Signing keys: list, rotate, revoke.
@@ -107,9 +124,38 @@ enum Command {
     Allowlist(cmd::allowlist::AllowlistCmd),
     /// Candidate indicators from free text (adverts, posts, SMS); offline, or through a node.
     Extract(cmd::extract::ExtractArgs),
+    /// The transparency log, offline: verify inclusion proofs and consistency.
+    #[command(subcommand)]
+    Log(cmd::log::LogCmd),
+}
+
+/// `jaring lookup X | head`: when whoever reads our output goes away, stop
+/// quietly. Rust ignores SIGPIPE, so a write to a closed pipe fails with
+/// `BrokenPipe` and `println!` panics on it; the hook turns exactly that
+/// panic into a silent exit, and [`main`] does the same for errors that
+/// come back from writers.
+fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let msg = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if msg.starts_with("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
+fn closed_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
 }
 
 fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let cli = Cli::parse();
     if let Command::NodeRun { config, log_level } = &cli.command {
         return jaring_node::daemon::main(config, None, log_level.clone());
@@ -121,7 +167,14 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let target = client::Target { node: cli.node, admin: cli.admin, token_file: cli.token_file };
+    let target = client::Target {
+        node: cli.node,
+        admin: cli.admin,
+        token_file: cli.token_file,
+        ca: cli.ca,
+        tls_name: cli.tls_name,
+        admin_plaintext: cli.admin_plaintext,
+    };
     let out = output::Output { json: cli.json };
     let result = runtime.block_on(async move {
         match cli.command {
@@ -136,6 +189,7 @@ fn main() -> ExitCode {
             Command::Bench(a) => cmd::bench::run(a, &out).await,
             Command::NodeRun { .. } => Ok(()),
             Command::Export(c) => cmd::export::run(c, &target, &out).await,
+            Command::Hash(a) => cmd::hash::run(a, &target, &out),
             Command::Token(c) => cmd::token::run(c, &target, &out),
             Command::Key(c) => cmd::key::run(c, &target, &out).await,
             Command::Audit(c) => cmd::audit::run(c, &target, &out).await,
@@ -144,10 +198,12 @@ fn main() -> ExitCode {
             Command::Feedback(c) => cmd::feedback::run(c, &target, &out).await,
             Command::Allowlist(c) => cmd::allowlist::run(c, &target, &out).await,
             Command::Extract(a) => cmd::extract::run(a, &target, &out).await,
+            Command::Log(c) => cmd::log::run(c, &target, &out),
         }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if closed_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("jaring: {e:#}");
             ExitCode::FAILURE

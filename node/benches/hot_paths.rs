@@ -9,13 +9,12 @@ use std::convert::Infallible;
 use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use jaring_node::envelope::{
-    self, Entry, EnvelopeBody, GENESIS_HASH, Indicator, SignedEnvelope, Value, indicator_id, verify, verify_batch,
-};
+use jaring_node::envelope::{Entry, EnvelopeBody, GENESIS_HASH, Indicator, SignedEnvelope, Value, indicator_id};
 use jaring_node::keys::{KeyRing, SigningKey};
 use jaring_node::lookup_index::{Held, LookupIndex};
 use jaring_node::model::{Action, Category, Confidence, Distribution, Kind, Tlp};
 use jaring_node::normalize::{NormalizeContext, normalize};
+use jaring_node::signing::{self, verify, verify_batch};
 use jaring_node::store::{self, Batch, EngineKind, Keyspace, layout};
 
 /// One raw input per kind, as a crawler would submit it.
@@ -71,10 +70,10 @@ fn envelopes(c: &mut Criterion) {
     let key = SigningKey::generate(0);
     let mut ring = KeyRing::default();
     ring.insert("ID", key.public(), 0);
-    let signed: Vec<SignedEnvelope> = (1..=256).map(|i| envelope::sign(&body(i), &key)).collect();
+    let signed: Vec<SignedEnvelope> = (1..=256).map(|i| signing::sign(&body(i), &key)).collect();
     let mut g = c.benchmark_group("envelope");
     let b1 = body(1);
-    g.bench_function("sign", |b| b.iter(|| envelope::sign(black_box(&b1), &key)));
+    g.bench_function("sign", |b| b.iter(|| signing::sign(black_box(&b1), &key)));
     g.bench_function("verify", |b| {
         b.iter_batched(|| signed[0].clone(), |e| verify(e, &ring).unwrap(), BatchSize::SmallInput)
     });
@@ -94,7 +93,7 @@ fn envelopes(c: &mut Criterion) {
 
 fn stores(c: &mut Criterion) {
     let key = SigningKey::generate(0);
-    let log_value = jaring_node::wire::encode_envelope(&envelope::sign(&body(1), &key));
+    let log_value = jaring_node::wire::encode_envelope(&signing::sign(&body(1), &key));
     for engine in [EngineKind::Fjall, EngineKind::Sled] {
         let dir = tempfile::tempdir().unwrap();
         let s = store::open(&dir.path().join("db"), engine, 64).unwrap();

@@ -8,12 +8,14 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::node_id::NodeId;
+
 /// The whole configuration of a node.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Short stable name of this node, e.g. `ID`, `VN`, `id-kominfo`.
-    pub node_id: String,
+    pub node_id: NodeId,
     /// ISO 3166-1 alpha-2 region used to read national phone numbers, e.g. `ID`.
     #[serde(default)]
     pub region: Option<String>,
@@ -57,14 +59,43 @@ pub struct FederationConfig {
     /// `host:port` peers dial, written into the identity card. Default: `listen`.
     #[serde(default)]
     pub endpoint: Option<String>,
+    /// Milliseconds a client has to finish its TLS handshake (with its
+    /// certificate) before the connection is dropped.
+    #[serde(default = "default_handshake_timeout_ms")]
+    pub handshake_timeout_ms: u64,
+    /// Connections still in their TLS handshake, all clients together. When
+    /// full, the oldest is dropped to make room (one that has sent nothing
+    /// first), so idle connections cannot keep a peer out.
+    #[serde(default = "default_max_handshakes")]
+    pub max_handshakes: usize,
+    /// Connections in their TLS handshake from one IP address; more from
+    /// that address are closed at once.
+    #[serde(default = "default_max_handshakes_per_ip")]
+    pub max_handshakes_per_ip: usize,
 }
 
 /// `[admin]`
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdminConfig {
-    /// `host:port` to listen on. Loopback unless you mean it.
+    /// `host:port` to listen on. Must be loopback unless
+    /// [`Self::allow_remote`].
     pub listen: String,
+    /// TLS with the node's own certificate (`tls/node.pem`), so the CLI
+    /// knows it talks to this node before it sends the token. `false`
+    /// (plaintext) is allowed on loopback only.
+    #[serde(default = "default_true")]
+    pub tls: bool,
+    /// Allow a non-loopback `listen` address (the admin API is then
+    /// reachable from the network; TLS stays required).
+    #[serde(default)]
+    pub allow_remote: bool,
+    /// Open admin connections, all clients together; more are closed at once.
+    #[serde(default = "default_admin_max_connections")]
+    pub max_connections: usize,
+    /// Milliseconds a client has to finish its TLS handshake.
+    #[serde(default = "default_handshake_timeout_ms")]
+    pub handshake_timeout_ms: u64,
 }
 
 /// `[http]`
@@ -73,6 +104,123 @@ pub struct AdminConfig {
 pub struct HttpConfig {
     /// `host:port` to listen on.
     pub listen: String,
+    /// The URL clients reach this listener at (e.g. behind a reverse proxy:
+    /// `https://cti.kominfo.go.id`), used in TAXII discovery's `api_roots`.
+    /// Default: the scheme `https` and the authority each request names.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// Open connections, all clients together; more are closed at once.
+    #[serde(default = "default_http_max_connections")]
+    pub max_connections: usize,
+    /// Open connections from one IP address; more are closed at once.
+    #[serde(default = "default_http_max_connections_per_ip")]
+    pub max_connections_per_ip: usize,
+    /// Milliseconds a client has to finish its TLS handshake.
+    #[serde(default = "default_handshake_timeout_ms")]
+    pub handshake_timeout_ms: u64,
+    /// Milliseconds a client has to send a request's headers (HTTP/1.1),
+    /// counted from when the server starts waiting for them: this also
+    /// bounds an idle keep-alive connection between requests.
+    #[serde(default = "default_header_read_timeout_ms")]
+    pub header_read_timeout_ms: u64,
+    /// Milliseconds without a byte read or written after which a connection
+    /// is closed (HTTP/2 connections, slow readers, stalled uploads).
+    #[serde(default = "default_idle_timeout_ms")]
+    pub idle_timeout_ms: u64,
+    /// Concurrent HTTP/2 streams per connection.
+    #[serde(default = "default_http_max_streams")]
+    pub max_streams_per_connection: u32,
+}
+
+impl FederationConfig {
+    /// `[federation]` listening on `listen` with the default limits.
+    pub fn new(listen: String, endpoint: Option<String>) -> FederationConfig {
+        FederationConfig {
+            listen,
+            endpoint,
+            handshake_timeout_ms: default_handshake_timeout_ms(),
+            max_handshakes: default_max_handshakes(),
+            max_handshakes_per_ip: default_max_handshakes_per_ip(),
+        }
+    }
+
+    /// The bounds on the listener's TLS handshakes.
+    pub fn handshake_limits(&self) -> crate::tls::HandshakeLimits {
+        crate::tls::HandshakeLimits {
+            timeout: std::time::Duration::from_millis(self.handshake_timeout_ms),
+            max_in_flight: self.max_handshakes,
+            max_per_ip: self.max_handshakes_per_ip,
+        }
+    }
+}
+
+impl AdminConfig {
+    /// `[admin]` listening on `listen`, with TLS and the default limits.
+    pub fn new(listen: String) -> AdminConfig {
+        AdminConfig {
+            listen,
+            tls: true,
+            allow_remote: false,
+            max_connections: default_admin_max_connections(),
+            handshake_timeout_ms: default_handshake_timeout_ms(),
+        }
+    }
+}
+
+impl HttpConfig {
+    /// `[http]` listening on `listen` with the default limits.
+    pub fn new(listen: String) -> HttpConfig {
+        HttpConfig {
+            listen,
+            public_url: None,
+            max_connections: default_http_max_connections(),
+            max_connections_per_ip: default_http_max_connections_per_ip(),
+            handshake_timeout_ms: default_handshake_timeout_ms(),
+            header_read_timeout_ms: default_header_read_timeout_ms(),
+            idle_timeout_ms: default_idle_timeout_ms(),
+            max_streams_per_connection: default_http_max_streams(),
+        }
+    }
+}
+
+fn default_true() -> bool {
+    true
+}
+fn default_handshake_timeout_ms() -> u64 {
+    5_000
+}
+fn default_max_handshakes() -> usize {
+    128
+}
+fn default_max_handshakes_per_ip() -> usize {
+    8
+}
+fn default_admin_max_connections() -> usize {
+    64
+}
+fn default_http_max_connections() -> usize {
+    512
+}
+fn default_http_max_connections_per_ip() -> usize {
+    32
+}
+fn default_header_read_timeout_ms() -> u64 {
+    10_000
+}
+fn default_idle_timeout_ms() -> u64 {
+    30_000
+}
+fn default_http_max_streams() -> u32 {
+    32
+}
+
+/// Whether a `host:port` listen address is on loopback only (`127.0.0.0/8`,
+/// `::1`, `localhost`). Wildcards (`0.0.0.0`, `::`) and other names are not.
+pub fn is_loopback_listen(addr: &str) -> bool {
+    if let Ok(a) = addr.parse::<SocketAddr>() {
+        return a.ip().is_loopback();
+    }
+    addr.rsplit_once(':').is_some_and(|(host, _)| host.eq_ignore_ascii_case("localhost"))
 }
 
 /// `[paths]`, relative to the node directory.
@@ -284,6 +432,63 @@ impl Default for LoggingConfig {
     }
 }
 
+/// Where, beside `node.toml`, a running node records the addresses it
+/// listens on (`listen.json`): tools find a node configured with port 0
+/// (pick any free port) there.
+pub const LISTEN_FILE: &str = "listen.json";
+
+/// The addresses a node's listeners are bound to.
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+pub struct Bound {
+    /// Admin API.
+    pub admin: std::net::SocketAddr,
+    /// Federation (mTLS).
+    pub federation: std::net::SocketAddr,
+    /// HTTPS, when configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<std::net::SocketAddr>,
+}
+
+impl Bound {
+    /// Replaces every port 0 in `config` with the port the listener got;
+    /// returns whether the federation port was picked this way (then the
+    /// identity card's endpoint changed).
+    pub fn pin(&self, config: &mut Config) -> bool {
+        let picked = |listen: &str| listen.rsplit_once(':').is_some_and(|(_, port)| port == "0");
+        if picked(&config.admin.listen) {
+            config.admin.listen = self.admin.to_string();
+        }
+        if let (Some(h), Some(addr)) = (config.http.as_mut(), self.http)
+            && picked(&h.listen)
+        {
+            h.listen = addr.to_string();
+        }
+        if picked(&config.federation.listen) {
+            config.federation.listen = self.federation.to_string();
+            return config.federation.endpoint.is_none();
+        }
+        false
+    }
+
+    /// Writes `listen.json` (0600); a failure is logged, not fatal.
+    pub fn write(&self, path: &std::path::Path) {
+        let text = serde_json::to_string_pretty(self).unwrap_or_default();
+        if let Err(e) = crate::fsutil::write_atomic(path, format!("{text}\n").as_bytes(), 0o600) {
+            tracing::warn!(path = %path.display(), error = %e, "cannot record the listening addresses");
+        }
+    }
+
+    /// Reads the addresses a node in `dir` recorded when it started.
+    ///
+    /// # Errors
+    ///
+    /// The file is missing (the node never started) or unreadable.
+    pub fn read(dir: &std::path::Path) -> std::io::Result<Bound> {
+        let text = std::fs::read_to_string(dir.join(LISTEN_FILE))?;
+        serde_json::from_str(&text).map_err(std::io::Error::other)
+    }
+}
+
 /// A configuration that cannot run.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -336,7 +541,6 @@ impl Config {
 
     fn validate(&self, path: &Path) -> Result<(), ConfigError> {
         let invalid = |field, reason: String| ConfigError::Invalid { path: path.into(), field, reason };
-        crate::wire::validate_node_id(&self.node_id).map_err(|r| invalid("node_id", r))?;
         if let Some(region) = &self.region
             && (region.len() != 2 || !region.bytes().all(|c| c.is_ascii_uppercase()))
         {
@@ -344,9 +548,49 @@ impl Config {
         }
         check_addr(&self.federation.listen).map_err(|r| invalid("federation.listen", r))?;
         check_addr(&self.admin.listen).map_err(|r| invalid("admin.listen", r))?;
+        if !is_loopback_listen(&self.admin.listen) {
+            if !self.admin.tls {
+                return Err(invalid(
+                    "admin.tls",
+                    format!("plaintext (tls = false) is allowed on loopback only, not on {}", self.admin.listen),
+                ));
+            }
+            if !self.admin.allow_remote {
+                return Err(invalid(
+                    "admin.listen",
+                    format!(
+                        "{} is not a loopback address; the admin API belongs on 127.0.0.1 \
+                         (set [admin] allow_remote = true to serve it on the network)",
+                        self.admin.listen
+                    ),
+                ));
+            }
+        }
         if let Some(http) = &self.http {
             check_addr(&http.listen).map_err(|r| invalid("http.listen", r))?;
+            if let Some(u) = &http.public_url {
+                check_public_url(u).map_err(|r| invalid("http.public_url", r))?;
+            }
+            if http.max_connections == 0 || http.max_connections_per_ip == 0 || http.max_streams_per_connection == 0 {
+                return Err(invalid("http.max_connections", "connection and stream caps must be at least 1".into()));
+            }
+            for (field, ms) in [
+                ("http.handshake_timeout_ms", http.handshake_timeout_ms),
+                ("http.header_read_timeout_ms", http.header_read_timeout_ms),
+                ("http.idle_timeout_ms", http.idle_timeout_ms),
+            ] {
+                check_timeout(ms).map_err(|r| invalid(field, r))?;
+            }
         }
+        if self.admin.max_connections == 0 {
+            return Err(invalid("admin.max_connections", "must be at least 1".into()));
+        }
+        check_timeout(self.admin.handshake_timeout_ms).map_err(|r| invalid("admin.handshake_timeout_ms", r))?;
+        if self.federation.max_handshakes == 0 || self.federation.max_handshakes_per_ip == 0 {
+            return Err(invalid("federation.max_handshakes", "handshake caps must be at least 1".into()));
+        }
+        check_timeout(self.federation.handshake_timeout_ms)
+            .map_err(|r| invalid("federation.handshake_timeout_ms", r))?;
         if !matches!(self.logging.format.as_str(), "human" | "json") {
             return Err(invalid("logging.format", "must be \"human\" or \"json\"".into()));
         }
@@ -391,6 +635,11 @@ impl Config {
     }
 }
 
+/// Checks a timeout in milliseconds: 100 ms to one hour.
+fn check_timeout(ms: u64) -> Result<(), String> {
+    if (100..=3_600_000).contains(&ms) { Ok(()) } else { Err(format!("{ms} ms; must be 100 to 3600000")) }
+}
+
 /// Checks a `host:port` listen string.
 fn check_addr(s: &str) -> Result<(), String> {
     if s.parse::<SocketAddr>().is_ok() {
@@ -400,6 +649,19 @@ fn check_addr(s: &str) -> Result<(), String> {
         Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => Ok(()),
         _ => Err(format!("{s:?} is not host:port")),
     }
+}
+
+/// `[http] public_url`: an absolute `https://` or `http://` URL with a
+/// host, and no query or fragment.
+fn check_public_url(u: &str) -> Result<(), String> {
+    let url = url::Url::parse(u).map_err(|e| format!("{u:?} is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
+        return Err(format!("{u:?}: use https://host[:port][/path]"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("{u:?}: no query or fragment"));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -423,6 +685,18 @@ mod tests {
         assert_eq!(c.store.engine, crate::store::EngineKind::Fjall);
         assert_eq!(c.resolve(&c.paths.db), dir.path().join("db"));
         assert_eq!(c.federation_endpoint(), "127.0.0.1:7700");
+        assert!(c.admin.tls, "TLS on the admin listener by default");
+        assert!(!c.admin.allow_remote);
+    }
+
+    #[test]
+    fn loopback_listen_addresses() {
+        for a in ["127.0.0.1:7701", "127.1.2.3:1", "[::1]:7701", "localhost:7701"] {
+            assert!(is_loopback_listen(a), "{a}");
+        }
+        for a in ["0.0.0.0:7701", "[::]:7701", "192.0.2.1:7701", "admin.example.org:7701"] {
+            assert!(!is_loopback_listen(a), "{a}");
+        }
     }
 
     #[test]
@@ -447,7 +721,33 @@ mod tests {
         let unknown = format!("{GOOD}[store]\nengine = \"rocks\"\n");
         let e = Config::load(&write(dir.path(), &unknown)).unwrap_err();
         assert!(matches!(e, ConfigError::Parse { .. }) && e.to_string().contains("fjall"), "{e}");
+        // The admin API stays on loopback unless allowed, and plaintext
+        // only on loopback.
+        let remote = GOOD.replace("127.0.0.1:7701", "0.0.0.0:7701");
+        let e = Config::load(&write(dir.path(), &remote)).unwrap_err();
+        assert!(matches!(e, ConfigError::Invalid { field: "admin.listen", .. }), "{e}");
+        assert!(e.to_string().contains("allow_remote"), "{e}");
+        let allowed = format!("{remote}allow_remote = true\n");
+        let c = Config::load(&write(dir.path(), &allowed)).unwrap();
+        assert!(c.admin.tls && c.admin.allow_remote);
+        let remote_plain = format!("{remote}allow_remote = true\ntls = false\n");
+        let e = Config::load(&write(dir.path(), &remote_plain)).unwrap_err();
+        assert!(matches!(e, ConfigError::Invalid { field: "admin.tls", .. }), "{e}");
+        let local_plain = format!("{GOOD}tls = false\n");
+        assert!(!Config::load(&write(dir.path(), &local_plain)).unwrap().admin.tls);
         let sled = format!("{GOOD}[store]\nengine = \"sled\"\n");
         assert_eq!(Config::load(&write(dir.path(), &sled)).unwrap().store.engine, crate::store::EngineKind::Sled);
+    }
+
+    #[test]
+    fn http_public_url_is_an_absolute_url() {
+        let dir = tempfile::tempdir().unwrap();
+        let with = |u: &str| format!("{GOOD}[http]\nlisten = \"127.0.0.1:7702\"\npublic_url = \"{u}\"\n");
+        let ok = Config::load(&write(dir.path(), &with("https://cti.example.go.id/taxii"))).unwrap();
+        assert_eq!(ok.http.unwrap().public_url.as_deref(), Some("https://cti.example.go.id/taxii"));
+        for bad in ["cti.example.go.id", "ftp://cti.example.go.id", "https://cti.example.go.id/?a=1"] {
+            let e = Config::load(&write(dir.path(), &with(bad))).unwrap_err();
+            assert!(matches!(e, ConfigError::Invalid { field: "http.public_url", .. }), "{bad}: {e}");
+        }
     }
 }

@@ -6,17 +6,24 @@
 //! `categories` are required):
 //!
 //! ```text
-//! kind,value,categories,tlp,confidence,distribution,valid_until,first_seen,description,source_refs
+//! kind,value,categories,tlp,confidence,distribution,valid_until,first_seen,last_seen,description,source_refs
 //! ```
 //!
 //! `categories` and `source_refs` hold `;`-separated lists; times are RFC
 //! 3339. A bad row is its own error, with its line number, and the rest go
 //! on; values are not normalized here (the node does that on submit).
+//!
+//! Of the columns `jaring export csv` adds, two are read: a row with
+//! `revoked` = `true` is a withdrawal and is refused (importing it must
+//! never make the value active), and a row with only a `keyed_hash` (no
+//! `value`: personal data exported without `--plaintext`) is refused with
+//! the rule that explains why. The others (`id`, `origin`, `version`,
+//! `hash_epoch`) are ignored.
 
 use std::io::Read;
 
 use crate::model::{Category, Distribution, Kind, Tlp};
-use crate::node::NewIndicator;
+use crate::submission::NewIndicator;
 
 /// Columns every file must have.
 pub const REQUIRED_COLUMNS: [&str; 3] = ["kind", "value", "categories"];
@@ -49,9 +56,15 @@ struct Row {
     #[serde(default)]
     first_seen: Option<String>,
     #[serde(default)]
+    last_seen: Option<String>,
+    #[serde(default)]
     description: Option<String>,
     #[serde(default)]
     source_refs: Option<String>,
+    #[serde(default)]
+    revoked: Option<String>,
+    #[serde(default)]
+    keyed_hash: Option<String>,
 }
 
 /// The rows of a CSV file, read lazily: `(line, submission or why not)`,
@@ -105,7 +118,20 @@ fn present(s: &Option<String>) -> Option<&str> {
 }
 
 fn to_input(r: Row) -> Result<NewIndicator, String> {
+    match present(&r.revoked).map(str::to_ascii_lowercase).as_deref() {
+        None | Some("false") => {}
+        Some("true") => {
+            return Err("revoked: a revoked indicator is not imported (the row is a withdrawal)".into());
+        }
+        Some(other) => return Err(format!("revoked: {other:?} is not true or false")),
+    }
     let kind: Kind = r.kind.parse().map_err(|e| format!("kind: {e}"))?;
+    if r.value.trim().is_empty() && present(&r.keyed_hash).is_some() {
+        return Err(format!(
+            "value: empty; the row holds only the keyed hash of a {kind}: only its origin, which holds the plain \
+             value, can assert it (the origin can export plain values with `export csv --plaintext`)"
+        ));
+    }
     let mut categories = Vec::new();
     for c in r.categories.split(';').map(str::trim).filter(|c| !c.is_empty()) {
         categories.push(c.parse::<Category>().map_err(|e| format!("categories: {e}"))?);
@@ -125,7 +151,7 @@ fn to_input(r: Row) -> Result<NewIndicator, String> {
             .transpose()
             .map_err(|e| format!("distribution: {e}"))?,
         first_seen_ms: present(&r.first_seen).map(|t| time_ms("first_seen", t)).transpose()?,
-        last_seen_ms: None,
+        last_seen_ms: present(&r.last_seen).map(|t| time_ms("last_seen", t)).transpose()?,
         valid_until_ms: present(&r.valid_until).map(|t| time_ms("valid_until", t)).transpose()?,
         description: present(&r.description).map(str::to_string),
         source_refs: present(&r.source_refs)
@@ -167,5 +193,22 @@ mod tests {
     fn missing_required_column_is_refused() {
         let err = read_csv("kind,value\ndomain,x.co.id\n".as_bytes()).unwrap_err();
         assert!(matches!(err, CsvError::MissingColumn("categories")), "{err}");
+    }
+
+    #[test]
+    fn revoked_rows_and_keyed_hash_only_rows_are_refused_with_the_rule_and_last_seen_is_read() {
+        let text = "kind,value,categories,first_seen,last_seen,revoked,keyed_hash\n\
+                    domain,gone.example.com,phishing,,,true,\n\
+                    domain,kept.example.com,phishing,2014-01-01T00:00:00Z,2015-06-01T00:00:00Z,false,\n\
+                    bank_account,,investment_scam,,,false,ab12cd\n\
+                    domain,odd.example.com,phishing,,,maybe,\n";
+        let rows: Vec<_> = read_csv(text.as_bytes()).unwrap().collect();
+        assert_eq!(rows[0].0, 2);
+        assert!(rows[0].1.as_ref().unwrap_err().starts_with("revoked: a revoked indicator is not imported"));
+        let kept = rows[1].1.as_ref().unwrap();
+        assert_eq!((kept.first_seen_ms, kept.last_seen_ms), (Some(1_388_534_400_000), Some(1_433_116_800_000)));
+        let e = rows[2].1.as_ref().unwrap_err();
+        assert!(e.contains("only the keyed hash of a bank_account") && e.contains("only its origin"), "{e}");
+        assert!(rows[3].1.as_ref().unwrap_err().starts_with("revoked: \"maybe\""));
     }
 }

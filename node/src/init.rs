@@ -8,6 +8,9 @@
 //! DIR/tls/             dev CA and node certificate (keys 0600)
 //! DIR/db/              the store (created on first start)
 //! ```
+//!
+//! The directory is 0700 and every file in it 0600; a non-loopback
+//! `--admin` address is refused unless [`InitOptions::admin_remote`].
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -15,12 +18,12 @@ use std::sync::Arc;
 use crate::config::{AdminConfig, Config, FederationConfig, HttpConfig};
 use crate::keys::SigningKey;
 use crate::model::now_ms;
+use crate::node_id::NodeId;
 use crate::pii::FederationKey;
 
 /// What `jaring init` was asked for.
 #[derive(Debug, Clone)]
 pub struct InitOptions {
-    /// Node id.
     pub node_id: String,
     /// Directory to create.
     pub dir: PathBuf,
@@ -38,10 +41,11 @@ pub struct InitOptions {
     pub tls_hosts: Vec<String>,
     /// Copy this federation key instead of making a new one.
     pub federation_key: Option<PathBuf>,
-    /// Federation key epoch.
     pub federation_key_epoch: u32,
     /// Treat phone numbers as personal data.
     pub hash_phone: bool,
+    /// Allow a non-loopback admin address (`[admin] allow_remote`).
+    pub admin_remote: bool,
 }
 
 /// What went wrong making a node directory.
@@ -62,7 +66,6 @@ pub enum InitError {
     /// Files.
     #[error("{path}: {reason}")]
     Io {
-        /// Path.
         path: PathBuf,
         /// Why.
         reason: String,
@@ -79,19 +82,36 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> InitError + '_ {
 ///
 /// [`InitError`].
 pub fn init(opts: &InitOptions) -> Result<Config, InitError> {
-    crate::wire::validate_node_id(&opts.node_id).map_err(|reason| InitError::Invalid { field: "node-id", reason })?;
+    let node_id: NodeId = opts
+        .node_id
+        .parse()
+        .map_err(|e: crate::node_id::InvalidNodeId| InitError::Invalid { field: "node-id", reason: e.to_string() })?;
+    if !opts.admin_remote && !crate::config::is_loopback_listen(&opts.admin) {
+        return Err(InitError::Invalid {
+            field: "admin",
+            reason: format!(
+                "{} is not a loopback address; the admin API belongs on 127.0.0.1 \
+                 (pass --admin-remote to serve it on the network, over TLS)",
+                opts.admin
+            ),
+        });
+    }
     let dir = &opts.dir;
     let toml_path = dir.join("node.toml");
     if toml_path.exists() {
         return Err(InitError::Exists(dir.clone()));
     }
+    // Everything init writes is for this user only (a node directory holds
+    // keys and, later, the store).
+    crate::file_modes::restrict_umask();
     std::fs::create_dir_all(dir).map_err(io(dir))?;
+    set_mode(dir, 0o700)?;
     let mut config = Config {
-        node_id: opts.node_id.clone(),
+        node_id,
         region: opts.region.as_ref().map(|r| r.to_ascii_uppercase()),
-        federation: FederationConfig { listen: opts.listen.clone(), endpoint: opts.endpoint.clone() },
-        admin: AdminConfig { listen: opts.admin.clone() },
-        http: opts.http.clone().map(|listen| HttpConfig { listen }),
+        federation: FederationConfig::new(opts.listen.clone(), opts.endpoint.clone()),
+        admin: AdminConfig { allow_remote: opts.admin_remote, ..AdminConfig::new(opts.admin.clone()) },
+        http: opts.http.clone().map(HttpConfig::new),
         paths: Default::default(),
         store: Default::default(),
         privacy: Default::default(),
@@ -114,14 +134,16 @@ pub fn init(opts: &InitOptions) -> Result<Config, InitError> {
     std::fs::create_dir_all(&keys_dir).map_err(io(&keys_dir))?;
     set_mode(&keys_dir, 0o700)?;
     let key = SigningKey::generate(now_ms());
-    key.write_to(&keys_dir).map_err(|e| InitError::Io { path: keys_dir.clone(), reason: e.to_string() })?;
+    crate::keystore::write_signing_key(&keys_dir, &key)
+        .map_err(|e| InitError::Io { path: keys_dir.clone(), reason: e.to_string() })?;
     let epoch = opts.federation_key_epoch;
     let fed_key = match &opts.federation_key {
-        Some(path) => FederationKey::read_from(path, epoch)
+        Some(path) => crate::keystore::read_federation_key(path, epoch)
             .map_err(|e| InitError::Invalid { field: "federation-key", reason: e.to_string() })?,
         None => FederationKey::generate(epoch),
     };
-    fed_key.write_to(&keys_dir).map_err(io(&keys_dir))?;
+    crate::keystore::write_federation_key(&keys_dir, &fed_key)
+        .map_err(|e| InitError::Io { path: keys_dir.clone(), reason: e.to_string() })?;
 
     let token_path = config.resolve(&config.paths.admin_token);
     crate::fsutil::write_secret(&token_path, format!("{}\n", crate::admin::auth::new_token()).as_bytes())
@@ -129,7 +151,7 @@ pub fn init(opts: &InitOptions) -> Result<Config, InitError> {
 
     let tls_dir = config.resolve(&config.paths.tls);
     let mut hosts = opts.tls_hosts.clone();
-    for addr in [&opts.listen, config.federation_endpoint()] {
+    for addr in [&opts.listen, config.federation_endpoint(), &opts.admin] {
         if let Some((host, _)) = addr.rsplit_once(':') {
             let host = host.trim_start_matches('[').trim_end_matches(']');
             if !host.is_empty() && host != "0.0.0.0" && host != "::" && !hosts.iter().any(|h| h == host) {
@@ -147,8 +169,10 @@ pub fn init(opts: &InitOptions) -> Result<Config, InitError> {
 
     let card = crate::node::identity_card(&config, &[Arc::new(key)], &ca.cert_pem);
     let id_path = config.resolve(&config.paths.identity);
-    std::fs::write(&id_path, format!("{card}\n")).map_err(io(&id_path))?;
-    crate::fsutil::write_atomic(&toml_path, text.as_bytes(), 0o644).map_err(io(&toml_path))?;
+    crate::fsutil::write_atomic(&id_path, format!("{card}\n").as_bytes(), 0o600).map_err(io(&id_path))?;
+    crate::fsutil::write_atomic(&toml_path, text.as_bytes(), 0o600).map_err(io(&toml_path))?;
+    // Whatever a library wrote with its own modes (certificates) too.
+    crate::file_modes::restrict_tree(dir).map_err(io(dir))?;
     Ok(config)
 }
 

@@ -3,68 +3,82 @@
 //!
 //! # Layout
 //!
-//! - [`model`]: indicator kinds, categories, TLP, distribution, trust.
-//! - [`normalize`]: one canonical form per real-world thing.
-//! - [`pii`]: keyed hashes for personal data.
-//! - [`envelope`]: DSSE-style signed envelopes, the per-origin hash chain,
-//!   verification with a distinct error per failure.
-//! - [`keys`]: this node's signing keys and the ring of trusted public keys.
-//! - [`identity`]: self-signed identity cards exchanged between ministries.
-//! - [`wire`]: the one place protobuf meets the domain.
-//! - [`store`]: the narrow storage interface and its sled adapter.
+//! Bottom up; a module imports only from the layers below it.
+//!
+//! - The domain, in its own crate ([`jaring_domain`]): [`model`],
+//!   [`node_id`], [`normalize`], [`pii`], [`envelope`], [`submission`],
+//!   [`keys`], [`identity`], [`peers`], [`policy`], [`feedback`],
+//!   [`scoring`], [`allowlist`], [`reserved_ip`], [`view`], [`audit`]. Re-exported here
+//!   under their own names, so callers have one path for everything.
+//! - The domain's edge: [`wire`] (the one place protobuf meets the domain;
+//!   [`wire::status`] maps node errors to gRPC statuses) and [`signing`]
+//!   (signing and verifying envelopes over their encoded bytes;
+//!   [`verify_backend`]: which curve25519-dalek backend checks signatures).
+//! - Storage: [`store`] (the narrow engine trait with fjall and sled
+//!   adapters, typed tables over it, the writer's overlay, the audit
+//!   chain's reader), [`lookup_index`] (what lookups keep in memory) and
+//!   [`warninglist`] (allowlists at real size: an index whose cost does not
+//!   depend on list size, MISP warninglists and ranked top-site lists);
+//!   [`tlog`] (the log as a C2SP transparency log: Merkle tree, tiles,
+//!   signed checkpoints, cosignatures, proofs) and [`log_tree`] (its tree
+//!   read from a stopped node's store).
 //! - [`ledger`]: the single writer: sequencing, signing, idempotent
 //!   ingest, group commits.
-//! - [`audit`]: the hash-chained audit log; [`audit_store`]: listing and
-//!   verifying it in a store (also offline).
-//! - [`peers`], [`policy`]: peers, sharing agreements and the rules that
-//!   decide what leaves the node and how arrivals are kept.
-//! - [`node`]: the service that admins and peers talk to.
-//! - [`view`]: what admins see.
-//! - [`admin`]: the admin gRPC API.
-//! - [`federation`]: the federation gRPC service and subscribers.
-//! - [`tls`]: mTLS with live peer trust.
-//! - [`stix`], [`http`], [`metrics`]: interoperability: STIX 2.1, the
-//!   HTTPS listener (TAXII 2.1, `/metrics`, `/healthz`), Prometheus metrics;
-//!   [`csv_import`]: CSV files of indicators into submissions.
-//! - [`config`], [`logging`], [`shutdown`], [`server`]: running a node.
-//! - [`feedback`], [`scoring`], [`allowlist`]: the takedown and feedback
-//!   loop, confidence decay, and allowlists checked before publishing.
+//! - [`node`]: the service, one file per job (indicators, peers, review,
+//!   feedback, allowlists, keys, TLS).
+//! - The edges: [`admin`] (the admin gRPC API), [`federation`] (the
+//!   federation service, publisher, subscribers), [`http`] (TAXII 2.1,
+//!   `/metrics`, `/healthz`, the MISP feed), [`stix`], [`misp`],
+//!   [`csv_import`] and [`csv_export`] (file formats; CSV cells safe to open
+//!   in a spreadsheet), [`export_filter`] (what an export for a recipient
+//!   holds), [`metrics`] and [`exposition`] (OpenMetrics or Prometheus
+//!   text), [`introspection`] (gRPC health and reflection), [`tls`] (mTLS
+//!   with live peer trust).
+//! - Running a node: [`config`], [`keystore`] (key files), [`fsutil`],
+//!   [`init`] (`jaring init`), [`logging`], [`shutdown`], [`server`],
+//!   [`daemon`] (the `jaring-node` binary's body); [`admission`],
+//!   [`fd_budget`], [`file_modes`]: what keeps it running under connection
+//!   floods and its files private.
 //! - [`extract`]: free-text extraction, from a scam advert to candidate
 //!   indicators in canonical form.
 #![forbid(unsafe_code)]
 
+pub use jaring_domain::{
+    allowlist, audit, envelope, feedback, identity, keys, model, node_id, normalize, peers, pii, policy, reserved_ip,
+    scoring, submission, view,
+};
+
 pub mod admin;
-pub mod allowlist;
-pub mod audit;
-pub mod audit_store;
+pub mod admission;
 pub mod config;
+pub mod csv_export;
 pub mod csv_import;
 pub mod daemon;
-pub mod envelope;
+pub mod export_filter;
+pub mod exposition;
 pub mod extract;
+pub mod fd_budget;
 pub mod federation;
-pub mod feedback;
+pub mod file_modes;
 pub mod fsutil;
 pub mod http;
-pub mod identity;
 pub mod init;
 pub mod introspection;
-pub mod keys;
+pub mod keystore;
 pub mod ledger;
+pub mod log_tree;
 pub mod logging;
 pub mod lookup_index;
 pub mod metrics;
-pub mod model;
+pub mod misp;
 pub mod node;
-pub mod normalize;
-pub mod peers;
-pub mod pii;
-pub mod policy;
-pub mod scoring;
 pub mod server;
 pub mod shutdown;
+pub mod signing;
 pub mod stix;
 pub mod store;
+pub mod tlog;
 pub mod tls;
-pub mod view;
+pub mod verify_backend;
+pub mod warninglist;
 pub mod wire;

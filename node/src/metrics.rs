@@ -20,6 +20,7 @@
 //! | `jaring_log_entries` | gauge | |
 //! | `jaring_indicators` | gauge | `kind` |
 //! | `jaring_store_bytes` | gauge | |
+//! | `jaring_verify_backend` | gauge (1) | `backend` (`avx512ifma`, `avx2`, `serial`: see [`crate::verify_backend`]) |
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -38,7 +39,6 @@ use prometheus_client::registry::Registry;
 
 use crate::ledger::{IngestBatch, IngestReport};
 use crate::node::Node;
-use crate::store::Keyspace;
 
 type Labels = Vec<(String, String)>;
 
@@ -50,6 +50,34 @@ fn new_histogram() -> Histogram {
     // 0.25 ms .. ~4 s.
     Histogram::new(exponential_buckets(0.000_25, 2.0, 15))
 }
+
+/// Every reason an envelope or a response is refused for (the `reason`
+/// label of `jaring_rejections_total`): signature checks
+/// ([`crate::envelope::VerifyError::reason`]), the ledger's checks, the
+/// hard sharing rules ([`crate::policy::receive_check`]) and refused
+/// responses. Each series exists at 0 from the first scrape.
+pub const REJECTION_REASONS: &[&str] = &[
+    "unknown_key",
+    "malformed_signature",
+    "bad_signature",
+    "malformed_body",
+    "origin_mismatch",
+    "key_revoked",
+    "key_not_yet_valid",
+    "fork",
+    "own_origin",
+    "seq_too_far_ahead",
+    "chain_break",
+    "bad_key_event",
+    "stale_version",
+    "tlp_red_shared",
+    "local_shared",
+    "relay_not_allowed",
+    "message_too_large",
+    "malformed_message",
+    "cursor_backwards",
+    "batch_too_large",
+];
 
 /// The event counters.
 #[derive(Debug)]
@@ -100,6 +128,14 @@ impl Metrics {
             "Admin API request latency by method",
             admin_latency.clone(),
         );
+        // Info-style: one series, 1, naming the backend in use.
+        let verify_backend = Family::<Labels, Gauge>::default();
+        verify_backend.get_or_create(&label("backend", crate::verify_backend::verify_backend().as_str())).set(1);
+        registry.register(
+            "verify_backend",
+            "The curve25519-dalek backend signatures are checked with on this CPU (1)",
+            verify_backend,
+        );
         Metrics { registry, received, sent, rejections, duplicates, throttled, streams_refused, admin_latency }
     }
 
@@ -147,6 +183,26 @@ impl Metrics {
         }
     }
 
+    /// Creates, at 0, the series of every known label value: each
+    /// rejection reason, and each peer's envelope, duplicate, throttling
+    /// and stream counters, so rates and alerts work before the first event.
+    pub fn touch_known(&self, peers: &[String]) {
+        for reason in REJECTION_REASONS {
+            let _ = self.rejections.get_or_create(&label("reason", reason));
+        }
+        for peer in peers {
+            let l = label("peer", peer);
+            let _ = self.received.get_or_create(&l);
+            let _ = self.sent.get_or_create(&l);
+            let _ = self.duplicates.get_or_create(&l);
+            let _ = self.streams_refused.get_or_create(&l);
+            for limit in ["entries", "refusals"] {
+                let labels = vec![("peer".to_string(), peer.clone()), ("limit".to_string(), limit.to_string())];
+                let _ = self.throttled.get_or_create(&labels);
+            }
+        }
+    }
+
     fn admin_request(&self, method: &str, seconds: f64) {
         self.admin_latency.get_or_create(&label("method", method)).observe(seconds);
     }
@@ -171,6 +227,8 @@ fn dir_bytes(dir: &std::path::Path) -> u64 {
 /// The Prometheus text exposition of the event counters and the node's
 /// current state. Reads the store: call from a blocking thread.
 pub fn render(node: &Node) -> String {
+    let peers: Vec<String> = node.peers().iter().map(|p| p.node_id().to_string()).collect();
+    global().touch_known(&peers);
     let mut state = Registry::with_prefix("jaring");
     let lag = Family::<Labels, Gauge>::default();
     let connected = Family::<Labels, Gauge>::default();
@@ -182,11 +240,14 @@ pub fn render(node: &Node) -> String {
     state.register("peer_lag_entries", "Entries the peer's log holds beyond our cursor", lag);
     state.register("peer_connected", "1 while the subscription to the peer is connected", connected);
     let log_entries = Gauge::<i64>::default();
-    if let Ok(Some((k, _))) = node.store().last(Keyspace::Log) {
-        log_entries.set(crate::store::layout::read_u64(&k).map_or(0, |v| i64::try_from(v).unwrap_or(i64::MAX)));
+    if let Ok(head) = node.store().log_head() {
+        log_entries.set(i64::try_from(head).unwrap_or(i64::MAX));
     }
     state.register("log_entries", "Entries in this node's log (highest local_seq)", log_entries);
     let by_kind = Family::<Labels, Gauge>::default();
+    for kind in crate::model::Kind::ALL {
+        let _ = by_kind.get_or_create(&label("kind", kind.as_str()));
+    }
     for (kind, n) in node.counters("count/kind/").unwrap_or_default() {
         by_kind.get_or_create(&label("kind", &kind)).set(i64::try_from(n).unwrap_or(i64::MAX));
     }
@@ -267,5 +328,20 @@ where
             global().admin_request(&method, start.elapsed().as_secs_f64());
             r
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_verify_backend_is_one_series_set_to_one() {
+        let mut out = String::new();
+        encode_registry(&mut out, &global().registry).expect("encoding to a String");
+        let series: Vec<_> = out.lines().filter(|l| l.starts_with("jaring_verify_backend")).collect();
+        let backend = crate::verify_backend::verify_backend();
+        assert_eq!(series, [format!("jaring_verify_backend{{backend=\"{backend}\"}} 1")], "{out}");
+        assert!(out.contains("# TYPE jaring_verify_backend gauge"), "{out}");
     }
 }

@@ -11,7 +11,7 @@ use jaring_proto::pb::admin_server::AdminServer;
 use tokio::net::TcpListener;
 
 use crate::admin::{AdminAuth, AdminService};
-use crate::config::Config;
+use crate::config::{Bound, Config, LISTEN_FILE};
 use crate::federation;
 use crate::node::{Node, StartError};
 use crate::shutdown::Shutdown;
@@ -43,6 +43,12 @@ pub enum RunError {
         /// Why.
         source: std::io::Error,
     },
+    /// Other local users can reach the node's files.
+    #[error(transparent)]
+    UnsafeFiles(#[from] crate::file_modes::UnsafeModes),
+    /// The file-descriptor limit is below what the connection caps need.
+    #[error(transparent)]
+    FileDescriptors(#[from] crate::fd_budget::FdError),
     /// A server failed.
     #[error("{0}")]
     Serve(String),
@@ -89,9 +95,17 @@ pub async fn run_with_reload(
     shutdown: Shutdown,
     reload: Option<tokio::sync::watch::Receiver<u64>>,
 ) -> Result<(), RunError> {
+    // Everything the node creates from here on (the store's files too) is
+    // private; what exists already must be.
+    crate::file_modes::restrict_umask();
+    crate::file_modes::check(&config)?;
+    let fds = crate::fd_budget::ensure(&config)?;
+    if let Some(from) = fds.raised_from {
+        tracing::info!(from, to = ?fds.soft, needed = fds.needed, "raised the open-files limit (RLIMIT_NOFILE)");
+    }
     let token_path = config.resolve(&config.paths.admin_token);
     let auth = AdminAuth::load(&token_path).map_err(|reason| StartError::Token { path: token_path.clone(), reason })?;
-    let own = Arc::new(OwnCert::load(&config.tls_files()).map_err(|e| StartError::Tls(e.to_string()))?);
+    let own = Arc::new(OwnCert::load(&config.tls_files()).map_err(StartError::Tls)?);
     // The HTTPS listener (TAXII, metrics, health) is optional: `[http] listen`.
     let http_listener = match &config.http {
         Some(h) => Some(TcpListener::bind(&h.listen).await.map_err(|source| RunError::Bind {
@@ -101,11 +115,27 @@ pub async fn run_with_reload(
         })?),
         None => None,
     };
+    let bound = Bound {
+        admin: listeners.admin.local_addr().map_err(|e| RunError::Serve(e.to_string()))?,
+        federation: listeners.federation.local_addr().map_err(|e| RunError::Serve(e.to_string()))?,
+        http: http_listener
+            .as_ref()
+            .map(TcpListener::local_addr)
+            .transpose()
+            .map_err(|e| RunError::Serve(e.to_string()))?,
+    };
+    let mut config = config;
+    let picked_federation_port = bound.pin(&mut config);
+    let listen_file = config.resolve(std::path::Path::new(LISTEN_FILE));
+    let admin_config = config.admin.clone();
     let (node, ledger_thread) =
         tokio::task::spawn_blocking(move || Node::open(config)).await.map_err(|e| RunError::Serve(e.to_string()))??;
-    let admin_addr = listeners.admin.local_addr().map_err(|e| RunError::Serve(e.to_string()))?;
-    let fed_addr = listeners.federation.local_addr().map_err(|e| RunError::Serve(e.to_string()))?;
-    tracing::info!(node = %node.id(), admin = %admin_addr, federation = %fed_addr, "node started");
+    if picked_federation_port {
+        // The card must name the port peers can dial.
+        node.write_identity_file();
+    }
+    bound.write(&listen_file);
+    tracing::info!(node = %node.id(), admin = %bound.admin, federation = %bound.federation, "node started");
 
     let limit = node.config().limits.max_message_bytes;
     let admin_service = tonic::service::interceptor::InterceptedService::new(
@@ -115,17 +145,20 @@ pub async fn run_with_reload(
         move |req| auth.check(req),
     );
     let admin_health_service = crate::introspection::admin_health().await;
-    let admin_reflection = crate::introspection::reflection().map_err(RunError::Serve)?;
+    let (admin_reflection, admin_reflection_v1alpha) =
+        crate::introspection::reflection(crate::introspection::Listener::Admin)
+            .map_err(|e| RunError::Serve(e.to_string()))?;
     let admin = {
         let mut stop = shutdown.clone();
-        // Without TCP_NODELAY a unary response (headers, message, trailers)
-        // can wait for the client's delayed ACK: ~40 ms stalls at p99.
-        let incoming = tonic::transport::server::TcpIncoming::from(listeners.admin).with_nodelay(Some(true));
+        // TLS with our certificate unless `[admin] tls = false` (loopback).
+        let incoming = crate::admin::listener::incoming(listeners.admin, own.clone(), &admin_config)
+            .map_err(|e| RunError::Serve(format!("admin TLS: {e}")))?;
         tokio::spawn(async move {
             tonic::transport::Server::builder()
                 .layer(crate::metrics::AdminLatencyLayer)
                 .add_service(admin_health_service)
                 .add_service(admin_reflection)
+                .add_service(admin_reflection_v1alpha)
                 .add_service(admin_service)
                 .serve_with_incoming_shutdown(incoming, async move { stop.wait().await })
                 .await
@@ -187,7 +220,7 @@ pub async fn run_with_reload(
     }
     match fed_result {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(RunError::Serve(e)),
+        Ok(Err(e)) => Err(RunError::Serve(e.to_string())),
         Err(e) => Err(RunError::Serve(format!("federation task: {e}"))),
     }
 }

@@ -39,6 +39,8 @@ fn invalid_config_names_the_field() {
 #[test]
 fn missing_keys_are_reported_with_their_directory() {
     let dir = tempfile::tempdir().expect("tempdir");
+    // A node directory others can reach is refused before anything else.
+    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o700)).expect("chmod");
     let p = write_config(dir.path(), "");
     let token = dir.path().join("admin.token");
     std::fs::write(&token, "0123456789abcdef0123456789").expect("token");

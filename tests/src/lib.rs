@@ -1,12 +1,26 @@
 //! Test harness: real `jaring-node` processes and the real `jaring` CLI on
 //! 127.0.0.1, each node in its own temporary directory.
 //!
+//! - [`TestNode`] and its [`Builder`]: a node directory and process; ports
+//!   picked by the node and read back; `[limits]` overrides; metrics and
+//!   memory of the process.
+//! - [`https`]: requests to the node's HTTPS listener.
+//! - [`forge`], [`fake_peer`]: envelopes signed as a peer would, and a fake
+//!   publisher that serves whatever a test sets.
+//! - [`inspect`]: what a refusal must leave alone, audited rejections,
+//!   and an assertion that a refusal was audited, counted and harmless.
+//! - [`proxy`]: a TCP proxy that can cut a link (partitions).
+//!
 //! ```ignore
 //! let id = TestNode::builder("ID").region("ID").start()?;
 //! id.cli(&["indicator", "add", "--kind", "domain", ...])?;
 //! assert_eventually!(Duration::from_secs(10), id.lookup_found("x.co.id")?);
 //! ```
 
+pub mod fake_peer;
+pub mod forge;
+pub mod https;
+pub mod inspect;
 pub mod proxy;
 
 use std::net::TcpListener;
@@ -93,9 +107,33 @@ pub fn bin(name: &str) -> PathBuf {
     path
 }
 
-/// A free loopback port (bound then released).
+/// A loopback port no other caller in this process has been given, free
+/// when handed out (bound to `:0`, then released). For listeners the test
+/// binds itself, or a node that must know its port before it starts; a node
+/// started with [`Builder::start`] picks its own ports instead and the
+/// harness reads them back, so nothing can take them in between.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0)
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|p| p.into_inner());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0);
+        if port != 0 && !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
+}
+
+/// Peak and current resident memory of a process, KiB.
+pub fn rss_kib(pid: u32) -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+    };
+    Some((field("VmHWM:")?, field("VmRSS:")?))
 }
 
 /// Builder for a [`TestNode`].
@@ -105,6 +143,8 @@ pub struct Builder {
     region: Option<String>,
     federation_key: Option<PathBuf>,
     extra: Vec<String>,
+    http: bool,
+    limits: Vec<(String, String)>,
 }
 
 impl Builder {
@@ -126,16 +166,33 @@ impl Builder {
         self
     }
 
-    /// Initializes the directory without starting the node.
+    /// Serves the HTTPS listener (TAXII, `/metrics`, the HTTP API); its
+    /// port is [`TestNode::http_port`].
+    pub fn http(mut self) -> Self {
+        self.http = true;
+        self
+    }
+
+    /// Sets `[limits] key = value` (value as TOML, e.g. `"4"`).
+    pub fn limit(mut self, key: &str, value: &str) -> Self {
+        self.limits.push((key.into(), value.into()));
+        self
+    }
+
+    /// Initializes the directory without starting the node, with ports
+    /// reserved by [`free_port`] (its identity card names them).
     ///
     /// # Errors
     ///
     /// `jaring init` failed.
     pub fn init(self) -> Result<TestNode> {
+        let ports = (free_port(), free_port(), self.http.then(free_port));
+        self.init_on(ports)
+    }
+
+    fn init_on(self, (fed_port, admin_port, http_port): (u16, u16, Option<u16>)) -> Result<TestNode> {
         let temp = tempfile::Builder::new().prefix(&format!("jaring-{}-", self.id)).tempdir()?;
         let dir = temp.path().join("node");
-        let fed_port = free_port();
-        let admin_port = free_port();
         let mut args: Vec<String> = vec![
             "init".into(),
             "--node-id".into(),
@@ -153,21 +210,32 @@ impl Builder {
         if let Some(k) = &self.federation_key {
             args.extend(["--federation-key".into(), k.display().to_string()]);
         }
+        if let Some(port) = http_port {
+            args.extend(["--http".into(), format!("127.0.0.1:{port}")]);
+        }
         args.extend(self.extra);
         let out = Command::new(bin("jaring")).args(&args).output()?;
         if !out.status.success() {
             bail!("jaring init failed: {}", String::from_utf8_lossy(&out.stderr));
         }
-        Ok(TestNode { id: self.id, _temp: temp, dir, admin_port, fed_port, child: None })
+        let node =
+            TestNode { id: self.id, _temp: temp, dir, admin_port, fed_port, http_port, child: None, open_files: None };
+        for (key, value) in &self.limits {
+            node.set_config("limits", key, value)?;
+        }
+        Ok(node)
     }
 
     /// Initializes and starts the node, waiting until its admin API answers.
+    /// The node picks its own free ports (port 0); they are read back and
+    /// kept for restarts.
     ///
     /// # Errors
     ///
     /// Init or start failed.
     pub fn start(self) -> Result<TestNode> {
-        let mut n = self.init()?;
+        let http = self.http.then_some(0);
+        let mut n = self.init_on((0, 0, http))?;
         n.start()?;
         Ok(n)
     }
@@ -180,17 +248,20 @@ pub struct TestNode {
     pub id: String,
     _temp: tempfile::TempDir,
     dir: PathBuf,
-    /// Admin port.
     pub admin_port: u16,
     /// Federation port.
     pub fed_port: u16,
+    /// HTTPS port, with [`Builder::http`].
+    pub http_port: Option<u16>,
     child: Option<Child>,
+    /// `ulimit -n` for the node process, when set.
+    open_files: Option<u64>,
 }
 
 impl TestNode {
     /// A builder for node `id`.
     pub fn builder(id: &str) -> Builder {
-        Builder { id: id.into(), region: None, federation_key: None, extra: vec![] }
+        Builder { id: id.into(), region: None, federation_key: None, extra: vec![], http: false, limits: vec![] }
     }
 
     /// The node directory.
@@ -204,8 +275,19 @@ impl TestNode {
     ///
     /// The process exits or never answers.
     pub fn start(&mut self) -> Result<()> {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join("node.log"))?;
-        let child = Command::new(bin("jaring-node"))
+        // 0600 like every file in a node directory.
+        let log = std::os::unix::fs::OpenOptionsExt::mode(std::fs::OpenOptions::new().create(true).append(true), 0o600)
+            .open(self.dir.join("node.log"))?;
+        // With an open-files limit the node starts under `sh -c 'ulimit -n N; exec ...'`.
+        let mut command = match self.open_files {
+            Some(n) => {
+                let mut c = Command::new("sh");
+                c.arg("-c").arg(format!("ulimit -n {n} && exec \"$0\" \"$@\"")).arg(bin("jaring-node"));
+                c
+            }
+            None => Command::new(bin("jaring-node")),
+        };
+        let child = command
             .arg("--config")
             .arg(self.dir.join("node.toml"))
             .arg("--log-level")
@@ -215,13 +297,30 @@ impl TestNode {
             .spawn()?;
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(20);
+        let picks_ports = self.admin_port == 0;
+        let _ = std::fs::remove_file(self.dir.join("listen.json"));
         loop {
             if let Some(c) = self.child.as_mut()
                 && let Some(status) = c.try_wait()?
             {
                 bail!("jaring-node {} exited with {status}: {}", self.id, self.log());
             }
-            if std::net::TcpStream::connect(("127.0.0.1", self.admin_port)).is_ok() && self.cli(&["status"]).is_ok() {
+            if picks_ports && let Some(bound) = self.read_bound() {
+                // Keep the ports the node picked: a restart must answer where
+                // its peers' copies of its identity card say it does.
+                self.admin_port = bound.0;
+                self.fed_port = bound.1;
+                self.http_port = bound.2;
+                self.set_config("admin", "listen", &format!("\"127.0.0.1:{}\"", bound.0))?;
+                self.set_config("federation", "listen", &format!("\"127.0.0.1:{}\"", bound.1))?;
+                if let Some(h) = bound.2 {
+                    self.set_config("http", "listen", &format!("\"127.0.0.1:{h}\""))?;
+                }
+            }
+            if self.admin_port != 0
+                && std::net::TcpStream::connect(("127.0.0.1", self.admin_port)).is_ok()
+                && self.cli(&["status"]).is_ok()
+            {
                 return Ok(());
             }
             if Instant::now() > deadline {
@@ -229,6 +328,43 @@ impl TestNode {
             }
             std::thread::sleep(Duration::from_millis(30));
         }
+    }
+
+    /// The ports a started node recorded in `listen.json`: admin,
+    /// federation, HTTPS.
+    fn read_bound(&self) -> Option<(u16, u16, Option<u16>)> {
+        let text = std::fs::read_to_string(self.dir.join("listen.json")).ok()?;
+        let v: Value = serde_json::from_str(&text).ok()?;
+        let port = |k: &str| v[k].as_str()?.rsplit_once(':')?.1.parse::<u16>().ok();
+        Some((port("admin")?, port("federation")?, port("http")))
+    }
+
+    /// Sets `[section] key = value` (value as TOML) in the node's config;
+    /// it applies when the node next starts.
+    ///
+    /// # Errors
+    ///
+    /// The config cannot be read or written.
+    pub fn set_config(&self, section: &str, key: &str, value: &str) -> Result<()> {
+        let path = self.dir.join("node.toml");
+        let mut table: toml::Table = std::fs::read_to_string(&path)?.parse()?;
+        let value: toml::Value = format!("v = {value}").parse::<toml::Table>()?.remove("v").context("a TOML value")?;
+        let entry = table.entry(section.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let toml::Value::Table(section) = entry else { bail!("[{section}] is not a table in {}", path.display()) };
+        section.insert(key.to_string(), value);
+        std::fs::write(&path, toml::to_string(&table)?)?;
+        Ok(())
+    }
+
+    /// Peak and current resident memory of the running node, KiB.
+    pub fn rss_kib(&self) -> Option<(u64, u64)> {
+        rss_kib(self.pid()?)
+    }
+
+    /// Starts the node under this open-files limit (`ulimit -n`, soft and
+    /// hard) from now on.
+    pub fn set_open_files_limit(&mut self, n: u64) {
+        self.open_files = Some(n);
     }
 
     /// Process id of the running node (to send it signals).

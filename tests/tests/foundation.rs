@@ -141,6 +141,8 @@ fn the_admin_api_needs_the_token() -> anyhow::Result<()> {
     let out = std::process::Command::new(jaring_tests::bin("jaring"))
         .args(["--admin", &format!("127.0.0.1:{}", id.admin_port), "--token-file"])
         .arg(&wrong)
+        .arg("--ca")
+        .arg(id.dir().join("tls/ca.pem"))
         .arg("status")
         .output()?;
     assert!(!out.status.success());

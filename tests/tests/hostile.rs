@@ -1,6 +1,7 @@
-//! Hostile peers cannot hurt a node. Black-box: real `jaring-node`
-//! processes on 127.0.0.1, driven through the CLI, their audit log and their
-//! Prometheus `/metrics`.
+//! Hostile peers cannot hurt a node, part one: the envelope refusal matrix
+//! and protocol violations. Black-box: real `jaring-node` processes on
+//! 127.0.0.1, driven through the CLI, their audit log and their Prometheus
+//! `/metrics` (part two, stream and memory limits, is `hostile_streams.rs`).
 //!
 //! - A fake publisher (the generated `jaring.v1.Federation` server behind the
 //!   node's own mTLS listener code) holds the identity of a peer "EVIL" that
@@ -15,547 +16,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use ed25519_dalek::Signer;
-use jaring_node::envelope::{self, Entry, EnvelopeBody, Indicator, KeyEvent, SignedEnvelope, Value};
+use jaring_node::envelope::{self, Entry, EnvelopeBody, KeyEvent};
 use jaring_node::keys::SigningKey;
-use jaring_node::model::{Action, Category, Confidence, Distribution, Kind, Tlp, now_ms};
-use jaring_node::tls::{self, NodeTlsFiles, OwnCert, PeerTrust, TrustedPeer};
+use jaring_node::model::now_ms;
+use jaring_node::wire::ToPb;
 use jaring_proto::pb;
-use jaring_proto::pb::federation_client::FederationClient;
-use jaring_proto::pb::federation_server::{Federation, FederationServer};
-use jaring_tests::{Rng, TestNode, assert_eventually, free_port, link};
-use prost::Message;
-use serde_json::Value as Json;
-use tokio::sync::{Notify, mpsc};
-use tokio_stream::wrappers::ReceiverStream;
-use tokio_stream::{Stream, StreamExt};
-use tonic::{Request, Response, Status};
-
-const PATIENCE: Duration = Duration::from_secs(20);
-
-/// Peak resident memory a subscriber may reach while a peer floods it
-/// (documented in docs/threat-model.md with the measured figure).
-const RSS_BOUND_KIB: u64 = 256 * 1024;
-
-// --- nodes -------------------------------------------------------------------
-
-/// Initializes node `id` with an HTTPS listener (for `/metrics`) and the
-/// given `[limits]` overrides, and starts it. Returns the node and its HTTPS port.
-fn start_with_limits(id: &str, limits: &[(&str, &str)]) -> (TestNode, u16) {
-    let http = free_port();
-    let mut node = TestNode::builder(id).init_args(&["--http", &format!("127.0.0.1:{http}")]).init().unwrap();
-    let path = node.dir().join("node.toml");
-    let mut toml = std::fs::read_to_string(&path).unwrap();
-    for (key, value) in limits {
-        let start = toml.find(&format!("\n{key} = ")).unwrap_or_else(|| panic!("{key} not in node.toml:\n{toml}"));
-        let end = start + 1 + toml[start + 1..].find('\n').unwrap();
-        toml.replace_range(start + 1..end, &format!("{key} = {value}"));
-    }
-    std::fs::write(&path, toml).unwrap();
-    node.start().unwrap();
-    (node, http)
-}
-
-fn found(node: &TestNode, value: &str) -> bool {
-    node.lookup_found(value).unwrap_or(false)
-}
-
-/// Everything a refusal must leave alone: the indicators (every version
-/// field), the key ring and the log head.
-fn snapshot(node: &TestNode) -> String {
-    let list = node.cli(&["--json", "indicator", "list", "--limit", "100000"]).unwrap();
-    let keys = node.cli(&["--json", "key", "list", "--all"]).unwrap();
-    let status = node.cli_json(&["status"]).unwrap();
-    format!("{list}\n{keys}\nlog_head={}", status["log_head"])
-}
-
-fn rejections(node: &TestNode, peer: &str) -> Vec<Json> {
-    let v = node.cli_json(&["audit", "list", "--kind", "rejection", "--peer", peer, "--limit", "1000000"]).unwrap();
-    v.as_array().cloned().unwrap_or_default()
-}
-
-fn forks(node: &TestNode) -> u64 {
-    node.cli_json(&["status"]).unwrap()["forks"].as_u64().unwrap()
-}
-
-/// Peak and current resident set of a process, KiB.
-fn rss_kib(pid: u32) -> (u64, u64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    (field("VmHWM:"), field("VmRSS:"))
-}
-
-// --- metrics over HTTPS ------------------------------------------------------
-
-/// `GET /metrics` from the node's HTTPS listener (server verified against
-/// the node's CA), parsed into `name{labels} -> value`.
-fn metrics(node: &TestNode, port: u16) -> BTreeMap<String, f64> {
-    use rustls::pki_types::pem::PemObject;
-    let ca = std::fs::read(node.dir().join("tls/ca.pem")).unwrap();
-    let mut roots = rustls::RootCertStore::empty();
-    for c in rustls::pki_types::CertificateDer::pem_slice_iter(&ca) {
-        roots.add(c.unwrap()).unwrap();
-    }
-    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    let name = rustls::pki_types::ServerName::try_from(jaring_certs::tls_name(&node.id)).unwrap();
-    let mut conn = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
-    let mut sock = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut tls = rustls::Stream::new(&mut conn, &mut sock);
-    tls.write_all(b"GET /metrics HTTP/1.1\r\nHost: node\r\nConnection: close\r\n\r\n").unwrap();
-    let mut raw = Vec::new();
-    // The server may close without close_notify; what arrived is complete.
-    let _ = tls.read_to_end(&mut raw);
-    let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP response");
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    assert!(!head.to_ascii_lowercase().contains("transfer-encoding: chunked"), "{head}");
-    let mut out = BTreeMap::new();
-    for line in body.lines() {
-        if line.starts_with('#') || line.trim().is_empty() {
-            continue;
-        }
-        if let Some((name, value)) = line.rsplit_once(' ')
-            && let Ok(v) = value.parse::<f64>()
-        {
-            out.insert(name.to_string(), v);
-        }
-    }
-    out
-}
-
-fn metric(node: &TestNode, port: u16, sample: &str) -> f64 {
-    metrics(node, port).get(sample).copied().unwrap_or(0.0)
-}
-
-fn rejected_metric(reason: &str) -> String {
-    format!("jaring_rejections_total{{reason=\"{reason}\"}}")
-}
-
-// --- envelopes ---------------------------------------------------------------
-
-/// An origin's signing key and chain position, as the test forges for it.
-struct Origin {
-    id: String,
-    key: SigningKey,
-    seq: u64,
-    prev: envelope::BodyHash,
-    held: Vec<SignedEnvelope>,
-}
-
-impl Origin {
-    /// A node's own first signing key, read from its directory.
-    fn of(node: &TestNode) -> Origin {
-        let key = SigningKey::read_dir(&node.dir().join("keys")).unwrap().remove(0);
-        Origin::with_key(&node.id, key)
-    }
-
-    fn with_key(id: &str, key: SigningKey) -> Origin {
-        Origin { id: id.into(), key, seq: 0, prev: envelope::GENESIS_HASH, held: Vec::new() }
-    }
-
-    /// The body after the held chain.
-    fn next_body(&self, entry: Entry) -> EnvelopeBody {
-        EnvelopeBody {
-            origin: self.id.clone(),
-            origin_seq: self.seq + 1,
-            prev_hash: self.prev,
-            created_at_ms: now_ms(),
-            entry,
-        }
-    }
-
-    /// The next envelope, signed, not yet counted as held.
-    fn next(&self, entry: Entry) -> SignedEnvelope {
-        envelope::sign(&self.next_body(entry), &self.key)
-    }
-
-    /// `n` chained envelopes after the held chain, none counted as held.
-    fn chain(&self, values: &[String]) -> Vec<SignedEnvelope> {
-        let (mut seq, mut prev) = (self.seq, self.prev);
-        values
-            .iter()
-            .map(|v| {
-                seq += 1;
-                let body = EnvelopeBody {
-                    origin: self.id.clone(),
-                    origin_seq: seq,
-                    prev_hash: prev,
-                    created_at_ms: now_ms(),
-                    entry: domain(&self.id, v, 1),
-                };
-                let env = envelope::sign(&body, &self.key);
-                prev = envelope::body_hash(&env.body);
-                env
-            })
-            .collect()
-    }
-
-    /// Counts `env` (the next in the chain) as held by the subscriber.
-    fn hold(&mut self, env: &SignedEnvelope) {
-        self.seq += 1;
-        self.prev = envelope::body_hash(&env.body);
-        self.held.push(env.clone());
-    }
-
-    /// The next envelope, counted as held.
-    fn publish(&mut self, entry: Entry) -> SignedEnvelope {
-        let env = self.next(entry);
-        self.hold(&env);
-        env
-    }
-}
-
-fn domain(origin: &str, value: &str, version: u64) -> Entry {
-    indicator(origin, value, version, None)
-}
-
-fn indicator(origin: &str, value: &str, version: u64, description: Option<String>) -> Entry {
-    let t = now_ms();
-    Entry::Indicator(Indicator {
-        id: envelope::indicator_id(origin, Kind::Domain, value),
-        kind: Kind::Domain,
-        value: Value::Plain(value.into()),
-        categories: vec![Category::JobScam],
-        confidence: Confidence::try_from(80u32).unwrap(),
-        tlp: Tlp::Green,
-        distribution: Distribution::Federation,
-        first_seen_ms: t,
-        last_seen_ms: t,
-        valid_until_ms: None,
-        action: Action::Upsert,
-        version,
-        description,
-        source_refs: vec![],
-    })
-}
-
-/// Signs arbitrary body bytes with a node's key (what `envelope::sign` does
-/// for well-formed bodies).
-fn sign_bytes(node: &TestNode, body: Vec<u8>) -> SignedEnvelope {
-    let key = SigningKey::read_dir(&node.dir().join("keys")).unwrap().remove(0);
-    let path = node.dir().join("keys").join(key.file_name());
-    let file: Json = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let hex = file["secret_key_hex"].as_str().unwrap();
-    let secret: Vec<u8> = (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
-    let dalek = ed25519_dalek::SigningKey::from_bytes(&secret.try_into().unwrap());
-    let signature = dalek.sign(&envelope::pae(envelope::PAYLOAD_TYPE, &body)).to_bytes().to_vec();
-    SignedEnvelope { body, signature, key_id: key.id().to_string() }
-}
-
-/// Bytes that are not protobuf: the first is field 1 with wire type 7,
-/// which does not exist; the rest are random.
-fn garbage(rng: &mut Rng, len: usize) -> Vec<u8> {
-    let mut out = vec![0x0f];
-    out.extend((1..len).map(|_| rng.next_u64() as u8));
-    out
-}
-
-// --- the fake publisher --------------------------------------------------------
-
-/// What the fake sends on a stream: a response, or raw bytes as one gRPC
-/// message (only on a raw fake).
-#[derive(Clone)]
-enum Out {
-    Msg(pb::SubscribeResponse),
-    Raw(Vec<u8>),
-}
-
-#[derive(Default)]
-struct FakeState {
-    /// The fake's log: entry `i` sits at position `i + 1`.
-    log: Mutex<Vec<pb::LogEntry>>,
-    /// A misbehaviour sent once, on the open stream, ahead of the log.
-    poison: Mutex<Option<Out>>,
-    /// Sent over and over, as fast as the subscriber takes it, while set.
-    flood: Mutex<Option<pb::SubscribeResponse>>,
-    flood_sent: AtomicU64,
-    /// Log entries per response.
-    batch: AtomicUsize,
-    /// The cursor of every `Subscribe`, in order.
-    subscribes: Mutex<Vec<u64>>,
-    /// When the first log entry went out.
-    first_send: Mutex<Option<Instant>>,
-    wake: Notify,
-}
-
-impl FakeState {
-    /// A new stream from `cursor`: a task feeding a small channel.
-    fn open(self: &Arc<Self>, req: pb::SubscribeRequest) -> mpsc::Receiver<Out> {
-        self.subscribes.lock().unwrap().push(req.cursor);
-        let (tx, rx) = mpsc::channel(2);
-        tokio::spawn(serve(self.clone(), req.cursor, tx));
-        rx
-    }
-}
-
-async fn serve(state: Arc<FakeState>, cursor: u64, tx: mpsc::Sender<Out>) {
-    let mut next = cursor;
-    loop {
-        let poison = state.poison.lock().unwrap().take();
-        if let Some(p) = poison {
-            if tx.send(p).await.is_err() {
-                return;
-            }
-            continue;
-        }
-        let flood = state.flood.lock().unwrap().clone();
-        if let Some(msg) = flood {
-            if tx.send(Out::Msg(msg)).await.is_err() {
-                return;
-            }
-            state.flood_sent.fetch_add(1, Ordering::Relaxed);
-            continue;
-        }
-        let (entries, head) = {
-            let log = state.log.lock().unwrap();
-            let batch = state.batch.load(Ordering::Relaxed).max(1);
-            let entries: Vec<_> = log.iter().skip(usize::try_from(next).unwrap()).take(batch).cloned().collect();
-            (entries, log.len() as u64)
-        };
-        if let Some(last) = entries.last() {
-            next = last.seq;
-            state.first_send.lock().unwrap().get_or_insert_with(Instant::now);
-            if tx.send(Out::Msg(pb::SubscribeResponse { entries, cursor: next, head })).await.is_err() {
-                return;
-            }
-            continue;
-        }
-        tokio::select! {
-            _ = state.wake.notified() => {}
-            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
-            _ = tx.closed() => return,
-        }
-    }
-}
-
-/// The fake's Federation service, as the generated server trait.
-struct FakeService {
-    state: Arc<FakeState>,
-    card: String,
-}
-
-type ResponseStream = Pin<Box<dyn Stream<Item = Result<pb::SubscribeResponse, Status>> + Send>>;
-
-#[tonic::async_trait]
-impl Federation for FakeService {
-    type SubscribeStream = ResponseStream;
-
-    async fn subscribe(&self, req: Request<pb::SubscribeRequest>) -> Result<Response<ResponseStream>, Status> {
-        let rx = self.state.open(req.into_inner());
-        let stream = ReceiverStream::new(rx).map(|out| match out {
-            Out::Msg(m) => Ok(m),
-            Out::Raw(_) => panic!("raw frames need a raw fake (Fake::start(.., true))"),
-        });
-        Ok(Response::new(Box::pin(stream)))
-    }
-
-    async fn get_identity(
-        &self,
-        _req: Request<pb::GetIdentityRequest>,
-    ) -> Result<Response<pb::GetIdentityResponse>, Status> {
-        Ok(Response::new(pb::GetIdentityResponse { identity_json: self.card.clone() }))
-    }
-}
-
-/// Encodes whatever bytes it is given as one gRPC message.
-#[derive(Debug, Clone, Copy, Default)]
-struct RawCodec;
-#[derive(Debug)]
-struct RawEncoder;
-#[derive(Debug)]
-struct RequestDecoder;
-
-impl tonic::codec::Codec for RawCodec {
-    type Encode = Vec<u8>;
-    type Decode = pb::SubscribeRequest;
-    type Encoder = RawEncoder;
-    type Decoder = RequestDecoder;
-    fn encoder(&mut self) -> RawEncoder {
-        RawEncoder
-    }
-    fn decoder(&mut self) -> RequestDecoder {
-        RequestDecoder
-    }
-}
-
-impl tonic::codec::Encoder for RawEncoder {
-    type Item = Vec<u8>;
-    type Error = Status;
-    fn encode(&mut self, item: Vec<u8>, dst: &mut tonic::codec::EncodeBuf<'_>) -> Result<(), Status> {
-        prost::bytes::BufMut::put_slice(dst, &item);
-        Ok(())
-    }
-}
-
-impl tonic::codec::Decoder for RequestDecoder {
-    type Item = pb::SubscribeRequest;
-    type Error = Status;
-    fn decode(&mut self, src: &mut tonic::codec::DecodeBuf<'_>) -> Result<Option<pb::SubscribeRequest>, Status> {
-        pb::SubscribeRequest::decode(src).map(Some).map_err(|e| Status::internal(e.to_string()))
-    }
-}
-
-/// `Subscribe` with raw frames: [`Out::Raw`] goes on the wire as it is.
-struct RawSubscribe(Arc<FakeState>);
-
-type RawStream = Pin<Box<dyn Stream<Item = Result<Vec<u8>, Status>> + Send>>;
-
-impl tonic::server::ServerStreamingService<pb::SubscribeRequest> for RawSubscribe {
-    type Response = Vec<u8>;
-    type ResponseStream = RawStream;
-    type Future = tonic::codegen::BoxFuture<Response<RawStream>, Status>;
-
-    fn call(&mut self, req: Request<pb::SubscribeRequest>) -> Self::Future {
-        let rx = self.0.open(req.into_inner());
-        let stream = ReceiverStream::new(rx).map(|out| {
-            Ok(match out {
-                Out::Msg(m) => m.encode_to_vec(),
-                Out::Raw(bytes) => bytes,
-            })
-        });
-        Box::pin(async move { Ok(Response::new(Box::pin(stream) as RawStream)) })
-    }
-}
-
-/// Routes `Subscribe` to [`RawSubscribe`] on a raw fake, everything else to
-/// the generated server.
-#[derive(Clone)]
-struct Router {
-    generated: FederationServer<FakeService>,
-    state: Arc<FakeState>,
-    raw: bool,
-}
-
-impl tonic::server::NamedService for Router {
-    const NAME: &'static str = "jaring.v1.Federation";
-}
-
-impl tonic::codegen::Service<tonic::codegen::http::Request<tonic::body::Body>> for Router {
-    type Response = tonic::codegen::http::Response<tonic::body::Body>;
-    type Error = std::convert::Infallible;
-    type Future = tonic::codegen::BoxFuture<Self::Response, Self::Error>;
-
-    fn poll_ready(&mut self, _cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, req: tonic::codegen::http::Request<tonic::body::Body>) -> Self::Future {
-        if self.raw && req.uri().path() == "/jaring.v1.Federation/Subscribe" {
-            let svc = RawSubscribe(self.state.clone());
-            return Box::pin(async move { Ok(tonic::server::Grpc::new(RawCodec).server_streaming(svc, req).await) });
-        }
-        tonic::codegen::Service::call(&mut self.generated, req)
-    }
-}
-
-/// A fake publisher on `evil`'s federation address, with `evil`'s TLS
-/// material and identity card, that lets `subscriber` in.
-struct Fake {
-    state: Arc<FakeState>,
-    rt: tokio::runtime::Runtime,
-}
-
-impl Fake {
-    fn start(evil: &TestNode, subscriber: &TestNode, raw: bool) -> Fake {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let state = Arc::new(FakeState::default());
-        let own = Arc::new(OwnCert::load(&NodeTlsFiles::in_dir(evil.dir().join("tls"))).unwrap());
-        let ca = std::fs::read_to_string(subscriber.dir().join("tls/ca.pem")).unwrap();
-        let trust = PeerTrust::new();
-        assert!(trust.replace(vec![TrustedPeer::from_ca_pem(&subscriber.id, &ca).unwrap()]).is_empty());
-        let card = std::fs::read_to_string(evil.identity()).unwrap();
-        let service = FakeService { state: state.clone(), card };
-        let router = Router {
-            // No size limit of its own: the fake sends what the test asks.
-            generated: FederationServer::new(service).max_encoding_message_size(usize::MAX),
-            state: state.clone(),
-            raw,
-        };
-        let port = evil.fed_port;
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
-            let incoming = tls::tls_incoming(listener, tls::server_config(own, trust.clone()).unwrap(), trust);
-            tokio::spawn(tonic::transport::Server::builder().add_service(router).serve_with_incoming(incoming));
-        });
-        Fake { state, rt }
-    }
-
-    /// Appends envelopes to the fake's log; they go out in order.
-    fn push(&self, envs: &[SignedEnvelope]) {
-        {
-            let mut log = self.state.log.lock().unwrap();
-            for env in envs {
-                let seq = log.len() as u64 + 1;
-                log.push(pb::LogEntry { seq, envelope: Some(env.into()) });
-            }
-        }
-        self.state.wake.notify_waiters();
-    }
-
-    /// Sends `out` once on the open stream.
-    fn poison(&self, out: Out) {
-        *self.state.poison.lock().unwrap() = Some(out);
-        self.state.wake.notify_waiters();
-    }
-
-    /// The cursor of every `Subscribe` so far.
-    fn subscribes(&self) -> Vec<u64> {
-        self.state.subscribes.lock().unwrap().clone()
-    }
-}
-
-/// The reason, origin and origin_seq a refusal must be audited with.
-struct Refusal<'a> {
-    case: &'a str,
-    reason: &'a str,
-    origin: Option<&'a str>,
-    origin_seq: Option<u64>,
-}
-
-/// Runs `send`, then checks that VN refused what it sent: exactly one new
-/// rejection audit entry from EVIL with the reason (and origin and sequence
-/// when the envelope named them), the reason's counter up by one, and the
-/// store as it was.
-fn assert_refused(vn: &TestNode, http: u16, r: &Refusal<'_>, send: impl FnOnce()) {
-    let before = snapshot(vn);
-    let audited = rejections(vn, "EVIL").len();
-    let counted = metric(vn, http, &rejected_metric(r.reason));
-    send();
-    assert_eventually!(PATIENCE, rejections(vn, "EVIL").len() > audited, "{}: VN audits a rejection", r.case);
-    let new = rejections(vn, "EVIL").split_off(audited);
-    assert_eq!(new.len(), 1, "{}: one rejection: {new:?}", r.case);
-    assert_eq!(new[0]["reason"], r.reason, "{}: {}", r.case, new[0]);
-    assert_eq!(new[0]["origin"].as_str().filter(|o| !o.is_empty()), r.origin, "{}: {}", r.case, new[0]);
-    assert_eq!(new[0]["origin_seq"].as_u64(), r.origin_seq, "{}: {}", r.case, new[0]);
-    assert_eventually!(
-        PATIENCE,
-        metric(vn, http, &rejected_metric(r.reason)) == counted + 1.0,
-        "{}: {} counts it",
-        r.case,
-        rejected_metric(r.reason)
-    );
-    assert_eq!(snapshot(vn), before, "{}: the store changed", r.case);
-    println!("{}: refused, audited and counted as {}", r.case, r.reason);
-}
+use jaring_tests::fake_peer::{Fake, Out};
+use jaring_tests::forge::{Origin, domain, garbage, sign_bytes};
+use jaring_tests::inspect::{PATIENCE, Refusal, assert_refused, rejected_metric, start_with_limits};
+use jaring_tests::{Rng, TestNode, assert_eventually};
 
 // --- the refusal matrix, stream continues ---------------------------------------
 
@@ -564,7 +36,7 @@ fn refused_envelopes_are_audited_counted_and_harmless_and_the_stream_goes_on() {
     let evil = TestNode::builder("EVIL").init().unwrap();
     let my = TestNode::builder("MY").init().unwrap(); // X: a real third member
     let th = TestNode::builder("TH").init().unwrap(); // Y: another member
-    let (vn, http) = start_with_limits("VN", &[("max_seq_gap", "100")]);
+    let vn = start_with_limits("VN", &[("max_seq_gap", "100")]);
     vn.add_peer(&evil, &["--trust", "trusted", "--accept-kinds", "domain", "--accept-min-confidence", "50"]).unwrap();
     vn.add_peer(&my, &["--trust", "trusted", "--member-only"]).unwrap();
     vn.add_peer(&th, &["--trust", "trusted", "--member-only"]).unwrap();
@@ -595,7 +67,7 @@ fn refused_envelopes_are_audited_counted_and_harmless_and_the_stream_goes_on() {
     fake.push(&[relayed[0].clone(), relayed[1].clone(), x.publish(revocation)]);
     let versioned = e.publish(domain("EVIL", "versioned-loker.co.id", 2));
     fake.push(std::slice::from_ref(&versioned));
-    assert_eventually!(PATIENCE, found(&vn, "versioned-loker.co.id") && found(&vn, "relayed-my-loker.co.id"));
+    assert_eventually!(PATIENCE, vn.found("versioned-loker.co.id") && vn.found("relayed-my-loker.co.id"));
     assert_eventually!(
         PATIENCE,
         vn.cli_json(&["key", "list", "--all"])
@@ -612,7 +84,7 @@ fn refused_envelopes_are_audited_counted_and_harmless_and_the_stream_goes_on() {
     let next_valid = |e: &mut Origin, case: &str| {
         let value = format!("after-{}-loker.co.id", case.replace('_', "-"));
         fake.push(&[e.publish(domain("EVIL", &value, 1))]);
-        assert_eventually!(PATIENCE, found(&vn, &value), "{case}: the stream goes on");
+        assert_eventually!(PATIENCE, vn.found(&value), "{case}: the stream goes on");
     };
 
     // Tampered body: a byte of a validly signed body changed.
@@ -622,8 +94,8 @@ fn refused_envelopes_are_audited_counted_and_harmless_and_the_stream_goes_on() {
     tampered.body[at + 12] = b'b';
     let r =
         Refusal { case: "tampered_body", reason: "bad_signature", origin: Some("EVIL"), origin_seq: Some(e.seq + 1) };
-    assert_refused(&vn, http, &r, || fake.push(&[tampered]));
-    assert!(!found(&vn, "tampered-aaab-loker.co.id") && !found(&vn, "tampered-aaaa-loker.co.id"));
+    assert_refused(&vn, "EVIL", &r, || fake.push(&[tampered]));
+    assert!(!vn.found("tampered-aaab-loker.co.id") && !vn.found("tampered-aaaa-loker.co.id"));
     next_valid(&mut e, r.case);
 
     // A body claiming origin MY signed with EVIL's own key.
@@ -634,7 +106,7 @@ fn refused_envelopes_are_audited_counted_and_harmless_and_the_stream_goes_on() {
         origin: Some("MY"),
         origin_seq: Some(x.seq + 1),
     };
-    assert_refused(&vn, http, &r, || fake.push(&[envelope::sign(&body, &e.key)]));
+    assert_refused(&vn, "EVIL", &r, || fake.push(&[jaring_node::signing::sign(&body, &e.key)]));
     next_valid(&mut e, r.case);
 
     // A body claiming origin MY signed with member TH's key.
@@ -645,31 +117,31 @@ fn refused_envelopes_are_audited_counted_and_harmless_and_the_stream_goes_on() {
         origin: Some("MY"),
         origin_seq: Some(x.seq + 1),
     };
-    assert_refused(&vn, http, &r, || fake.push(&[envelope::sign(&body, &y.key)]));
+    assert_refused(&vn, "EVIL", &r, || fake.push(&[jaring_node::signing::sign(&body, &y.key)]));
     next_valid(&mut e, r.case);
 
     // MY's revoked key, signing after its revocation time.
     let body = x.next_body(domain("MY", "signed-with-revoked-key-loker.co.id", 1));
     let r = Refusal { case: "revoked_key", reason: "key_revoked", origin: Some("MY"), origin_seq: Some(x.seq + 1) };
-    assert_refused(&vn, http, &r, || fake.push(&[envelope::sign(&body, &stolen)]));
+    assert_refused(&vn, "EVIL", &r, || fake.push(&[jaring_node::signing::sign(&body, &stolen)]));
     next_valid(&mut e, r.case);
 
     // An origin nobody here knows, with its own key.
     let zz = Origin::with_key("ZZ", SigningKey::generate(now_ms() - 1));
     let r = Refusal { case: "unknown_origin", reason: "unknown_key", origin: Some("ZZ"), origin_seq: Some(1) };
-    assert_refused(&vn, http, &r, || fake.push(&[zz.next(domain("ZZ", "unknown-origin-loker.co.id", 1))]));
+    assert_refused(&vn, "EVIL", &r, || fake.push(&[zz.next(domain("ZZ", "unknown-origin-loker.co.id", 1))]));
     next_valid(&mut e, r.case);
 
     // An older version of an indicator VN holds at version 2, at a new sequence number.
     let r =
         Refusal { case: "stale_version", reason: "stale_version", origin: Some("EVIL"), origin_seq: Some(e.seq + 1) };
-    assert_refused(&vn, http, &r, || fake.push(&[e.next(domain("EVIL", "versioned-loker.co.id", 1))]));
+    assert_refused(&vn, "EVIL", &r, || fake.push(&[e.next(domain("EVIL", "versioned-loker.co.id", 1))]));
     let view = vn.cli_json(&["lookup", "--kind", "domain", "versioned-loker.co.id"]).unwrap();
     assert!(view.to_string().contains("\"version\":2"), "{view}");
     next_valid(&mut e, r.case);
 
     // A different, validly signed body for sequence number 2, which VN holds.
-    let fork = envelope::sign(
+    let fork = jaring_node::signing::sign(
         &EnvelopeBody {
             origin: "EVIL".into(),
             origin_seq: 2,
@@ -679,11 +151,11 @@ fn refused_envelopes_are_audited_counted_and_harmless_and_the_stream_goes_on() {
         },
         &e.key,
     );
-    let forks_before = forks(&vn);
+    let forks_before = vn.forks();
     let r = Refusal { case: "fork", reason: "fork", origin: Some("EVIL"), origin_seq: Some(2) };
-    assert_refused(&vn, http, &r, || fake.push(&[fork]));
-    assert_eq!(forks(&vn), forks_before + 1, "the fork is kept as evidence");
-    assert!(found(&vn, "evil-2-loker.co.id") && !found(&vn, "forked-loker.co.id"));
+    assert_refused(&vn, "EVIL", &r, || fake.push(&[fork]));
+    assert_eq!(vn.forks(), forks_before + 1, "the fork is kept as evidence");
+    assert!(vn.found("evil-2-loker.co.id") && !vn.found("forked-loker.co.id"));
     next_valid(&mut e, r.case);
 
     // A sequence number more than max_seq_gap (100) above EVIL's head.
@@ -695,12 +167,12 @@ fn refused_envelopes_are_audited_counted_and_harmless_and_the_stream_goes_on() {
         origin: Some("EVIL"),
         origin_seq: Some(e.seq + 101),
     };
-    assert_refused(&vn, http, &r, || fake.push(&[envelope::sign(&far, &e.key)]));
+    assert_refused(&vn, "EVIL", &r, || fake.push(&[jaring_node::signing::sign(&far, &e.key)]));
     next_valid(&mut e, r.case);
 
     // Random bytes as the body, validly signed: the signature holds, decoding does not.
     let r = Refusal { case: "random_body", reason: "malformed_body", origin: None, origin_seq: None };
-    assert_refused(&vn, http, &r, || fake.push(&[sign_bytes(&evil, garbage(&mut rng, 300))]));
+    assert_refused(&vn, "EVIL", &r, || fake.push(&[sign_bytes(&evil, garbage(&mut rng, 300))]));
     next_valid(&mut e, r.case);
 
     // A random signature of the wrong length.
@@ -712,19 +184,19 @@ fn refused_envelopes_are_audited_counted_and_harmless_and_the_stream_goes_on() {
         origin: Some("EVIL"),
         origin_seq: Some(e.seq + 1),
     };
-    assert_refused(&vn, http, &r, || fake.push(&[short]));
+    assert_refused(&vn, "EVIL", &r, || fake.push(&[short]));
     next_valid(&mut e, r.case);
 
     // An exact replay of something VN holds: dropped as a duplicate, which
     // at-least-once delivery makes normal, so counted but not audited.
-    let before = snapshot(&vn);
-    let audited = rejections(&vn, "EVIL").len();
+    let before = vn.state_snapshot();
+    let audited = vn.rejections("EVIL").len();
     let dup = "jaring_envelopes_duplicate_total{peer=\"EVIL\"}";
-    let dups = metric(&vn, http, dup);
+    let dups = vn.metric(dup);
     fake.push(&[e.held[0].clone()]);
-    assert_eventually!(PATIENCE, metric(&vn, http, dup) == dups + 1.0, "replay: counted as a duplicate");
-    assert_eq!(rejections(&vn, "EVIL").len(), audited, "a duplicate is not a rejection");
-    assert_eq!(snapshot(&vn), before, "replay: the store changed");
+    assert_eventually!(PATIENCE, vn.metric(dup) == dups + 1.0, "replay: counted as a duplicate");
+    assert_eq!(vn.rejections("EVIL").len(), audited, "a duplicate is not a rejection");
+    assert_eq!(vn.state_snapshot(), before, "replay: the store changed");
     println!("replayed_envelope: dropped as a duplicate");
     next_valid(&mut e, "replayed_envelope");
 
@@ -738,13 +210,13 @@ fn refused_envelopes_are_audited_counted_and_harmless_and_the_stream_goes_on() {
 #[test]
 fn protocol_violations_are_audited_and_close_the_stream_and_the_node_recovers() {
     let evil = TestNode::builder("EVIL").init().unwrap();
-    let (vn, http) = start_with_limits("VN", &[("max_message_bytes", "65536"), ("max_batch", "16")]);
+    let vn = start_with_limits("VN", &[("max_message_bytes", "65536"), ("max_batch", "16")]);
     vn.add_peer(&evil, &["--trust", "trusted"]).unwrap();
     let fake = Fake::start(&evil, &vn, true);
     let mut e = Origin::of(&evil);
     let mut rng = Rng::from_clock();
     fake.push(&[e.publish(domain("EVIL", "first-loker.co.id", 1))]);
-    assert_eventually!(PATIENCE, found(&vn, "first-loker.co.id"));
+    assert_eventually!(PATIENCE, vn.found("first-loker.co.id"));
 
     // Each case: refused and audited (no origin: the response as a whole),
     // the stream closed (VN subscribes again from the cursor it had), and a
@@ -754,12 +226,12 @@ fn protocol_violations_are_audited_and_close_the_stream_and_the_node_recovers() 
         // VN has applied the fake's whole log: its cursor is the log's length.
         let cursor = fake.state.log.lock().unwrap().len() as u64;
         let r = Refusal { case, reason, origin: None, origin_seq: None };
-        assert_refused(&vn, http, &r, || fake.poison(bad.clone()));
+        assert_refused(&vn, "EVIL", &r, || fake.poison(bad.clone()));
         assert_eventually!(PATIENCE, fake.subscribes().len() > subscribes.len(), "{case}: VN closes and reconnects");
         assert_eq!(fake.subscribes()[subscribes.len()], cursor, "{case}: resumed from the same cursor");
         let value = format!("after-{}-loker.co.id", case.replace('_', "-"));
         fake.push(&[e.publish(domain("EVIL", &value, 1))]);
-        assert_eventually!(PATIENCE, found(&vn, &value), "{case}: a valid envelope applies afterwards");
+        assert_eventually!(PATIENCE, vn.found(&value), "{case}: a valid envelope applies afterwards");
     };
 
     // A response over max_message_bytes (65536): refused on its length prefix.
@@ -783,11 +255,11 @@ fn protocol_violations_are_audited_and_close_the_stream_and_the_node_recovers() 
         .chain(&values)
         .iter()
         .enumerate()
-        .map(|(i, env)| pb::LogEntry { seq: 100 + i as u64, envelope: Some(env.into()) })
+        .map(|(i, env)| pb::LogEntry { seq: 100 + i as u64, envelope: Some(env.to_pb()) })
         .collect();
     let big = pb::SubscribeResponse { entries, cursor: 200, head: 200 };
     closes(&mut e, "batch_over_max_batch", "batch_too_large", Out::Msg(big));
-    assert!(values.iter().all(|v| !found(&vn, v)), "nothing of a refused batch is stored");
+    assert!(values.iter().all(|v| !vn.found(v)), "nothing of a refused batch is stored");
 
     // A response moving the cursor backwards.
     let back = pb::SubscribeResponse { entries: vec![], cursor: 0, head: 0 };
@@ -821,7 +293,7 @@ fn a_peer_is_held_to_its_entry_and_refusal_rates() {
         ("peer_refusals_per_s", "20"),
         ("peer_refusals_burst", "50"),
     ];
-    let (vn, http) = start_with_limits("VN", &limits);
+    let vn = start_with_limits("VN", &limits);
     vn.add_peer(&evil, &["--trust", "trusted"]).unwrap();
     let fake = Fake::start(&evil, &vn, false);
     fake.state.batch.store(50, Ordering::Relaxed);
@@ -833,13 +305,13 @@ fn a_peer_is_held_to_its_entry_and_refusal_rates() {
     let envs: Vec<_> = (0..n).map(|i| e.publish(domain("EVIL", &format!("rate-{i}-loker.co.id"), 1))).collect();
     fake.push(&envs);
     let last = format!("rate-{}-loker.co.id", n - 1);
-    assert_eventually!(PATIENCE, found(&vn, &last), "every entry arrives, only slower");
+    assert_eventually!(PATIENCE, vn.found(&last), "every entry arrives, only slower");
     let elapsed = fake.state.first_send.lock().unwrap().unwrap().elapsed();
     let held = vn.cli_json(&["indicator", "list", "--origin", "EVIL", "--limit", "10000"]).unwrap();
     assert_eq!(held.as_array().unwrap().len(), n);
     // 100 at once, then 400/s: the other 800 take at least 2 s.
     assert!(elapsed >= Duration::from_millis(1950), "{n} entries applied in {elapsed:?}");
-    let throttled = metric(&vn, http, "jaring_peer_throttled_seconds_total{peer=\"EVIL\",limit=\"entries\"}");
+    let throttled = vn.metric("jaring_peer_throttled_seconds_total{peer=\"EVIL\",limit=\"entries\"}");
     assert!(throttled >= 1.5, "throttled for {throttled} s");
     println!("{n} entries at 400/s (burst 100) took {elapsed:?}; throttled {throttled:.2} s");
 
@@ -848,22 +320,22 @@ fn a_peer_is_held_to_its_entry_and_refusal_rates() {
         .map(|i| {
             let mut env = e.next(domain("EVIL", &format!("bad-{i}-loker.co.id"), 1));
             env.signature[0] ^= 0xff;
-            pb::LogEntry { seq: n as u64 + 1, envelope: Some((&env).into()) }
+            pb::LogEntry { seq: n as u64 + 1, envelope: Some(env.to_pb()) }
         })
         .collect();
-    let refused_before = metric(&vn, http, &rejected_metric("bad_signature"));
+    let refused_before = vn.metric(&rejected_metric("bad_signature"));
     *fake.state.flood.lock().unwrap() = Some(pb::SubscribeResponse { entries: bad, cursor: n as u64, head: n as u64 });
     fake.state.wake.notify_waiters();
     let started = Instant::now();
     std::thread::sleep(Duration::from_secs(3));
-    let refused = metric(&vn, http, &rejected_metric("bad_signature")) - refused_before;
+    let refused = vn.metric(&rejected_metric("bad_signature")) - refused_before;
     let window = started.elapsed().as_secs_f64();
     *fake.state.flood.lock().unwrap() = None;
     // Burst, plus one response applied before its wait, plus the rate.
     let bound = 50.0 + 50.0 + 20.0 * window;
     assert!(refused >= 50.0, "the refusals were not taken: {refused}");
     assert!(refused <= bound, "{refused} refusals in {window:.1} s, more than {bound}");
-    let throttled = metric(&vn, http, "jaring_peer_throttled_seconds_total{peer=\"EVIL\",limit=\"refusals\"}");
+    let throttled = vn.metric("jaring_peer_throttled_seconds_total{peer=\"EVIL\",limit=\"refusals\"}");
     assert!(throttled > 0.0);
     println!(
         "refusal flood: {refused} refused in {window:.1} s (bound {bound:.0}); {} responses offered",
@@ -873,275 +345,3 @@ fn a_peer_is_held_to_its_entry_and_refusal_rates() {
 }
 
 // --- the publisher side: streams, sizes, slow readers -------------------------------
-
-/// A federation client for `raw` (a node directory that `publisher` has as
-/// a peer), over the node's own mTLS client code.
-async fn raw_client(raw: &TestNode, publisher: &TestNode) -> FederationClient<tonic::transport::Channel> {
-    let own = Arc::new(OwnCert::load(&NodeTlsFiles::in_dir(raw.dir().join("tls"))).unwrap());
-    let ca = std::fs::read_to_string(publisher.dir().join("tls/ca.pem")).unwrap();
-    let ca = TrustedPeer::from_ca_pem(&publisher.id, &ca).unwrap().ca_certs;
-    let config = tls::client_config(own, &ca).unwrap();
-    let addr = format!("127.0.0.1:{}", publisher.fed_port);
-    let channel = tls::connect(&addr, &jaring_certs::tls_name(&publisher.id), config).await.unwrap();
-    FederationClient::new(channel).max_decoding_message_size(64 * 1024 * 1024)
-}
-
-/// Streams `peer` holds on `node`, from `jaring status`.
-fn outbound_streams(node: &TestNode, peer: &str) -> u64 {
-    let status = node.cli_json(&["status"]).unwrap();
-    let peers = status["peers"].as_array().unwrap();
-    peers.iter().find(|p| p["node_id"] == peer).map_or(0, |p| p["outbound_streams"].as_u64().unwrap())
-}
-
-fn sent_to(node: &TestNode, http: u16, peer: &str) -> f64 {
-    metric(node, http, &format!("jaring_envelopes_sent_total{{peer=\"{peer}\"}}"))
-}
-
-#[test]
-fn a_publisher_bounds_streams_and_responses_and_a_stalled_reader_stalls_only_itself() {
-    let (mut a, http) = start_with_limits("A", &[]);
-    let b = TestNode::builder("B").start().unwrap();
-    let raw = TestNode::builder("RAW").init().unwrap();
-    link(&a, &b, &[], &[]).unwrap();
-    a.add_peer(&raw, &["--trust", "trusted"]).unwrap();
-
-    // 1000 indicators of about 4 KiB each.
-    let n = 1000;
-    let description = "d".repeat(4000);
-    let mut csv = String::from("kind,value,categories,tlp,confidence,description\n");
-    for i in 0..n {
-        csv.push_str(&format!("domain,bulk-{i}-loker.co.id,job_scam,green,80,{description}\n"));
-    }
-    let file = a.dir().join("bulk.csv");
-    std::fs::write(&file, csv).unwrap();
-    let report = a.cli_json(&["indicator", "import", file.to_str().unwrap()]).unwrap();
-    assert_eq!(report["stored"], n, "{report}");
-    let last_bulk = format!("bulk-{}-loker.co.id", n - 1);
-    assert_eventually!(PATIENCE, found(&b, &last_bulk));
-
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let client = rt.block_on(raw_client(&raw, &a));
-    let head = a.cli_json(&["status"]).unwrap()["log_head"].as_u64().unwrap();
-
-    // Responses keep to the subscriber's max_batch and max_message_bytes.
-    let read_all = |req: pb::SubscribeRequest| {
-        let mut c = client.clone();
-        rt.block_on(async move {
-            let mut stream = c.subscribe(req).await.unwrap().into_inner();
-            let mut sizes = Vec::new();
-            let mut seen = 0;
-            loop {
-                let msg = stream.message().await.unwrap().unwrap();
-                sizes.push((msg.entries.len(), msg.encoded_len()));
-                seen += msg.entries.len();
-                if msg.cursor >= head {
-                    return (stream, sizes, seen);
-                }
-            }
-        })
-    };
-    let (idle, sizes, seen) = read_all(pb::SubscribeRequest { cursor: 0, max_batch: 100, max_message_bytes: 65536 });
-    assert_eq!(seen, n);
-    assert!(sizes.iter().all(|&(e, b)| e <= 100 && b <= 65536), "{sizes:?}");
-    assert!(sizes.iter().all(|&(e, _)| e < 20), "4 KiB entries: cut by bytes, not by count: {sizes:?}");
-    let (defaults, sizes, seen) = read_all(pb::SubscribeRequest { cursor: 0, max_batch: 0, max_message_bytes: 0 });
-    assert_eq!(seen, n);
-    assert!(sizes.iter().all(|&(e, b)| e <= 512 && b <= 4 * 1024 * 1024), "{sizes:?}");
-    drop(defaults);
-    let (greedy, sizes, _) = read_all(pb::SubscribeRequest { cursor: 0, max_batch: 100_000, max_message_bytes: 0 });
-    assert!(sizes.iter().all(|&(e, _)| e <= 512), "max_batch is capped by the publisher: {sizes:?}");
-    drop(greedy);
-
-    // Streams per peer: `idle` holds one; three more that never read, then the fifth is refused.
-    let open = |cursor: u64| {
-        let mut c = client.clone();
-        let req = pb::SubscribeRequest { cursor, max_batch: 8, max_message_bytes: 65536 };
-        rt.block_on(async move { c.subscribe(req).await })
-    };
-    // The streams read to the end and dropped above are gone: RAW holds `idle` only.
-    assert_eventually!(PATIENCE, outbound_streams(&a, "RAW") == 1, "dropped streams end");
-    let mut stalled: Vec<_> = (0..3).map(|_| open(0).unwrap()).collect();
-    let refused = open(0).map(|_| ()).unwrap_err();
-    assert_eq!(refused.code(), tonic::Code::ResourceExhausted, "{refused:?}");
-    assert_eq!(metric(&a, http, "jaring_streams_refused_total{peer=\"RAW\"}"), 1.0);
-    // Closing one frees its place.
-    drop(idle);
-    let mut fourth;
-    assert_eventually!(
-        PATIENCE,
-        {
-            fourth = open(0).ok();
-            fourth.is_some()
-        },
-        "a closed stream frees its place"
-    );
-    stalled.push(fourth.unwrap());
-    assert_eventually!(PATIENCE, outbound_streams(&a, "RAW") == 4, "RAW holds four streams");
-
-    // Four streams from cursor 0 that nobody reads: the publisher sends into
-    // flow control and its small per-stream buffers, then stops.
-    let mut last = -1.0;
-    assert_eventually!(
-        PATIENCE,
-        {
-            std::thread::sleep(Duration::from_millis(300));
-            let now = sent_to(&a, http, "RAW");
-            std::mem::replace(&mut last, now) == now
-        },
-        "the unread streams stop"
-    );
-    let unread_share = last - 3.0 * n as f64;
-    assert!(unread_share < 3.0 * n as f64, "the stalled streams got {unread_share} of {} entries", 4 * n);
-
-    // Meanwhile A acknowledges new indicators and B keeps receiving them.
-    let to_b = sent_to(&a, http, "B");
-    for i in 0..3 {
-        let value = format!("during-stall-{i}-loker.co.id");
-        a.add_domain(&value, "green").unwrap();
-        assert_eventually!(PATIENCE, found(&b, &value), "B receives {value} while RAW's streams are stalled");
-    }
-    assert!(sent_to(&a, http, "B") >= to_b + 3.0);
-    assert_eq!(sent_to(&a, http, "RAW"), last, "the stalled streams stay stalled");
-    a.cli(&["status"]).unwrap();
-    let pid = a.pid().unwrap();
-    println!("publisher with 4 stalled streams: peak RSS {} KiB, {last} entries sent to RAW", rss_kib(pid).0);
-
-    // A stops cleanly (SIGTERM, exit 0 within 20 s) with the unread streams open.
-    let stopping = Instant::now();
-    if let Err(e) = a.stop() {
-        panic!("{e}: {}", a.log());
-    }
-    println!("A stopped in {:?} with 4 unread streams open", stopping.elapsed());
-    drop(stalled);
-    drop(client);
-    a.start().unwrap();
-
-    // RAW's places are free again.
-    let again = rt.block_on(raw_client(&raw, &a));
-    let subscribed = (0..4)
-        .map(|_| {
-            let mut c = again.clone();
-            rt.block_on(async move {
-                c.subscribe(pb::SubscribeRequest { cursor: head + 3, max_batch: 0, max_message_bytes: 0 }).await
-            })
-        })
-        .collect::<Vec<_>>();
-    assert!(subscribed.iter().all(Result::is_ok), "{subscribed:?}");
-}
-
-// --- flood: memory, lookups, other peers ----------------------------------------------
-
-/// One admin `Lookup` over gRPC with the bearer token; its latency and whether `value` was found.
-async fn timed_lookup(
-    client: &mut pb::admin_client::AdminClient<tonic::transport::Channel>,
-    token: &str,
-    value: &str,
-) -> (Duration, bool) {
-    let mut req = Request::new(pb::LookupRequest {
-        queries: vec![pb::LookupQuery { value: value.into(), kind: 0 }],
-        min_score: 0,
-        summary: false,
-    });
-    req.metadata_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
-    let t = Instant::now();
-    let resp = client.lookup(req).await.unwrap().into_inner();
-    let found = resp.results.first().is_some_and(|r| !r.views.is_empty());
-    (t.elapsed(), found)
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-#[test]
-fn a_flooding_peer_stays_within_bounded_memory_and_starves_neither_lookups_nor_other_peers() {
-    let evil = TestNode::builder("EVIL").init().unwrap();
-    let (vn, http) = start_with_limits("VN", &[]);
-    let h = TestNode::builder("H").start().unwrap(); // an honest peer
-    link(&vn, &h, &[], &[]).unwrap();
-    vn.add_peer(&evil, &["--trust", "trusted"]).unwrap();
-    let fake = Fake::start(&evil, &vn, false);
-    let mut e = Origin::of(&evil);
-    fake.push(&[e.publish(domain("EVIL", "evil-before-flood-loker.co.id", 1))]);
-    vn.add_domain("local-lookup-loker.co.id", "green").unwrap();
-    h.add_domain("honest-before-flood-loker.co.id", "green").unwrap();
-    assert_eventually!(
-        PATIENCE,
-        found(&vn, "honest-before-flood-loker.co.id") && found(&vn, "evil-before-flood-loker.co.id")
-    );
-
-    let token = std::fs::read_to_string(vn.dir().join("admin.token")).unwrap().trim().to_string();
-    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{}", vn.admin_port)).unwrap();
-    let mut admin = fake.rt.block_on(async { pb::admin_client::AdminClient::new(endpoint.connect().await.unwrap()) });
-    let mut lookups = |n: usize, gap: Duration| {
-        (0..n)
-            .map(|_| {
-                std::thread::sleep(gap);
-                let (t, ok) = fake.rt.block_on(timed_lookup(&mut admin, &token, "local-lookup-loker.co.id"));
-                assert!(ok, "the lookup answers correctly");
-                t
-            })
-            .collect::<Vec<_>>()
-    };
-    let quiet = median(lookups(30, Duration::from_millis(20)));
-    let pid = vn.pid().unwrap();
-    let (peak_before, _) = rss_kib(pid);
-
-    // The flood: responses just under 4 MiB (the default max_message_bytes)
-    // of 900 copies of a 4 KiB envelope VN holds, valid but useless, sent as
-    // fast as VN takes them.
-    let big = e.publish(indicator("EVIL", "evil-big-loker.co.id", 1, Some("x".repeat(4000))));
-    fake.push(std::slice::from_ref(&big));
-    assert_eventually!(PATIENCE, found(&vn, "evil-big-loker.co.id"));
-    let entries = (0..900).map(|_| pb::LogEntry { seq: 2, envelope: Some((&big).into()) }).collect::<Vec<_>>();
-    let flood = pb::SubscribeResponse { entries, cursor: 2, head: 2 };
-    assert!(flood.encoded_len() < 4 * 1024 * 1024);
-    let dup = "jaring_envelopes_duplicate_total{peer=\"EVIL\"}";
-    let dups_before = metric(&vn, http, dup);
-    let store_before = metric(&vn, http, "jaring_store_bytes");
-    *fake.state.flood.lock().unwrap() = Some(flood);
-    fake.state.wake.notify_waiters();
-    let started = Instant::now();
-    assert_eventually!(PATIENCE, fake.state.flood_sent.load(Ordering::Relaxed) >= 2);
-
-    // During the flood: lookups answer, and the honest peer's new entries arrive.
-    let busy = lookups(30, Duration::from_millis(50));
-    let honest_at = Instant::now();
-    h.add_domain("honest-during-flood-loker.co.id", "green").unwrap();
-    assert_eventually!(
-        Duration::from_secs(30),
-        found(&vn, "honest-during-flood-loker.co.id"),
-        "the honest peer's entry arrives during the flood"
-    );
-    let honest_delay = honest_at.elapsed();
-    let mut busy = [busy, lookups(20, Duration::from_millis(50))].concat();
-    while started.elapsed() < Duration::from_secs(6) {
-        busy.extend(lookups(5, Duration::from_millis(50)));
-    }
-    let responses = fake.state.flood_sent.load(Ordering::Relaxed);
-    *fake.state.flood.lock().unwrap() = None;
-    let flood_time = started.elapsed();
-    let (peak, now_rss) = rss_kib(pid);
-    let dropped = metric(&vn, http, dup) - dups_before;
-    let store_growth = metric(&vn, http, "jaring_store_bytes") - store_before;
-    let busy_median = median(busy.clone());
-    let busy_max = busy.iter().max().copied().unwrap_or_default();
-    println!(
-        "flood: {responses} responses ({} MB) in {flood_time:?}, {dropped} envelopes dropped as duplicates ({:.0}/s), \
-         store grew {store_growth} bytes; VN peak RSS {peak} KiB (before the flood {peak_before} KiB, now {now_rss} KiB); \
-         lookup median {quiet:?} quiet, {busy_median:?} under flood (max {busy_max:?}, factor {:.1}); \
-         honest peer's entry arrived after {honest_delay:?}",
-        responses * 38 / 10,
-        dropped / flood_time.as_secs_f64(),
-        busy_median.as_secs_f64() / quiet.as_secs_f64(),
-    );
-    assert!(dropped >= 900.0, "VN did not take the flood");
-    assert!(peak < RSS_BOUND_KIB, "VN peak RSS {peak} KiB is over the {RSS_BOUND_KIB} KiB bound");
-
-    // Afterwards the flooding peer's stream still works and nothing of the flood is held.
-    fake.push(&[e.publish(domain("EVIL", "evil-after-flood-loker.co.id", 1))]);
-    assert_eventually!(PATIENCE, found(&vn, "evil-after-flood-loker.co.id"));
-    assert!(!found(&vn, "flood-0-loker.co.id"));
-    drop(fake);
-}

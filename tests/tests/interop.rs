@@ -101,8 +101,9 @@ fn stix_export_of_every_kind_passes_the_oasis_validator_and_round_trips() -> Res
         .to_string();
     a.cli(&["indicator", "revoke", &revoked_id, "--reason", "taken down"])?;
 
+    // Every kind, including the RED e-mail (exports leave RED out unless asked).
     let out = a.dir().join("export.json");
-    a.cli(&["export", "stix", "--out", out.to_str().unwrap_or_default()])?;
+    a.cli(&["export", "stix", "--out", out.to_str().unwrap_or_default(), "--max-tlp", "red"])?;
     let v = py(VALIDATE, &[out.to_str().unwrap_or_default()])?;
     assert_eq!(v["valid"], true, "stix2-validator: {v:#}");
     assert_eq!(v["errors"].as_array().map(Vec::len), Some(0), "{v:#}");
@@ -148,7 +149,7 @@ fn stix_export_of_every_kind_passes_the_oasis_validator_and_round_trips() -> Res
     assert_eq!(domain["created_by_ref"], identity["id"]);
     // Deterministic ids: a second export names everything the same.
     let out2 = a.dir().join("export2.json");
-    a.cli(&["export", "stix", "--out", out2.to_str().unwrap_or_default()])?;
+    a.cli(&["export", "stix", "--out", out2.to_str().unwrap_or_default(), "--max-tlp", "red"])?;
     let again: BTreeSet<String> = by_pattern(&serde_json::from_str(&std::fs::read_to_string(&out2)?)?)
         .values()
         .map(|o| o["id"].to_string())
@@ -167,7 +168,7 @@ fn stix_export_of_every_kind_passes_the_oasis_validator_and_round_trips() -> Res
     assert_eq!(reasons.iter().filter(|r| r.contains("keyed hash")).count(), 3, "{reasons:?}");
     assert_eq!(reasons.iter().filter(|r| r.contains("revoked")).count(), 1, "{reasons:?}");
     let out_b = b.dir().join("export.json");
-    b.cli(&["export", "stix", "--out", out_b.to_str().unwrap_or_default()])?;
+    b.cli(&["export", "stix", "--out", out_b.to_str().unwrap_or_default(), "--max-tlp", "red"])?;
     let back = by_pattern(&serde_json::from_str(&std::fs::read_to_string(&out_b)?)?);
     assert_eq!(back.len(), 7);
     for (pattern, o) in &back {
@@ -179,7 +180,6 @@ fn stix_export_of_every_kind_passes_the_oasis_validator_and_round_trips() -> Res
             "valid_until",
             "object_marking_refs",
             "description",
-            "external_references",
             "indicator_types",
             "x_jaring_kind",
             "x_jaring_distribution",
@@ -188,11 +188,25 @@ fn stix_export_of_every_kind_passes_the_oasis_validator_and_round_trips() -> Res
             assert_eq!(o.get(field), orig.get(field), "{pattern}: {field}");
         }
         assert_eq!(o["x_jaring_origin"], "VN");
+        // The producer (ID's identity in the file) travels on as a source
+        // reference after the original ones.
+        let mut refs = orig.get("external_references").and_then(Value::as_array).cloned().unwrap_or_default();
+        refs.push(serde_json::json!({"source_name": "jaring-source", "external_id": "producer: Jaring node ID"}));
+        assert_eq!(o["external_references"], Value::Array(refs), "{pattern}: external_references");
     }
 
     // CSV export round-trips into the import format too.
     let csv_out = a.dir().join("export.csv");
-    a.cli(&["export", "csv", "--out", csv_out.to_str().unwrap_or_default(), "--plaintext", "--active-only"])?;
+    a.cli(&[
+        "export",
+        "csv",
+        "--out",
+        csv_out.to_str().unwrap_or_default(),
+        "--plaintext",
+        "--active-only",
+        "--max-tlp",
+        "red",
+    ])?;
     let c = TestNode::builder("MY").region("ID").start()?;
     let report = c.cli_json(&["indicator", "import", csv_out.to_str().unwrap_or_default()])?;
     assert_eq!(report["stored"], 10, "{report}");
@@ -293,8 +307,10 @@ fn taxii2_client_pages_10000_indicators_with_added_after_and_next() -> Result<()
         r["seconds"].as_f64().unwrap_or(0.0)
     );
     assert_eq!(r["collections"], serde_json::json!(["everything held", "published here"]));
-    assert_eq!(r["ids"], 10_000, "every green object exactly once, no amber: {r}");
-    assert_eq!(r["pages"], 10);
+    // 10,000 indicators plus the identity and the TLP:GREEN marking they
+    // reference (served with the first page that needs them).
+    assert_eq!(r["ids"], 10_002, "every green object exactly once, no amber: {r}");
+    assert_eq!(r["pages"], 11);
     assert!(r["seconds"].as_f64().unwrap_or(99.0) < 10.0, "paging 10,000 objects took {}", r["seconds"]);
     assert_eq!(r["manifest"]["objects"].as_array().map(Vec::len), Some(5), "{r}");
     assert_eq!(r["manifest"]["more"], true);
@@ -302,7 +318,7 @@ fn taxii2_client_pages_10000_indicators_with_added_after_and_next() -> Result<()
     assert_eq!(r["object"]["objects"].as_array().map(Vec::len), Some(1), "{r}");
     assert_eq!(r["versions"]["versions"].as_array().map(Vec::len), Some(1), "{r}");
     assert_eq!(r["own"], 3);
-    assert_eq!(r["identity_filter"], 0);
+    assert_eq!(r["identity_filter"], 1, "the producer's identity: {r}");
     assert_eq!(r["bearer_status"], 200);
     assert_eq!(r["content_type"], "application/taxii+json;version=2.1");
     assert_eq!(r["bad_status"], 401);
@@ -314,11 +330,12 @@ fn taxii2_client_pages_10000_indicators_with_added_after_and_next() -> Result<()
         r#"
 import json, sys, warnings
 warnings.filterwarnings("ignore")
-from taxii2client.v21 import Collection
+from taxii2client.v21 import Collection, as_pages
 url, token, ca = sys.argv[1:4]
 c = Collection(url, user="p", password=token, verify=ca)
-env = c.get_manifest(limit=10000)
-print(json.dumps({"last": max(o["date_added"] for o in env["objects"]), "n": len(env["objects"]), "more": env.get("more")}))
+pages = list(as_pages(c.get_manifest, per_request=10000))
+objs = [o for p in pages for o in p.get("objects", [])]
+print(json.dumps({"last": max(o["date_added"] for o in objs), "n": sum(o["id"].startswith("indicator--") for o in objs), "more": pages[-1].get("more", False)}))
 "#,
         &[&collection_url(port, &a)?, &token, ca.to_str().unwrap_or_default()],
     )?;
@@ -344,7 +361,7 @@ warnings.filterwarnings("ignore")
 from taxii2client.v21 import Collection
 url, token, ca, since = sys.argv[1:5]
 c = Collection(url, user="p", password=token, verify=ca)
-env = c.get_objects(added_after=since)
+env = c.get_objects(added_after=since, type="indicator")
 print(json.dumps([o["pattern"] for o in env.get("objects", [])]))
 "#,
         &[&collection_url(port, &a)?, &token, ca.to_str().unwrap_or_default(), &since],
@@ -480,10 +497,8 @@ fn metrics_healthz_grpc_health_and_reflection() -> Result<()> {
     // gRPC health and reflection on the admin listener, no token needed.
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(async {
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{}", a.admin_port))?
-            .connect_timeout(Duration::from_secs(5))
-            .connect()
-            .await?;
+        // TLS, verified against the node's CA, like the CLI.
+        let channel = jaring_node::admin::channel::AdminEndpoint::of_node_dir(a.dir())?.connect().await?;
         let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
         for service in ["", "jaring.v1.Admin"] {
             let resp =
@@ -512,9 +527,11 @@ fn metrics_healthz_grpc_health_and_reflection() -> Result<()> {
             bail!("not a service list")
         };
         let names: BTreeSet<String> = list.service.into_iter().map(|s| s.name).collect();
-        for s in ["jaring.v1.Admin", "jaring.v1.Federation", "grpc.health.v1.Health"] {
+        for s in ["jaring.v1.Admin", "grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"] {
             assert!(names.contains(s), "{s} not listed: {names:?}");
         }
+        // The admin listener lists only what it serves.
+        assert!(!names.contains("jaring.v1.Federation"), "{names:?}");
         Ok::<(), anyhow::Error>(())
     })?;
     Ok(())

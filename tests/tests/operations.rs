@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use jaring_node::envelope::{self, Entry, EnvelopeBody, Indicator, Value};
-use jaring_node::keys::SigningKey;
 use jaring_node::model::{Action, Category, Confidence, Distribution, Kind, Tlp, now_ms};
 use jaring_node::store::{self, Batch, Keyspace, layout};
 use jaring_tests::{TestNode, assert_eventually, link};
@@ -141,8 +140,10 @@ fn a_revoked_key_is_refused_after_its_revocation_time_and_audited() {
     assert_eq!(by_old.as_array().unwrap().len(), 1);
 
     // The thief signs a new indicator in A's name with the old key, dated after T.
-    let stolen =
-        SigningKey::read_from(&a.dir().join("keys").join(format!("{}.key", old_id.replace(':', "-")))).unwrap();
+    let stolen = jaring_node::keystore::read_signing_key(
+        &a.dir().join("keys").join(format!("{}.key", old_id.replace(':', "-"))),
+    )
+    .unwrap();
     let head = a.cli_json(&["status"]).unwrap()["origins"]
         .as_array()
         .unwrap()
@@ -172,7 +173,7 @@ fn a_revoked_key_is_refused_after_its_revocation_time_and_audited() {
             source_refs: vec![],
         }),
     };
-    let forged = envelope::sign(&body, &stolen);
+    let forged = jaring_node::signing::sign(&body, &stolen);
     f.stop().unwrap();
     inject_into_log(&f, &forged);
     f.start().unwrap();

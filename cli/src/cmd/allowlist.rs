@@ -5,6 +5,7 @@ use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use jaring_node::allowlist::{AllowEntry, ListAction};
 use jaring_node::model::Kind;
+use jaring_node::wire::{FromPb, WireEnum};
 use jaring_proto::pb;
 
 use crate::client::{Client, Target, status_error};
@@ -68,7 +69,7 @@ fn entry(list: &str, value: &str, kind: Option<Kind>, review: bool, note: &str) 
     pb::AllowlistEntry {
         list: list.into(),
         value: value.into(),
-        kind: kind.map_or(0, i32::from),
+        kind: kind.map_or(0, WireEnum::to_wire),
         action: action.as_str().into(),
         builtin: false,
         note: note.into(),
@@ -104,7 +105,7 @@ fn parse_file(list: &str, text: &str) -> Result<Vec<pb::AllowlistEntry>> {
 
 async fn add(client: &mut Client, entries: Vec<pb::AllowlistEntry>, out: &Output) -> Result<()> {
     let resp = client.allowlist_add(pb::AllowlistAddRequest { entries }).await.map_err(status_error)?.into_inner();
-    let added: Vec<AllowEntry> = resp.added.into_iter().map(TryInto::try_into).collect::<Result<_, _>>()?;
+    let added: Vec<AllowEntry> = resp.added.into_iter().map(FromPb::from_pb).collect::<Result<_, _>>()?;
     if out.json {
         out.json(&serde_json::json!({
             "added": added,
@@ -162,7 +163,7 @@ pub async fn run(cmd: AllowlistCmd, target: &Target, out: &Output) -> Result<()>
                 .await
                 .map_err(status_error)?
                 .into_inner();
-            let entries: Vec<AllowEntry> = resp.entries.into_iter().map(TryInto::try_into).collect::<Result<_, _>>()?;
+            let entries: Vec<AllowEntry> = resp.entries.into_iter().map(FromPb::from_pb).collect::<Result<_, _>>()?;
             if out.json {
                 out.json(&entries);
             } else if entries.is_empty() {
@@ -194,7 +195,7 @@ mod tests {
         let e = parse_file("l", "# banks\nbca.co.id\nphone:+62811000111\nlnkd.in review\n\n").unwrap();
         assert_eq!(e.len(), 3);
         assert_eq!((e[0].value.as_str(), e[0].kind, e[0].action.as_str()), ("bca.co.id", 0, "refuse"));
-        assert_eq!(e[1].kind, i32::from(Kind::Phone));
+        assert_eq!(e[1].kind, Kind::Phone.to_wire());
         assert_eq!(e[1].value, "+62811000111");
         assert_eq!(e[2].action, "review");
         assert!(parse_file("l", "planet:x").is_err());

@@ -198,5 +198,5 @@ fn verify_offline(target: &Target) -> Result<pb::VerifyAuditResponse> {
     let store = jaring_node::store::open(&db, config.store.engine, config.store.cache_mib).with_context(|| {
         format!("opening {} (is the node still running? stop it, or verify without --offline)", db.display())
     })?;
-    Ok(jaring_node::admin::ops::verify_response(jaring_node::audit_store::verify(&store)))
+    Ok(jaring_node::wire::admin::verify_response(jaring_node::store::audit::verify(&store)))
 }

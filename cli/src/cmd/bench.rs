@@ -7,24 +7,26 @@
 //! speed of its signature checks.
 //!
 //! Scenarios: `machine`, `publish`, `ingest`, `lookup`, `propagation`,
-//! `catchup`. `--json` prints one object with a key per scenario.
+//! `catchup`, `flood` (see `bench_flood`). `--json` prints one object with a
+//! key per scenario.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
 use ed25519_dalek::{Signer, SigningKey, Verifier};
 use jaring_node::model::{Category, Distribution, Kind, Tlp};
-use jaring_node::node::NewIndicator;
 use jaring_node::store::EngineKind;
+use jaring_node::submission::NewIndicator;
+use jaring_node::wire::{ToPb, WireEnum};
 use jaring_proto::pb;
 use serde_json::{Value, json};
 
-use crate::client::{Client, Target, status_error};
+use crate::client::{Client, status_error};
+use crate::fleet::{self, FleetNode, NodeSpec};
 use crate::output::Output;
 
 /// Benchmark a node on this machine.
@@ -82,6 +84,8 @@ pub enum Scenario {
     Catchup,
     /// Free-text extraction: MB/s on one core, peak RSS streaming 1 GiB (see bench_extract.rs).
     Extract,
+    /// Admin and federation latency while idle connections flood the HTTPS and federation ports.
+    Flood,
 }
 
 /// Runs the benchmark.
@@ -107,7 +111,8 @@ pub async fn run(a: BenchArgs, out: &Output) -> Result<()> {
     if !out.json {
         println!("machine: {} ({} cores); nodes use the {} store engine", cpu_name(), num_threads(), a.engine.as_str());
         println!(
-            "  ed25519 verify {:.0}/s single, {:.0}/s batch on 1 thread, {:.0}/s batch on {} threads; sign {:.0}/s",
+            "  ed25519 ({} backend) verify {:.0}/s single, {:.0}/s batch on 1 thread, {:.0}/s batch on {} threads; sign {:.0}/s",
+            machine["verify_backend"].as_str().unwrap_or("unknown"),
             machine["verify_per_s"].as_f64().unwrap_or(0.0),
             machine["batch_verify_per_s"].as_f64().unwrap_or(0.0),
             batch_verify,
@@ -118,29 +123,28 @@ pub async fn run(a: BenchArgs, out: &Output) -> Result<()> {
     let mut machine = machine;
     machine["store_engine"] = json!(a.engine.as_str());
     report.insert("machine".into(), machine);
-    let node_bin = node_binary()?;
     if want(Scenario::Publish) {
-        let r = publish(&node_bin, &base.join("publish"), a.publish).await?;
+        let r = publish(&base.join("publish"), a.publish).await?;
         show(out, "publish", &r);
         report.insert("publish".into(), r);
     }
     if want(Scenario::Ingest) {
-        let r = ingest(&node_bin, &base.join("ingest"), a.indicators, batch_verify).await?;
+        let r = ingest(&base.join("ingest"), a.indicators, batch_verify).await?;
         show(out, "ingest", &r);
         report.insert("ingest".into(), r);
     }
     if want(Scenario::Lookup) {
-        let r = lookup(&node_bin, &base.join("lookup"), a.lookup_store, a.lookups).await?;
+        let r = lookup(&base.join("lookup"), a.lookup_store, a.lookups).await?;
         show(out, "lookup", &r);
         report.insert("lookup".into(), r);
     }
     if want(Scenario::Propagation) {
-        let r = propagation(&node_bin, &base.join("propagation"), a.propagation).await?;
+        let r = propagation(&base.join("propagation"), a.propagation).await?;
         show(out, "propagation", &r);
         report.insert("propagation".into(), r);
     }
     if want(Scenario::Catchup) {
-        let r = ingest(&node_bin, &base.join("catchup"), a.catchup, batch_verify).await?;
+        let r = ingest(&base.join("catchup"), a.catchup, batch_verify).await?;
         let r = json!({
             "indicators": r["indicators"],
             "seconds_to_converge": r["seconds"],
@@ -152,7 +156,12 @@ pub async fn run(a: BenchArgs, out: &Output) -> Result<()> {
         report.insert("catchup".into(), r);
     }
     if want(Scenario::Extract) {
-        report.insert("extract".into(), super::bench_extract::run(&node_bin, out).await?);
+        report.insert("extract".into(), super::bench_extract::run(out).await?);
+    }
+    if want(Scenario::Flood) {
+        let r = super::bench_flood::run(&base.join("flood")).await?;
+        show(out, "flood", &r);
+        report.insert("flood".into(), r);
     }
     if out.json {
         out.json(&Value::Object(report));
@@ -241,6 +250,8 @@ fn machine() -> Value {
     json!({
         "cpu": cpu_name(),
         "threads": num_threads(),
+        // The curve25519-dalek backend this binary runs on this CPU.
+        "verify_backend": jaring_node::verify_backend::verify_backend().as_str(),
         "sign_per_s": sign,
         "verify_per_s": verify,
         "batch_verify_per_s": batch1,
@@ -250,95 +261,15 @@ fn machine() -> Value {
 
 // --- nodes ---------------------------------------------------------------------
 
-fn node_binary() -> Result<PathBuf> {
-    std::env::current_exe().context("finding this program to start nodes with")
-}
-
-struct BenchNode {
-    id: String,
-    dir: PathBuf,
-    child: Child,
-    client: Client,
-}
-
-impl Drop for BenchNode {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_addr() -> Result<String> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.to_string())
-}
-
-async fn start_node(bin: &Path, base: &Path, id: &str, fed_key: Option<&Path>) -> Result<BenchNode> {
-    let dir = base.join(id.to_ascii_lowercase());
-    let mut config = jaring_node::init::init(&jaring_node::init::InitOptions {
-        node_id: id.into(),
-        dir: dir.clone(),
-        region: Some("ID".into()),
-        listen: free_addr()?,
-        admin: free_addr()?,
-        http: None,
-        endpoint: None,
-        tls_hosts: vec![],
-        federation_key: fed_key.map(Path::to_path_buf),
-        federation_key_epoch: 1,
-        hash_phone: false,
-    })?;
-    config.store.engine = ENGINE.get().copied().unwrap_or_default();
-    std::fs::write(dir.join("node.toml"), config.to_toml())?;
-    let log = std::fs::File::create(dir.join("node.log"))?;
-    let child = Command::new(bin)
-        .arg("node-run")
-        .arg("--config")
-        .arg(dir.join("node.toml"))
-        .arg("--log-level")
-        .arg("warn")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .with_context(|| format!("starting {}", bin.display()))?;
-    let target = Target { node: Some(dir.clone()), admin: None, token_file: None };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let client = loop {
-        if let Ok(mut c) = target.connect().await
-            && c.status(pb::StatusRequest {}).await.is_ok()
-        {
-            break c;
-        }
-        if Instant::now() > deadline {
-            bail!("node {id} did not start: {}", std::fs::read_to_string(dir.join("node.log")).unwrap_or_default());
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    Ok(BenchNode { id: id.into(), dir, child, client })
-}
-
-async fn peer(from: &mut BenchNode, to: &BenchNode, relay: bool, member_only: bool) -> Result<()> {
-    let identity_json = std::fs::read_to_string(to.dir.join("identity.json"))?;
-    from.client
-        .add_peer(pb::AddPeerRequest {
-            identity_json,
-            trust: pb::Trust::Trusted as i32,
-            member_only,
-            outbound: Some(pb::OutboundAgreement { max_tlp: Tlp::Green.into(), relay, ..Default::default() }),
-            inbound: Some(pb::InboundAgreement::default()),
-            endpoint: String::new(),
-        })
+/// Starts node `id` of a bench fleet in `base`, on the run's store engine.
+async fn start_node(base: &Path, id: &str, fed_key: Option<&Path>) -> Result<FleetNode> {
+    let engine = ENGINE.get().copied().unwrap_or_default();
+    fleet::start(base, &NodeSpec { id, region: "ID", federation_key: fed_key, engine, log_level: "warn", http: false })
         .await
-        .map_err(status_error)?;
-    Ok(())
 }
 
-fn peak_rss_mib(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
+async fn peer(from: &mut FleetNode, to: &FleetNode, relay: bool, member_only: bool) -> Result<()> {
+    from.peer(to, relay, member_only).await
 }
 
 fn dir_bytes(p: &Path) -> u64 {
@@ -361,7 +292,8 @@ fn sample(i: u64, tag: &str) -> pb::IndicatorInput {
         0 => (Kind::Domain, format!("{tag}-{i}.loker-palsu.co.id")),
         1 => (Kind::Url, format!("https://{tag}.investasi-bodong.com/daftar/{i}")),
         2 => (Kind::BankAccount, format!("BCA:{:010}", i)),
-        3 => (Kind::Ip, format!("10.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, i & 255)),
+        // Documentation IPv6 (2001:db8::/32): private and reserved ranges are refused.
+        3 => (Kind::Ip, format!("2001:db8::{:x}:{:x}", (i >> 16) & 0xffff, i & 0xffff)),
         _ => (Kind::SocialHandle, format!("telegram:{tag}_{i}")),
     };
     let input = NewIndicator {
@@ -373,7 +305,7 @@ fn sample(i: u64, tag: &str) -> pb::IndicatorInput {
         distribution: Some(Distribution::Federation),
         ..Default::default()
     };
-    (&input).into()
+    input.to_pb()
 }
 
 /// Submits `n` indicators in batches of 1000 over `streams` client streams.
@@ -390,6 +322,7 @@ async fn load(client: &Client, n: u64, tag: &str, streams: u64) -> Result<Durati
             let batches = (from..to).step_by(1000).map(move |b| pb::SubmitIndicatorsRequest {
                 indicators: (b..(b + 1000).min(to)).map(|i| sample(i, &tag)).collect(),
                 override_allowlist: false,
+                ..Default::default()
             });
             let resp = c.submit_indicator_stream(tokio_stream::iter(batches)).await.map_err(status_error)?.into_inner();
             if let Some(first) = resp.refused.first() {
@@ -414,8 +347,8 @@ async fn log_head(c: &mut Client) -> Result<u64> {
 
 // --- scenarios -----------------------------------------------------------------
 
-async fn publish(bin: &Path, base: &Path, n: u64) -> Result<Value> {
-    let mut node = start_node(bin, base, "ID", None).await?;
+async fn publish(base: &Path, n: u64) -> Result<Value> {
+    let mut node = start_node(base, "ID", None).await?;
     // Unary, one indicator per call, 32 concurrent callers.
     let unary_n = (n / 10).max(1000);
     let t = Instant::now();
@@ -428,6 +361,7 @@ async fn publish(bin: &Path, base: &Path, n: u64) -> Result<Value> {
                 c.submit_indicators(pb::SubmitIndicatorsRequest {
                     indicators: vec![sample(i, "unary")],
                     override_allowlist: false,
+                    ..Default::default()
                 })
                 .await
                 .map_err(status_error)?;
@@ -451,16 +385,16 @@ async fn publish(bin: &Path, base: &Path, n: u64) -> Result<Value> {
         "unary_indicators_per_s": unary,
         "stream_indicators": n,
         "stream_indicators_per_s": n as f64 / streamed.as_secs_f64(),
-        "peak_rss_mib": peak_rss_mib(node.child.id()),
+        "peak_rss_mib": node.peak_rss_mib(),
         "disk_bytes_per_indicator": dir_bytes(&node.dir.join("db")) as f64 / head as f64,
     }))
 }
 
-async fn ingest(bin: &Path, base: &Path, n: u64, batch_verify: f64) -> Result<Value> {
-    let mut publisher = start_node(bin, base, "ID", None).await?;
+async fn ingest(base: &Path, n: u64, batch_verify: f64) -> Result<Value> {
+    let mut publisher = start_node(base, "ID", None).await?;
     load(&publisher.client, n, "ingest", 2).await?;
     let key = publisher.dir.join("keys/federation-1.key");
-    let mut subscriber = start_node(bin, base, "VN", Some(&key)).await?;
+    let mut subscriber = start_node(base, "VN", Some(&key)).await?;
     peer(&mut publisher, &subscriber, false, false).await?;
     let t = Instant::now();
     peer(&mut subscriber, &publisher, false, false).await?;
@@ -481,8 +415,8 @@ async fn ingest(bin: &Path, base: &Path, n: u64, batch_verify: f64) -> Result<Va
         "seconds": secs,
         "indicators_per_s": rate,
         "ratio_to_batch_verify": rate / batch_verify,
-        "subscriber_peak_rss_mib": peak_rss_mib(subscriber.child.id()),
-        "publisher_peak_rss_mib": peak_rss_mib(publisher.child.id()),
+        "subscriber_peak_rss_mib": subscriber.peak_rss_mib(),
+        "publisher_peak_rss_mib": publisher.peak_rss_mib(),
         "disk_bytes_per_indicator": dir_bytes(&subscriber.dir.join("db")) as f64 / n as f64,
     }))
 }
@@ -495,12 +429,12 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
-async fn lookup(bin: &Path, base: &Path, store: u64, lookups: u64) -> Result<Value> {
-    let mut node = start_node(bin, base, "ID", None).await?;
+async fn lookup(base: &Path, store: u64, lookups: u64) -> Result<Value> {
+    let mut node = start_node(base, "ID", None).await?;
     load(&node.client, store, "lookup", 2).await?;
     // Unary over gRPC: 32 concurrent callers, one value each.
     let unary_n = (lookups / 10).max(10_000);
-    let admin = jaring_node::config::Config::load(&node.dir.join("node.toml"))?.admin.listen;
+    let admin = jaring_node::admin::channel::AdminEndpoint::of_node_dir(&node.dir)?;
     // The echo baseline and the lookups take turns, so background work of
     // the node (flushes and compactions after the load) weighs on both alike.
     let (mut echo, mut unary) = (Timed::default(), Timed::default());
@@ -513,12 +447,11 @@ async fn lookup(bin: &Path, base: &Path, store: u64, lookups: u64) -> Result<Val
     let (rate, lat) = (unary.rate(), unary.percentiles());
     let batch_rate = grpc_lookups(&node.client, 0..lookups, store, 1000, false).await?.rate();
     let summary_rate = grpc_lookups(&node.client, 0..lookups, store, 1000, true).await?.rate();
-    let rss = peak_rss_mib(node.child.id());
+    let rss = node.peak_rss_mib();
     let disk = dir_bytes(&node.dir.join("db")) as f64 / store as f64;
     // In-process: stop the node and open its store here.
     let _ = node.client.status(pb::StatusRequest {}).await;
-    let _ = Command::new("kill").arg("-TERM").arg(node.child.id().to_string()).status();
-    let _ = node.child.wait();
+    node.stop();
     let config = jaring_node::config::Config::load(&node.dir.join("node.toml"))?;
     let (in_process_cold, in_process, in_process_misses) =
         tokio::task::spawn_blocking(move || in_process_lookups(config, lookups, store)).await??;
@@ -627,9 +560,9 @@ async fn grpc_lookups(client: &Client, items: Range<u64>, store: u64, per_call: 
 
 /// The baseline for unary lookups: the trivial gRPC health check served by
 /// the same node on the same admin listener, same client, same concurrency.
-async fn grpc_health_checks(admin: &str, n: u64) -> Result<Timed> {
+async fn grpc_health_checks(admin: &jaring_node::admin::channel::AdminEndpoint, n: u64) -> Result<Timed> {
     use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{admin}"))?.connect().await?;
+    let channel = admin.connect().await?;
     let client = HealthClient::new(channel);
     timed_calls(&client, UNARY_CALLERS, 0..n, 1, |mut c: HealthClient<tonic::transport::Channel>, _, _| async move {
         c.check(HealthCheckRequest { service: String::new() }).await.map_err(status_error)?;
@@ -704,14 +637,14 @@ fn lookup_rate(
 
 const ASEAN: [&str; 11] = ["BN", "KH", "ID", "LA", "MY", "MM", "PH", "SG", "TH", "VN", "TL"];
 
-async fn propagation(bin: &Path, base: &Path, n: u64) -> Result<Value> {
+async fn propagation(base: &Path, n: u64) -> Result<Value> {
     let mut out = serde_json::Map::new();
     for topology in ["mesh", "line"] {
         let dir = base.join(topology);
-        let mut nodes: Vec<BenchNode> = Vec::new();
+        let mut nodes: Vec<FleetNode> = Vec::new();
         for id in ASEAN {
             let key = nodes.first().map(|f| f.dir.join("keys/federation-1.key"));
-            nodes.push(start_node(bin, &dir, id, key.as_deref()).await?);
+            nodes.push(start_node(&dir, id, key.as_deref()).await?);
         }
         let origin = 2; // ID
         for i in 0..nodes.len() {
@@ -753,8 +686,9 @@ async fn propagation(bin: &Path, base: &Path, n: u64) -> Result<Value> {
             nodes[origin]
                 .client
                 .submit_indicators(pb::SubmitIndicatorsRequest {
-                    indicators: vec![(&input).into()],
+                    indicators: vec![input.to_pb()],
                     override_allowlist: false,
+                    ..Default::default()
                 })
                 .await
                 .map_err(status_error)?;
@@ -768,7 +702,7 @@ async fn propagation(bin: &Path, base: &Path, n: u64) -> Result<Value> {
                 let value = value.clone();
                 tasks.push(tokio::spawn(async move {
                     let q = pb::LookupRequest {
-                        queries: vec![pb::LookupQuery { value, kind: i32::from(Kind::Domain) }],
+                        queries: vec![pb::LookupQuery { value, kind: Kind::Domain.to_wire() }],
                         min_score: 0,
                         summary: true,
                     };
@@ -793,7 +727,7 @@ async fn propagation(bin: &Path, base: &Path, n: u64) -> Result<Value> {
         }
         latencies.sort_by(f64::total_cmp);
         let rss: serde_json::Map<String, Value> =
-            nodes.iter().map(|n| (n.id.clone(), json!(peak_rss_mib(n.child.id())))).collect();
+            nodes.iter().map(|n| (n.id.clone(), json!(n.peak_rss_mib()))).collect();
         out.insert(
             topology.into(),
             json!({

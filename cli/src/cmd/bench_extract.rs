@@ -40,13 +40,13 @@ fn env_mib(name: &str, default: u64) -> u64 {
 /// # Errors
 ///
 /// The extraction child could not run or failed.
-pub async fn run(bin: &Path, out: &Output) -> Result<Value> {
+pub async fn run(out: &Output) -> Result<Value> {
     let mib = env_mib("JARING_BENCH_EXTRACT_MIB", 64).max(1);
     let stream_mib = env_mib("JARING_BENCH_EXTRACT_STREAM_MIB", 1024);
     let r = tokio::task::spawn_blocking(move || in_process(mib)).await?;
     let mut report = r;
     if stream_mib > 0 {
-        let bin = bin.to_path_buf();
+        let bin = std::env::current_exe().context("finding this program to run `jaring extract -` with")?;
         let s = tokio::task::spawn_blocking(move || streamed(&bin, stream_mib)).await??;
         if let (Some(m), Some(s)) = (report.as_object_mut(), s.as_object()) {
             m.extend(s.clone());

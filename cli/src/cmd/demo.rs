@@ -1,26 +1,28 @@
 //! `jaring demo`: a local federation on loopback.
 //!
-//! Starts Indonesia (ID), Viet Nam (VN) and Malaysia (MY) in this process,
-//! each with its own dev PKI, signing key and store in a temporary
-//! directory, peers them (a line ID - VN - MY by default, where VN relays,
+//! Starts Indonesia (ID), Viet Nam (VN) and Malaysia (MY) as real node
+//! processes ([`crate::fleet`]), each with its own dev PKI, signing key and
+//! store in a temporary directory, peers them (a line ID - VN - MY by default, where VN relays,
 //! or a full mesh), submits sample job-scam and trafficking-recruitment
 //! indicators at ID through its admin API, and shows when each becomes
 //! visible at the other nodes. AMBER and RED samples show what the default
 //! agreements hold back.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
-use jaring_node::init::{InitOptions, init};
+use jaring_node::identity::IdentityCard;
 use jaring_node::model::{Category, Distribution, Kind, Tlp};
-use jaring_node::node::NewIndicator;
-use jaring_node::{config::Config, server, shutdown};
+use jaring_node::shutdown;
+use jaring_node::store::EngineKind;
+use jaring_node::submission::NewIndicator;
+use jaring_node::wire::{ToPb, WireEnum};
 use jaring_proto::pb;
-use tokio::net::TcpListener;
 
-use crate::client::{Client, Target, status_error};
+use crate::client::status_error;
+use crate::fleet::{self, FleetNode, NodeSpec};
 use crate::output::Output;
 
 /// Run a local federation.
@@ -52,8 +54,7 @@ const NODES: [(&str, &str, &str); 3] = [("ID", "ID", "Indonesia"), ("VN", "VN", 
 struct DemoNode {
     id: &'static str,
     name: &'static str,
-    dir: PathBuf,
-    client: Option<Client>,
+    node: FleetNode,
 }
 
 struct Sample {
@@ -122,87 +123,26 @@ pub async fn run(a: DemoArgs, out: &Output) -> Result<()> {
             temp.path().to_path_buf()
         }
     };
-    let (trigger, shutdown) = shutdown::channel();
     let mut nodes = Vec::new();
-    let mut handles = Vec::new();
     let mut fed_key: Option<PathBuf> = None;
     for (id, region, name) in NODES {
-        let dir = base.join(id.to_ascii_lowercase());
-        let admin = TcpListener::bind("127.0.0.1:0").await?;
-        let federation = TcpListener::bind("127.0.0.1:0").await?;
-        let config = if dir.join("node.toml").exists() {
-            Config::load(&dir.join("node.toml"))?
-        } else {
-            init(&InitOptions {
-                node_id: id.into(),
-                dir: dir.clone(),
-                region: Some(region.into()),
-                listen: federation.local_addr()?.to_string(),
-                admin: admin.local_addr()?.to_string(),
-                http: None,
-                endpoint: None,
-                tls_hosts: vec![],
-                federation_key: fed_key.clone(),
-                federation_key_epoch: 1,
-                hash_phone: false,
-            })?
+        let spec = NodeSpec {
+            id,
+            region,
+            federation_key: fed_key.as_deref(),
+            engine: EngineKind::default(),
+            log_level: "warn",
+            http: false,
         };
-        if fed_key.is_none() {
-            fed_key = Some(dir.join("keys").join("federation-1.key"));
-        }
-        let mut config = config;
-        // A kept directory from an earlier run: listen where we bound now.
-        config.admin.listen = admin.local_addr()?.to_string();
-        config.federation.listen = federation.local_addr()?.to_string();
-        config.federation.endpoint = None;
-        config.logging.level = "warn".into();
-        let listeners = server::Listeners { admin, federation };
-        let sd = shutdown.clone();
-        handles.push(tokio::spawn(async move { server::run(config, listeners, sd).await }));
-        nodes.push(DemoNode { id, name, dir, client: None });
+        let node = fleet::start(&base, &spec).await?;
+        fed_key.get_or_insert_with(|| node.federation_key());
+        nodes.push(DemoNode { id, name, node });
     }
     let result = demo(&mut nodes, &a, out).await;
-    trigger.fire();
-    for h in handles {
-        match h.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => eprintln!("jaring demo: a node stopped with an error: {e}"),
-            Err(e) => eprintln!("jaring demo: a node task failed: {e}"),
-        }
+    for n in &mut nodes {
+        n.node.stop();
     }
     result
-}
-
-async fn connect(node: &DemoNode) -> Result<Client> {
-    let target = Target { node: Some(node.dir.clone()), admin: None, token_file: None };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        match target.connect().await {
-            Ok(c) => return Ok(c),
-            Err(e) if Instant::now() > deadline => return Err(e),
-            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
-    }
-}
-
-fn card(dir: &Path) -> Result<String> {
-    std::fs::read_to_string(dir.join("identity.json"))
-        .with_context(|| format!("reading {}", dir.join("identity.json").display()))
-}
-
-async fn peer(client: &mut Client, with: &DemoNode, relay: bool, member_only: bool) -> Result<()> {
-    client
-        .add_peer(pb::AddPeerRequest {
-            identity_json: card(&with.dir)?,
-            trust: pb::Trust::Trusted as i32,
-            member_only,
-            outbound: Some(pb::OutboundAgreement { max_tlp: Tlp::Green.into(), relay, ..Default::default() }),
-            inbound: Some(pb::InboundAgreement::default()),
-            endpoint: String::new(),
-        })
-        .await
-        .map_err(status_error)?;
-    Ok(())
 }
 
 /// The value a sample publishes in a round: a new one each round after the
@@ -216,13 +156,15 @@ fn round_value(s: &Sample, round: u32) -> String {
 }
 
 async fn demo(nodes: &mut [DemoNode], a: &DemoArgs, out: &Output) -> Result<()> {
-    for n in nodes.iter_mut() {
-        n.client = Some(connect(n).await?);
-    }
-    let fresh = {
-        let c = nodes[0].client.as_mut().context("no client")?;
-        c.list_peers(pb::ListPeersRequest {}).await.map_err(status_error)?.into_inner().peers.is_empty()
-    };
+    let fresh = nodes[0]
+        .node
+        .client
+        .list_peers(pb::ListPeersRequest {})
+        .await
+        .map_err(status_error)?
+        .into_inner()
+        .peers
+        .is_empty();
     if fresh {
         // (from, to, from relays to `to`, `to` is a member only: its keys
         // are trusted on relayed indicators, but no connection is made)
@@ -244,9 +186,26 @@ async fn demo(nodes: &mut [DemoNode], a: &DemoArgs, out: &Output) -> Result<()> 
             ],
         };
         for (from, to, relay, member_only) in links {
-            let with = DemoNode { id: nodes[to].id, name: nodes[to].name, dir: nodes[to].dir.clone(), client: None };
-            let c = nodes[from].client.as_mut().context("no client")?;
-            peer(c, &with, relay, member_only).await?;
+            let card = nodes[to].node.card()?;
+            nodes[from].node.peer_card(card, relay, member_only).await?;
+        }
+    } else {
+        // Kept directories from an earlier run: the nodes picked new ports,
+        // so tell each the endpoints its peers' cards now name.
+        for i in 0..nodes.len() {
+            for j in 0..nodes.len() {
+                if i == j {
+                    continue;
+                }
+                let card = IdentityCard::verify(&nodes[j].node.card()?).context("a node's identity card")?;
+                let update = pb::UpdatePeerRequest {
+                    node_id: card.node_id,
+                    endpoint: card.federation_endpoint,
+                    ..Default::default()
+                };
+                // Not every pair is peered (line topology, member-only).
+                let _ = nodes[i].node.client.update_peer(update).await;
+            }
         }
     }
     if !out.json {
@@ -258,7 +217,7 @@ async fn demo(nodes: &mut [DemoNode], a: &DemoArgs, out: &Output) -> Result<()> 
             }
         );
         for n in nodes.iter() {
-            println!("  {} {:<10} {}", n.id, n.name, n.dir.display());
+            println!("  {} {:<10} {}", n.id, n.name, n.node.dir.display());
         }
         println!();
     }
@@ -341,9 +300,10 @@ async fn publish_and_watch(nodes: &mut [DemoNode], s: &Sample, value: &str, look
         description: Some(s.description.to_string()),
         ..Default::default()
     };
-    let origin = nodes[0].client.as_mut().context("no client")?;
-    let resp = origin
-        .submit_indicators(pb::SubmitIndicatorsRequest { indicators: vec![(&input).into()], ..Default::default() })
+    let resp = nodes[0]
+        .node
+        .client
+        .submit_indicators(pb::SubmitIndicatorsRequest { indicators: vec![input.to_pb()], ..Default::default() })
         .await
         .map_err(status_error)?
         .into_inner();
@@ -359,10 +319,11 @@ async fn publish_and_watch(nodes: &mut [DemoNode], s: &Sample, value: &str, look
             if seen[i].1.is_some() {
                 continue;
             }
-            let c = n.client.as_mut().context("no client")?;
-            let r = c
+            let r = n
+                .node
+                .client
                 .lookup(pb::LookupRequest {
-                    queries: vec![pb::LookupQuery { value: lookup_as.to_string(), kind: i32::from(s.kind) }],
+                    queries: vec![pb::LookupQuery { value: lookup_as.to_string(), kind: s.kind.to_wire() }],
                     min_score: 0,
                     summary: false,
                 })

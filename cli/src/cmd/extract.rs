@@ -16,8 +16,9 @@ use clap::Args;
 use jaring_node::allowlist::{self, AllowEntry};
 use jaring_node::extract::{Candidate, ExtractOptions, Listing, StreamExtractor};
 use jaring_node::model::{Category, Distribution, Kind, Tlp};
-use jaring_node::node::NewIndicator;
+use jaring_node::submission::NewIndicator;
 use jaring_node::view::{IndicatorRecord, LookupResult};
+use jaring_node::wire::{FromPb, ToPb, WireEnum};
 use jaring_proto::pb;
 use serde::Serialize;
 
@@ -132,7 +133,7 @@ pub async fn run(a: ExtractArgs, target: &Target, out: &Output) -> Result<()> {
             .await
             .map_err(status_error)?
             .into_inner();
-        let entries = resp.entries.into_iter().map(TryInto::try_into).collect::<Result<Vec<AllowEntry>, _>>()?;
+        let entries = resp.entries.into_iter().map(FromPb::from_pb).collect::<Result<Vec<AllowEntry>, _>>()?;
         session = Some(NodeSession { client });
         entries
     } else {
@@ -224,7 +225,7 @@ impl Printer {
         let mut submitted: Vec<Option<Submitted>> = batch.iter().map(|_| None).collect();
         if let Some(s) = session {
             let queries =
-                batch.iter().map(|c| pb::LookupQuery { value: c.value.clone(), kind: c.kind.into() }).collect();
+                batch.iter().map(|c| pb::LookupQuery { value: c.value.clone(), kind: c.kind.to_wire() }).collect();
             let resp = s
                 .client
                 .lookup(pb::LookupRequest { queries, min_score: 0, summary: false })
@@ -232,25 +233,27 @@ impl Printer {
                 .map_err(status_error)?
                 .into_inner();
             for (c, r) in batch.iter_mut().zip(resp.results) {
-                let r: LookupResult = r.try_into().context("decoding the lookup answer")?;
+                let r = LookupResult::from_pb(r).context("decoding the lookup answer")?;
                 c.listed = Some(listing_of(&r, c.kind));
             }
             if a.submit {
                 let inputs: Vec<pb::IndicatorInput> =
-                    batch.iter().map(|c| (&submission(c, a, categories)).into()).collect();
+                    batch.iter().map(|c| submission(c, a, categories).to_pb()).collect();
                 let resp = s
                     .client
                     .submit_indicators(pb::SubmitIndicatorsRequest {
                         indicators: inputs,
                         override_allowlist: a.override_allowlist,
+                        ..Default::default()
                     })
                     .await
                     .map_err(status_error)?
                     .into_inner();
                 for (slot, r) in submitted.iter_mut().zip(resp.results) {
                     *slot = Some(match r.result {
-                        Some(pb::submit_result::Result::Stored(rec)) => {
-                            let rec = IndicatorRecord::try_from(rec).context("decoding the stored record")?;
+                        // Only with `unchanged: SKIP`, which this request does not send.
+                        Some(pb::submit_result::Result::Stored(rec) | pb::submit_result::Result::Unchanged(rec)) => {
+                            let rec = IndicatorRecord::from_pb(rec).context("decoding the stored record")?;
                             Submitted::Stored { id: rec.id, version: rec.version }
                         }
                         Some(pb::submit_result::Result::Error(e)) => {

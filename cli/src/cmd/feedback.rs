@@ -6,6 +6,7 @@ use anyhow::Result;
 use clap::{Args, Subcommand};
 use jaring_node::feedback::{FeedbackEvent, FeedbackType};
 use jaring_node::model::{Kind, Tlp};
+use jaring_node::wire::{FromPb, WireEnum};
 use jaring_proto::pb;
 
 use crate::client::{Target, status_error};
@@ -74,18 +75,18 @@ pub async fn run(cmd: FeedbackCmd, target: &Target, out: &Output) -> Result<()> 
             let mut client = target.connect().await?;
             let req = pb::AddFeedbackRequest {
                 value: a.value,
-                kind: a.kind.map_or(0, i32::from),
-                r#type: i32::from(a.feedback_type),
+                kind: a.kind.map_or(0, WireEnum::to_wire),
+                r#type: a.feedback_type.to_wire(),
                 platform: a.platform.unwrap_or_default(),
                 action_taken: a.action_taken.unwrap_or_default(),
                 reason: a.reason.unwrap_or_default(),
                 note: a.note.unwrap_or_default(),
                 referred_to: a.referred_to.unwrap_or_default(),
                 observed_at_ms: a.at.map_or(0, |t| ms(t.into())),
-                tlp: a.tlp.map_or(0, i32::from),
+                tlp: a.tlp.map_or(0, WireEnum::to_wire),
             };
             let event = client.add_feedback(req).await.map_err(status_error)?.into_inner();
-            let event = FeedbackEvent::try_from(event)?;
+            let event = FeedbackEvent::from_pb(event)?;
             if out.json {
                 out.json(&event);
             } else {

@@ -5,8 +5,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand};
 use jaring_node::model::{Category, Distribution, Kind, Tlp};
-use jaring_node::node::NewIndicator;
+use jaring_node::submission::NewIndicator;
 use jaring_node::view::IndicatorRecord;
+use jaring_node::wire::{FromPb, ToPb, WireEnum};
 use jaring_proto::pb;
 
 use super::parse_list;
@@ -36,8 +37,15 @@ pub enum IndicatorCmd {
     /// distribution,valid_until,first_seen,description,source_refs) or a STIX 2.1 bundle (.json).
     #[command(after_help = "Example:\n  jaring --node ./id-node indicator import crawler-2026-11-29.csv")]
     Import {
-        /// The file.
+        /// The file: .csv, or .json (a STIX 2.1 bundle, a TAXII envelope or one STIX object).
         file: std::path::PathBuf,
+        /// Publish values that are on an allowlist too (each is audited).
+        #[arg(long)]
+        override_allowlist: bool,
+        /// Publish a new version even of rows equal to what the node holds
+        /// (by default they are skipped and counted as unchanged).
+        #[arg(long)]
+        republish: bool,
     },
     /// List current indicators in log order.
     #[command(after_help = "Example:\n  jaring --node ./id-node indicator list --kind domain --limit 20")]
@@ -54,7 +62,7 @@ pub enum IndicatorCmd {
         /// Only entries after this local log position.
         #[arg(long, default_value_t = 0)]
         after: u64,
-        /// At most this many.
+        /// At most this many (paged through the node, 1000 per request).
         #[arg(long, default_value_t = 100)]
         limit: u32,
         /// Only indicators in force whose current score is at least this (0-100).
@@ -150,8 +158,9 @@ pub async fn run(cmd: IndicatorCmd, target: &Target, out: &Output) -> Result<()>
             let mut client = target.connect().await?;
             let resp = client
                 .submit_indicators(pb::SubmitIndicatorsRequest {
-                    indicators: vec![(&input).into()],
+                    indicators: vec![input.to_pb()],
                     override_allowlist: a.override_allowlist,
+                    ..Default::default()
                 })
                 .await
                 .map_err(status_error)?
@@ -159,8 +168,8 @@ pub async fn run(cmd: IndicatorCmd, target: &Target, out: &Output) -> Result<()>
             let result =
                 resp.results.into_iter().next().and_then(|r| r.result).ok_or_else(|| anyhow!("empty answer"))?;
             match result {
-                pb::submit_result::Result::Stored(rec) => {
-                    let rec = IndicatorRecord::try_from(rec)?;
+                pb::submit_result::Result::Stored(rec) | pb::submit_result::Result::Unchanged(rec) => {
+                    let rec = IndicatorRecord::from_pb(rec)?;
                     if out.json {
                         out.json(&rec)
                     } else {
@@ -171,29 +180,47 @@ pub async fn run(cmd: IndicatorCmd, target: &Target, out: &Output) -> Result<()>
                 pb::submit_result::Result::Error(e) => bail!("refused: {}: {}", e.field, e.reason),
             }
         }
-        IndicatorCmd::Import { file } => {
+        IndicatorCmd::Import { file, override_allowlist, republish } => {
             let ext = file.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
             let is_stix = ext.as_deref() == Some("json");
             if !is_stix && ext.as_deref() != Some("csv") {
                 bail!("{}: expected a .csv file or a STIX 2.1 bundle (.json)", file.display());
             }
             let mut client = target.connect().await?;
+            let opts = super::import::ImportOptions { override_allowlist, republish, progress: !out.json };
             let report = if is_stix {
-                super::import::import_stix(&mut client, &file).await?
+                super::import::import_stix(&mut client, &file, opts).await?
             } else {
-                super::import::import_csv(&mut client, &file, !out.json).await?
+                super::import::import_csv(&mut client, &file, opts).await?
             };
-            let (rows, at) = if is_stix { ("indicator objects", "object") } else { ("rows", "line") };
+            let (rows, at) = if is_stix { ("indicator values", "object") } else { ("rows", "line") };
             if out.json {
                 out.json(&report);
             } else {
-                println!("{} {rows}: {} stored, {} refused", report.rows, report.stored, report.errors.len());
+                println!(
+                    "{} {rows}: {} stored, {} unchanged, {} refused",
+                    report.rows, report.stored, report.unchanged, report.refused
+                );
                 for (line, e) in report.errors.iter().take(50) {
                     println!("  {at} {line}: {e}");
                 }
                 if report.errors.len() > 50 {
                     println!("  ... {} more (use --json for all)", report.errors.len() - 50);
                 }
+            }
+            if let Some(stop) = &report.stopped {
+                let through = stop.known_through.map_or_else(
+                    || format!("no {at} was stored"),
+                    |n| format!("the counts cover every {at} up to {n}; nothing after it was stored"),
+                );
+                let unknown = stop
+                    .unknown
+                    .map(|(a, b)| format!("; {at}s {a} to {b} may or may not be stored"))
+                    .unwrap_or_default();
+                bail!(
+                    "import stopped: {}: {through}{unknown} (importing the file again is safe: unchanged rows are skipped)",
+                    stop.reason
+                );
             }
             Ok(())
         }
@@ -204,7 +231,7 @@ pub async fn run(cmd: IndicatorCmd, target: &Target, out: &Output) -> Result<()>
                 .await
                 .map_err(status_error)?
                 .into_inner();
-            let rec = IndicatorRecord::try_from(rec)?;
+            let rec = IndicatorRecord::from_pb(rec)?;
             if out.json {
                 out.json(&rec)
             } else {
@@ -214,34 +241,65 @@ pub async fn run(cmd: IndicatorCmd, target: &Target, out: &Output) -> Result<()>
         }
         IndicatorCmd::List { kind, origin, signed_by, after, limit, min_score } => {
             let mut client = target.connect().await?;
-            let resp = client
-                .list_indicators(pb::ListIndicatorsRequest {
-                    kind: kind.map_or(0, i32::from),
-                    origin: origin.unwrap_or_default(),
-                    limit,
-                    after_local_seq: after,
-                    signed_by: signed_by.unwrap_or_default(),
-                    min_score,
-                })
-                .await
-                .map_err(status_error)?
-                .into_inner();
-            let records: Vec<IndicatorRecord> = resp
-                .indicators
-                .into_iter()
-                .map(TryInto::try_into)
-                .collect::<Result<_, _>>()
-                .context("decoding the answer")?;
-            if out.json {
-                out.json(&records);
-            } else if records.is_empty() {
-                println!("no indicators");
-            } else {
-                for r in &records {
-                    print_record(r);
-                }
-            }
-            Ok(())
+            let filter = pb::ListIndicatorsRequest {
+                kind: kind.map_or(0, WireEnum::to_wire),
+                origin: origin.unwrap_or_default(),
+                limit: 0,
+                after_local_seq: after,
+                signed_by: signed_by.unwrap_or_default(),
+                min_score,
+            };
+            list_pages(&mut client, filter, limit, out).await
         }
     }
+}
+
+/// Indicators per `ListIndicators` call (the node serves at most 10,000).
+const LIST_PAGE: u32 = 1000;
+
+/// `indicator list --limit N`: pages through the node until N indicators
+/// or the end of its log, printing each page as it arrives (with `--json`,
+/// one JSON array). If the node fails mid-way, what was listed stays
+/// printed and the error says where it stopped.
+async fn list_pages(
+    client: &mut crate::client::Client,
+    mut filter: pb::ListIndicatorsRequest,
+    limit: u32,
+    out: &Output,
+) -> Result<()> {
+    let mut listed: u64 = 0;
+    if out.json {
+        print!("[");
+    }
+    let outcome: Result<()> = async {
+        while listed < u64::from(limit) {
+            filter.limit = LIST_PAGE.min(limit - u32::try_from(listed).unwrap_or(limit));
+            let resp = client.list_indicators(filter.clone()).await.map_err(status_error)?.into_inner();
+            let got = resp.indicators.len();
+            for r in resp.indicators {
+                let rec = IndicatorRecord::from_pb(r).context("decoding the answer")?;
+                filter.after_local_seq = filter.after_local_seq.max(rec.local_seq);
+                if out.json {
+                    let text = serde_json::to_string_pretty(&rec)?;
+                    print!("{}\n{text}", if listed == 0 { "" } else { "," });
+                } else {
+                    print_record(&rec);
+                }
+                listed += 1;
+            }
+            if got < filter.limit as usize {
+                break;
+            }
+        }
+        Ok(())
+    }
+    .await;
+    if out.json {
+        println!("{}]", if listed == 0 { "" } else { "\n" });
+    } else if listed == 0 && outcome.is_ok() {
+        println!("no indicators");
+    }
+    outcome.with_context(|| {
+        format!("listing stopped after {listed} indicators (the last at log position {})", filter.after_local_seq)
+    })
 }

@@ -26,9 +26,12 @@ pub struct InitArgs {
     /// Federation listen address.
     #[arg(long, default_value = "127.0.0.1:7700")]
     listen: String,
-    /// Admin API listen address (keep it on loopback).
+    /// Admin API listen address (loopback; TLS with the node's certificate).
     #[arg(long, default_value = "127.0.0.1:7701")]
     admin: String,
+    /// Allow a non-loopback --admin address (the admin API on the network, over TLS).
+    #[arg(long)]
+    admin_remote: bool,
     /// HTTPS listen address for TAXII, metrics and health.
     #[arg(long)]
     http: Option<String>,
@@ -68,6 +71,7 @@ pub fn run(a: InitArgs, out: &Output) -> Result<()> {
         federation_key: a.federation_key,
         federation_key_epoch: a.federation_key_epoch,
         hash_phone: a.hash_phone,
+        admin_remote: a.admin_remote,
     })?;
     if out.json {
         out.json(&serde_json::json!({

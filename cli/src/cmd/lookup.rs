@@ -4,6 +4,7 @@ use anyhow::Result;
 use clap::Args;
 use jaring_node::model::Kind;
 use jaring_node::view::LookupResult;
+use jaring_node::wire::{FromPb, WireEnum};
 use jaring_proto::pb;
 
 use crate::client::{Target, status_error};
@@ -36,14 +37,17 @@ pub struct LookupArgs {
 /// Node unreachable.
 pub async fn run(a: LookupArgs, target: &Target, out: &Output) -> Result<()> {
     let mut client = target.connect().await?;
-    let queries =
-        a.values.iter().map(|v| pb::LookupQuery { value: v.clone(), kind: a.kind.map_or(0, i32::from) }).collect();
+    let queries = a
+        .values
+        .iter()
+        .map(|v| pb::LookupQuery { value: v.clone(), kind: a.kind.map_or(0, WireEnum::to_wire) })
+        .collect();
     let resp = client
         .lookup(pb::LookupRequest { queries, min_score: a.min_score, summary: a.summary })
         .await
         .map_err(status_error)?
         .into_inner();
-    let results: Vec<LookupResult> = resp.results.into_iter().map(TryInto::try_into).collect::<Result<_, _>>()?;
+    let results: Vec<LookupResult> = resp.results.into_iter().map(FromPb::from_pb).collect::<Result<_, _>>()?;
     if out.json {
         if results.len() == 1 {
             out.json(&results[0]);

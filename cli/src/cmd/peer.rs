@@ -8,6 +8,7 @@ use jaring_node::model::{Category, Kind, Tlp, Trust};
 use jaring_proto::pb;
 use serde::Serialize;
 
+use jaring_node::wire::WireEnum;
 use jaring_node::wire::admin::trust_wire;
 
 use super::parse_list;
@@ -112,16 +113,17 @@ impl AgreementArgs {
     }
 
     fn outbound(&self, base: Option<&pb::OutboundAgreement>) -> Result<pb::OutboundAgreement> {
-        let mut a = base.cloned().unwrap_or(pb::OutboundAgreement { max_tlp: Tlp::Green.into(), ..Default::default() });
+        let mut a =
+            base.cloned().unwrap_or(pb::OutboundAgreement { max_tlp: Tlp::Green.to_wire(), ..Default::default() });
         if !self.share_kinds.is_empty() {
-            a.kinds = parse_list::<Kind>(&self.share_kinds)?.into_iter().map(i32::from).collect();
+            a.kinds = parse_list::<Kind>(&self.share_kinds)?.into_iter().map(WireEnum::to_wire).collect();
         }
         if let Some(t) = self.share_max_tlp {
             anyhow::ensure!(t != Tlp::Red, "--share-max-tlp: RED is never shared");
-            a.max_tlp = t.into();
+            a.max_tlp = t.to_wire();
         }
         if !self.share_categories.is_empty() {
-            a.categories = parse_list::<Category>(&self.share_categories)?.into_iter().map(i32::from).collect();
+            a.categories = parse_list::<Category>(&self.share_categories)?.into_iter().map(WireEnum::to_wire).collect();
         }
         if let Some(r) = self.relay {
             a.relay = r.unwrap_or(true);
@@ -132,7 +134,7 @@ impl AgreementArgs {
     fn inbound(&self, base: Option<&pb::InboundAgreement>) -> Result<pb::InboundAgreement> {
         let mut a = base.cloned().unwrap_or_default();
         if !self.accept_kinds.is_empty() {
-            a.kinds = parse_list::<Kind>(&self.accept_kinds)?.into_iter().map(i32::from).collect();
+            a.kinds = parse_list::<Kind>(&self.accept_kinds)?.into_iter().map(WireEnum::to_wire).collect();
         }
         if let Some(c) = self.accept_min_confidence {
             anyhow::ensure!(c <= 100, "--accept-min-confidence: must be 0-100, got {c}");

@@ -3,6 +3,7 @@
 use anyhow::Result;
 use clap::Subcommand;
 use jaring_node::view::{IndicatorRecord, MergedView};
+use jaring_node::wire::FromPb;
 use jaring_proto::pb;
 use serde::Serialize;
 
@@ -66,8 +67,8 @@ fn held(r: pb::QuarantineRecord) -> Result<Held> {
         received_at_ms: r.received_at_ms,
         decision: r.decision,
         note: r.note,
-        indicator: r.indicator.map(TryInto::try_into).transpose()?,
-        view: r.view.map(TryInto::try_into).transpose()?,
+        indicator: r.indicator.map(FromPb::from_pb).transpose()?,
+        view: r.view.map(FromPb::from_pb).transpose()?,
     })
 }
 

@@ -3,6 +3,7 @@
 use anyhow::Result;
 use clap::Args;
 use jaring_node::model::Kind;
+use jaring_node::wire::WireEnum;
 use jaring_proto::pb;
 use serde::Serialize;
 

@@ -30,6 +30,10 @@ pub enum TokenCmd {
         /// Kinds it may see (comma-separated; default all).
         #[arg(long)]
         kinds: Vec<String>,
+        /// Needed with --max-tlp red: TLP:RED is for named recipients only,
+        /// and a TAXII token is easily shared.
+        #[arg(long)]
+        allow_red: bool,
     },
     /// List tokens (names and scopes, never secrets).
     List,
@@ -56,7 +60,13 @@ fn token_path(target: &Target) -> Result<std::path::PathBuf> {
 pub fn run(cmd: TokenCmd, target: &Target, out: &Output) -> Result<()> {
     let path = token_path(target)?;
     match cmd {
-        TokenCmd::Create { name, max_tlp, kinds } => {
+        TokenCmd::Create { name, max_tlp, kinds, allow_red } => {
+            if max_tlp == Tlp::Red && !allow_red {
+                bail!(
+                    "--max-tlp red: a token that sees TLP:RED hands RED indicators to whoever holds it; \
+                     pass --allow-red if that is what the agreement says"
+                );
+            }
             let kinds: Vec<Kind> = parse_list(&kinds)?;
             let (secret, rec) = tokens::create(&path, &name, max_tlp, kinds)?;
             if out.json {

@@ -32,7 +32,7 @@ impl std::fmt::Debug for AdminAuth {
 /// Makes a new random token: 32 bytes, base64url.
 pub fn new_token() -> String {
     let mut bytes = [0u8; 32];
-    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut bytes);
+    getrandom::rand_core::Rng::fill_bytes(&mut getrandom::rand_core::UnwrapErr(getrandom::SysRng), &mut bytes);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 

@@ -4,12 +4,17 @@
 //! bearer token in `DIR/admin.token` ([`auth`]). Every call runs as an actor
 //! named by the token check (plus the operator the CLI reports), which the
 //! audit log records. Errors become gRPC statuses in one place
-//! ([`status::to_status`]).
+//! (`crate::wire::status`).
+//!
+//! The listener speaks TLS with the node's own certificate
+//! ([`listener`]); clients dial it with [`channel`], which verifies the
+//! node before the token is sent.
 
 pub mod auth;
+pub mod channel;
+pub mod listener;
 pub mod ops;
 pub mod service;
-pub mod status;
 
 pub use auth::{Actor, AdminAuth};
 pub use service::AdminService;

@@ -205,6 +205,23 @@ impl Allowlist for NoAllowlist {
     }
 }
 
+/// Allowlist entries as the node checks submissions against them
+/// ([`crate::allowlist::find`]): the built-in lists offline
+/// ([`crate::allowlist::builtin`]), a node's whole set through its API.
+impl Allowlist for Vec<crate::allowlist::AllowEntry> {
+    fn list_of(&self, kind: Kind, value: &str) -> Option<String> {
+        crate::allowlist::find(self, kind, value).map(|e| e.list.clone())
+    }
+}
+
+/// The allowlist index at scale ([`crate::warninglist`]): the list of the
+/// hit that matters most ([`AllowIndex::check`](crate::warninglist::AllowIndex::check)).
+impl Allowlist for crate::warninglist::AllowIndex {
+    fn list_of(&self, kind: Kind, value: &str) -> Option<String> {
+        self.check(kind, value).map(|hit| hit.list.to_owned())
+    }
+}
+
 /// The candidates in `text` (the library call behind `jaring extract` and
 /// the HTTP API's extraction endpoint), flagged by `allowlist`.
 ///

@@ -88,7 +88,7 @@ fn emails_plain_and_defanged() {
         ("hrd[at]gaji-tinggi[.]com", "hrd@gaji-tinggi.com"),
         ("kerja.luarnegeri(at)yahoo(dot)co(dot)id", "kerja.luarnegeri@yahoo.co.id"),
         ("service[@]paypal-review[.]info", "service@paypal-review.info"),
-        ("INFO@GAJI-TINGGI.COM", "INFO@gaji-tinggi.com"),
+        ("INFO@GAJI-TINGGI.COM", "info@gaji-tinggi.com"),
     ] {
         assert_eq!(values(text, None), vec![(Kind::Email, want.to_string())], "{text}");
     }
@@ -353,6 +353,45 @@ fn allowlisted_candidates_are_kept_and_flagged() {
     // Without an allowlist nothing is flagged.
     let plain = extract("https://www.facebook.com/", &options(None), &NoAllowlist);
     assert!(plain.candidates[0].notes.is_empty());
+}
+
+#[test]
+fn entries_and_the_allowlist_index_flag_alike() {
+    use crate::allowlist::ListAction;
+    use crate::warninglist::{AllowIndex, DomainScope, Rule};
+
+    let text = "Daftar di loker.kemnaker.go.id atau WA 0812-7777-8888, info gaji-tinggi[.]com";
+    let opts = options(Some("ID"));
+    let builtin = allowlist::builtin();
+    let by_entries = extract(text, &opts, &builtin);
+    let mut index = AllowIndex::new();
+    index
+        .insert("gov", Rule::Domain { name: "kemnaker.go.id", scope: DomainScope::Subtree }, ListAction::Refuse)
+        .unwrap();
+    index.insert("partners", Rule::Exact { kind: Kind::Phone, value: "+6281277778888" }, ListAction::Refuse).unwrap();
+    let by_index = extract(text, &opts, &index);
+    let flags = |x: &Extraction| -> Vec<(String, Vec<String>)> {
+        x.candidates
+            .iter()
+            .map(|c| (c.value.clone(), c.notes.iter().filter(|n| n.starts_with("allowlist: ")).cloned().collect()))
+            .collect()
+    };
+    assert_eq!(
+        flags(&by_entries),
+        vec![
+            ("loker.kemnaker.go.id".to_string(), vec!["allowlist: builtin-platforms".to_string()]),
+            ("+6281277778888".to_string(), vec![]),
+            ("gaji-tinggi.com".to_string(), vec![]),
+        ]
+    );
+    assert_eq!(
+        flags(&by_index),
+        vec![
+            ("loker.kemnaker.go.id".to_string(), vec!["allowlist: gov".to_string()]),
+            ("+6281277778888".to_string(), vec!["allowlist: partners".to_string()]),
+            ("gaji-tinggi.com".to_string(), vec![]),
+        ]
+    );
 }
 
 #[test]

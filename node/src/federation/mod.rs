@@ -11,6 +11,7 @@
 //! - [`supervisor`]: keeps the TLS trust set and the subscriber tasks in
 //!   step with the peer set, so trust changes apply without a restart.
 
+pub mod error;
 pub mod publisher;
 pub mod subscriber;
 pub mod supervisor;

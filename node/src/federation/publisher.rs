@@ -30,10 +30,9 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
-use crate::node::{Node, decode_log};
+use crate::node::Node;
 use crate::policy;
 use crate::shutdown::Shutdown;
-use crate::store::{Keyspace, layout};
 use crate::tls::PeerInfo;
 use crate::wire;
 
@@ -249,29 +248,29 @@ fn read_chunk(
     after: u64,
     size: Size,
 ) -> Result<Chunk, crate::store::StoreError> {
-    let hidden = node.shared().hidden.read().unwrap_or_else(|p| p.into_inner()).clone();
+    let hidden = node.committed().hidden();
     let mut entries = Vec::new();
     let mut cursor = after;
     let budget = size.bytes.saturating_sub(RESPONSE_OVERHEAD);
     let mut bytes = 0;
     // Scan at most 8x the batch so a long filtered run still yields a
     // cursor-advancing response promptly.
-    for r in node.store().scan_after(Keyspace::Log, &layout::seq_key(after)).take(size.entries * 8) {
-        let (k, v) = r?;
-        let seq = layout::read_u64(&k).unwrap_or(cursor);
+    for r in node.store().log_records_after(after).take(size.entries * 8) {
+        let record = r?;
+        let seq = record.seq;
         if hidden.contains(&seq) {
             cursor = seq;
             continue;
         }
         // Most entries a peer must not get (its own, relayed ones) are
         // passed over on the origin alone, without decoding them.
-        if wire::peek_origin(&v).is_some_and(|origin| !policy::origin_may_go(origin, node.id(), peer)) {
+        if wire::peek_origin(&record.bytes).is_some_and(|origin| !policy::origin_may_go(origin, node.id(), peer)) {
             cursor = seq;
             continue;
         }
-        let (env, body) = decode_log(&v)?;
-        if policy::may_send(&body, node.id(), peer) {
-            let entry = pb::LogEntry { seq, envelope: Some(env.into()) };
+        let entry = record.decode()?;
+        if policy::may_send(&entry.body, node.id(), peer) {
+            let entry = pb::LogEntry { seq, envelope: Some(wire::envelope_into_pb(entry.envelope)) };
             // Field tag and length prefix of the entry in the response.
             let cost = entry.encoded_len() + 6;
             if cost > budget {

@@ -30,13 +30,16 @@ use jaring_proto::pb::federation_client::FederationClient;
 use tokio::sync::{mpsc, watch};
 use tracing::Instrument;
 
+use super::error::LinkError;
 use crate::audit::AuditDraft;
-use crate::envelope::{self, Entry, SignedEnvelope, VerifiedEnvelope, VerifyError};
-use crate::ledger::{Disposition, IngestBatch};
+use crate::envelope::{Entry, SignedEnvelope, VerifiedEnvelope};
+use crate::ledger::IngestBatch;
 use crate::model::now_ms;
 use crate::node::Node;
 use crate::policy;
+use crate::policy::Disposition;
 use crate::shutdown::Shutdown;
+use crate::signing::{self, Refused, VerifyError};
 use crate::tls::{self, OwnCert};
 use crate::wire;
 
@@ -76,7 +79,7 @@ pub async fn run(
             };
             let err = match outcome {
                 Ok(()) => "stream ended".to_string(),
-                Err(e) => e,
+                Err(e) => e.to_string(),
             };
             if started.elapsed() > Duration::from_secs(10) {
                 backoff = BACKOFF_MIN;
@@ -86,7 +89,9 @@ pub async fn run(
                 l.inbound_state = "backoff".into();
                 l.last_error = err.clone();
             });
-            let jitter = Duration::from_millis(u64::from(rand_core::RngCore::next_u32(&mut rand_core::OsRng) % 100));
+            let jitter = Duration::from_millis(u64::from(
+                getrandom::rand_core::Rng::next_u32(&mut getrandom::rand_core::UnwrapErr(getrandom::SysRng)) % 100,
+            ));
             tokio::select! {
                 _ = tokio::time::sleep(backoff + jitter) => {}
                 _ = shutdown.wait() => break,
@@ -107,27 +112,22 @@ async fn session(
     peer_id: &str,
     bucket: &mut TokenBucket,
     refusals: &Arc<Mutex<TokenBucket>>,
-) -> Result<(), String> {
-    let peer = node.peer(peer_id).filter(|p| p.may_connect()).ok_or("peer removed or blocked")?;
+) -> Result<(), LinkError> {
+    let peer = node.peer(peer_id).filter(|p| p.may_connect()).ok_or(LinkError::PeerGone)?;
     node.update_link(peer_id, |l| l.inbound_state = "connecting".into());
-    let ca =
-        tls::TrustedPeer::from_ca_pem(peer_id, &peer.card.tls_ca_pem).map_err(|e| format!("peer CA: {e}"))?.ca_certs;
-    let config = tls::client_config(own.clone(), &ca).map_err(|e| e.to_string())?;
-    let channel = tls::connect(peer.endpoint(), &peer.card.tls_name, config).await.map_err(|e| e.to_string())?;
+    let ca = tls::TrustedPeer::from_ca_pem(peer_id, &peer.card.tls_ca_pem).map_err(LinkError::PeerCa)?.ca_certs;
+    let config = tls::client_config(own.clone(), &ca)?;
+    let channel = tls::connect(peer.endpoint(), &peer.card.tls_name, config).await?;
     let limit = node.config().limits.max_message_bytes;
     let max_batch = node.config().limits.max_batch;
     let mut client = FederationClient::new(channel).max_decoding_message_size(limit).max_encoding_message_size(limit);
-    let cursor = node.cursor(peer_id).map_err(|e| e.to_string())?;
+    let cursor = node.cursor(peer_id)?;
     let request = pb::SubscribeRequest {
         cursor,
         max_batch: u32::try_from(max_batch).unwrap_or(u32::MAX),
         max_message_bytes: u32::try_from(limit).unwrap_or(u32::MAX),
     };
-    let mut stream = client
-        .subscribe(request)
-        .await
-        .map_err(|s| format!("subscribe refused: {}: {}", s.code(), s.message()))?
-        .into_inner();
+    let mut stream = client.subscribe(request).await.map_err(LinkError::Subscribe)?.into_inner();
     tracing::info!(cursor, "subscribed");
     node.update_link(peer_id, |l| {
         l.inbound_state = "connected".into();
@@ -159,7 +159,7 @@ async fn session(
                     }
                 });
             }
-            Ok::<(), String>(())
+            Ok::<(), LinkError>(())
         })
     };
     let receive = async {
@@ -169,21 +169,22 @@ async fn session(
                 Ok(Some(m)) => m,
                 Ok(None) => return Ok(()),
                 Err(s) => {
-                    let error = format!("stream: {}: {}", s.code(), s.message());
-                    if let Some(reason) = peer_fault(&s) {
-                        refuse_response(node, peer_id, reason, &error).await;
+                    let reason = peer_fault(&s);
+                    let error = LinkError::Stream(s);
+                    if let Some(reason) = reason {
+                        refuse_response(node, peer_id, reason, &error.to_string()).await;
                     }
                     return Err(error);
                 }
             };
             if msg.cursor < last_cursor {
-                let error = format!("peer moved the cursor backwards ({} < {last_cursor})", msg.cursor);
-                refuse_response(node, peer_id, "cursor_backwards", &error).await;
+                let error = LinkError::CursorBackwards { got: msg.cursor, had: last_cursor };
+                refuse_response(node, peer_id, "cursor_backwards", &error.to_string()).await;
                 return Err(error);
             }
             if msg.entries.len() > max_batch {
-                let error = format!("response holds {} entries, limits.max_batch is {max_batch}", msg.entries.len());
-                refuse_response(node, peer_id, "batch_too_large", &error).await;
+                let error = LinkError::BatchTooLarge { entries: msg.entries.len(), max: max_batch };
+                refuse_response(node, peer_id, "batch_too_large", &error.to_string()).await;
                 return Err(error);
             }
             last_cursor = msg.cursor;
@@ -194,13 +195,13 @@ async fn session(
             }
             let verified = verify(node, msg.entries).await;
             if tx.send((verified, msg.cursor, msg.head)).await.is_err() {
-                return Err("apply stage stopped".into());
+                return Err(LinkError::ApplyStopped);
             }
         }
     };
-    let received: Result<(), String> = receive.await;
+    let received: Result<(), LinkError> = receive.await;
     drop(tx);
-    let applied = applier.await.map_err(|e| e.to_string())?;
+    let applied = applier.await?;
     applied.and(received)
 }
 
@@ -275,7 +276,7 @@ enum Verified {
 
 async fn verify(node: &Arc<Node>, entries: Vec<pb::LogEntry>) -> Vec<Verified> {
     let envs: Vec<SignedEnvelope> =
-        entries.into_iter().map(|e| e.envelope.map(Into::into).unwrap_or_else(empty)).collect();
+        entries.into_iter().map(|e| e.envelope.map(wire::envelope_from_pb).unwrap_or_else(empty)).collect();
     let node = node.clone();
     // Two halves on the blocking pool: the node's two cores verify at once.
     let mid = envs.len() / 2;
@@ -298,14 +299,14 @@ fn verify_all(node: &Node, envs: Vec<SignedEnvelope>) -> Vec<Verified> {
     if envs.is_empty() {
         return Vec::new();
     }
-    let ring = node.shared().keyring.read().unwrap_or_else(|p| p.into_inner()).clone();
-    envelope::verify_batch_keeping(envs, &ring)
+    let ring = node.committed().keyring();
+    signing::verify_batch_keeping(envs, &ring)
         .into_iter()
         .map(|r| match r {
             Ok(v) => Verified::Ok(Box::new(v)),
             Err(refused) => match *refused {
-                envelope::Refused { error: VerifyError::UnknownKey { .. }, envelope } => Verified::UnknownKey(envelope),
-                envelope::Refused { error, envelope } => {
+                Refused { error: VerifyError::UnknownKey { .. }, envelope } => Verified::UnknownKey(envelope),
+                Refused { error, envelope } => {
                     let claimed = wire::decode_body(&envelope.body).ok();
                     Verified::Refused {
                         origin: claimed.as_ref().map(|b| b.origin.clone()),
@@ -339,8 +340,8 @@ fn reverify_unknown(node: &Node, items: &mut [Verified]) {
 
 /// Applies one response's entries in order, then records the cursor.
 /// Returns how many were refused.
-async fn apply(node: &Arc<Node>, peer_id: &str, items: Vec<Verified>, cursor: u64) -> Result<u64, String> {
-    let peer = node.peer(peer_id).ok_or("peer removed")?;
+async fn apply(node: &Arc<Node>, peer_id: &str, items: Vec<Verified>, cursor: u64) -> Result<u64, LinkError> {
+    let peer = node.peer(peer_id).ok_or(LinkError::PeerGone)?;
     let mut batch = IngestBatch { peer: peer_id.to_string(), ..IngestBatch::default() };
     let mut items = items;
     // Keys may have arrived with earlier responses since these were checked.
@@ -373,7 +374,7 @@ async fn apply(node: &Arc<Node>, peer_id: &str, items: Vec<Verified>, cursor: u6
                     );
                     refused += done.refused.len() as u64;
                     crate::metrics::global().observe_batch(peer_id, &done);
-                    let report = node.ledger().ingest(done).await.map_err(|e| e.to_string())?;
+                    let report = node.ledger().ingest(done).await?;
                     crate::metrics::global().observe_ingest(peer_id, &report);
                     refused += report.refused.len() as u64;
                     reverify_unknown(node, queue.make_contiguous());
@@ -397,7 +398,7 @@ async fn apply(node: &Arc<Node>, peer_id: &str, items: Vec<Verified>, cursor: u6
     batch.cursor = Some(cursor);
     refused += batch.refused.len() as u64;
     crate::metrics::global().observe_batch(peer_id, &batch);
-    let report = node.ledger().ingest(batch).await.map_err(|e| e.to_string())?;
+    let report = node.ledger().ingest(batch).await?;
     refused += report.refused.len() as u64;
     crate::metrics::global().observe_ingest(peer_id, &report);
     if report.applied > 0 || !report.refused.is_empty() {

@@ -16,11 +16,12 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tonic::transport::server::Connected;
 
+use super::error::ServeError;
 use super::publisher::FederationService;
 use super::subscriber;
 use crate::node::Node;
 use crate::shutdown::Shutdown;
-use crate::tls::{self, OwnCert, PeerInfo, PeerTrust, TlsConn, TrustedPeer};
+use crate::tls::{self, OwnCert, PeerInfo, TlsConn};
 
 /// How long shutdown waits for open federation connections to finish their
 /// streams before closing them.
@@ -106,27 +107,6 @@ impl AsyncWrite for Closing {
     }
 }
 
-/// The peers allowed to complete a federation handshake.
-pub fn trusted_peers(node: &Node) -> Vec<TrustedPeer> {
-    node.peers()
-        .into_iter()
-        .filter(|p| p.may_connect())
-        .filter_map(|p| match TrustedPeer::from_ca_pem(p.node_id(), &p.card.tls_ca_pem) {
-            Ok(t) => Some(TrustedPeer { tls_name: p.card.tls_name.clone(), ..t }),
-            Err(e) => {
-                tracing::warn!(peer = %p.node_id(), error = %e, "peer CA certificate unusable; peer refused");
-                None
-            }
-        })
-        .collect()
-}
-
-fn refresh(trust: &PeerTrust, node: &Node) {
-    for e in trust.replace(trusted_peers(node)) {
-        tracing::warn!(error = %e, "peer left out of the TLS trust set");
-    }
-}
-
 /// Serves `jaring.v1.Federation` on `listener` and subscribes to every
 /// connectable peer until shutdown.
 ///
@@ -138,22 +118,26 @@ pub async fn run(
     listener: TcpListener,
     own: Arc<OwnCert>,
     mut shutdown: Shutdown,
-) -> Result<(), String> {
-    let trust = PeerTrust::new();
-    refresh(&trust, &node);
-    let config = tls::server_config(own.clone(), trust.clone()).map_err(|e| e.to_string())?;
+) -> Result<(), ServeError> {
+    // The node keeps the trust set in step with its peers (before a peer
+    // change returns); the server's verifier reads it at every handshake.
+    let trust = node.peer_trust().clone();
+    let config = tls::server_config(own.clone(), trust.clone())?;
     let incoming = {
         let shutdown = shutdown.clone();
-        tokio_stream::StreamExt::map(tls::tls_incoming(listener, config, trust.clone()), move |conn| {
-            conn.map(|c| Closing::new(c, shutdown.clone()))
-        })
+        let limits = node.config().federation.handshake_limits();
+        tokio_stream::StreamExt::map(
+            tls::tls_incoming_with_limits(listener, config, trust.clone(), limits),
+            move |conn| conn.map(|c| Closing::new(c, shutdown.clone())),
+        )
     };
     let limit = node.config().limits.max_message_bytes;
     let service = FederationServer::new(FederationService::new(node.clone(), shutdown.clone()))
         .max_decoding_message_size(limit)
         .max_encoding_message_size(limit);
     let health = crate::introspection::federation_health().await;
-    let reflection = crate::introspection::reflection()?;
+    let (reflection, reflection_v1alpha) =
+        crate::introspection::reflection(crate::introspection::Listener::Federation)?;
     let mut server = {
         let mut stop = shutdown.clone();
         tokio::spawn(async move {
@@ -162,6 +146,7 @@ pub async fn run(
                 .http2_keepalive_timeout(Some(Duration::from_secs(20)))
                 .add_service(health)
                 .add_service(reflection)
+                .add_service(reflection_v1alpha)
                 .add_service(service)
                 .serve_with_incoming_shutdown(incoming, async move { stop.wait().await })
                 .await
@@ -171,7 +156,6 @@ pub async fn run(
     let mut tasks: HashMap<String, (watch::Sender<bool>, JoinHandle<()>)> = HashMap::new();
     let mut changes = node.peers_changed();
     loop {
-        refresh(&trust, &node);
         let wanted: Vec<String> =
             node.peers().into_iter().filter(|p| p.may_connect()).map(|p| p.node_id().to_string()).collect();
         tasks.retain(|id, (stop, _)| {
@@ -209,9 +193,5 @@ pub async fn run(
             Ok(Ok(()))
         }
     };
-    match finished {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(format!("federation server: {e}")),
-        Err(e) => Err(format!("federation server task: {e}")),
-    }
+    Ok(finished??)
 }

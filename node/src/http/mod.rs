@@ -3,11 +3,16 @@
 //!
 //! - [`tokens`]: read-only consumer tokens (`jaring token create`).
 //! - [`taxii`]: the TAXII 2.1 read API over this node's log.
+//! - [`conn`]: one connection under the listener's limits (timeouts).
+//! - [`misp`]: a MISP feed (`/misp/`: `manifest.json`, one event per
+//!   origin and kind, `hashes.csv`) with the same token rules.
 //!
 //! HTTPS uses the node's own certificate ([`OwnCert`], reloadable) with
 //! server authentication only: TAXII clients authenticate with tokens, not
 //! certificates.
 
+pub mod conn;
+pub mod misp;
 pub mod taxii;
 pub mod tokens;
 
@@ -18,18 +23,13 @@ use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
+use crate::admission::{Admission, Caps, WhenFull};
 use crate::node::Node;
 use crate::shutdown::Shutdown;
 use crate::tls::OwnCert;
-
-/// How long a client may take to finish the TLS handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The rustls configuration: our certificate, no client authentication,
 /// HTTP/1.1 and h2.
@@ -50,29 +50,41 @@ pub fn tls_config(own: Arc<OwnCert>) -> Result<Arc<rustls::ServerConfig>, rustls
 /// The routes.
 pub fn router(node: Arc<Node>) -> Router {
     let metrics_node = node.clone();
+    let taxii = Arc::new(taxii::Taxii::new(node));
     Router::new()
         .route("/healthz", get(|| async { (StatusCode::OK, "ok\n") }))
         .route(
             "/metrics",
-            get(move || {
+            get(move |headers: axum::http::HeaderMap| {
                 let node = metrics_node.clone();
                 async move {
+                    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+                    let format = crate::exposition::negotiate(accept);
                     match tokio::task::spawn_blocking(move || crate::metrics::render(&node)).await {
-                        Ok(text) => (
-                            StatusCode::OK,
-                            [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
-                            text,
-                        )
-                            .into_response(),
+                        Ok(text) => {
+                            let body = match format {
+                                crate::exposition::Format::OpenMetrics => text,
+                                crate::exposition::Format::PrometheusText => {
+                                    crate::exposition::to_prometheus_text(&text)
+                                }
+                            };
+                            (StatusCode::OK, [(header::CONTENT_TYPE, format.content_type())], body).into_response()
+                        }
                         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
                     }
                 }
             }),
         )
-        .merge(taxii::router(node))
+        .merge(taxii::routes(taxii.clone()))
+        .merge(misp::router(taxii))
+        .fallback(taxii::not_found)
+        .method_not_allowed_fallback(taxii::method_not_allowed)
 }
 
-/// Serves HTTPS on `listener` until `shutdown`.
+/// Serves HTTPS on `listener` until `shutdown`, under the `[http]` limits
+/// (see [`conn`]): connection caps in total and per client address
+/// (excess connections are closed at once), a TLS handshake timeout, a
+/// header-read timeout and an idle timeout.
 ///
 /// # Errors
 ///
@@ -84,6 +96,13 @@ pub async fn serve(
     mut shutdown: Shutdown,
 ) -> Result<(), String> {
     let acceptor = tokio_rustls::TlsAcceptor::from(tls_config(own).map_err(|e| format!("http TLS: {e}"))?);
+    let http = node.config().http.clone().unwrap_or_else(|| crate::config::HttpConfig::new(String::new()));
+    let limits = conn::ConnLimits::of(&http);
+    let admission = Admission::new(
+        "https",
+        Caps { total: http.max_connections, per_ip: http.max_connections_per_ip },
+        WhenFull::Refuse,
+    );
     let app = router(node);
     let mut connections = JoinSet::new();
     loop {
@@ -99,26 +118,14 @@ pub async fn serve(
                 }
             },
         };
+        let Ok(ticket) = admission.admit(addr.ip()) else {
+            // Closed at once (logged by the admission).
+            continue;
+        };
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(%addr, error = %e, "cannot set TCP_NODELAY");
         }
-        let acceptor = acceptor.clone();
-        let app = app.clone();
-        connections.spawn(async move {
-            let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                Ok(Ok(tls)) => tls,
-                Ok(Err(e)) => {
-                    tracing::debug!(%addr, error = %e, "http TLS handshake failed");
-                    return;
-                }
-                Err(_) => return,
-            };
-            let service = TowerToHyperService::new(app);
-            if let Err(e) = auto::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(tls), service).await
-            {
-                tracing::debug!(%addr, error = %e, "http connection ended");
-            }
-        });
+        connections.spawn(conn::serve_one(tcp, addr, ticket, acceptor.clone(), app.clone(), limits));
     }
     connections.shutdown().await;
     Ok(())

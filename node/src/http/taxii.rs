@@ -10,6 +10,20 @@
 //! served, and personal-data values appear only as keyed hashes (see
 //! [`crate::stix`]). Only the current version of each indicator is served.
 //!
+//! # Referenced objects
+//!
+//! Indicators name their producer (`created_by_ref`, an `identity` per
+//! origin node) and their TLP (`object_marking_refs`, the OASIS TLP 2.0
+//! `marking-definition`s). Both are served in the collections, so clients
+//! resolve them (stix2's `Environment.creator_of`, misp-stix): a page of
+//! objects holds, just before each indicator, the identity and marking it
+//! references that the page does not hold yet (pages are self-contained
+//! when `limit` leaves room: at least 3); `match[type]=identity` or
+//! `marking-definition` lists them, and get-by-id, versions and the
+//! manifest know them. An identity or marking is served to a token only if
+//! the token sees an indicator that references it, and takes the
+//! `date_added` of the first such indicator in the page.
+//!
 //! # Paging
 //!
 //! Objects are served in the order of this node's log (`local_seq`), so a
@@ -25,21 +39,22 @@
 // message); it is built once per failed request, so its size does not matter.
 #![allow(clippy::result_large_err)]
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
 use super::tokens::{ConsumerToken, TokenStore};
 use crate::envelope::Entry;
-use crate::model::Distribution;
-use crate::node::{Node, decode_log};
+use crate::model::{Distribution, Tlp};
+use crate::node::Node;
 use crate::stix;
-use crate::store::{Keyspace, StoreError, layout};
+use crate::store::{LogEntry, StoreError};
 use crate::view::IndicatorRecord;
 
 /// TAXII media type.
@@ -115,17 +130,47 @@ pub struct PageQuery {
     pub types: Option<Vec<String>>,
     /// `match[id]`.
     pub ids: Option<Vec<String>>,
+    /// `match[spec_version]` (every object here is STIX 2.1).
+    pub spec_versions: Option<Vec<String>>,
+}
+
+/// What a served object is.
+#[derive(Debug, Clone)]
+pub enum Served {
+    /// An indicator.
+    Indicator(Box<IndicatorRecord>),
+    /// The identity of an origin node (`created_by_ref`).
+    Identity(String),
+    /// A TLP 2.0 marking-definition (`object_marking_refs`).
+    Marking(Tlp),
 }
 
 /// One served object.
 #[derive(Debug, Clone)]
 pub struct Item {
-    /// Log position.
+    /// Log position (of the indicator that brought a referenced object).
     pub seq: u64,
     /// date_added, µs.
     pub date_added_us: u64,
-    /// The record.
-    pub record: IndicatorRecord,
+    /// The object.
+    pub object: Served,
+}
+
+impl Item {
+    /// The STIX object.
+    pub fn stix(&self) -> Value {
+        match &self.object {
+            Served::Indicator(rec) => stix::indicator(rec),
+            Served::Identity(origin) => stix::identity(origin),
+            Served::Marking(tlp) => stix::tlp_marking(*tlp),
+        }
+    }
+
+    /// Its version: `modified`, or `created` for objects without one.
+    pub fn version(&self) -> Value {
+        let o = self.stix();
+        o.get("modified").or_else(|| o.get("created")).cloned().unwrap_or(Value::Null)
+    }
 }
 
 fn next_added(running: u64, created_at_ms: i64) -> u64 {
@@ -146,19 +191,12 @@ impl Taxii {
         let mut block = cps.len() as u64;
         let mut running = cps.last().copied().unwrap_or(0);
         let start = block * BLOCK;
-        let scan = if start == 0 {
-            self.node.store().scan_prefix(Keyspace::Log, &[])
-        } else {
-            self.node.store().scan_after(Keyspace::Log, &layout::seq_key(start - 1))
-        };
-        for r in scan {
-            let (k, v) = r?;
-            let seq = layout::read_u64(&k).unwrap_or(0);
+        for r in self.node.store().log_records_after(start.saturating_sub(1)) {
+            let LogEntry { seq, body, .. } = r?.decode()?;
             while seq / BLOCK > block {
                 cps.push(running);
                 block += 1;
             }
-            let (_, body) = decode_log(&v)?;
             running = next_added(running, body.created_at_ms);
         }
         Ok(cps.clone())
@@ -175,9 +213,14 @@ impl Taxii {
         token: &ConsumerToken,
         q: &PageQuery,
     ) -> Result<(Vec<Item>, bool), StoreError> {
-        if q.types.as_ref().is_some_and(|t| !t.iter().any(|t| t == "indicator")) {
+        let want = |ty: &str| q.types.as_ref().is_none_or(|t| t.iter().any(|x| x == ty));
+        let (want_indicators, want_identities, want_markings) =
+            (want("indicator"), want("identity"), want("marking-definition"));
+        let spec_ok = q.spec_versions.as_ref().is_none_or(|v| v.iter().any(|x| x == "2.1"));
+        if !spec_ok || !(want_indicators || want_identities || want_markings) {
             return Ok((Vec::new(), false));
         }
+        let id_ok = |id: &str| q.ids.as_ref().is_none_or(|ids| ids.iter().any(|x| x == id));
         let cps = self.checkpoints()?;
         let mut start_block = q.after_seq.map_or(0, |s| (s + 1) / BLOCK);
         if let Some(t) = q.added_after_us {
@@ -189,19 +232,17 @@ impl Taxii {
             b => cps.get(usize::try_from(b - 1).unwrap_or(usize::MAX)).copied().unwrap_or(0),
         };
         let start = start_block * BLOCK;
-        let store = self.node.store();
-        let scan = if start == 0 {
-            store.scan_prefix(Keyspace::Log, &[])
-        } else {
-            store.scan_after(Keyspace::Log, &layout::seq_key(start - 1))
-        };
-        let hidden = self.node.shared().hidden.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let hidden = self.node.committed().hidden();
         let own_id = self.node.id();
-        let mut out = Vec::new();
-        for r in scan {
-            let (k, v) = r?;
-            let seq = layout::read_u64(&k).unwrap_or(0);
-            let (env, body) = decode_log(&v)?;
+        let mut out: Vec<Item> = Vec::new();
+        let mut origins_served: HashSet<String> = HashSet::new();
+        let mut tlps_served: HashSet<Tlp> = HashSet::new();
+        // With match[id], stop as soon as every id asked for is served.
+        let mut ids_served: HashSet<String> = HashSet::new();
+        // Hidden entries count for date_added too: it must not depend on
+        // what is hidden now.
+        for r in self.node.store().log_records_after(start.saturating_sub(1)) {
+            let LogEntry { seq, envelope: env, body } = r?.decode()?;
             running = next_added(running, body.created_at_ms);
             if q.after_seq.is_some_and(|a| seq <= a) || q.added_after_us.is_some_and(|t| running <= t) {
                 continue;
@@ -216,27 +257,97 @@ impl Taxii {
             {
                 continue;
             }
-            if let Some(ids) = &q.ids
-                && !ids.contains(&stix::indicator_id(&ind.id))
-            {
+            let indicator_id = stix::indicator_id(&ind.id);
+            let identity_id = stix::identity_id(&body.origin);
+            let marking_id = stix::tlp_marking_id(ind.tlp);
+            let with_indicator = want_indicators && id_ok(&indicator_id);
+            let with_identity = want_identities && !origins_served.contains(&body.origin) && id_ok(&identity_id);
+            let with_marking = want_markings && !tlps_served.contains(&ind.tlp) && id_ok(marking_id);
+            if !(with_indicator || with_identity || with_marking) {
                 continue;
             }
             let latest = self.node.indexed_at(ind.kind, ind.value.as_str(), &body.origin)?;
             if latest != Some(seq) {
                 continue;
             }
-            if out.len() >= q.limit {
-                return Ok((out, true));
+            let mut new: Vec<Item> = Vec::with_capacity(3);
+            if with_identity {
+                new.push(Item { seq, date_added_us: running, object: Served::Identity(body.origin.clone()) });
             }
-            out.push(Item { seq, date_added_us: running, record: self.node.record(seq, &env, &body)? });
+            if with_marking {
+                new.push(Item { seq, date_added_us: running, object: Served::Marking(ind.tlp) });
+            }
+            if with_indicator {
+                let rec = self.node.record(seq, &env, &body)?;
+                new.push(Item { seq, date_added_us: running, object: Served::Indicator(Box::new(rec)) });
+            }
+            if out.len() + new.len() > q.limit {
+                if !out.is_empty() {
+                    return Ok((out, true));
+                }
+                // A limit too small for an indicator and its references:
+                // the indicator alone (its references come with later pages
+                // or by id), or as many references as fit.
+                if with_indicator {
+                    new.drain(..new.len() - 1);
+                } else {
+                    new.truncate(q.limit);
+                }
+            }
+            for item in &new {
+                match &item.object {
+                    Served::Identity(o) => {
+                        origins_served.insert(o.clone());
+                        ids_served.insert(identity_id.clone());
+                    }
+                    Served::Marking(t) => {
+                        tlps_served.insert(*t);
+                        ids_served.insert(marking_id.to_string());
+                    }
+                    Served::Indicator(_) => {
+                        ids_served.insert(indicator_id.clone());
+                    }
+                }
+            }
+            out.extend(new);
+            if q.ids.as_ref().is_some_and(|ids| ids.iter().all(|id| ids_served.contains(id))) {
+                return Ok((out, false));
+            }
         }
         Ok((out, false))
     }
+
+    /// The node behind this state.
+    pub fn node(&self) -> &Arc<Node> {
+        &self.node
+    }
+
+    /// The token a request carries (Bearer, or the Basic password), if it
+    /// is one of the node's consumer tokens.
+    pub fn token(&self, headers: &HeaderMap) -> Option<ConsumerToken> {
+        let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())?;
+        let (scheme, rest) = auth.split_once(' ')?;
+        let secret = if scheme.eq_ignore_ascii_case("bearer") {
+            rest.trim().to_string()
+        } else if scheme.eq_ignore_ascii_case("basic") {
+            use base64::Engine;
+            let decoded = base64::engine::general_purpose::STANDARD.decode(rest.trim()).ok()?;
+            let text = String::from_utf8(decoded).ok()?;
+            text.split_once(':').map(|(_, p)| p.to_string())?
+        } else {
+            return None;
+        };
+        self.tokens.check(&secret)
+    }
 }
 
-/// The TAXII routes.
+/// The TAXII routes over a fresh state.
 pub fn router(node: Arc<Node>) -> Router {
-    let state = Arc::new(Taxii::new(node));
+    routes(Arc::new(Taxii::new(node)))
+}
+
+/// The TAXII routes over `state` (shared with the MISP feed).
+pub fn routes(state: Arc<Taxii>) -> Router {
     // Build the date_added checkpoints now rather than on the first request
     // (a full log scan: ~30 s for 1,000,000 entries in a debug build).
     let warm = state.clone();
@@ -258,6 +369,47 @@ pub fn router(node: Arc<Node>) -> Router {
         .with_state(state)
 }
 
+fn is_taxii_path(path: &str) -> bool {
+    path == "/taxii2"
+        || path.starts_with("/taxii2/")
+        || path == format!("/{API_ROOT}")
+        || path.starts_with(&format!("/{API_ROOT}/"))
+}
+
+/// The answer to a path nothing serves: a TAXII error message under the
+/// TAXII paths (naming the missing trailing slash when that is the
+/// mistake), plain text elsewhere.
+pub async fn not_found(uri: Uri) -> Response {
+    let path = uri.path();
+    if !is_taxii_path(path) {
+        return (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "not found\n")
+            .into_response();
+    }
+    let description = if path.ends_with('/') {
+        format!("{path} is not a TAXII 2.1 endpoint of this server (discovery is /taxii2/, the API root /{API_ROOT}/)")
+    } else {
+        format!("TAXII 2.1 URLs end with '/': try {path}/")
+    };
+    error(StatusCode::NOT_FOUND, "Not Found", &description)
+}
+
+/// The answer to a method a path does not allow (every endpoint here is
+/// read-only: GET and HEAD).
+pub async fn method_not_allowed(method: axum::http::Method, uri: Uri) -> Response {
+    let mut r = if is_taxii_path(uri.path()) {
+        error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Method Not Allowed",
+            &format!("{method} is not allowed on {}: this server is read-only (GET)", uri.path()),
+        )
+    } else {
+        (StatusCode::METHOD_NOT_ALLOWED, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "method not allowed\n")
+            .into_response()
+    };
+    r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+    r
+}
+
 fn error(status: StatusCode, title: &str, description: &str) -> Response {
     let body = json!({"title": title, "description": description, "http_status": status.as_u16().to_string()});
     let mut r = (status, [(header::CONTENT_TYPE, TAXII_MEDIA_TYPE)], body.to_string()).into_response();
@@ -276,22 +428,10 @@ fn taxii(body: &Value) -> Response {
 
 /// Checks the token (Bearer, or Basic with the token as password) and the
 /// Accept header.
-fn admit(s: &Taxii, headers: &HeaderMap) -> Result<ConsumerToken, Response> {
-    let unauthorized =
-        || error(StatusCode::UNAUTHORIZED, "Unauthorized", "send a consumer token as Bearer or as the Basic password");
-    let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or_else(unauthorized)?;
-    let (scheme, rest) = auth.split_once(' ').ok_or_else(unauthorized)?;
-    let secret = if scheme.eq_ignore_ascii_case("bearer") {
-        rest.trim().to_string()
-    } else if scheme.eq_ignore_ascii_case("basic") {
-        use base64::Engine;
-        let decoded = base64::engine::general_purpose::STANDARD.decode(rest.trim()).map_err(|_| unauthorized())?;
-        let text = String::from_utf8(decoded).map_err(|_| unauthorized())?;
-        text.split_once(':').map(|(_, p)| p.to_string()).ok_or_else(unauthorized)?
-    } else {
-        return Err(unauthorized());
-    };
-    let token = s.tokens.check(&secret).ok_or_else(unauthorized)?;
+pub(crate) fn admit(s: &Taxii, headers: &HeaderMap) -> Result<ConsumerToken, Response> {
+    let token = s.token(headers).ok_or_else(|| {
+        error(StatusCode::UNAUTHORIZED, "Unauthorized", "send a consumer token as Bearer or as the Basic password")
+    })?;
     if let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) {
         let ok = accept.split(',').any(|m| {
             let m = m.trim().to_ascii_lowercase().replace(' ', "");
@@ -312,18 +452,32 @@ fn admit(s: &Taxii, headers: &HeaderMap) -> Result<ConsumerToken, Response> {
     Ok(token)
 }
 
-fn base_url(s: &Taxii, headers: &HeaderMap) -> String {
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).map(str::to_string).unwrap_or_else(|| {
-        s.node.config().http.as_ref().map(|h| h.listen.clone()).unwrap_or_else(|| "localhost".into())
+/// Where clients reach this server: `[http] public_url` if set, else the
+/// authority the client used (HTTP/2 `:authority`, HTTP/1.1 `Host`), never
+/// the listen address (which may be `0.0.0.0` or behind a proxy).
+fn base_url(s: &Taxii, uri: &Uri, headers: &HeaderMap) -> String {
+    if let Some(public) = s.node.config().http.as_ref().and_then(|h| h.public_url.as_deref()) {
+        return public.trim_end_matches('/').to_string();
+    }
+    let authority = uri.authority().map(|a| a.as_str().to_string()).or_else(|| {
+        headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|h| h.parse::<axum::http::uri::Authority>().ok())
+            .map(|a| a.as_str().to_string())
     });
-    format!("https://{host}")
+    match authority {
+        Some(a) => format!("https://{a}"),
+        // No authority at all (not valid HTTP/1.1 or h2): a relative URL.
+        None => String::new(),
+    }
 }
 
-async fn discovery(State(s): State<Arc<Taxii>>, headers: HeaderMap) -> Response {
+async fn discovery(State(s): State<Arc<Taxii>>, uri: Uri, headers: HeaderMap) -> Response {
     if let Err(r) = admit(&s, &headers) {
         return r;
     }
-    let root = format!("{}/{API_ROOT}/", base_url(&s, &headers));
+    let root = format!("{}/{API_ROOT}/", base_url(&s, &uri, &headers));
     taxii(&json!({
         "title": format!("Jaring node {}", s.node.id()),
         "description": "Scam and trafficking indicators shared between South-East Asian ministries",
@@ -376,7 +530,13 @@ fn parse_query(raw: Option<&str>) -> Result<PageQuery, Response> {
         match k.as_ref() {
             "limit" => {
                 let n: usize = v.parse().map_err(|_| bad(format!("limit: {v:?} is not a number")))?;
-                q.limit = n.clamp(1, MAX_LIMIT);
+                // TAXII 2.1 §3.4.1: limit is the most objects the client
+                // wants in one response; zero asks for a page of nothing,
+                // which no client means. Refused rather than guessed.
+                if n == 0 {
+                    return Err(bad("limit: must be a positive integer (1 or more)".into()));
+                }
+                q.limit = n.min(MAX_LIMIT);
             }
             "next" => {
                 q.after_seq = Some(v.parse().map_err(|_| bad(format!("next: {v:?} is not a cursor from this server")))?)
@@ -388,8 +548,9 @@ fn parse_query(raw: Option<&str>) -> Result<PageQuery, Response> {
             }
             "match[type]" => q.types = Some(list(&v)),
             "match[id]" => q.ids = Some(list(&v)),
-            // Only the current version is served; spec_version is always 2.1.
-            "match[version]" | "match[spec_version]" => {}
+            "match[spec_version]" => q.spec_versions = Some(list(&v)),
+            // Only the current version of each object is served.
+            "match[version]" => {}
             _ => {}
         }
     }
@@ -446,7 +607,7 @@ async fn objects(
 ) -> Response {
     match run_page(&s, &id, &headers, parse_query(raw.as_deref())).await {
         Ok((items, more)) => {
-            let objs = items.iter().map(|i| stix::indicator(&i.record)).collect();
+            let objs = items.iter().map(Item::stix).collect();
             paged(&items, more, "objects", objs)
         }
         Err(r) => r,
@@ -464,11 +625,10 @@ async fn manifest(
             let objs = items
                 .iter()
                 .map(|i| {
-                    let o = stix::indicator(&i.record);
                     json!({
-                        "id": o["id"],
+                        "id": i.stix()["id"],
                         "date_added": micros(i.date_added_us),
-                        "version": o["modified"],
+                        "version": i.version(),
                         "media_type": stix::STIX_MEDIA_TYPE,
                     })
                 })
@@ -496,7 +656,7 @@ async fn object(
     match run_page(&s, &id, &headers, by_id(raw.as_deref(), &object_id)).await {
         Ok((items, _)) if items.is_empty() => error(StatusCode::NOT_FOUND, "Not Found", "no such object"),
         Ok((items, _)) => {
-            let objs = items.iter().map(|i| stix::indicator(&i.record)).collect();
+            let objs = items.iter().map(Item::stix).collect();
             paged(&items, false, "objects", objs)
         }
         Err(r) => r,
@@ -512,7 +672,7 @@ async fn versions(
     match run_page(&s, &id, &headers, by_id(raw.as_deref(), &object_id)).await {
         Ok((items, _)) if items.is_empty() => error(StatusCode::NOT_FOUND, "Not Found", "no such object"),
         Ok((items, _)) => {
-            let v: Vec<Value> = items.iter().map(|i| stix::indicator(&i.record)["modified"].clone()).collect();
+            let v: Vec<Value> = items.iter().map(Item::version).collect();
             paged(&items, false, "versions", v)
         }
         Err(r) => r,

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::SystemTime;
 
-use rand_core::{OsRng, RngCore};
+use getrandom::SysRng;
+use getrandom::rand_core::{Rng, UnwrapErr};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -121,7 +122,7 @@ pub fn create(path: &Path, name: &str, max_tlp: Tlp, kinds: Vec<Kind>) -> Result
         return Err(TokenError::Exists(name.into()));
     }
     let mut secret = [0u8; 32];
-    OsRng.fill_bytes(&mut secret);
+    UnwrapErr(SysRng).fill_bytes(&mut secret);
     let token = format!("{PREFIX}{}", hex::encode(secret));
     let record = ConsumerToken {
         name: name.into(),

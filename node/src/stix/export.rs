@@ -39,7 +39,9 @@ pub fn identity_id(origin: &str) -> String {
     format!("identity--{}", uuid::Uuid::new_v5(&NAMESPACE, format!("jaring-node:{origin}").as_bytes()))
 }
 
-/// The identity object of an origin node.
+/// The identity object of an origin node. Only standard properties, so
+/// strict STIX parsers (OASIS `stix2` with `allow_custom=False`) accept it;
+/// the node id is in the name and in each indicator's `x_jaring_origin`.
 pub fn identity(origin: &str) -> Value {
     json!({
         "type": "identity",
@@ -50,7 +52,6 @@ pub fn identity(origin: &str) -> Value {
         "name": format!("Jaring node {origin}"),
         "identity_class": "organization",
         "sectors": ["government-national"],
-        "x_jaring_node_id": origin,
     })
 }
 

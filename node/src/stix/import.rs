@@ -1,26 +1,54 @@
-//! STIX 2.1 bundles into Jaring submissions.
+//! STIX 2.1 into Jaring submissions.
 //!
-//! Every `indicator` with a simple equality pattern (`[type:prop = '…']`)
-//! on a type Jaring knows becomes a [`NewIndicator`]; anything else in the
-//! bundle (identities, marking definitions, relationships) is skipped
-//! silently, and every indicator that cannot be taken gets its own
-//! [`ObjectError`] while the rest go on.
+//! Every `indicator` whose pattern names values by equality
+//! (`[type:prop = '…']`, several joined by `OR`: one submission each, see
+//! [`super::pattern`]) on a type Jaring knows becomes [`NewIndicator`]s;
+//! anything else (identities, marking definitions, relationships) is
+//! skipped, and every indicator that cannot be taken gets its own
+//! [`ObjectError`] while the rest go on. Files are read object by object
+//! ([`super::stream`]): a bundle, a TAXII envelope or one object.
+//!
+//! # Mapping
+//!
+//! | STIX | Jaring |
+//! |---|---|
+//! | `valid_from` (else `created`) | first seen |
+//! | `x_jaring_last_seen`, else `modified`, else `valid_from` | last seen (never the import time) |
+//! | `valid_until` | expiry |
+//! | `labels` (known categories; none known: `other`) | categories |
+//! | `confidence` (0-100; absent: 50) | confidence |
+//! | the most restrictive TLP among `object_marking_refs` and `granular_markings` | TLP (none: AMBER) |
+//! | `external_references` (`url`, else `external_id`) | source references |
+//! | `created_by_ref` (the identity's `name` when the file holds it) | one more source reference, `producer: <name>` |
+//! | `x_jaring_distribution` | distribution |
+//!
+//! TLP markings are the official TLP 2.0 and TLP 1.0 marking definitions,
+//! and any `marking-definition` object in the file that states a TLP level
+//! (TLP 2.0 extension, or the STIX 2.0 `definition_type: "tlp"`); a file's
+//! identities and marking definitions are learnt in a first pass
+//! ([`StixContext`]), wherever they stand in the file.
+
+use std::collections::HashMap;
 
 use serde_json::Value;
 
+use super::pattern::{self, Comparison};
 use crate::model::{Category, Distribution, Kind, Tlp};
-use crate::node::NewIndicator;
+use crate::submission::NewIndicator;
 
-/// The bundle itself is unusable.
+/// The file as a whole is unusable.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ImportError {
-    /// Not JSON.
+    /// Not JSON (or JSON broken at some point: the error says where).
     #[error("not JSON: {0}")]
     Json(#[from] serde_json::Error),
-    /// JSON, but not a STIX bundle.
-    #[error("not a STIX 2.1 bundle: {0}")]
+    /// JSON, but not a STIX bundle, TAXII envelope or STIX object.
+    #[error("not a STIX 2.1 bundle, TAXII envelope or STIX object: {0}")]
     NotBundle(&'static str),
+    /// The reader's callback stopped the walk.
+    #[error("stopped before the end of the file")]
+    Stopped,
 }
 
 /// One refused object.
@@ -34,44 +62,131 @@ pub struct ObjectError {
     pub reason: String,
 }
 
-/// Parses a simple equality pattern into (object type, property, value).
+/// Most identities and marking definitions a [`StixContext`] keeps (a
+/// bound on its memory whatever the file holds).
+pub const MAX_CONTEXT_OBJECTS: usize = 100_000;
+
+/// What a file says about the objects its indicators refer to: identity
+/// names (for `created_by_ref`) and TLP levels of its own marking
+/// definitions.
+#[derive(Debug, Clone, Default)]
+pub struct StixContext {
+    identities: HashMap<String, Identity>,
+    markings: HashMap<String, Tlp>,
+    /// This node's id: its own identity is not a producer worth naming.
+    pub this_node: Option<String>,
+    /// Whether to keep `created_by_ref` as a source reference (files are
+    /// imported with it; [`to_submission`] of a lone object without).
+    pub producers: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Identity {
+    name: String,
+    node_id: Option<String>,
+}
+
+impl StixContext {
+    /// A context for importing into node `this_node`.
+    pub fn for_node(this_node: Option<String>) -> StixContext {
+        StixContext { this_node, producers: true, ..StixContext::default() }
+    }
+
+    /// Learns from one object of the file (identities, marking definitions).
+    pub fn learn(&mut self, o: &Value) {
+        let Some(id) = o.get("id").and_then(Value::as_str) else { return };
+        match o.get("type").and_then(Value::as_str) {
+            Some("identity") if self.identities.len() < MAX_CONTEXT_OBJECTS => {
+                if let Some(name) = o.get("name").and_then(Value::as_str) {
+                    let node_id = o.get("x_jaring_node_id").and_then(Value::as_str).map(str::to_string);
+                    self.identities.insert(id.to_string(), Identity { name: name.to_string(), node_id });
+                }
+            }
+            Some("marking-definition") if self.markings.len() < MAX_CONTEXT_OBJECTS => {
+                if let Some(tlp) = marking_tlp(o) {
+                    self.markings.insert(id.to_string(), tlp);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn tlp_of(&self, id: &str) -> Option<Tlp> {
+        official_tlp(id).or_else(|| self.markings.get(id).copied())
+    }
+
+    /// The source reference naming the producer of an object, if it is
+    /// not this node.
+    fn producer(&self, created_by: &str) -> Option<String> {
+        if !self.producers {
+            return None;
+        }
+        match self.identities.get(created_by) {
+            Some(i) if i.node_id.is_some() && i.node_id == self.this_node => None,
+            Some(i) => Some(format!("producer: {}", i.name)),
+            None => Some(format!("producer: {created_by}")),
+        }
+    }
+}
+
+/// The TLP level a marking-definition object states, if any.
+fn marking_tlp(o: &Value) -> Option<Tlp> {
+    if let Some(t) = o.get("id").and_then(Value::as_str).and_then(official_tlp) {
+        return Some(t);
+    }
+    let level = o
+        .get("extensions")
+        .and_then(|e| e.get(super::TLP2_EXTENSION))
+        .and_then(|e| e.get("tlp_2_0"))
+        .or_else(|| {
+            (o.get("definition_type").and_then(Value::as_str) == Some("tlp"))
+                .then(|| o.get("definition").and_then(|d| d.get("tlp")))
+                .flatten()
+        })
+        .and_then(Value::as_str)?;
+    level.trim().trim_start_matches("TLP:").trim_start_matches("tlp:").parse().ok()
+}
+
+/// The official TLP marking definitions: TLP 2.0, and TLP 1.0 of STIX 2.1
+/// section 7.2.1.4 (WHITE is CLEAR).
+fn official_tlp(id: &str) -> Option<Tlp> {
+    for t in Tlp::ALL {
+        if super::tlp_marking_id(*t) == id {
+            return Some(*t);
+        }
+    }
+    match id {
+        "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9" => Some(Tlp::Clear),
+        "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da" => Some(Tlp::Green),
+        "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82" => Some(Tlp::Amber),
+        "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed" => Some(Tlp::Red),
+        _ => None,
+    }
+}
+
+/// The most restrictive TLP among an object's markings, object-level and
+/// granular (a granular marking restricts part of the object; the whole
+/// indicator is kept at the strictest).
+fn strictest_tlp(o: &Value, ctx: &StixContext) -> Option<Tlp> {
+    let object_refs = o.get("object_marking_refs").and_then(Value::as_array).into_iter().flatten();
+    let granular =
+        o.get("granular_markings").and_then(Value::as_array).into_iter().flatten().filter_map(|g| g.get("marking_ref"));
+    object_refs.chain(granular).filter_map(Value::as_str).filter_map(|id| ctx.tlp_of(id)).max()
+}
+
+/// Parses a single equality pattern into (object type, property, value).
 ///
 /// # Errors
 ///
-/// A message saying what is unsupported.
+/// A message saying what is unsupported (an `OR` too: see
+/// [`pattern::comparisons`] for patterns that name several values).
 pub fn parse_pattern(p: &str) -> Result<(String, String, String), String> {
-    let inner = p
-        .trim()
-        .strip_prefix('[')
-        .and_then(|s| s.strip_suffix(']'))
-        .ok_or("pattern must be one observation: [type:property = 'value']")?;
-    let (path, rest) = inner.split_once('=').ok_or("only '=' comparisons are supported")?;
-    let (ty, prop) = path.trim().split_once(':').ok_or("object path must be type:property")?;
-    let rest = rest.trim();
-    let body = rest.strip_prefix('\'').ok_or("the value must be a quoted string")?;
-    let mut value = String::with_capacity(body.len());
-    let mut chars = body.chars();
-    let mut closed = false;
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => match chars.next() {
-                Some(e @ ('\'' | '\\')) => value.push(e),
-                _ => return Err("bad escape in the value".into()),
-            },
-            '\'' => {
-                closed = true;
-                break;
-            }
-            c => value.push(c),
-        }
+    let mut all = pattern::comparisons(p)?;
+    if all.len() != 1 {
+        return Err("only a single comparison is supported here".into());
     }
-    if !closed {
-        return Err("unterminated string".into());
-    }
-    if !chars.as_str().trim().is_empty() {
-        return Err("only a single comparison is supported (no AND/OR/qualifiers)".into());
-    }
-    Ok((ty.trim().to_string(), prop.trim().to_string(), value))
+    let Comparison { object_type, property, value } = all.remove(0);
+    Ok((object_type, property, value))
 }
 
 fn kind_of(ty: &str, prop: &str) -> Result<Kind, String> {
@@ -94,25 +209,6 @@ fn kind_of(ty: &str, prop: &str) -> Result<Kind, String> {
     }
 }
 
-fn tlp_of(refs: Option<&Value>) -> Option<Tlp> {
-    let refs = refs?.as_array()?;
-    refs.iter().filter_map(Value::as_str).find_map(|id| {
-        for t in Tlp::ALL {
-            if super::tlp_marking_id(*t) == id {
-                return Some(*t);
-            }
-        }
-        // TLP 1.0 markings of STIX 2.1 section 7.2.1.4.
-        match id {
-            "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9" => Some(Tlp::Clear),
-            "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da" => Some(Tlp::Green),
-            "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82" => Some(Tlp::Amber),
-            "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed" => Some(Tlp::Red),
-            _ => None,
-        }
-    })
-}
-
 fn time_ms(field: &str, v: &Value) -> Result<i64, String> {
     let s = v.as_str().ok_or_else(|| format!("{field}: not a string"))?;
     let t = humantime::parse_rfc3339_weak(s).map_err(|e| format!("{field}: {e}"))?;
@@ -120,12 +216,32 @@ fn time_ms(field: &str, v: &Value) -> Result<i64, String> {
     Ok(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// One indicator object as a submission.
+fn opt_time(o: &Value, field: &str) -> Result<Option<i64>, String> {
+    o.get(field).filter(|v| !v.is_null()).map(|v| time_ms(field, v)).transpose()
+}
+
+/// One indicator object as a submission (a single-comparison pattern),
+/// without a file's context: official TLP markings only, no producer
+/// reference (see [`to_submissions`] for the general case).
 ///
 /// # Errors
 ///
 /// Why the object cannot be taken.
 pub fn to_submission(o: &Value) -> Result<NewIndicator, String> {
+    let mut all = to_submissions(o, &StixContext::default())?;
+    if all.len() != 1 {
+        return Err(format!("pattern: names {} values; one was expected here", all.len()));
+    }
+    Ok(all.remove(0))
+}
+
+/// One indicator object as submissions: one per value its pattern names
+/// (see the module doc for the mapping), all or none.
+///
+/// # Errors
+///
+/// Why the object cannot be taken.
+pub fn to_submissions(o: &Value, ctx: &StixContext) -> Result<Vec<NewIndicator>, String> {
     if o.get("spec_version").and_then(Value::as_str).is_some_and(|v| v != "2.1") {
         return Err("spec_version: only 2.1 is supported".into());
     }
@@ -137,9 +253,17 @@ pub fn to_submission(o: &Value) -> Result<NewIndicator, String> {
     {
         return Err(format!("pattern_type: {pt:?} is not supported (stix only)"));
     }
-    let pattern = o.get("pattern").and_then(Value::as_str).ok_or("pattern: missing")?;
-    let (ty, prop, value) = parse_pattern(pattern).map_err(|e| format!("pattern: {e}"))?;
-    let kind = kind_of(&ty, &prop)?;
+    let text = o.get("pattern").and_then(Value::as_str).ok_or("pattern: missing")?;
+    let comparisons = pattern::comparisons(text).map_err(|e| format!("pattern: {e}"))?;
+    let n = comparisons.len();
+    let mut kinds = Vec::with_capacity(n);
+    for (i, c) in comparisons.iter().enumerate() {
+        let kind = kind_of(&c.object_type, &c.property).map_err(|e| match n {
+            1 => e,
+            _ => format!("comparison {} of {n}: {e}", i + 1),
+        })?;
+        kinds.push(kind);
+    }
     let mut categories: Vec<Category> = o
         .get("labels")
         .and_then(Value::as_array)
@@ -156,14 +280,17 @@ pub fn to_submission(o: &Value) -> Result<NewIndicator, String> {
             .filter(|c| *c <= 100)
             .ok_or("confidence: must be an integer 0-100")?,
     };
-    let first_seen_ms = o.get("valid_from").map(|v| time_ms("valid_from", v)).transpose()?;
-    let valid_until_ms = o.get("valid_until").map(|v| time_ms("valid_until", v)).transpose()?;
-    let last_seen_ms = o.get("x_jaring_last_seen").map(|v| time_ms("x_jaring_last_seen", v)).transpose()?;
+    let created = opt_time(o, "created")?;
+    let modified = opt_time(o, "modified")?;
+    let valid_from = opt_time(o, "valid_from")?;
+    let first_seen_ms = valid_from.or(created);
+    let last_seen_ms = opt_time(o, "x_jaring_last_seen")?.or(modified).or(valid_from).or(created);
+    let valid_until_ms = opt_time(o, "valid_until")?;
     let distribution = match o.get("x_jaring_distribution").and_then(Value::as_str) {
         Some(d) => Some(d.parse::<Distribution>().map_err(|e| format!("x_jaring_distribution: {e}"))?),
         None => None,
     };
-    let source_refs = o
+    let mut source_refs: Vec<String> = o
         .get("external_references")
         .and_then(Value::as_array)
         .map(|refs| {
@@ -174,47 +301,74 @@ pub fn to_submission(o: &Value) -> Result<NewIndicator, String> {
                 .collect()
         })
         .unwrap_or_default();
-    Ok(NewIndicator {
-        kind: Some(kind),
-        value,
-        categories,
-        confidence,
-        tlp: Some(tlp_of(o.get("object_marking_refs")).unwrap_or(Tlp::Amber)),
-        distribution,
-        first_seen_ms,
-        last_seen_ms,
-        valid_until_ms,
-        description: o.get("description").and_then(Value::as_str).map(str::to_string),
-        source_refs,
-    })
+    if let Some(producer) = o.get("created_by_ref").and_then(Value::as_str).and_then(|id| ctx.producer(id))
+        && !source_refs.contains(&producer)
+        && source_refs.len() < crate::envelope::MAX_SOURCE_REFS
+    {
+        source_refs.push(producer);
+    }
+    let tlp = strictest_tlp(o, ctx).unwrap_or(Tlp::Amber);
+    let description = o.get("description").and_then(Value::as_str).map(str::to_string);
+    Ok(comparisons
+        .into_iter()
+        .zip(kinds)
+        .map(|(c, kind)| NewIndicator {
+            kind: Some(kind),
+            value: c.value,
+            categories: categories.clone(),
+            confidence,
+            tlp: Some(tlp),
+            distribution,
+            first_seen_ms,
+            last_seen_ms,
+            valid_until_ms,
+            description: description.clone(),
+            source_refs: source_refs.clone(),
+        })
+        .collect())
 }
 
-/// One indicator object of a bundle: its index in `objects` and the
-/// submission, or why it was refused.
+/// One indicator object of a bundle: its index in `objects` and a
+/// submission, or why it was refused (an object whose pattern names several
+/// values appears once per value, with the same index).
 pub type ParsedObject = (usize, Result<NewIndicator, ObjectError>);
 
-/// Parses a bundle: one result per `indicator` object, in order, with its
-/// index in `objects` (other object types are skipped).
+/// What one object of a file gives: its index, its id, and its
+/// submissions or why it was refused. `None` for objects that are not
+/// indicators.
+pub fn parse_object(index: usize, o: &Value, ctx: &StixContext) -> Option<Result<Vec<NewIndicator>, ObjectError>> {
+    let ty = o.get("type").and_then(Value::as_str);
+    if ty.is_some() && ty != Some("indicator") {
+        return None;
+    }
+    let id = o.get("id").and_then(Value::as_str).unwrap_or("").to_string();
+    let r = if ty.is_none() { Err("type: missing".to_string()) } else { to_submissions(o, ctx) };
+    Some(r.map_err(|reason| ObjectError { index, id, reason }))
+}
+
+/// Parses a bundle, TAXII envelope or object held in memory: one result
+/// per value an `indicator` object names, in order, with its index in
+/// `objects` (other object types are skipped). Files are better read with
+/// [`super::stream::for_each_object`].
 ///
 /// # Errors
 ///
-/// [`ImportError`] if the text is not a bundle at all.
+/// [`ImportError`] if the text is not a bundle, envelope or object at all.
 pub fn parse_bundle(text: &str) -> Result<Vec<ParsedObject>, ImportError> {
-    let v: Value = serde_json::from_str(text)?;
-    if v.get("type").and_then(Value::as_str) != Some("bundle") {
-        return Err(ImportError::NotBundle("type is not \"bundle\""));
-    }
-    let objects = v.get("objects").and_then(Value::as_array).ok_or(ImportError::NotBundle("no objects array"))?;
+    let mut ctx = StixContext::for_node(None);
+    super::stream::for_each_object(text.as_bytes(), |_, o| {
+        ctx.learn(&o);
+        std::ops::ControlFlow::Continue(())
+    })?;
     let mut out = Vec::new();
-    for (index, o) in objects.iter().enumerate() {
-        let ty = o.get("type").and_then(Value::as_str);
-        if ty.is_some() && ty != Some("indicator") {
-            continue;
+    super::stream::for_each_object(text.as_bytes(), |index, o| {
+        match parse_object(index, &o, &ctx) {
+            Some(Ok(all)) => out.extend(all.into_iter().map(|n| (index, Ok(n)))),
+            Some(Err(e)) => out.push((index, Err(e))),
+            None => {}
         }
-        let id = o.get("id").and_then(Value::as_str).unwrap_or("").to_string();
-        let r = if ty.is_none() { Err("type: missing".to_string()) } else { to_submission(o) };
-        out.push((index, r.map_err(|reason| ObjectError { index, id, reason })));
-    }
+        std::ops::ControlFlow::Continue(())
+    })?;
     Ok(out)
 }
 
@@ -308,7 +462,103 @@ mod tests {
         assert_eq!((e1.index, e1.id.as_str()), (2, "indicator--2"));
         assert!(e1.reason.contains("file"), "{}", e1.reason);
         assert!(r[2].1.as_ref().unwrap_err().reason.contains("pattern: missing"));
-        assert!(matches!(parse_bundle("{\"type\":\"x\"}"), Err(ImportError::NotBundle(_))));
+        assert!(matches!(parse_bundle("{\"id\":\"x\"}"), Err(ImportError::NotBundle(_))));
+        // A single object of another type is read and skipped.
+        assert_eq!(parse_bundle("{\"type\":\"x\"}").unwrap().len(), 0);
         assert!(matches!(parse_bundle("nope"), Err(ImportError::Json(_))));
+    }
+
+    const TLP_RED_2: &str = "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1";
+    const TLP_CLEAR_2: &str = "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487";
+    const TLP_GREEN_1: &str = "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da";
+
+    fn indicator_with(extra: Value) -> Value {
+        let mut o = serde_json::json!({
+            "type": "indicator", "spec_version": "2.1", "id": "indicator--9",
+            "created": "2014-05-08T09:00:00.000Z", "modified": "2015-01-02T03:04:05.000Z",
+            "pattern": "[domain-name:value = 'scam.example']", "pattern_type": "stix",
+            "valid_from": "2014-06-01T00:00:00Z",
+        });
+        if let (Some(o), Value::Object(extra)) = (o.as_object_mut(), extra) {
+            o.extend(extra);
+        }
+        o
+    }
+
+    #[test]
+    fn the_most_restrictive_marking_wins_granular_ones_included() {
+        let ctx = StixContext::default();
+        let t = |extra: Value| to_submissions(&indicator_with(extra), &ctx).unwrap()[0].tlp;
+        assert_eq!(t(serde_json::json!({"object_marking_refs": [TLP_CLEAR_2, TLP_RED_2]})), Some(Tlp::Red));
+        assert_eq!(t(serde_json::json!({"object_marking_refs": [TLP_RED_2, TLP_CLEAR_2]})), Some(Tlp::Red));
+        assert_eq!(t(serde_json::json!({"object_marking_refs": [TLP_GREEN_1]})), Some(Tlp::Green));
+        let granular = serde_json::json!({
+            "object_marking_refs": [TLP_CLEAR_2],
+            "granular_markings": [{"marking_ref": TLP_RED_2, "selectors": ["description"]}],
+        });
+        assert_eq!(t(granular), Some(Tlp::Red));
+        assert_eq!(t(serde_json::json!({})), Some(Tlp::Amber));
+        // A marking definition of the file itself states the level.
+        let mut ctx = StixContext::default();
+        ctx.learn(&serde_json::json!({"type": "marking-definition", "id": "marking-definition--custom",
+            "definition_type": "tlp", "definition": {"tlp": "amber"}}));
+        let o = indicator_with(serde_json::json!({"object_marking_refs": ["marking-definition--custom", TLP_GREEN_1]}));
+        assert_eq!(to_submissions(&o, &ctx).unwrap()[0].tlp, Some(Tlp::Amber));
+    }
+
+    #[test]
+    fn history_comes_from_the_object_never_from_the_import_time() {
+        let ctx = StixContext::default();
+        let n = &to_submissions(&indicator_with(serde_json::json!({})), &ctx).unwrap()[0];
+        assert_eq!(n.first_seen_ms, Some(1_401_580_800_000)); // valid_from 2014-06-01
+        assert_eq!(n.last_seen_ms, Some(1_420_167_845_000)); // modified 2015-01-02T03:04:05
+        let no_modified = indicator_with(serde_json::json!({"modified": null}));
+        let n = &to_submissions(&no_modified, &ctx).unwrap()[0];
+        assert_eq!(n.last_seen_ms, Some(1_401_580_800_000)); // valid_from
+        let with_last = indicator_with(serde_json::json!({"x_jaring_last_seen": "2016-01-01T00:00:00Z"}));
+        assert_eq!(to_submissions(&with_last, &ctx).unwrap()[0].last_seen_ms, Some(1_451_606_400_000));
+    }
+
+    #[test]
+    fn the_producer_is_kept_as_a_source_reference_unless_it_is_this_node() {
+        let mut ctx = StixContext::for_node(Some("ID".into()));
+        ctx.learn(&serde_json::json!({"type": "identity", "id": "identity--a", "name": "CERT Contoh"}));
+        ctx.learn(&serde_json::json!({"type": "identity", "id": "identity--me", "name": "Jaring node ID",
+            "x_jaring_node_id": "ID"}));
+        let refs = |by: &str| {
+            let o = indicator_with(serde_json::json!({"created_by_ref": by,
+                "external_references": [{"source_name": "x", "url": "https://example.org/1"}]}));
+            to_submissions(&o, &ctx).unwrap()[0].source_refs.clone()
+        };
+        assert_eq!(refs("identity--a"), vec!["https://example.org/1".to_string(), "producer: CERT Contoh".into()]);
+        assert_eq!(
+            refs("identity--unknown"),
+            vec!["https://example.org/1".to_string(), "producer: identity--unknown".into()]
+        );
+        assert_eq!(refs("identity--me"), vec!["https://example.org/1".to_string()]);
+    }
+
+    #[test]
+    fn an_or_of_equalities_names_one_indicator_per_value() {
+        let ctx = StixContext::default();
+        let o = indicator_with(serde_json::json!({
+            "pattern": "[domain-name:value = 'a.example'] OR [url:value = 'https://b.example/x' OR ipv4-addr:value = '198.51.100.7']"}));
+        let all = to_submissions(&o, &ctx).unwrap();
+        let got: Vec<(Option<Kind>, &str)> = all.iter().map(|n| (n.kind, n.value.as_str())).collect();
+        assert_eq!(
+            got,
+            vec![
+                (Some(Kind::Domain), "a.example"),
+                (Some(Kind::Url), "https://b.example/x"),
+                (Some(Kind::Ip), "198.51.100.7")
+            ]
+        );
+        let bad =
+            indicator_with(serde_json::json!({"pattern": "[domain-name:value = 'a.example'] OR [file:name = 'x']"}));
+        let e = to_submissions(&bad, &ctx).unwrap_err();
+        assert!(e.starts_with("comparison 2 of 2: pattern: object type \"file\""), "{e}");
+        let and =
+            indicator_with(serde_json::json!({"pattern": "[domain-name:value = 'a.example' AND url:value = 'x']"}));
+        assert!(to_submissions(&and, &ctx).unwrap_err().contains("AND is not supported"));
     }
 }

@@ -4,8 +4,10 @@
 //!   STIX 2.1 `indicator` (pattern per kind, validity, confidence,
 //!   revocation, TLP 2.0 marking, `created_by_ref` to an `identity` per
 //!   origin), and a streaming bundle writer.
-//! - [`import`]: STIX 2.1 bundles back into submissions, with one error per
-//!   refused object.
+//! - [`import`]: STIX 2.1 bundles, TAXII envelopes and single objects back
+//!   into submissions, with one error per refused object;
+//!   [`stream`] reads a file object by object (bounded memory),
+//!   [`pattern`] the equality comparisons of a pattern.
 //!
 //! # Mapping
 //!
@@ -30,9 +32,11 @@
 
 pub mod export;
 pub mod import;
+pub mod pattern;
+pub mod stream;
 
 pub use export::{BundleWriter, identity, identity_id, indicator, indicator_id, tlp_marking, tlp_marking_id};
-pub use import::{ImportError, ObjectError, parse_bundle, parse_pattern};
+pub use import::{ImportError, ObjectError, StixContext, parse_bundle, parse_object, parse_pattern};
 
 /// The UUIDv5 namespace of Jaring's STIX ids.
 pub const NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6a61_7269_6e67_5000_8000_0000_5354_4958);

@@ -175,6 +175,16 @@ pub fn plain_key(kind: Kind, digest: &str) -> Vec<u8> {
     k
 }
 
+/// `list 0x00 kind-or-"*" 0x00 value`: an allowlist entry.
+pub fn allow_key(list: &str, kind: Option<Kind>, value: &str) -> Vec<u8> {
+    let mut k = list.as_bytes().to_vec();
+    k.push(0);
+    k.extend_from_slice(kind.map_or("*", Kind::as_str).as_bytes());
+    k.push(0);
+    k.extend_from_slice(value.as_bytes());
+    k
+}
+
 /// What the store holds about one (origin, origin_seq).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OriginEntry {

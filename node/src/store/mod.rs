@@ -2,23 +2,37 @@
 //!
 //! [`Engine`] is the whole contract an embedded database has to meet: point
 //! reads, ordered scans of a keyspace, and atomic, durable batches of writes.
-//! One adapter per engine lives beside this file ([`sled_engine`]); the rest
-//! of the node only sees [`Store`], which gives the keyspaces their meaning.
+//! One adapter per engine lives beside this file: [`fjall_engine`] (the
+//! default) and [`sled_engine`]; [`open`] picks one and refuses a store
+//! another engine wrote.
 //!
-//! Keyspaces (see [`Keyspace`]) hold the local log (the source of truth),
-//! per-origin chain positions and heads, the lookup index, plain values of
-//! personal data (local only), subscription cursors, peers, keys, the audit
-//! chain, the review quarantine, fork evidence and counters.
+//! Keyspaces ([`Keyspace`], laid out in [`layout`]) hold the local log (the
+//! source of truth), per-origin chain positions and heads, the lookup index,
+//! plain values of personal data (local only), subscription cursors, peers,
+//! keys, the audit chain, the review quarantine, fork evidence, counters,
+//! feedback references and allowlists. Above the engines:
+//! - [`tables`]: typed reads and writes of every keyspace ([`Tables`],
+//!   [`TableWrites`]) and the log as decoded entries ([`LogEntry`]), so no
+//!   file outside this folder names a keyspace or decodes a raw record;
+//! - [`overlay`]: the single writer's read-your-writes transaction;
+//! - [`records`]: the JSON records kept beside the log;
+//! - [`audit`]: listing and verifying the audit chain, also offline.
 
+pub mod audit;
 pub mod fjall_engine;
 pub mod layout;
+pub mod overlay;
+pub mod records;
 pub mod sled_engine;
+pub mod tables;
 
 use std::ops::Bound;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use layout::Keyspace;
+pub use overlay::Overlay;
+pub use tables::{LogEntry, LogRecord, TableWrites, Tables, decode_log};
 
 /// A storage failure. The node treats these as fatal for the operation and
 /// never acknowledges a write that returned one.
@@ -44,6 +58,13 @@ pub enum StoreError {
         /// What.
         reason: String,
     },
+}
+
+impl StoreError {
+    /// A log entry that is not what the index or the caller says it is.
+    pub fn corrupt_log(reason: impl Into<String>) -> StoreError {
+        StoreError::Corrupt { keyspace: Keyspace::Log, reason: reason.into() }
+    }
 }
 
 /// One write in a batch.
@@ -80,6 +101,11 @@ impl Batch {
     /// Number of writes.
     pub fn len(&self) -> usize {
         self.ops.len()
+    }
+
+    /// Adds another batch's writes after this one's.
+    pub fn append(&mut self, other: Batch) {
+        self.ops.extend(other.ops);
     }
 
     /// The writes, in order.

@@ -12,7 +12,7 @@ use rustls::ServerConfig;
 use rustls_pki_types::UnixTime;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
@@ -21,6 +21,7 @@ use tonic::transport::server::Connected;
 use tracing::Instrument;
 
 use super::{ALPN_H2, PeerTrust};
+use crate::admission::{Admission, Caps, Ticket, WhenFull};
 
 /// Who is on the other end of a federation connection. tonic puts it in
 /// every request's extensions:
@@ -101,19 +102,27 @@ impl AsyncWrite for TlsConn {
 }
 
 /// Bounds on the handshakes the listener runs.
+///
+/// A connection counts against the caps from `accept` until its handshake
+/// is over; established connections (authenticated peers) do not.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HandshakeLimits {
     /// A client that has not finished its TLS handshake by then is dropped.
     pub timeout: Duration,
-    /// At most this many handshakes run at once; further connections wait
-    /// in the kernel's accept queue.
+    /// At most this many handshakes run at once. When full, the oldest is
+    /// dropped to make room, one whose client has sent nothing first (see
+    /// [`crate::admission`]), so idle connections cannot hold a peer out.
     pub max_in_flight: usize,
+    /// At most this many handshakes from one client address (IPv6: /64)
+    /// run at once; more connections from it are closed at once.
+    pub max_per_ip: usize,
 }
 
 impl Default for HandshakeLimits {
-    /// 10 seconds, 128 handshakes.
+    /// 5 seconds, 128 handshakes, 8 per client address (as in
+    /// [`crate::config::FederationConfig`]).
     fn default() -> HandshakeLimits {
-        HandshakeLimits { timeout: Duration::from_secs(10), max_in_flight: 128 }
+        HandshakeLimits { timeout: Duration::from_secs(5), max_in_flight: 128, max_per_ip: 8 }
     }
 }
 
@@ -121,7 +130,10 @@ impl Default for HandshakeLimits {
 /// `tonic::transport::Server::serve_with_incoming`.
 ///
 /// Each TCP connection gets its TLS handshake in its own task, bounded by
-/// [`HandshakeLimits`], so one slow client holds up nobody. A connection is
+/// [`HandshakeLimits`], so one slow client holds up nobody: connections
+/// are accepted as fast as they come, the caps close the excess at once,
+/// and a full listener drops its oldest handshake (a silent one first)
+/// rather than making new clients wait in the kernel's accept queue. A connection is
 /// yielded only after the handshake succeeded, ALPN chose `h2`, and the
 /// client certificate identified a peer in the [`PeerTrust`] (checked again
 /// after the handshake, so the connection is tagged with the node id of the
@@ -197,15 +209,12 @@ async fn accept_loop(
     limits: HandshakeLimits,
     tx: mpsc::Sender<TlsConn>,
 ) {
-    let in_flight = Arc::new(Semaphore::new(limits.max_in_flight.max(1)));
+    let admission = Admission::new(
+        "federation",
+        Caps { total: limits.max_in_flight, per_ip: limits.max_per_ip },
+        WhenFull::EvictOldest,
+    );
     loop {
-        let permit = tokio::select! {
-            () = tx.closed() => return,
-            permit = in_flight.clone().acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => return, // never closed
-            },
-        };
         let accepted = tokio::select! {
             () = tx.closed() => return,
             accepted = listener.accept() => accepted,
@@ -217,6 +226,10 @@ async fn accept_loop(
                 continue;
             }
         };
+        let Ok(ticket) = admission.admit(remote_addr.ip()) else {
+            // Closed at once (logged by the admission).
+            continue;
+        };
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(%remote_addr, error = %e, "cannot set TCP_NODELAY");
         }
@@ -225,7 +238,7 @@ async fn accept_loop(
             trust: trust.clone(),
             timeout: limits.timeout,
             tx: tx.clone(),
-            _permit: permit,
+            ticket,
         };
         tokio::spawn(handshake.run(tcp, remote_addr).instrument(tracing::debug_span!("tls_handshake", %remote_addr)));
     }
@@ -250,14 +263,42 @@ struct Handshake {
     trust: PeerTrust,
     timeout: Duration,
     tx: mpsc::Sender<TlsConn>,
-    /// Frees a handshake slot when the handshake is over.
-    _permit: OwnedSemaphorePermit,
+    /// Its place among the handshakes; freed when the handshake is over.
+    ticket: Ticket,
 }
 
 impl Handshake {
     async fn run(self, tcp: TcpStream, remote_addr: SocketAddr) {
-        let Handshake { acceptor, trust, timeout, tx, _permit: permit } = self;
-        let stream = match tokio::time::timeout(timeout, acceptor.accept(tcp)).await {
+        let Handshake { acceptor, trust, timeout, tx, mut ticket } = self;
+        let deadline = tokio::time::Instant::now() + timeout;
+        // Wait for the ClientHello's first bytes, so a connection that says
+        // nothing can be told from a handshake under way.
+        let first_bytes = tokio::select! {
+            r = tokio::time::timeout_at(deadline, tcp.readable()) => r,
+            () = ticket.evicted() => {
+                tracing::debug!(%remote_addr, "silent connection closed to make room for a new handshake");
+                return;
+            }
+        };
+        match first_bytes {
+            Ok(Ok(())) => ticket.mark_started(),
+            Ok(Err(error)) => {
+                tracing::debug!(%remote_addr, %error, "connection failed before the TLS handshake");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!(%remote_addr, ?timeout, "client sent nothing; closed at the handshake timeout");
+                return;
+            }
+        }
+        let handshake = tokio::select! {
+            r = tokio::time::timeout_at(deadline, acceptor.accept(tcp)) => r,
+            () = ticket.evicted() => {
+                tracing::debug!(%remote_addr, "handshake closed to make room for a new one");
+                return;
+            }
+        };
+        let stream = match handshake {
             Ok(Ok(stream)) => stream,
             Ok(Err(error)) => {
                 log_failed_handshake(remote_addr, &error);
@@ -268,7 +309,7 @@ impl Handshake {
                 return;
             }
         };
-        drop(permit);
+        drop(ticket);
 
         let session = stream.get_ref().1;
         if session.alpn_protocol() != Some(ALPN_H2) {

@@ -560,7 +560,7 @@ async fn reloaded_client_certificate_is_presented_at_the_next_handshake() {
 async fn a_silent_client_blocks_nobody_and_times_out() {
     let pki = Pki::new();
     let (ca_a, ca_b) = (ca("A"), ca("B"));
-    let limits = HandshakeLimits { timeout: Duration::from_millis(300), max_in_flight: 2 };
+    let limits = HandshakeLimits { timeout: Duration::from_millis(300), max_in_flight: 2, max_per_ip: 2 };
     let mut listener = Listener::start_with(pki.own(&ca_a, "A"), trust(vec![peer("B", &ca_b)]), limits).await;
     let config = client_config(pki.own(&ca_b, "B"), &ca_der(&ca_a)).unwrap();
 

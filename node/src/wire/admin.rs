@@ -2,21 +2,20 @@
 
 use jaring_proto::pb;
 
-use super::{WireError, categories_from_wire, categories_to_wire};
+use super::{FromPb, ToPb, WireEnum, WireError, categories_from_wire, categories_to_wire};
 use crate::allowlist::AllowEntry;
 use crate::feedback::{FeedbackEvent, FeedbackSummary, FeedbackType, NewFeedback};
 use crate::model::{Action, Distribution, Kind, Tlp, Trust};
-use crate::node::NewIndicator;
 use crate::peers::{InboundAgreement, OutboundAgreement, Peer};
+use crate::submission::NewIndicator;
 use crate::view::{Assertion, IndicatorRecord, LookupResult, MergedView, ValueStatus};
 
 fn opt_ms(v: i64) -> Option<i64> {
     (v != 0).then_some(v)
 }
 
-impl TryFrom<pb::IndicatorInput> for NewIndicator {
-    type Error = WireError;
-    fn try_from(i: pb::IndicatorInput) -> Result<Self, WireError> {
+impl FromPb<pb::IndicatorInput> for NewIndicator {
+    fn from_pb(i: pb::IndicatorInput) -> Result<NewIndicator, WireError> {
         Ok(NewIndicator {
             kind: Kind::from_wire(i.kind)?,
             value: i.value,
@@ -33,15 +32,17 @@ impl TryFrom<pb::IndicatorInput> for NewIndicator {
     }
 }
 
-impl From<&NewIndicator> for pb::IndicatorInput {
-    fn from(i: &NewIndicator) -> Self {
+impl ToPb for NewIndicator {
+    type Pb = pb::IndicatorInput;
+    fn to_pb(&self) -> pb::IndicatorInput {
+        let i = self;
         pb::IndicatorInput {
-            kind: i.kind.map_or(0, i32::from),
+            kind: i.kind.map_or(0, WireEnum::to_wire),
             value: i.value.clone(),
             categories: categories_to_wire(&i.categories),
             confidence: i.confidence,
-            tlp: i.tlp.map_or(0, i32::from),
-            distribution: i.distribution.map_or(0, i32::from),
+            tlp: i.tlp.map_or(0, WireEnum::to_wire),
+            distribution: i.distribution.map_or(0, WireEnum::to_wire),
             first_seen_ms: i.first_seen_ms.unwrap_or(0),
             last_seen_ms: i.last_seen_ms.unwrap_or(0),
             valid_until_ms: i.valid_until_ms.unwrap_or(0),
@@ -51,25 +52,27 @@ impl From<&NewIndicator> for pb::IndicatorInput {
     }
 }
 
-impl From<&IndicatorRecord> for pb::IndicatorRecord {
-    fn from(r: &IndicatorRecord) -> Self {
+impl ToPb for IndicatorRecord {
+    type Pb = pb::IndicatorRecord;
+    fn to_pb(&self) -> pb::IndicatorRecord {
+        let r = self;
         pb::IndicatorRecord {
             id: r.id.clone(),
             origin: r.origin.clone(),
             origin_seq: r.origin_seq,
             local_seq: r.local_seq,
-            kind: r.kind.into(),
+            kind: r.kind.to_wire(),
             value: r.value.clone(),
             keyed_hash: r.keyed_hash.clone().unwrap_or_default(),
             hash_epoch: r.hash_epoch.unwrap_or(0),
             categories: categories_to_wire(&r.categories),
             confidence: u32::from(r.confidence),
-            tlp: r.tlp.into(),
-            distribution: r.distribution.into(),
+            tlp: r.tlp.to_wire(),
+            distribution: r.distribution.to_wire(),
             first_seen_ms: r.first_seen_ms,
             last_seen_ms: r.last_seen_ms,
             valid_until_ms: r.valid_until_ms.unwrap_or(0),
-            action: r.action.into(),
+            action: r.action.to_wire(),
             version: r.version,
             created_at_ms: r.created_at_ms,
             description: r.description.clone().unwrap_or_default(),
@@ -79,9 +82,8 @@ impl From<&IndicatorRecord> for pb::IndicatorRecord {
     }
 }
 
-impl TryFrom<pb::IndicatorRecord> for IndicatorRecord {
-    type Error = WireError;
-    fn try_from(r: pb::IndicatorRecord) -> Result<Self, WireError> {
+impl FromPb<pb::IndicatorRecord> for IndicatorRecord {
+    fn from_pb(r: pb::IndicatorRecord) -> Result<IndicatorRecord, WireError> {
         Ok(IndicatorRecord {
             id: r.id,
             origin: r.origin,
@@ -126,10 +128,12 @@ fn status_from_wire(v: i32) -> Result<ValueStatus, WireError> {
     }
 }
 
-impl From<&MergedView> for pb::MergedView {
-    fn from(v: &MergedView) -> Self {
+impl ToPb for MergedView {
+    type Pb = pb::MergedView;
+    fn to_pb(&self) -> pb::MergedView {
+        let v = self;
         pb::MergedView {
-            kind: v.kind.into(),
+            kind: v.kind.to_wire(),
             value: v.value.clone(),
             keyed_hash: v.keyed_hash.clone().unwrap_or_default(),
             status: status_to_wire(v.status),
@@ -144,7 +148,7 @@ impl From<&MergedView> for pb::MergedView {
                     version: a.version,
                     categories: categories_to_wire(&a.categories),
                     confidence: u32::from(a.confidence),
-                    tlp: a.tlp.into(),
+                    tlp: a.tlp.to_wire(),
                     first_seen_ms: a.first_seen_ms,
                     last_seen_ms: a.last_seen_ms,
                     valid_until_ms: a.valid_until_ms.unwrap_or(0),
@@ -153,15 +157,14 @@ impl From<&MergedView> for pb::MergedView {
                     score: u32::from(a.score),
                 })
                 .collect(),
-            feedback: v.feedback.iter().map(Into::into).collect(),
+            feedback: v.feedback.iter().map(ToPb::to_pb).collect(),
             score: u32::from(v.score),
         }
     }
 }
 
-impl TryFrom<pb::MergedView> for MergedView {
-    type Error = WireError;
-    fn try_from(v: pb::MergedView) -> Result<Self, WireError> {
+impl FromPb<pb::MergedView> for MergedView {
+    fn from_pb(v: pb::MergedView) -> Result<MergedView, WireError> {
         let mut assertions = Vec::with_capacity(v.assertions.len());
         for a in v.assertions {
             assertions.push(Assertion {
@@ -179,7 +182,8 @@ impl TryFrom<pb::MergedView> for MergedView {
                 score: u8::try_from(a.score).unwrap_or(u8::MAX),
             });
         }
-        let feedback: Vec<FeedbackEvent> = v.feedback.into_iter().map(TryInto::try_into).collect::<Result<_, _>>()?;
+        let feedback: Vec<FeedbackEvent> =
+            v.feedback.into_iter().map(FeedbackEvent::from_pb).collect::<Result<_, _>>()?;
         let view = MergedView {
             kind: Kind::require_wire(v.kind)?,
             value: v.value,
@@ -200,14 +204,16 @@ fn text(s: String) -> Option<String> {
     (!s.is_empty()).then_some(s)
 }
 
-impl From<&FeedbackEvent> for pb::FeedbackEvent {
-    fn from(e: &FeedbackEvent) -> Self {
+impl ToPb for FeedbackEvent {
+    type Pb = pb::FeedbackEvent;
+    fn to_pb(&self) -> pb::FeedbackEvent {
+        let e = self;
         pb::FeedbackEvent {
             reporter: e.reporter.clone(),
             origin_seq: e.origin_seq,
             local_seq: e.local_seq,
-            r#type: e.feedback_type.into(),
-            kind: e.kind.into(),
+            r#type: e.feedback_type.to_wire(),
+            kind: e.kind.to_wire(),
             value: e.value.clone(),
             indicator_id: e.indicator_id.clone().unwrap_or_default(),
             indicator_origin: e.indicator_origin.clone().unwrap_or_default(),
@@ -218,15 +224,14 @@ impl From<&FeedbackEvent> for pb::FeedbackEvent {
             referred_to: e.referred_to.clone().unwrap_or_default(),
             observed_at_ms: e.observed_at_ms,
             created_at_ms: e.created_at_ms,
-            tlp: e.tlp.into(),
-            distribution: e.distribution.into(),
+            tlp: e.tlp.to_wire(),
+            distribution: e.distribution.to_wire(),
         }
     }
 }
 
-impl TryFrom<pb::FeedbackEvent> for FeedbackEvent {
-    type Error = WireError;
-    fn try_from(e: pb::FeedbackEvent) -> Result<Self, WireError> {
+impl FromPb<pb::FeedbackEvent> for FeedbackEvent {
+    fn from_pb(e: pb::FeedbackEvent) -> Result<FeedbackEvent, WireError> {
         Ok(FeedbackEvent {
             reporter: e.reporter,
             origin_seq: e.origin_seq,
@@ -249,9 +254,8 @@ impl TryFrom<pb::FeedbackEvent> for FeedbackEvent {
     }
 }
 
-impl TryFrom<pb::AddFeedbackRequest> for NewFeedback {
-    type Error = WireError;
-    fn try_from(r: pb::AddFeedbackRequest) -> Result<Self, WireError> {
+impl FromPb<pb::AddFeedbackRequest> for NewFeedback {
+    fn from_pb(r: pb::AddFeedbackRequest) -> Result<NewFeedback, WireError> {
         Ok(NewFeedback {
             value: r.value,
             kind: Kind::from_wire(r.kind)?,
@@ -267,12 +271,14 @@ impl TryFrom<pb::AddFeedbackRequest> for NewFeedback {
     }
 }
 
-impl From<&AllowEntry> for pb::AllowlistEntry {
-    fn from(e: &AllowEntry) -> Self {
+impl ToPb for AllowEntry {
+    type Pb = pb::AllowlistEntry;
+    fn to_pb(&self) -> pb::AllowlistEntry {
+        let e = self;
         pb::AllowlistEntry {
             list: e.list.clone(),
             value: e.value.clone(),
-            kind: e.kind.map_or(0, i32::from),
+            kind: e.kind.map_or(0, WireEnum::to_wire),
             action: e.action.as_str().into(),
             builtin: e.builtin,
             note: e.note.clone(),
@@ -280,9 +286,8 @@ impl From<&AllowEntry> for pb::AllowlistEntry {
     }
 }
 
-impl TryFrom<pb::AllowlistEntry> for AllowEntry {
-    type Error = WireError;
-    fn try_from(e: pb::AllowlistEntry) -> Result<Self, WireError> {
+impl FromPb<pb::AllowlistEntry> for AllowEntry {
+    fn from_pb(e: pb::AllowlistEntry) -> Result<AllowEntry, WireError> {
         Ok(AllowEntry {
             list: e.list,
             kind: Kind::from_wire(e.kind)?,
@@ -294,20 +299,21 @@ impl TryFrom<pb::AllowlistEntry> for AllowEntry {
     }
 }
 
-impl From<&LookupResult> for pb::LookupResult {
-    fn from(r: &LookupResult) -> Self {
+impl ToPb for LookupResult {
+    type Pb = pb::LookupResult;
+    fn to_pb(&self) -> pb::LookupResult {
+        let r = self;
         pb::LookupResult {
             query: r.query.clone(),
-            views: r.views.iter().map(Into::into).collect(),
+            views: r.views.iter().map(ToPb::to_pb).collect(),
             error: r.error.as_ref().map(|e| pb::FieldError { field: "value".into(), reason: e.clone() }),
         }
     }
 }
 
-impl TryFrom<pb::LookupResult> for LookupResult {
-    type Error = WireError;
-    fn try_from(r: pb::LookupResult) -> Result<Self, WireError> {
-        let views: Vec<MergedView> = r.views.into_iter().map(TryInto::try_into).collect::<Result<_, _>>()?;
+impl FromPb<pb::LookupResult> for LookupResult {
+    fn from_pb(r: pb::LookupResult) -> Result<LookupResult, WireError> {
+        let views: Vec<MergedView> = r.views.into_iter().map(MergedView::from_pb).collect::<Result<_, _>>()?;
         Ok(LookupResult { query: r.query, found: !views.is_empty(), views, error: r.error.map(|e| e.reason) })
     }
 }
@@ -340,20 +346,21 @@ pub fn trust_wire(t: Trust) -> i32 {
     trust_to_wire(t)
 }
 
-impl From<&OutboundAgreement> for pb::OutboundAgreement {
-    fn from(a: &OutboundAgreement) -> Self {
+impl ToPb for OutboundAgreement {
+    type Pb = pb::OutboundAgreement;
+    fn to_pb(&self) -> pb::OutboundAgreement {
+        let a = self;
         pb::OutboundAgreement {
-            kinds: a.kinds.iter().map(|&k| i32::from(k)).collect(),
-            max_tlp: a.max_tlp.into(),
+            kinds: a.kinds.iter().map(|&k| k.to_wire()).collect(),
+            max_tlp: a.max_tlp.to_wire(),
             categories: categories_to_wire(&a.categories),
             relay: a.relay,
         }
     }
 }
 
-impl TryFrom<pb::OutboundAgreement> for OutboundAgreement {
-    type Error = WireError;
-    fn try_from(a: pb::OutboundAgreement) -> Result<Self, WireError> {
+impl FromPb<pb::OutboundAgreement> for OutboundAgreement {
+    fn from_pb(a: pb::OutboundAgreement) -> Result<OutboundAgreement, WireError> {
         let max_tlp = Tlp::from_wire(a.max_tlp)?.unwrap_or(Tlp::Green);
         if max_tlp == Tlp::Red {
             return Err(WireError::Invalid { field: "share_max_tlp", reason: "RED is never shared".into() });
@@ -367,18 +374,19 @@ impl TryFrom<pb::OutboundAgreement> for OutboundAgreement {
     }
 }
 
-impl From<&InboundAgreement> for pb::InboundAgreement {
-    fn from(a: &InboundAgreement) -> Self {
+impl ToPb for InboundAgreement {
+    type Pb = pb::InboundAgreement;
+    fn to_pb(&self) -> pb::InboundAgreement {
+        let a = self;
         pb::InboundAgreement {
-            kinds: a.kinds.iter().map(|&k| i32::from(k)).collect(),
+            kinds: a.kinds.iter().map(|&k| k.to_wire()).collect(),
             min_confidence: u32::from(a.min_confidence),
         }
     }
 }
 
-impl TryFrom<pb::InboundAgreement> for InboundAgreement {
-    type Error = WireError;
-    fn try_from(a: pb::InboundAgreement) -> Result<Self, WireError> {
+impl FromPb<pb::InboundAgreement> for InboundAgreement {
+    fn from_pb(a: pb::InboundAgreement) -> Result<InboundAgreement, WireError> {
         let min_confidence = u8::try_from(a.min_confidence)
             .ok()
             .filter(|c| *c <= 100)
@@ -390,19 +398,150 @@ impl TryFrom<pb::InboundAgreement> for InboundAgreement {
     }
 }
 
-impl From<&Peer> for pb::PeerRecord {
-    fn from(p: &Peer) -> Self {
+impl ToPb for Peer {
+    type Pb = pb::PeerRecord;
+    fn to_pb(&self) -> pb::PeerRecord {
+        let p = self;
         pb::PeerRecord {
             node_id: p.node_id().to_string(),
             trust: trust_to_wire(p.trust),
             member_only: p.member_only,
             endpoint: p.endpoint().to_string(),
             tls_name: p.card.tls_name.clone(),
-            outbound: Some((&p.outbound).into()),
-            inbound: Some((&p.inbound).into()),
+            outbound: Some(p.outbound.to_pb()),
+            inbound: Some(p.inbound.to_pb()),
             key_ids: p.card.signing_keys.iter().map(|k| k.key_id.clone()).collect(),
             added_at_ms: p.added_at_ms,
             identity_json: p.card_text.clone(),
         }
+    }
+}
+
+impl ToPb for crate::node::StatusReport {
+    type Pb = pb::StatusResponse;
+    fn to_pb(&self) -> pb::StatusResponse {
+        pb::StatusResponse {
+            node_id: self.node_id.clone(),
+            version: self.version.clone(),
+            started_at_ms: self.started_at_ms,
+            log_head: self.log_head,
+            signing_key_ids: self.signing_key_ids.clone(),
+            kinds: self.kinds.iter().map(|(k, count)| pb::KindCount { kind: k.to_wire(), count: *count }).collect(),
+            origins: self
+                .origins
+                .iter()
+                .map(|o| pb::OriginCount { origin: o.origin.clone(), count: o.count, head_seq: o.head_seq })
+                .collect(),
+            peers: self
+                .peers
+                .iter()
+                .map(|p| pb::PeerStatus {
+                    node_id: p.node_id.clone(),
+                    trust: p.trust.to_string(),
+                    inbound_state: p.inbound_state.clone(),
+                    inbound_cursor: p.inbound_cursor,
+                    inbound_head: p.inbound_head,
+                    last_contact_ms: p.last_contact_ms,
+                    outbound_streams: p.outbound_streams,
+                    inbound_lag_ms: p.inbound_lag_ms,
+                    last_error: p.last_error.clone(),
+                })
+                .collect(),
+            quarantined: self.quarantined,
+            rejected_last_hour: self.rejected_last_hour,
+            quarantined_last_hour: self.quarantined_last_hour,
+            certs: self
+                .certs
+                .iter()
+                .map(|c| pb::CertStatus {
+                    warning: c.warning,
+                    subject: c.subject.clone(),
+                    not_after_ms: c.not_after_ms,
+                })
+                .collect(),
+            signing_keys: self
+                .signing_keys
+                .iter()
+                .map(|k| pb::SigningKeyStatus {
+                    key_id: k.key_id.clone(),
+                    valid_from_ms: k.valid_from_ms,
+                    revoked_at_ms: k.revoked_at_ms.unwrap_or(0),
+                    current: k.current,
+                })
+                .collect(),
+            forks: self.forks,
+            federation_listen: self.federation_listen.clone(),
+            admin_listen: self.admin_listen.clone(),
+            max_message_bytes: u64::try_from(self.max_message_bytes).unwrap_or(u64::MAX),
+            max_batch: u32::try_from(self.max_batch).unwrap_or(u32::MAX),
+            region: self.region.clone().unwrap_or_default(),
+        }
+    }
+}
+
+impl ToPb for crate::node::ReviewItem {
+    type Pb = pb::QuarantineRecord;
+    fn to_pb(&self) -> pb::QuarantineRecord {
+        pb::QuarantineRecord {
+            local_seq: self.local_seq,
+            peer: self.record.peer.clone(),
+            reason: self.record.reason.clone(),
+            indicator: self.indicator.as_ref().map(ToPb::to_pb),
+            received_at_ms: self.record.received_at_ms,
+            decision: self.record.decision.to_string(),
+            note: self.record.note.clone(),
+            view: self.view.as_ref().map(ToPb::to_pb),
+        }
+    }
+}
+
+impl ToPb for crate::node::KeyInfo {
+    type Pb = pb::KeyRecord;
+    fn to_pb(&self) -> pb::KeyRecord {
+        let k = self;
+        pb::KeyRecord {
+            key_id: k.key_id.clone(),
+            owner: k.owner.clone(),
+            public_key_hex: k.public_key_hex.clone(),
+            valid_from_ms: k.valid_from_ms,
+            revoked_at_ms: k.revoked_at_ms.unwrap_or(0),
+            current: k.current,
+            local: k.local,
+        }
+    }
+}
+
+impl ToPb for crate::audit::AuditEntry {
+    type Pb = pb::AuditRecord;
+    fn to_pb(&self) -> pb::AuditRecord {
+        let e = self;
+        pb::AuditRecord {
+            seq: e.seq,
+            at_ms: e.at_ms,
+            category: e.draft.category.as_str().into(),
+            actor: e.draft.actor.clone(),
+            action: e.draft.action.clone(),
+            peer: e.draft.peer.clone().unwrap_or_default(),
+            origin: e.draft.origin.clone().unwrap_or_default(),
+            origin_seq: e.draft.origin_seq.unwrap_or(0),
+            reason: e.draft.reason.clone().unwrap_or_default(),
+            detail: e.draft.detail.clone(),
+            prev_hash: e.prev_hash.clone(),
+            hash: e.hash.clone(),
+        }
+    }
+}
+
+/// The wire form of a verification outcome.
+pub fn verify_response(outcome: Result<u64, crate::store::audit::AuditVerifyError>) -> pb::VerifyAuditResponse {
+    match outcome {
+        Ok(n) => pb::VerifyAuditResponse { ok: true, entries_checked: n, first_bad_seq: 0, error: String::new() },
+        Err(crate::store::audit::AuditVerifyError::Broken(b)) => pb::VerifyAuditResponse {
+            ok: false,
+            entries_checked: b.seq().saturating_sub(1),
+            first_bad_seq: b.seq(),
+            error: b.to_string(),
+        },
+        Err(e) => pb::VerifyAuditResponse { ok: false, entries_checked: 0, first_bad_seq: 0, error: e.to_string() },
     }
 }

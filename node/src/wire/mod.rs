@@ -1,24 +1,21 @@
 //! The one place where protobuf meets the domain.
 //!
 //! Everything that crosses the wire is decoded here into plain domain types
-//! with their invariants checked (`TryFrom<pb::X>`), and encoded back
-//! (`From<&X> for pb::X`). A value from a peer or a client that breaks an
-//! invariant is a [`WireError`] naming the field.
+//! with their invariants checked ([`FromPb`]), and encoded back
+//! ([`ToPb`]). A value from a peer or a client that breaks an invariant is a
+//! [`WireError`] naming the field. (The domain types and the generated
+//! protobuf types live in crates of their own, so the orphan rule rules out
+//! `From`/`TryFrom` between them; these two traits are the same thing with
+//! local names.)
 
 use jaring_proto::pb;
 use prost::Message;
 
 use crate::envelope::{BodyHash, Entry, EnvelopeBody, Indicator, KeyEvent, SignedEnvelope, Value};
 use crate::feedback::{Feedback, FeedbackType};
-use crate::model::{Action, Category, Confidence, Distribution, Kind, Tlp};
+use crate::model::{Action, Category, Confidence, Distribution, InvalidField, Kind, Tlp};
+use crate::node_id::NodeId;
 use crate::pii;
-
-/// Largest description accepted, in bytes.
-pub const MAX_DESCRIPTION: usize = 4096;
-/// Largest number of source references per indicator.
-pub const MAX_SOURCE_REFS: usize = 32;
-/// Largest source reference, in bytes.
-pub const MAX_SOURCE_REF: usize = 2048;
 
 /// A protobuf message that does not make a valid domain value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -48,6 +45,12 @@ pub enum WireError {
     },
 }
 
+impl From<InvalidField> for WireError {
+    fn from(e: InvalidField) -> WireError {
+        WireError::Invalid { field: e.field, reason: e.reason }
+    }
+}
+
 impl WireError {
     fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
         WireError::Invalid { field, reason: reason.into() }
@@ -65,23 +68,53 @@ impl WireError {
 
 // --- enums ---------------------------------------------------------------------
 
+/// A domain value's protobuf form.
+pub trait ToPb {
+    /// The generated type.
+    type Pb;
+    /// Encodes.
+    fn to_pb(&self) -> Self::Pb;
+}
+
+/// A domain value decoded from its protobuf form, its invariants checked.
+pub trait FromPb<P>: Sized {
+    /// Decodes.
+    ///
+    /// # Errors
+    ///
+    /// [`WireError`] naming the first bad field.
+    fn from_pb(p: P) -> Result<Self, WireError>;
+}
+
+/// A domain enum carried as a protobuf enum number.
+pub trait WireEnum: Sized {
+    /// The protobuf enum number.
+    fn to_wire(self) -> i32;
+
+    /// Decodes the protobuf enum number; 0 (unspecified) is `None`.
+    ///
+    /// # Errors
+    ///
+    /// [`WireError::UnknownEnum`] for numbers this version does not know.
+    fn from_wire(v: i32) -> Result<Option<Self>, WireError>;
+
+    /// Like [`Self::from_wire`], with unspecified an error.
+    ///
+    /// # Errors
+    ///
+    /// [`WireError::Missing`] or [`WireError::UnknownEnum`].
+    fn require_wire(v: i32) -> Result<Self, WireError>;
+}
+
 macro_rules! enum_map {
     ($domain:ident, $pb:ident, $field:literal, { $($d:ident <=> $p:ident),+ $(,)? }) => {
-        impl From<$domain> for pb::$pb {
-            fn from(v: $domain) -> Self {
-                match v { $( $domain::$d => pb::$pb::$p, )+ }
+        impl WireEnum for $domain {
+            fn to_wire(self) -> i32 {
+                let v = match self { $( $domain::$d => pb::$pb::$p, )+ };
+                v as i32
             }
-        }
-        impl From<$domain> for i32 {
-            fn from(v: $domain) -> i32 { pb::$pb::from(v) as i32 }
-        }
-        impl $domain {
-            /// Decodes the protobuf enum number; 0 (unspecified) is `None`.
-            ///
-            /// # Errors
-            ///
-            /// [`WireError::UnknownEnum`] for numbers this version does not know.
-            pub fn from_wire(v: i32) -> Result<Option<$domain>, WireError> {
+
+            fn from_wire(v: i32) -> Result<Option<$domain>, WireError> {
                 match pb::$pb::try_from(v) {
                     $( Ok(pb::$pb::$p) => Ok(Some($domain::$d)), )+
                     Ok(_) => Ok(None),
@@ -89,12 +122,7 @@ macro_rules! enum_map {
                 }
             }
 
-            /// Like [`Self::from_wire`], with unspecified an error.
-            ///
-            /// # Errors
-            ///
-            /// [`WireError::Missing`] or [`WireError::UnknownEnum`].
-            pub fn require_wire(v: i32) -> Result<$domain, WireError> {
+            fn require_wire(v: i32) -> Result<$domain, WireError> {
                 Self::from_wire(v)?.ok_or(WireError::Missing($field))
             }
         }
@@ -141,32 +169,32 @@ pub fn categories_from_wire(v: &[i32]) -> Result<Vec<Category>, WireError> {
 
 /// Encodes categories.
 pub fn categories_to_wire(v: &[Category]) -> Vec<i32> {
-    v.iter().map(|&c| i32::from(c)).collect()
+    v.iter().map(|&c| c.to_wire()).collect()
 }
 
 // --- envelopes -------------------------------------------------------------------
 
-impl From<&SignedEnvelope> for pb::SignedIndicator {
-    fn from(e: &SignedEnvelope) -> Self {
-        pb::SignedIndicator { body: e.body.clone(), signature: e.signature.clone(), key_id: e.key_id.clone() }
+impl ToPb for SignedEnvelope {
+    type Pb = pb::SignedIndicator;
+    fn to_pb(&self) -> pb::SignedIndicator {
+        pb::SignedIndicator { body: self.body.clone(), signature: self.signature.clone(), key_id: self.key_id.clone() }
     }
 }
 
-impl From<pb::SignedIndicator> for SignedEnvelope {
-    fn from(e: pb::SignedIndicator) -> Self {
-        SignedEnvelope { body: e.body, signature: e.signature, key_id: e.key_id }
-    }
+/// A received `SignedIndicator` as an envelope (nothing in it is checked
+/// until it is verified).
+pub fn envelope_from_pb(e: pb::SignedIndicator) -> SignedEnvelope {
+    SignedEnvelope { body: e.body, signature: e.signature, key_id: e.key_id }
 }
 
-impl From<SignedEnvelope> for pb::SignedIndicator {
-    fn from(e: SignedEnvelope) -> Self {
-        pb::SignedIndicator { body: e.body, signature: e.signature, key_id: e.key_id }
-    }
+/// An envelope as a `SignedIndicator`, without copying its bytes.
+pub fn envelope_into_pb(e: SignedEnvelope) -> pb::SignedIndicator {
+    pb::SignedIndicator { body: e.body, signature: e.signature, key_id: e.key_id }
 }
 
 /// Encodes a signed envelope as stored in the log.
 pub fn encode_envelope(e: &SignedEnvelope) -> Vec<u8> {
-    pb::SignedIndicator::from(e).encode_to_vec()
+    e.to_pb().encode_to_vec()
 }
 
 /// Decodes a stored or received `SignedIndicator`.
@@ -175,7 +203,7 @@ pub fn encode_envelope(e: &SignedEnvelope) -> Vec<u8> {
 ///
 /// [`WireError::Decode`].
 pub fn decode_envelope(bytes: &[u8]) -> Result<SignedEnvelope, WireError> {
-    pb::SignedIndicator::decode(bytes).map(Into::into).map_err(|e| WireError::Decode(e.to_string()))
+    pb::SignedIndicator::decode(bytes).map(envelope_from_pb).map_err(|e| WireError::Decode(e.to_string()))
 }
 
 /// The origin named in an encoded `SignedIndicator`, read without decoding
@@ -237,7 +265,7 @@ pub fn encode_body(b: &EnvelopeBody) -> Vec<u8> {
 /// [`WireError`] naming the first bad field.
 pub fn decode_body(bytes: &[u8]) -> Result<EnvelopeBody, WireError> {
     let b = pb::EnvelopeBody::decode(bytes).map_err(|e| WireError::Decode(e.to_string()))?;
-    validate_node_id(&b.origin).map_err(|r| WireError::invalid("origin", r))?;
+    NodeId::check(&b.origin).map_err(|r| WireError::invalid("origin", r.to_string()))?;
     if b.origin_seq == 0 {
         return Err(WireError::Missing("origin_seq"));
     }
@@ -254,21 +282,6 @@ pub fn decode_body(bytes: &[u8]) -> Result<EnvelopeBody, WireError> {
     Ok(EnvelopeBody { origin: b.origin, origin_seq: b.origin_seq, prev_hash, created_at_ms: b.created_at_ms, entry })
 }
 
-/// Checks a node id: 1-32 characters of ASCII letters, digits, `-` and `_`.
-///
-/// # Errors
-///
-/// The reason, for the caller to wrap.
-pub fn validate_node_id(id: &str) -> Result<(), String> {
-    if id.is_empty() || id.len() > 32 {
-        return Err("node id must be 1-32 characters".into());
-    }
-    if !id.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_') {
-        return Err(format!("node id {id:?} may hold only ASCII letters, digits, '-' and '_'"));
-    }
-    Ok(())
-}
-
 fn indicator_to_wire(i: &Indicator) -> pb::Indicator {
     let (value, keyed_hash) = match &i.value {
         Value::Plain(v) => (v.clone(), None),
@@ -278,17 +291,17 @@ fn indicator_to_wire(i: &Indicator) -> pb::Indicator {
     };
     pb::Indicator {
         id: i.id.clone(),
-        kind: i.kind.into(),
+        kind: i.kind.to_wire(),
         value,
         keyed_hash,
         categories: categories_to_wire(&i.categories),
         confidence: i.confidence.into(),
-        tlp: i.tlp.into(),
-        distribution: i.distribution.into(),
+        tlp: i.tlp.to_wire(),
+        distribution: i.distribution.to_wire(),
         first_seen_ms: i.first_seen_ms,
         last_seen_ms: i.last_seen_ms,
         valid_until_ms: i.valid_until_ms.unwrap_or(0),
-        action: i.action.into(),
+        action: i.action.to_wire(),
         version: i.version,
         description: i.description.clone().unwrap_or_default(),
         source_refs: i.source_refs.clone(),
@@ -296,54 +309,24 @@ fn indicator_to_wire(i: &Indicator) -> pb::Indicator {
 }
 
 fn indicator_from_wire(i: pb::Indicator) -> Result<Indicator, WireError> {
-    if i.id.is_empty() || i.id.len() > 64 {
-        return Err(WireError::invalid("id", "must be 1-64 bytes"));
-    }
-    let kind = Kind::require_wire(i.kind)?;
-    if i.value.is_empty() || i.value.len() > 2048 || i.value.contains('\0') {
-        return Err(WireError::invalid("value", "must be 1-2048 bytes without NUL"));
-    }
-    let value = match i.keyed_hash {
-        None => Value::Plain(i.value),
-        Some(k) => {
-            if k.scheme != pii::SCHEME {
-                return Err(WireError::invalid("keyed_hash.scheme", format!("unknown scheme {:?}", k.scheme)));
-            }
-            if i.value.len() != 64 || !i.value.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')) {
-                return Err(WireError::invalid("value", "keyed hash must be 64 lowercase hex characters"));
-            }
-            Value::Keyed { epoch: k.epoch, digest: i.value }
-        }
-    };
-    let categories = categories_from_wire(&i.categories)?;
-    if categories.is_empty() {
-        return Err(WireError::Missing("categories"));
-    }
-    let confidence = Confidence::try_from(i.confidence).map_err(|e| WireError::invalid("confidence", e.to_string()))?;
-    let version = if i.version == 0 { return Err(WireError::Missing("version")) } else { i.version };
-    let description = (!i.description.is_empty()).then_some(i.description);
-    if description.as_ref().is_some_and(|d| d.len() > MAX_DESCRIPTION) {
-        return Err(WireError::invalid("description", format!("longer than {MAX_DESCRIPTION} bytes")));
-    }
-    if i.source_refs.len() > MAX_SOURCE_REFS || i.source_refs.iter().any(|s| s.len() > MAX_SOURCE_REF) {
-        return Err(WireError::invalid("source_refs", format!("at most {MAX_SOURCE_REFS} of {MAX_SOURCE_REF} bytes")));
-    }
-    Ok(Indicator {
+    let ind = Indicator {
         id: i.id,
-        kind,
-        value,
-        categories,
-        confidence,
+        kind: Kind::require_wire(i.kind)?,
+        value: value_from_wire(i.value, i.keyed_hash)?,
+        categories: categories_from_wire(&i.categories)?,
+        confidence: Confidence::try_from(i.confidence).map_err(|e| WireError::invalid("confidence", e.to_string()))?,
         tlp: Tlp::require_wire(i.tlp)?,
         distribution: Distribution::require_wire(i.distribution)?,
         first_seen_ms: i.first_seen_ms,
         last_seen_ms: i.last_seen_ms,
         valid_until_ms: (i.valid_until_ms != 0).then_some(i.valid_until_ms),
         action: Action::require_wire(i.action)?,
-        version,
-        description,
+        version: i.version,
+        description: (!i.description.is_empty()).then_some(i.description),
         source_refs: i.source_refs,
-    })
+    };
+    ind.validate()?;
+    Ok(ind)
 }
 
 fn key_event_to_wire(k: &KeyEvent) -> pb::KeyEvent {
@@ -372,7 +355,7 @@ fn key_event_from_wire(k: pb::KeyEvent) -> Result<KeyEvent, WireError> {
                 .as_slice()
                 .try_into()
                 .map_err(|_| WireError::invalid("new_public_key", "must be 32 bytes"))?;
-            if crate::envelope::key_id_of(&new_public_key).0 != r.new_key_id {
+            if crate::keys::key_id_of(&new_public_key).0 != r.new_key_id {
                 return Err(WireError::invalid("new_key_id", "does not match new_public_key"));
             }
             Ok(KeyEvent::Rotation { new_key_id: r.new_key_id, new_public_key, valid_from_ms: r.valid_from_ms })
@@ -396,21 +379,17 @@ fn value_to_wire(v: &Value) -> (String, Option<pb::KeyedHash>) {
 }
 
 fn value_from_wire(value: String, keyed_hash: Option<pb::KeyedHash>) -> Result<Value, WireError> {
-    if value.is_empty() || value.len() > 2048 || value.contains('\0') {
-        return Err(WireError::invalid("value", "must be 1-2048 bytes without NUL"));
-    }
-    match keyed_hash {
-        None => Ok(Value::Plain(value)),
+    let v = match keyed_hash {
+        None => Value::Plain(value),
         Some(k) => {
             if k.scheme != pii::SCHEME {
                 return Err(WireError::invalid("keyed_hash.scheme", format!("unknown scheme {:?}", k.scheme)));
             }
-            if value.len() != 64 || !value.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')) {
-                return Err(WireError::invalid("value", "keyed hash must be 64 lowercase hex characters"));
-            }
-            Ok(Value::Keyed { epoch: k.epoch, digest: value })
+            Value::Keyed { epoch: k.epoch, digest: value }
         }
-    }
+    };
+    v.validate()?;
+    Ok(v)
 }
 
 fn opt_text(s: String) -> Option<String> {
@@ -420,15 +399,15 @@ fn opt_text(s: String) -> Option<String> {
 fn feedback_to_wire(f: &Feedback) -> pb::Feedback {
     let (value, keyed_hash) = value_to_wire(&f.value);
     pb::Feedback {
-        kind: f.kind.into(),
+        kind: f.kind.to_wire(),
         value,
         keyed_hash,
-        r#type: f.feedback_type.into(),
+        r#type: f.feedback_type.to_wire(),
         indicator_id: f.indicator_id.clone().unwrap_or_default(),
         indicator_origin: f.indicator_origin.clone().unwrap_or_default(),
         categories: categories_to_wire(&f.categories),
-        tlp: f.tlp.into(),
-        distribution: f.distribution.into(),
+        tlp: f.tlp.to_wire(),
+        distribution: f.distribution.to_wire(),
         platform: f.platform.clone().unwrap_or_default(),
         action_taken: f.action_taken.clone().unwrap_or_default(),
         observed_at_ms: f.observed_at_ms,
@@ -442,7 +421,7 @@ fn feedback_from_wire(f: pb::Feedback) -> Result<Feedback, WireError> {
     let kind = Kind::require_wire(f.kind)?;
     let value = value_from_wire(f.value, f.keyed_hash)?;
     if let Some(origin) = opt_text(f.indicator_origin.clone()) {
-        validate_node_id(&origin).map_err(|r| WireError::invalid("feedback.indicator_origin", r))?;
+        NodeId::check(&origin).map_err(|r| WireError::invalid("feedback.indicator_origin", r.to_string()))?;
     }
     let fb = Feedback {
         kind,
@@ -460,11 +439,12 @@ fn feedback_from_wire(f: pb::Feedback) -> Result<Feedback, WireError> {
         note: opt_text(f.note),
         referred_to: opt_text(f.referred_to),
     };
-    fb.validate().map_err(|e| WireError::Invalid { field: e.field, reason: e.reason })?;
+    fb.validate()?;
     Ok(fb)
 }
 
 pub mod admin;
+pub mod status;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

@@ -1,0 +1,44 @@
+//! Jaring's domain: what an indicator is and the rules every node keeps,
+//! as plain types with their invariants. No I/O, no wire format, no
+//! storage: the compiler keeps it so, because this crate depends on none of
+//! tonic, prost, tokio, fjall or sled. The node (`jaring-node`) builds its
+//! storage, ledger, service and edges on top.
+//!
+//! # Layout
+//!
+//! - [`model`]: kinds, categories, TLP, distribution, trust, confidence,
+//!   [`model::InvalidField`]; [`node_id`]: the node-id rule.
+//! - [`normalize`]: one canonical form per real-world thing.
+//! - [`pii`]: keyed hashes for personal data, and which kinds are personal.
+//! - [`envelope`]: envelope and body types, the bytes that get signed, the
+//!   per-origin hash chain, indicator ids and the rules a body keeps.
+//! - [`submission`]: an indicator as submitted, checked into one ready to
+//!   sign.
+//! - [`keys`]: signing keys and the ring of trusted public keys.
+//! - [`identity`]: self-signed identity cards exchanged between ministries.
+//! - [`peers`], [`policy`]: peers, sharing agreements, and the rules that
+//!   decide what leaves a node and how arrivals are kept.
+//! - [`feedback`], [`scoring`], [`allowlist`]: what happened after sharing
+//!   (sightings, takedowns, false positives), confidence decay, and values
+//!   never published as scams without an override ([`reserved_ip`]: the IP
+//!   ranges that are never a scam's address).
+//! - [`view`]: the merged view of a value across origins.
+//! - [`audit`]: the hash-chained audit log's entries and their check.
+#![forbid(unsafe_code)]
+
+pub mod allowlist;
+pub mod audit;
+pub mod envelope;
+pub mod feedback;
+pub mod identity;
+pub mod keys;
+pub mod model;
+pub mod node_id;
+pub mod normalize;
+pub mod peers;
+pub mod pii;
+pub mod policy;
+pub mod reserved_ip;
+pub mod scoring;
+pub mod submission;
+pub mod view;

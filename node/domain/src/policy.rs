@@ -1,0 +1,429 @@
+//! Sharing rules: what leaves this node for a peer, and how arrivals from a
+//! peer are kept.
+//!
+//! Outbound, in order (all must pass):
+//! 1. RED and `local` never leave the node.
+//! 2. Nothing goes back to its own origin.
+//! 3. Another origin's entry is relayed only if the agreement allows relay,
+//!    its distribution is `federation` (`direct` is never relayed) and its
+//!    TLP is not AMBER+STRICT (which never goes beyond the origin's direct
+//!    peers).
+//! 4. The entry's TLP is at most the agreement's `max_tlp` (GREEN unless
+//!    the admin said otherwise), its kind is in the agreement's kinds, and
+//!    one of its categories is in the agreement's categories (empty lists
+//!    mean all).
+//!
+//! Key events of an origin travel wherever that origin's indicators may, so
+//! receivers can follow rotations.
+//!
+//! Feedback events (sightings, takedowns, false positives, ...) carry the
+//! kind, categories, TLP and distribution of the indicator they respond to
+//! (inherited when the reporter made them) and are routed exactly like an
+//! indicator with those markings, by rules 1-4, with one addition: the
+//! indicator's origin (`indicator_origin`) may always receive feedback about
+//! its own indicator when it is the peer, whatever the agreement's kinds and
+//! categories (rules 1-3 and the TLP ceiling still hold). Receivers check
+//! feedback with the same hard rules as indicators.
+//!
+//! Inbound: entries from a `review` peer, or outside the inbound agreement
+//! (kind not accepted, confidence below the minimum) wait in quarantine.
+
+use crate::envelope::{Entry, EnvelopeBody, Indicator};
+use crate::feedback::Feedback;
+use crate::model::{Distribution, Tlp, Trust};
+use crate::peers::Peer;
+
+/// Whether `body`, held by this node (`own` is this node's id), may be sent
+/// to `peer`.
+pub fn may_send(body: &EnvelopeBody, own: &str, peer: &Peer) -> bool {
+    if !origin_may_go(&body.origin, own, peer) {
+        return false;
+    }
+    let relayed = body.origin != own;
+    match &body.entry {
+        Entry::KeyEvent(_) => true,
+        Entry::Indicator(ind) => indicator_may_go(ind, relayed, peer),
+        Entry::Feedback(f) => feedback_may_go(f, relayed, peer),
+    }
+}
+
+/// Whether anything of `origin` may be sent to `peer`: never back to its
+/// origin, and another origin's entries only when relaying is agreed.
+pub fn origin_may_go(origin: &str, own: &str, peer: &Peer) -> bool {
+    origin != peer.node_id() && (origin == own || peer.outbound.relay)
+}
+
+fn feedback_may_go(f: &Feedback, relayed: bool, peer: &Peer) -> bool {
+    let hard = Markings { kind: f.kind, categories: &f.categories, tlp: f.tlp, distribution: f.distribution };
+    if !hard.may_leave(relayed) {
+        return false;
+    }
+    let a = &peer.outbound;
+    let to_target_origin = f.indicator_origin.as_deref() == Some(peer.node_id());
+    f.tlp <= a.max_tlp.min(Tlp::AmberStrict) && (to_target_origin || hard.in_scope(peer))
+}
+
+/// What routing looks at, for indicators and feedback alike.
+struct Markings<'a> {
+    kind: crate::model::Kind,
+    categories: &'a [crate::model::Category],
+    tlp: Tlp,
+    distribution: Distribution,
+}
+
+impl Markings<'_> {
+    /// Rules 1 and 3.
+    fn may_leave(&self, relayed: bool) -> bool {
+        if self.tlp == Tlp::Red || self.distribution == Distribution::Local {
+            return false;
+        }
+        !(relayed && (self.distribution != Distribution::Federation || self.tlp == Tlp::AmberStrict))
+    }
+
+    /// The kinds and categories of rule 4.
+    fn in_scope(&self, peer: &Peer) -> bool {
+        let a = &peer.outbound;
+        (a.kinds.is_empty() || a.kinds.contains(&self.kind))
+            && (a.categories.is_empty() || self.categories.iter().any(|c| a.categories.contains(c)))
+    }
+}
+
+fn indicator_may_go(ind: &Indicator, relayed: bool, peer: &Peer) -> bool {
+    if ind.tlp == Tlp::Red || ind.distribution == Distribution::Local {
+        return false;
+    }
+    if relayed && (ind.distribution != Distribution::Federation || ind.tlp == Tlp::AmberStrict) {
+        return false;
+    }
+    let a = &peer.outbound;
+    ind.tlp <= a.max_tlp.min(Tlp::AmberStrict)
+        && (a.kinds.is_empty() || a.kinds.contains(&ind.kind))
+        && (a.categories.is_empty() || ind.categories.iter().any(|c| a.categories.contains(c)))
+}
+
+/// Checks an arrival against the rules its sender should have kept: a node
+/// refuses RED and `local` indicators, and relayed ones that were not
+/// `federation` distribution or were AMBER+STRICT, whoever sent them.
+///
+/// # Errors
+///
+/// A short reason for audit and metrics.
+pub fn receive_check(body: &EnvelopeBody, from_peer: &str) -> Result<(), &'static str> {
+    let (tlp, distribution) = match &body.entry {
+        Entry::Indicator(ind) => (ind.tlp, ind.distribution),
+        Entry::Feedback(f) => (f.tlp, f.distribution),
+        Entry::KeyEvent(_) => return Ok(()),
+    };
+    if tlp == Tlp::Red {
+        return Err("tlp_red_shared");
+    }
+    if distribution == Distribution::Local {
+        return Err("local_shared");
+    }
+    if body.origin != from_peer && (distribution != Distribution::Federation || tlp == Tlp::AmberStrict) {
+        return Err("relay_not_allowed");
+    }
+    Ok(())
+}
+
+/// How an entry that arrived from a peer is to be kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Disposition {
+    /// Indexed and served at once.
+    Accept,
+    /// Held for an analyst.
+    Quarantine {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// How an entry that arrived from `peer` is kept.
+pub fn disposition(body: &EnvelopeBody, peer: &Peer) -> Disposition {
+    if peer.trust == Trust::Review {
+        return Disposition::Quarantine { reason: format!("peer {} is under review", peer.node_id()) };
+    }
+    if let Entry::Feedback(f) = &body.entry {
+        let a = &peer.inbound;
+        if !a.kinds.is_empty() && !a.kinds.contains(&f.kind) {
+            return Disposition::Quarantine {
+                reason: format!("feedback on kind {} is outside the inbound agreement", f.kind),
+            };
+        }
+        return Disposition::Accept;
+    }
+    let Entry::Indicator(ind) = &body.entry else { return Disposition::Accept };
+    let a = &peer.inbound;
+    if !a.kinds.is_empty() && !a.kinds.contains(&ind.kind) {
+        return Disposition::Quarantine { reason: format!("kind {} is outside the inbound agreement", ind.kind) };
+    }
+    if ind.confidence.get() < a.min_confidence {
+        return Disposition::Quarantine {
+            reason: format!("confidence {} is below the inbound minimum {}", ind.confidence, a.min_confidence),
+        };
+    }
+    Disposition::Accept
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::envelope::{GENESIS_HASH, Value};
+    use crate::identity::IdentityCard;
+    use crate::model::{Action, Category, Confidence, Kind};
+    use crate::peers::{InboundAgreement, OutboundAgreement};
+    use proptest::prelude::*;
+
+    fn peer(id: &str, outbound: OutboundAgreement) -> Peer {
+        Peer {
+            card: IdentityCard {
+                version: 1,
+                node_id: id.into(),
+                federation_endpoint: "127.0.0.1:1".into(),
+                tls_name: "x".into(),
+                tls_ca_pem: String::new(),
+                signing_keys: vec![],
+                issued_at_ms: 0,
+            },
+            card_text: String::new(),
+            trust: Trust::Trusted,
+            member_only: false,
+            endpoint_override: None,
+            outbound,
+            inbound: InboundAgreement::default(),
+            added_at_ms: 0,
+        }
+    }
+
+    fn body(origin: &str, kind: Kind, tlp: Tlp, dist: Distribution, cats: Vec<Category>, conf: u32) -> EnvelopeBody {
+        EnvelopeBody {
+            origin: origin.into(),
+            origin_seq: 1,
+            prev_hash: GENESIS_HASH,
+            created_at_ms: 1,
+            entry: Entry::Indicator(Indicator {
+                id: "x".into(),
+                kind,
+                value: Value::Plain("v".into()),
+                categories: cats,
+                confidence: Confidence::try_from(conf).unwrap(),
+                tlp,
+                distribution: dist,
+                first_seen_ms: 1,
+                last_seen_ms: 1,
+                valid_until_ms: None,
+                action: Action::Upsert,
+                version: 1,
+                description: None,
+                source_refs: vec![],
+            }),
+        }
+    }
+
+    #[test]
+    fn default_agreement_stops_at_green() {
+        let p = peer("VN", OutboundAgreement::default());
+        let d = Distribution::Federation;
+        let c = vec![Category::JobScam];
+        assert!(may_send(&body("ID", Kind::Domain, Tlp::Green, d, c.clone(), 50), "ID", &p));
+        assert!(may_send(&body("ID", Kind::Domain, Tlp::Clear, d, c.clone(), 50), "ID", &p));
+        assert!(!may_send(&body("ID", Kind::Domain, Tlp::Amber, d, c.clone(), 50), "ID", &p));
+        assert!(!may_send(&body("MY", Kind::Domain, Tlp::Green, d, c, 50), "ID", &p), "no relay by default");
+    }
+
+    pub(super) fn arb_kind() -> impl Strategy<Value = Kind> {
+        proptest::sample::select(Kind::ALL.to_vec())
+    }
+    pub(super) fn arb_tlp() -> impl Strategy<Value = Tlp> {
+        proptest::sample::select(Tlp::ALL.to_vec())
+    }
+    pub(super) fn arb_dist() -> impl Strategy<Value = Distribution> {
+        proptest::sample::select(Distribution::ALL.to_vec())
+    }
+    pub(super) fn arb_cats() -> impl Strategy<Value = Vec<Category>> {
+        proptest::sample::subsequence(Category::ALL.to_vec(), 0..4)
+    }
+
+    proptest! {
+        /// The hard rules hold for every agreement and indicator.
+        #[test]
+        fn hard_rules_hold(
+            kind in arb_kind(), tlp in arb_tlp(), dist in arb_dist(),
+            cats in arb_cats().prop_filter("non-empty", |c| !c.is_empty()),
+            a_kinds in proptest::sample::subsequence(Kind::ALL.to_vec(), 0..4),
+            a_tlp in arb_tlp(), a_cats in arb_cats(), relay in any::<bool>(),
+            origin in proptest::sample::select(vec!["ID", "MY", "VN"]),
+            conf in 0u32..=100,
+        ) {
+            let p = peer("VN", OutboundAgreement { kinds: a_kinds.clone(), max_tlp: a_tlp, categories: a_cats.clone(), relay });
+            let b = body(origin, kind, tlp, dist, cats.clone(), conf);
+            let sent = may_send(&b, "ID", &p);
+            if sent {
+                prop_assert!(tlp != Tlp::Red, "RED never leaves");
+                prop_assert!(dist != Distribution::Local, "local never leaves");
+                prop_assert!(tlp <= a_tlp, "TLP above the agreement");
+                prop_assert!(a_kinds.is_empty() || a_kinds.contains(&kind));
+                prop_assert!(a_cats.is_empty() || cats.iter().any(|c| a_cats.contains(c)));
+                prop_assert!(origin != "VN", "never back to the origin");
+                if origin != "ID" {
+                    prop_assert!(relay, "relay needs permission");
+                    prop_assert!(dist == Distribution::Federation, "direct is never relayed");
+                    prop_assert!(tlp != Tlp::AmberStrict, "AMBER+STRICT stays with direct peers");
+                }
+            } else if origin == "ID" && tlp != Tlp::Red && dist != Distribution::Local && tlp <= a_tlp
+                && (a_kinds.is_empty() || a_kinds.contains(&kind))
+                && (a_cats.is_empty() || cats.iter().any(|c| a_cats.contains(c))) {
+                prop_assert!(false, "an own indicator the agreement allows was withheld");
+            }
+        }
+    }
+
+    #[test]
+    fn inbound_rules_quarantine() {
+        let mut p = peer("VN", OutboundAgreement::default());
+        p.inbound = InboundAgreement { kinds: vec![Kind::Domain], min_confidence: 60 };
+        let c = vec![Category::JobScam];
+        let d = Distribution::Federation;
+        assert_eq!(disposition(&body("VN", Kind::Domain, Tlp::Green, d, c.clone(), 60), &p), Disposition::Accept);
+        assert!(matches!(
+            disposition(&body("VN", Kind::Url, Tlp::Green, d, c.clone(), 90), &p),
+            Disposition::Quarantine { .. }
+        ));
+        assert!(matches!(
+            disposition(&body("VN", Kind::Domain, Tlp::Green, d, c.clone(), 59), &p),
+            Disposition::Quarantine { .. }
+        ));
+        p.trust = Trust::Review;
+        assert!(matches!(
+            disposition(&body("VN", Kind::Domain, Tlp::Green, d, c, 99), &p),
+            Disposition::Quarantine { .. }
+        ));
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod feedback_routing_tests {
+    use super::tests::{arb_cats, arb_dist, arb_kind, arb_tlp};
+    use super::*;
+    use crate::envelope::{GENESIS_HASH, Value};
+    use crate::feedback::FeedbackType;
+    use crate::identity::IdentityCard;
+    use crate::model::{Action, Category, Confidence, Kind};
+    use crate::peers::{InboundAgreement, OutboundAgreement};
+    use proptest::prelude::*;
+
+    fn peer(id: &str, outbound: OutboundAgreement) -> Peer {
+        Peer {
+            card: IdentityCard {
+                version: 1,
+                node_id: id.into(),
+                federation_endpoint: "127.0.0.1:1".into(),
+                tls_name: "x".into(),
+                tls_ca_pem: String::new(),
+                signing_keys: vec![],
+                issued_at_ms: 0,
+            },
+            card_text: String::new(),
+            trust: Trust::Trusted,
+            member_only: false,
+            endpoint_override: None,
+            outbound,
+            inbound: InboundAgreement::default(),
+            added_at_ms: 0,
+        }
+    }
+
+    fn envelope(origin: &str, entry: Entry) -> EnvelopeBody {
+        EnvelopeBody { origin: origin.into(), origin_seq: 1, prev_hash: GENESIS_HASH, created_at_ms: 1, entry }
+    }
+
+    fn feedback(kind: Kind, tlp: Tlp, dist: Distribution, cats: Vec<Category>, target: Option<&str>) -> Entry {
+        Entry::Feedback(Box::new(Feedback {
+            kind,
+            value: Value::Plain("v".into()),
+            feedback_type: FeedbackType::Sighting,
+            indicator_id: None,
+            indicator_origin: target.map(Into::into),
+            categories: cats,
+            tlp,
+            distribution: dist,
+            platform: None,
+            action_taken: None,
+            observed_at_ms: 1,
+            reason: None,
+            note: None,
+            referred_to: None,
+        }))
+    }
+
+    fn indicator(kind: Kind, tlp: Tlp, dist: Distribution, cats: Vec<Category>) -> Entry {
+        Entry::Indicator(Indicator {
+            id: "x".into(),
+            kind,
+            value: Value::Plain("v".into()),
+            categories: cats,
+            confidence: Confidence::try_from(50).unwrap(),
+            tlp,
+            distribution: dist,
+            first_seen_ms: 1,
+            last_seen_ms: 1,
+            valid_until_ms: None,
+            action: Action::Upsert,
+            version: 1,
+            description: None,
+            source_refs: vec![],
+        })
+    }
+
+    #[test]
+    fn feedback_reaches_the_indicator_origin_even_outside_the_agreed_kinds() {
+        let a = OutboundAgreement { kinds: vec![Kind::Phone], ..OutboundAgreement::default() };
+        let c = vec![Category::JobScam];
+        let fb = feedback(Kind::Domain, Tlp::Green, Distribution::Federation, c.clone(), Some("ID"));
+        let to_origin = envelope("VN", fb);
+        assert!(may_send(&to_origin, "VN", &peer("ID", a.clone())));
+        assert!(!may_send(&to_origin, "VN", &peer("MY", a.clone())), "MY is held to the agreed kinds");
+        // The TLP ceiling still holds for the origin.
+        let amber = envelope("VN", feedback(Kind::Domain, Tlp::Amber, Distribution::Federation, c, Some("ID")));
+        assert!(!may_send(&amber, "VN", &peer("ID", a)));
+    }
+
+    proptest! {
+        /// Feedback goes exactly where an indicator with the same markings
+        /// goes, plus to the indicator's origin (hard rules and the TLP
+        /// ceiling still kept).
+        #[test]
+        fn feedback_routes_like_its_indicator(
+            kind in arb_kind(), tlp in arb_tlp(), dist in arb_dist(),
+            cats in arb_cats().prop_filter("non-empty", |c| !c.is_empty()),
+            a_kinds in proptest::sample::subsequence(Kind::ALL.to_vec(), 0..4),
+            a_tlp in arb_tlp(), a_cats in arb_cats(), relay in any::<bool>(),
+            reporter in proptest::sample::select(vec!["ID", "MY", "VN"]),
+            target in proptest::option::of(proptest::sample::select(vec!["ID", "MY", "VN", "TH"])),
+        ) {
+            let p = peer("VN", OutboundAgreement { kinds: a_kinds, max_tlp: a_tlp, categories: a_cats, relay });
+            let fb = envelope(reporter, feedback(kind, tlp, dist, cats.clone(), target));
+            let ind = envelope(reporter, indicator(kind, tlp, dist, cats));
+            let sent = may_send(&fb, "ID", &p);
+            let as_indicator = may_send(&ind, "ID", &p);
+            if as_indicator {
+                prop_assert!(sent, "withheld feedback an indicator with its markings would get");
+            }
+            if sent && !as_indicator {
+                prop_assert_eq!(target, Some("VN"), "only the indicator's origin gets more");
+            }
+            if sent {
+                prop_assert!(tlp != Tlp::Red && dist != Distribution::Local);
+                prop_assert!(tlp <= a_tlp, "TLP above the agreement");
+                prop_assert!(reporter != "VN", "never back to the reporter");
+                if reporter != "ID" {
+                    prop_assert!(relay && dist == Distribution::Federation && tlp != Tlp::AmberStrict);
+                }
+            }
+            // Arrivals are judged like indicators.
+            prop_assert_eq!(receive_check(&fb, "MY"), receive_check(&ind, "MY"));
+        }
+    }
+}

@@ -1,0 +1,380 @@
+//! Indicators: submission (normalize, check allowlists, publish),
+//! revocation, listing, and lookups with the merged view of every origin's
+//! assertion.
+
+use crate::audit::AuditDraft;
+use crate::envelope::{Entry, EnvelopeBody, Indicator, SignedEnvelope, Value};
+use crate::feedback::FeedbackSummary;
+use crate::ledger::Publish;
+use crate::lookup_index::Held;
+use crate::model::{Action, Kind, UnixMillis, now_ms};
+use crate::normalize;
+use crate::scoring::{Score, ScoreInput, ScoringConfig};
+use crate::store::{LogEntry, StoreError, Tables};
+use crate::submission::{InputError, NewIndicator, Submission};
+use crate::view::{Assertion, IndicatorRecord, LookupResult, MergedView, ValueStatus};
+
+use super::unchanged::{SubmitOptions, Submitted};
+use super::{Node, NodeError};
+
+impl Node {
+    /// Normalizes and checks one submission.
+    ///
+    /// # Errors
+    ///
+    /// [`InputError`] naming the field.
+    pub fn prepare(&self, input: NewIndicator) -> Result<Submission, InputError> {
+        input.prepare(self.id(), &self.normalize, &self.privacy, now_ms())
+    }
+
+    /// Normalizes, signs and durably stores submissions. Each gets its own
+    /// result; refused inputs store nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`NodeError::Store`] if the store failed (then nothing was stored).
+    pub async fn submit(
+        &self,
+        inputs: Vec<NewIndicator>,
+        actor: &str,
+    ) -> Result<Vec<Result<IndicatorRecord, InputError>>, NodeError> {
+        self.submit_with(inputs, actor, false).await
+    }
+
+    /// [`Self::submit`], checking every value against the allowlists first
+    /// ([`crate::allowlist`]): a match is refused naming the list, unless
+    /// `override_allowlist`, which publishes it and audits the override.
+    ///
+    /// # Errors
+    ///
+    /// [`NodeError::Store`] if the store failed (then nothing was stored).
+    pub async fn submit_with(
+        &self,
+        inputs: Vec<NewIndicator>,
+        actor: &str,
+        override_allowlist: bool,
+    ) -> Result<Vec<Result<IndicatorRecord, InputError>>, NodeError> {
+        let opts = SubmitOptions { override_allowlist, skip_unchanged: false };
+        let done = self.submit_checked(inputs, actor, opts).await?;
+        Ok(done.into_iter().map(|r| r.map(Submitted::into_record)).collect())
+    }
+
+    /// [`Self::submit_with`], and with `opts.skip_unchanged` a submission
+    /// equal to this node's current version of the indicator publishes
+    /// nothing and answers [`Submitted::Unchanged`]
+    /// ([`Submission::same_content`]).
+    ///
+    /// # Errors
+    ///
+    /// [`NodeError::Store`] if the store failed (then nothing was stored).
+    pub async fn submit_checked(
+        &self,
+        inputs: Vec<NewIndicator>,
+        actor: &str,
+        opts: SubmitOptions,
+    ) -> Result<Vec<Result<Submitted, InputError>>, NodeError> {
+        let override_allowlist = opts.override_allowlist;
+        let allow = self.allowlist_entries(true)?;
+        let mut overridden = Vec::new();
+        let mut out: Vec<Option<Result<Submitted, InputError>>> = Vec::with_capacity(inputs.len());
+        let mut items = Vec::new();
+        let mut slots = Vec::new();
+        for input in inputs {
+            let prepared = self.prepare(input).and_then(|s| {
+                let kind = s.indicator.kind;
+                match crate::allowlist::find(&allow, kind, s.canonical()) {
+                    None => Ok(s),
+                    Some(hit) if override_allowlist => {
+                        overridden.push(format!("{kind} {} (list {})", s.canonical(), hit.list));
+                        Ok(s)
+                    }
+                    Some(hit) => Err(crate::allowlist::refusal(hit, s.canonical())),
+                }
+            });
+            match prepared {
+                Ok(d) => {
+                    if opts.skip_unchanged
+                        && let Some(held) = self.held_unchanged(&d)?
+                    {
+                        out.push(Some(Ok(Submitted::Unchanged(held))));
+                        continue;
+                    }
+                    slots.push(out.len());
+                    out.push(None);
+                    items.push(Publish::Upsert(d));
+                }
+                Err(e) => out.push(Some(Err(e))),
+            }
+        }
+        if !items.is_empty() {
+            let mut audit = vec![AuditDraft::admin(actor, "indicator.add", format!("{} indicator(s)", items.len()))];
+            for o in overridden {
+                audit.push(AuditDraft::admin(actor, "allowlist.override", o));
+            }
+            let results = self.ledger.publish(items, audit).await?;
+            for (slot, r) in slots.into_iter().zip(results) {
+                let stored = r.map_err(NodeError::from)?;
+                let rec = self.record(stored.local_seq, &stored.envelope.raw, &stored.envelope.body)?;
+                out[slot] = Some(Ok(Submitted::Stored(rec)));
+            }
+        }
+        Ok(out.into_iter().map(|r| r.unwrap_or_else(|| Err(InputError::new("internal", "no result")))).collect())
+    }
+
+    /// Publishes a signed tombstone for one of this node's indicators.
+    ///
+    /// # Errors
+    ///
+    /// Not found, not this node's, already revoked, or store failure.
+    pub async fn revoke(&self, id: &str, reason: &str, actor: &str) -> Result<IndicatorRecord, NodeError> {
+        let audit = vec![AuditDraft::admin(actor, "indicator.revoke", format!("{id}: {reason}"))];
+        let mut results = self.ledger.publish(vec![Publish::Revoke { id: id.into() }], audit).await?;
+        let stored = results.pop().ok_or_else(|| NodeError::missing_result("revoke"))??;
+        Ok(self.record(stored.local_seq, &stored.envelope.raw, &stored.envelope.body)?)
+    }
+
+    /// An admin view of a log entry.
+    ///
+    /// # Errors
+    ///
+    /// Store failures.
+    pub fn record(
+        &self,
+        local_seq: u64,
+        env: &SignedEnvelope,
+        body: &EnvelopeBody,
+    ) -> Result<IndicatorRecord, StoreError> {
+        let Entry::Indicator(ind) = &body.entry else {
+            return Err(StoreError::corrupt_log(format!("{local_seq} is not an indicator")));
+        };
+        let (value, keyed_hash, hash_epoch) = match &ind.value {
+            Value::Plain(v) => (v.clone(), None, None),
+            Value::Keyed { epoch, digest } => {
+                let shown = self.store.plain_value(ind.kind, digest)?.unwrap_or_else(|| digest.clone());
+                (shown, Some(digest.clone()), Some(*epoch))
+            }
+        };
+        Ok(IndicatorRecord {
+            id: ind.id.clone(),
+            origin: body.origin.clone(),
+            origin_seq: body.origin_seq,
+            local_seq,
+            kind: ind.kind,
+            value,
+            keyed_hash,
+            hash_epoch,
+            categories: ind.categories.clone(),
+            confidence: ind.confidence.get(),
+            tlp: ind.tlp,
+            distribution: ind.distribution,
+            first_seen_ms: ind.first_seen_ms,
+            last_seen_ms: ind.last_seen_ms,
+            valid_until_ms: ind.valid_until_ms,
+            action: ind.action,
+            version: ind.version,
+            created_at_ms: body.created_at_ms,
+            description: ind.description.clone(),
+            source_refs: ind.source_refs.clone(),
+            key_id: env.key_id.clone(),
+        })
+    }
+
+    /// Current versions of indicators, in log order after `after`.
+    ///
+    /// # Errors
+    ///
+    /// Store failures.
+    pub fn list(&self, filter: &ListFilter) -> Result<Vec<IndicatorRecord>, StoreError> {
+        let limit = if filter.limit == 0 { 100 } else { filter.limit };
+        let hidden = self.committed.hidden();
+        let mut out = Vec::new();
+        for r in self.store.log_entries_after(filter.after, &hidden) {
+            let LogEntry { seq, envelope: env, body } = r?;
+            let Entry::Indicator(ind) = &body.entry else { continue };
+            if filter.kind.is_some_and(|k| k != ind.kind) || filter.origin.as_ref().is_some_and(|o| *o != body.origin) {
+                continue;
+            }
+            if filter.signed_by.as_ref().is_some_and(|k| *k != env.key_id) {
+                continue;
+            }
+            // Only the latest version of each indicator.
+            let latest = self.indexed_at(ind.kind, ind.value.as_str(), &body.origin)?;
+            if filter.signed_by.is_none() && latest != Some(seq) {
+                continue;
+            }
+            if filter.min_score > 0 {
+                let facts = FeedbackSummary::from_events(&self.feedback_events(ind.kind, ind.value.as_str())?);
+                let score = score_of(ind, now_ms(), &self.config.scoring, &facts);
+                if score.expired || score.value < filter.min_score {
+                    continue;
+                }
+            }
+            out.push(self.record(seq, &env, &body)?);
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Looks values up, each as its given kind or as every kind it parses as.
+    ///
+    /// # Errors
+    ///
+    /// Store failures.
+    pub fn lookup(&self, queries: &[(String, Option<Kind>)]) -> Result<Vec<LookupResult>, StoreError> {
+        let now = now_ms();
+        let mut results = Vec::with_capacity(queries.len());
+        for (query, kind) in queries {
+            let candidates = match kind {
+                Some(k) => match normalize::normalize(*k, query, &self.normalize) {
+                    Ok(v) => vec![(*k, v)],
+                    Err(e) => {
+                        results.push(LookupResult {
+                            query: query.clone(),
+                            found: false,
+                            views: vec![],
+                            error: Some(e.to_string()),
+                        });
+                        continue;
+                    }
+                },
+                None => normalize::candidates(query, &self.normalize),
+            };
+            // Values stored under an older canonical form (e-mail local
+            // parts kept their case) are found too.
+            let legacy: Vec<(Kind, String)> = candidates
+                .iter()
+                .flat_map(|(k, _)| normalize::legacy_forms(*k, query).into_iter().map(|v| (*k, v)))
+                .collect();
+            let mut candidates = candidates;
+            candidates.extend(legacy);
+            let mut views = Vec::new();
+            for (kind, canonical) in candidates {
+                if let Some(view) = self.view(kind, canonical, now)? {
+                    views.push(view);
+                }
+            }
+            results.push(LookupResult { query: query.clone(), found: !views.is_empty(), views, error: None });
+        }
+        Ok(results)
+    }
+
+    /// The merged view of a normalized value, if any origin asserted it.
+    ///
+    /// # Errors
+    ///
+    /// Store failures.
+    pub fn view(&self, kind: Kind, canonical: String, now: UnixMillis) -> Result<Option<MergedView>, StoreError> {
+        let (value, plain) = self.privacy.carried(kind, canonical);
+        let Some(held) = self.committed.lookup.get(kind, value.as_str(), || self.held(kind, value.as_str()))? else {
+            return Ok(None);
+        };
+        if held.assertions.is_empty() {
+            return Ok(None);
+        }
+        // Most listed values have no feedback: nothing to summarize.
+        let facts = if held.events.is_empty() {
+            FeedbackSummary::default()
+        } else {
+            FeedbackSummary::from_events(&held.events)
+        };
+        let assertions = held
+            .assertions
+            .iter()
+            .map(|(origin, ind)| assertion(origin, ind, now, &self.config.scoring, &facts))
+            .collect();
+        let (shown, keyed) = match (value, plain) {
+            (Value::Keyed { digest, .. }, Some(p)) => (p, Some(digest)),
+            (Value::Keyed { digest, .. }, None) => (digest, None),
+            (Value::Plain(v), _) => (v, None),
+        };
+        let view = MergedView::merge(kind, shown, keyed, assertions);
+        Ok(Some(if held.events.is_empty() { view } else { view.with_feedback(held.events.clone()) }))
+    }
+
+    /// What the store holds about a (kind, value): each origin's current
+    /// assertion and the feedback events.
+    fn held(&self, kind: Kind, value: &str) -> Result<Held, StoreError> {
+        let mut assertions = Vec::new();
+        // One point read per known origin (bloom-filtered by the store)
+        // costs far less than a range scan over every level of the index.
+        for origin in self.committed.lookup.origins().iter() {
+            let Some(seq) = self.store.indexed_at(kind, value, origin)? else { continue };
+            let Some(LogEntry { body, .. }) = self.store.log_entry(seq)? else { continue };
+            if let Entry::Indicator(ind) = body.entry {
+                assertions.push((body.origin, ind));
+            }
+        }
+        let events = if assertions.is_empty() || !self.committed.lookup.may_have_feedback(kind, value) {
+            Vec::new()
+        } else {
+            self.feedback_events(kind, value)?
+        };
+        Ok(Held { assertions, events })
+    }
+}
+
+/// Filters for [`Node::list`].
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// Only this kind.
+    pub kind: Option<Kind>,
+    /// Only this origin.
+    pub origin: Option<String>,
+    /// Only entries signed by this key (all versions).
+    pub signed_by: Option<String>,
+    /// Only log positions above this.
+    pub after: u64,
+    /// At most this many (0: 100).
+    pub limit: usize,
+    /// Only indicators in force with a current score at least this (0: all).
+    pub min_score: u8,
+}
+
+/// The current score of one assertion given the feedback about its value.
+pub fn score_of(ind: &Indicator, now: UnixMillis, scoring: &ScoringConfig, facts: &FeedbackSummary) -> Score {
+    scoring.score(
+        &ScoreInput {
+            confidence: ind.confidence.get(),
+            categories: &ind.categories,
+            last_seen_ms: ind.last_seen_ms,
+            valid_until_ms: ind.valid_until_ms,
+            revoked: ind.action == Action::Revoke,
+            last_sighting_ms: facts.last_sighting_ms,
+            false_positive_votes: u32::try_from(facts.false_positives.len()).unwrap_or(u32::MAX),
+        },
+        now,
+    )
+}
+
+fn assertion(
+    origin: &str,
+    ind: &Indicator,
+    now: UnixMillis,
+    scoring: &ScoringConfig,
+    facts: &FeedbackSummary,
+) -> Assertion {
+    let score = score_of(ind, now, scoring, facts);
+    let status = if ind.action == Action::Revoke {
+        ValueStatus::Revoked
+    } else if ind.is_expired(now) || score.expired {
+        ValueStatus::Expired
+    } else {
+        ValueStatus::Active
+    };
+    Assertion {
+        origin: origin.into(),
+        indicator_id: ind.id.clone(),
+        version: ind.version,
+        categories: ind.categories.clone(),
+        confidence: ind.confidence.get(),
+        tlp: ind.tlp,
+        first_seen_ms: ind.first_seen_ms,
+        last_seen_ms: ind.last_seen_ms,
+        valid_until_ms: ind.valid_until_ms,
+        status,
+        description: ind.description.clone(),
+        score: score.value,
+    }
+}

@@ -1,0 +1,218 @@
+//! [`Node`]: the indicator service behind the admin API, the federation and
+//! the HTTPS listener.
+//!
+//! It owns the store, the ledger (single writer), this node's keys, the
+//! federation key for personal data and the peer set. One file per job:
+//! - [`indicators`]: submit, revoke, list, look up, the merged view;
+//!   [`unchanged`]: re-submitting what is held publishes nothing;
+//! - [`peers`]: peers and their agreements; link state for status;
+//! - [`review`]: the quarantine;
+//! - [`status`]: what admins, auditors and health checks see;
+//! - [`feedback`]: signed feedback about held values;
+//! - [`allowlist`]: admin allowlists;
+//! - [`keys`]: the signing key lifecycle (rotate, revoke) and the identity
+//!   card;
+//! - [`tls`]: reloading TLS material and certificate expiry;
+//! - [`error`]: how operations fail, with typed fields.
+
+mod allowlist;
+pub mod error;
+mod feedback;
+mod indicators;
+mod keys;
+mod peers;
+mod review;
+mod status;
+mod tls;
+mod unchanged;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::keys::SigningKey;
+use crate::ledger::{Committed, Ledger, LedgerConfig};
+use crate::lookup_index::LookupIndex;
+use crate::model::{Kind, UnixMillis, now_ms};
+use crate::normalize::NormalizeContext;
+use crate::peers::Peer;
+use crate::pii::Privacy;
+use crate::store::{self, LogEntry, Store, StoreError, Tables};
+
+pub use error::{Conflict, Forbidden, NodeError, NotFound, StartError};
+pub use indicators::ListFilter;
+pub use keys::{KeyInfo, identity_card};
+pub use peers::{LinkStatus, PeerChange};
+pub use review::ReviewItem;
+pub use status::{CertStatus, OriginStatus, PeerStatus, SigningKeyStatus, StatusReport};
+pub use tls::{CERT_WARNING_MS, CertExpiry, pem_not_after};
+pub use unchanged::{SubmitOptions, Submitted};
+
+/// The node.
+#[derive(Debug)]
+pub struct Node {
+    config: Arc<Config>,
+    store: Store,
+    ledger: Ledger,
+    committed: Arc<Committed>,
+    privacy: Privacy,
+    normalize: NormalizeContext,
+    signing: RwLock<Vec<Arc<SigningKey>>>,
+    peers: RwLock<HashMap<String, Peer>>,
+    peers_changed: watch::Sender<u64>,
+    peer_trust: crate::tls::PeerTrust,
+    links: RwLock<HashMap<String, LinkStatus>>,
+    started_at_ms: UnixMillis,
+    tls_ca_pem: RwLock<String>,
+    /// Serializes key rotations and revocations.
+    key_ops: tokio::sync::Mutex<()>,
+    /// The TLS material the servers use, once running (for reload).
+    own_cert: std::sync::OnceLock<Arc<crate::tls::OwnCert>>,
+}
+
+impl Node {
+    /// Opens the node's keys and store and starts its ledger.
+    ///
+    /// # Errors
+    ///
+    /// [`StartError`] saying what is missing or broken, and where.
+    pub fn open(config: Config) -> Result<(Arc<Node>, std::thread::JoinHandle<()>), StartError> {
+        let keys_dir = config.resolve(&config.paths.keys);
+        let signing: Vec<Arc<SigningKey>> =
+            crate::keystore::read_signing_keys(&keys_dir)?.into_iter().map(Arc::new).collect();
+        let epoch = config.privacy.federation_key_epoch;
+        let federation_key =
+            crate::keystore::read_federation_key(&keys_dir.join(crate::pii::FederationKey::file_name(epoch)), epoch)?;
+        let tls = config.tls_files();
+        let tls_ca_pem =
+            std::fs::read_to_string(&tls.ca).map_err(|source| StartError::TlsCa { path: tls.ca.clone(), source })?;
+        let store = store::open(&config.resolve(&config.paths.db), config.store.engine, config.store.cache_mib)?;
+        let committed = Arc::new(Committed {
+            lookup: load_lookup_index(&store, config.store.lookup_cache_entries)?,
+            ..Committed::default()
+        });
+        let peers = store.peer_records()?.into_iter().map(|p| (p.node_id().to_string(), p)).collect();
+        let current =
+            signing.last().cloned().ok_or_else(|| crate::keystore::KeyFileError::NoKey { dir: keys_dir.clone() })?;
+        let (ledger, handle) = Ledger::start(
+            store.clone(),
+            LedgerConfig {
+                origin: config.node_id.to_string(),
+                commit_batch: config.limits.commit_batch,
+                max_seq_gap: config.limits.max_seq_gap,
+            },
+            current,
+            committed.clone(),
+        )?;
+        {
+            let mut ring = committed.keyring.write().unwrap_or_else(|p| p.into_inner());
+            for k in &signing {
+                ring.insert(&config.node_id, k.public(), k.valid_from_ms());
+            }
+        }
+        let normalize = NormalizeContext { region: config.region.clone() };
+        let privacy = Privacy::new(federation_key, config.privacy.hash_phone);
+        let (peers_changed, _) = watch::channel(0);
+        let node = Node {
+            config: Arc::new(config),
+            store,
+            ledger,
+            committed,
+            privacy,
+            normalize,
+            signing: RwLock::new(signing),
+            peers: RwLock::new(peers),
+            peers_changed,
+            peer_trust: crate::tls::PeerTrust::new(),
+            links: RwLock::new(HashMap::new()),
+            started_at_ms: now_ms(),
+            tls_ca_pem: RwLock::new(tls_ca_pem),
+            key_ops: tokio::sync::Mutex::new(()),
+            own_cert: std::sync::OnceLock::new(),
+        };
+        node.refresh_peer_trust();
+        Ok((Arc::new(node), handle))
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// This node's id.
+    pub fn id(&self) -> &str {
+        &self.config.node_id
+    }
+
+    /// The store (read side).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The ledger (write side).
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// What readers see of the ledger's last commit: trusted keys, hidden
+    /// log positions, the lookup index.
+    pub fn committed(&self) -> &Committed {
+        &self.committed
+    }
+
+    /// How this node carries values (which kinds are hashed, and the key).
+    pub fn privacy(&self) -> &Privacy {
+        &self.privacy
+    }
+
+    /// How this node normalizes values.
+    pub fn normalize_context(&self) -> &NormalizeContext {
+        &self.normalize
+    }
+
+    /// When the node started.
+    pub fn started_at_ms(&self) -> UnixMillis {
+        self.started_at_ms
+    }
+
+    /// Ids of this node's signing keys, oldest first.
+    pub fn signing_key_ids(&self) -> Vec<String> {
+        self.signing.read().unwrap_or_else(|p| p.into_inner()).iter().map(|k| k.id().to_string()).collect()
+    }
+
+    /// Reads and decodes one log entry.
+    ///
+    /// # Errors
+    ///
+    /// Store failures or a corrupt entry.
+    pub fn log_entry(&self, local_seq: u64) -> Result<Option<LogEntry>, StoreError> {
+        self.store.log_entry(local_seq)
+    }
+
+    /// The log position of the latest accepted version of `origin`'s
+    /// assertion of (kind, value), from the index: an entry at another
+    /// position is an older version.
+    ///
+    /// # Errors
+    ///
+    /// The store's.
+    pub fn indexed_at(&self, kind: Kind, value: &str, origin: &str) -> Result<Option<u64>, StoreError> {
+        self.store.indexed_at(kind, value, origin)
+    }
+}
+
+/// The membership set of every indexed value, read from the store.
+fn load_lookup_index(store: &Store, cache_entries: usize) -> Result<LookupIndex, StoreError> {
+    let index = LookupIndex::new(cache_entries);
+    for r in store.indexed_values() {
+        let (kind, value) = r?;
+        index.insert_member(kind, &value);
+    }
+    for r in store.values_with_feedback() {
+        let (kind, value) = r?;
+        index.insert_feedback(kind, &value);
+    }
+    Ok(index)
+}

@@ -1,0 +1,106 @@
+//! [`Overlay`]: a read-your-writes transaction over the store, for the
+//! single writer.
+//!
+//! The ledger applies many commands to one overlay, reading through it
+//! (later commands see earlier ones), then commits it as one durable batch.
+//! A key written many times in a commit (an origin's head, a counter) is
+//! written once: the last write wins.
+
+use std::collections::HashMap;
+
+use super::layout;
+use super::tables::{RawRead, RawWrite};
+use super::{Batch, Keyspace, Store, StoreError};
+use crate::model::Kind;
+
+/// Writes not yet committed, over a store.
+#[derive(Debug)]
+pub struct Overlay<'s> {
+    store: &'s Store,
+    writes: HashMap<(Keyspace, Vec<u8>), Option<Vec<u8>>>,
+}
+
+impl<'s> Overlay<'s> {
+    /// An empty overlay with room for `keys` writes.
+    pub fn new(store: &'s Store, keys: usize) -> Overlay<'s> {
+        Overlay { store, writes: HashMap::with_capacity(keys) }
+    }
+
+    /// The store under it.
+    pub fn store(&self) -> &'s Store {
+        self.store
+    }
+
+    /// [`super::tables::Tables::indexed_at`], reading the store only when
+    /// `may_be_stored`: a caller that knows the value was never indexed (the
+    /// lookup index's membership set) saves the read.
+    ///
+    /// # Errors
+    ///
+    /// Engine failures, [`StoreError::Corrupt`].
+    pub fn indexed_at_if(
+        &self,
+        kind: Kind,
+        value: &str,
+        origin: &str,
+        may_be_stored: bool,
+    ) -> Result<Option<u64>, StoreError> {
+        let key = (Keyspace::Index, layout::index_key(kind, value, origin));
+        let found = match self.writes.get(&key) {
+            Some(v) => v.clone(),
+            None if !may_be_stored => None,
+            None => self.store.get(Keyspace::Index, &key.1)?,
+        };
+        found
+            .map(|v| {
+                layout::read_u64(&v)
+                    .ok_or_else(|| StoreError::Corrupt { keyspace: Keyspace::Index, reason: "bad log position".into() })
+            })
+            .transpose()
+    }
+
+    /// Every write, as one batch.
+    pub fn into_batch(self) -> Batch {
+        let mut batch = Batch::default();
+        for ((ks, k), v) in self.writes {
+            match v {
+                Some(v) => batch.put(ks, k, v),
+                None => batch.delete(ks, k),
+            }
+        }
+        batch
+    }
+}
+
+impl RawRead for Overlay<'_> {
+    fn raw_get(&self, ks: Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        if !self.writes.is_empty()
+            && let Some(v) = self.writes.get(&(ks, key.to_vec()))
+        {
+            return Ok(v.clone());
+        }
+        self.store.get(ks, key)
+    }
+}
+
+impl RawWrite for Overlay<'_> {
+    fn raw_put(&mut self, ks: Keyspace, key: Vec<u8>, value: Vec<u8>) {
+        self.writes.insert((ks, key), Some(value));
+    }
+
+    fn raw_delete(&mut self, ks: Keyspace, key: Vec<u8>) {
+        self.writes.insert((ks, key), None);
+    }
+}
+
+impl Overlay<'_> {
+    /// Applies an admin batch's writes to the overlay.
+    pub fn extend(&mut self, batch: Batch) {
+        for op in batch.into_ops() {
+            match op {
+                super::Op::Put(ks, k, v) => self.raw_put(ks, k, v),
+                super::Op::Delete(ks, k) => self.raw_delete(ks, k),
+            }
+        }
+    }
+}
