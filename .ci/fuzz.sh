@@ -25,7 +25,7 @@ elif ! [[ "$seconds" =~ ^[1-9][0-9]*$ ]]; then
     echo "usage: $0 [SECONDS_PER_TARGET | --write-seeds]" >&2
     exit 2
 fi
-read -r -a targets <<<"${FUZZ_TARGETS:-normalize envelope identity stix_import csv_import}"
+read -r -a targets <<<"${FUZZ_TARGETS:-normalize envelope identity stix_import csv_import extract}"
 read -r -a extra <<<"${FUZZ_ARGS:-}"
 
 # --target makes cargo apply RUSTFLAGS to the fuzzed code only, not to build

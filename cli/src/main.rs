@@ -122,6 +122,8 @@ enum Command {
     /// Allowlists (warninglists): values never published as scams without an override.
     #[command(subcommand)]
     Allowlist(cmd::allowlist::AllowlistCmd),
+    /// Candidate indicators from free text (adverts, posts, SMS); offline, or through a node.
+    Extract(cmd::extract::ExtractArgs),
     /// The transparency log, offline: verify inclusion proofs and consistency.
     #[command(subcommand)]
     Log(cmd::log::LogCmd),
@@ -204,6 +206,7 @@ fn main() -> ExitCode {
             Command::Certs(c) => cmd::certs::run(c, &target, &out).await,
             Command::Feedback(c) => cmd::feedback::run(c, &target, &out).await,
             Command::Allowlist(c) => cmd::allowlist::run(c, &target, &out).await,
+            Command::Extract(a) => cmd::extract::run(a, &target, &out).await,
             Command::Log(c) => cmd::log::run(c, &target, &out).await,
             Command::Takedown(c) => cmd::takedown::run(c, &target, &out).await,
             Command::Referral(c) => cmd::referral::run(c, &target, &out).await,

@@ -44,6 +44,8 @@
 //!   [`daemon`] (the `jaring-node` binary's body); [`admission`],
 //!   [`fd_budget`], [`file_modes`]: what keeps it running under connection
 //!   floods and its files private.
+//! - [`extract`]: free-text extraction, from a scam advert to candidate
+//!   indicators in canonical form.
 #![forbid(unsafe_code)]
 
 pub use jaring_domain::{
@@ -61,6 +63,7 @@ pub mod daemon;
 pub mod evidence;
 pub mod export_filter;
 pub mod exposition;
+pub mod extract;
 pub mod fd_budget;
 pub mod federation;
 pub mod file_modes;

@@ -85,6 +85,8 @@ pub enum Scenario {
     Propagation,
     /// A subscriber that was offline while indicators were published.
     Catchup,
+    /// Free-text extraction: MB/s on one core, peak RSS streaming 1 GiB (see bench_extract.rs).
+    Extract,
     /// Admin and federation latency while idle connections flood the HTTPS and federation ports.
     Flood,
     /// Allowlist checks, publish and ingest rates and memory with 1M domain and 10k CIDR rules loaded.
@@ -166,6 +168,9 @@ pub async fn run(a: BenchArgs, out: &Output) -> Result<()> {
         let r = super::bench_api::run(&base.join("api"), a.lookup_store, a.lookups, a.publish).await?;
         show(out, "api", &r);
         report.insert("api".into(), r);
+    }
+    if want(Scenario::Extract) {
+        report.insert("extract".into(), super::bench_extract::run(out).await?);
     }
     if want(Scenario::Flood) {
         let r = super::bench_flood::run(&base.join("flood")).await?;

@@ -13,6 +13,10 @@
 //!
 //! Pure.
 
+use std::collections::BTreeMap;
+
+use super::allowlists::entry_rule;
+use super::index::AllowIndex;
 use super::list::{ListFormat, ListMeta};
 use super::rule::{DomainScope, IpNetwork, Rule, RuleSet};
 use crate::allowlist::{
@@ -32,6 +36,34 @@ fn meta(name: &str, title: &str, action: ListAction) -> ListMeta {
         category: None,
         action,
     }
+}
+
+/// An index of the built-in lists alone: what a node with no admin or
+/// imported lists checks against (offline extraction flags with it).
+pub fn index() -> AllowIndex {
+    index_with(&[])
+}
+
+/// An index of the built-in lists and the admin lists `entries` hold (as a
+/// node's `allowlist list --builtin` gives them; entries of the built-in
+/// lists are skipped, the built-in rules are indexed as the node indexes
+/// them).
+pub fn index_with(entries: &[allowlist::AllowEntry]) -> AllowIndex {
+    let mut admin: BTreeMap<&str, RuleSet> = BTreeMap::new();
+    for e in entries.iter().filter(|e| !e.builtin && !is_builtin_name(&e.list)) {
+        if let Some(rule) = entry_rule(e) {
+            admin.entry(e.list.as_str()).or_default().push(rule, e.action);
+        }
+    }
+    let mut index = AllowIndex::new();
+    let admin = admin.into_iter().map(|(name, rules)| (ListMeta::admin(name), rules));
+    for (meta, rules) in lists().into_iter().chain(admin) {
+        let name = meta.name.clone();
+        if let Err(e) = index.set_list(meta, &rules) {
+            tracing::warn!(list = %name, error = %e, "allowlist left out of the index");
+        }
+    }
+    index
 }
 
 /// The built-in lists with their rules.
