@@ -676,6 +676,8 @@ fn schemathesis_finds_no_5xx_and_no_response_outside_the_document() -> Result<()
         .args(["--max-examples", "25", "--workers", "2", "--max-failures", "5"])
         .args(["--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance"])
         .env("NO_COLOR", "1")
+        // Its cache (.schemathesis/) goes with the node's temporary directory.
+        .current_dir(node.dir())
         .output()?;
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "schemathesis failed:\n{text}\n{}", String::from_utf8_lossy(&out.stderr));
