@@ -15,9 +15,7 @@
 
 use std::collections::HashSet;
 
-use jaring_node::allowlist;
 use jaring_node::extract::{Candidate, ExtractOptions, StreamExtractor, extract};
-use jaring_node::model::Kind;
 use jaring_node::normalize::normalize;
 use libfuzzer_sys::fuzz_target;
 
