@@ -21,10 +21,13 @@
 //! with reasons, takedown status per platform.
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Distribution, Kind, Tlp, UnixMillis};
+use crate::model::{Distribution, InvalidField, Kind, Tlp, UnixMillis};
+use crate::node_id::NodeId;
 
 pub use crate::envelope::{Feedback, FeedbackType, MAX_NOTE, MAX_SHORT_FIELD};
 
@@ -73,7 +76,7 @@ pub struct FeedbackEvent {
     /// Reach.
     pub distribution: Distribution,
     /// The takedown case the event belongs to (`<reporter>-<seq>`, see
-    /// [`crate::takedown::CaseId`]); a request names its own case.
+    /// [`CaseId`]); a request names its own case.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub case_id: Option<String>,
     /// When a takedown request is due.
@@ -105,11 +108,66 @@ impl FeedbackEvent {
             created_at_ms,
             tlp: f.tlp,
             distribution: f.distribution,
-            case_id: crate::takedown::case_of(f, origin_seq)
-                .map(|seq| crate::takedown::CaseId { origin: reporter.into(), seq }.to_string()),
+            case_id: case_of(f, origin_seq).map(|seq| CaseId { origin: reporter.into(), seq }.to_string()),
             due_at_ms: f.due_at_ms,
             case_ref: f.case_ref.clone(),
         }
+    }
+}
+
+/// The id of a takedown case: the requesting node and the `origin_seq` of
+/// the `takedown_requested` event that opened it. Written `<origin>-<seq>`
+/// (`ID-17`, `id-kominfo-4`); node ids may hold `-`, the sequence number
+/// is what follows the last one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub struct CaseId {
+    /// The requesting node.
+    pub origin: String,
+    /// Its request event's `origin_seq`.
+    pub seq: u64,
+}
+
+impl fmt::Display for CaseId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.origin, self.seq)
+    }
+}
+
+impl FromStr for CaseId {
+    type Err = InvalidField;
+    fn from_str(s: &str) -> Result<CaseId, InvalidField> {
+        let bad = || InvalidField::new("case_id", format!("{s:?} is not a case id like ID-17"));
+        let (origin, seq) = s.trim().rsplit_once('-').ok_or_else(bad)?;
+        NodeId::check(origin).map_err(|_| bad())?;
+        let seq: u64 = seq.parse().map_err(|_| bad())?;
+        if seq == 0 {
+            return Err(bad());
+        }
+        Ok(CaseId { origin: origin.to_string(), seq })
+    }
+}
+
+impl From<CaseId> for String {
+    fn from(c: CaseId) -> String {
+        c.to_string()
+    }
+}
+
+impl TryFrom<String> for CaseId {
+    type Error = InvalidField;
+    fn try_from(s: String) -> Result<CaseId, InvalidField> {
+        s.parse()
+    }
+}
+
+/// The case a feedback entry at `origin_seq` belongs to (its reporter's
+/// sequence number of the request): its own for a request, `case_seq` for
+/// the others, none for feedback outside cases.
+pub fn case_of(f: &Feedback, origin_seq: u64) -> Option<u64> {
+    match f.feedback_type {
+        FeedbackType::TakedownRequested => Some(origin_seq),
+        _ => f.case_seq,
     }
 }
 

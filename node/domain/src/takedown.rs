@@ -44,10 +44,9 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::envelope::{Feedback, FeedbackType, MAX_NOTE, MAX_SHORT_FIELD};
+use crate::envelope::{FeedbackType, MAX_NOTE, MAX_SHORT_FIELD};
 use crate::feedback::FeedbackEvent;
 use crate::model::{Distribution, InvalidField, Kind, Tlp, UnixMillis, UnknownName};
-use crate::node_id::NodeId;
 
 /// Longest platform name, in bytes.
 pub const MAX_PLATFORM: usize = 64;
@@ -80,61 +79,7 @@ pub fn platform_name(s: &str) -> Result<String, InvalidField> {
     Ok(p)
 }
 
-/// The id of a takedown case: the requesting node and the `origin_seq` of
-/// the `takedown_requested` event that opened it. Written `<origin>-<seq>`
-/// (`ID-17`, `id-kominfo-4`); node ids may hold `-`, the sequence number
-/// is what follows the last one.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(into = "String", try_from = "String")]
-pub struct CaseId {
-    /// The requesting node.
-    pub origin: String,
-    /// Its request event's `origin_seq`.
-    pub seq: u64,
-}
-
-impl fmt::Display for CaseId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}-{}", self.origin, self.seq)
-    }
-}
-
-impl FromStr for CaseId {
-    type Err = InvalidField;
-    fn from_str(s: &str) -> Result<CaseId, InvalidField> {
-        let bad = || InvalidField::new("case_id", format!("{s:?} is not a case id like ID-17"));
-        let (origin, seq) = s.trim().rsplit_once('-').ok_or_else(bad)?;
-        NodeId::check(origin).map_err(|_| bad())?;
-        let seq: u64 = seq.parse().map_err(|_| bad())?;
-        if seq == 0 {
-            return Err(bad());
-        }
-        Ok(CaseId { origin: origin.to_string(), seq })
-    }
-}
-
-impl From<CaseId> for String {
-    fn from(c: CaseId) -> String {
-        c.to_string()
-    }
-}
-
-impl TryFrom<String> for CaseId {
-    type Error = InvalidField;
-    fn try_from(s: String) -> Result<CaseId, InvalidField> {
-        s.parse()
-    }
-}
-
-/// The case a feedback entry at `origin_seq` belongs to (its reporter's
-/// sequence number of the request): its own for a request, `case_seq` for
-/// the others, none for feedback outside cases.
-pub fn case_of(f: &Feedback, origin_seq: u64) -> Option<u64> {
-    match f.feedback_type {
-        FeedbackType::TakedownRequested => Some(origin_seq),
-        _ => f.case_seq,
-    }
-}
+pub use crate::feedback::{CaseId, case_of};
 
 /// Where a takedown case stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
