@@ -13,8 +13,6 @@
 //! milliseconds, or one past the highest seen), so a retried import never
 //! meets chunks of an earlier attempt.
 
-use std::collections::HashMap;
-
 use crate::allowlist::ListAction;
 use crate::audit::AuditDraft;
 use crate::model::now_ms;
@@ -26,8 +24,8 @@ use crate::warninglist::misp::{self, MispImport};
 use crate::warninglist::ranked::{self, RankedImport};
 use crate::warninglist::stored::{self, StoredHeader};
 use crate::warninglist::{
-    Allowlists, DomainScope, ImportReport, IndexError, ListFormat, ListInfo, ListMeta, RuleSet, Warninglist,
-    allowlists::entry_rule, builtin,
+    Allowlists, DomainScope, ImportReport, IndexError, ListFormat, ListInfo, ListMeta, Warninglist,
+    allowlists::admin_lists, builtin,
 };
 
 use super::{Node, NodeError, StartError};
@@ -258,14 +256,8 @@ pub(super) fn load(store: &Store, privacy: &Privacy) -> Result<(Allowlists, u64)
     for (meta, rules) in builtin::lists() {
         lists.set_list(meta, &rules, privacy)?;
     }
-    let mut admin: HashMap<String, RuleSet> = HashMap::new();
-    for e in store.allow_entries()? {
-        if let Some(rule) = entry_rule(&e) {
-            admin.entry(e.list.clone()).or_default().push(rule, e.action);
-        }
-    }
-    for (name, rules) in admin {
-        lists.set_list(ListMeta::admin(&name), &rules, privacy)?;
+    for (meta, rules) in admin_lists(&store.allow_entries()?) {
+        lists.set_list(meta, &rules, privacy)?;
     }
     let stored = store.warninglists()?;
     for (header, rules) in stored.lists {

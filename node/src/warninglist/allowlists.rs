@@ -79,6 +79,19 @@ pub fn keyed_rules(rules: &RuleSet, privacy: &Privacy) -> RuleSet {
 /// The rule an admin entry makes: a domain rule over the hosts under it, an
 /// IP network (or address) for kind `ip`, else an exact value. `None` for
 /// an `ip` entry that is not an address or network (the node never stores
+/// The admin lists `entries` hold, one rule set per list (entries of the
+/// built-in lists are left out: those are indexed from
+/// [`super::builtin::lists`]).
+pub fn admin_lists(entries: &[AllowEntry]) -> Vec<(ListMeta, RuleSet)> {
+    let mut lists: std::collections::BTreeMap<&str, RuleSet> = std::collections::BTreeMap::new();
+    for e in entries.iter().filter(|e| !e.builtin && !super::builtin::is_builtin_name(&e.list)) {
+        if let Some(rule) = entry_rule(e) {
+            lists.entry(e.list.as_str()).or_default().push(rule, e.action);
+        }
+    }
+    lists.into_iter().map(|(name, rules)| (ListMeta::admin(name), rules)).collect()
+}
+
 /// one).
 pub fn entry_rule(e: &AllowEntry) -> Option<Rule<'_>> {
     match e.kind {

@@ -13,9 +13,7 @@
 //!
 //! Pure.
 
-use std::collections::BTreeMap;
-
-use super::allowlists::entry_rule;
+use super::allowlists::admin_lists;
 use super::index::AllowIndex;
 use super::list::{ListFormat, ListMeta};
 use super::rule::{DomainScope, IpNetwork, Rule, RuleSet};
@@ -49,15 +47,8 @@ pub fn index() -> AllowIndex {
 /// lists are skipped, the built-in rules are indexed as the node indexes
 /// them).
 pub fn index_with(entries: &[allowlist::AllowEntry]) -> AllowIndex {
-    let mut admin: BTreeMap<&str, RuleSet> = BTreeMap::new();
-    for e in entries.iter().filter(|e| !e.builtin && !is_builtin_name(&e.list)) {
-        if let Some(rule) = entry_rule(e) {
-            admin.entry(e.list.as_str()).or_default().push(rule, e.action);
-        }
-    }
     let mut index = AllowIndex::new();
-    let admin = admin.into_iter().map(|(name, rules)| (ListMeta::admin(name), rules));
-    for (meta, rules) in lists().into_iter().chain(admin) {
+    for (meta, rules) in lists().into_iter().chain(admin_lists(entries)) {
         let name = meta.name.clone();
         if let Err(e) = index.set_list(meta, &rules) {
             tracing::warn!(list = %name, error = %e, "allowlist left out of the index");
