@@ -573,7 +573,7 @@ fn the_openapi_document_is_valid_3_1_and_names_every_route_served() -> Result<()
             }
         }
     }
-    for unknown in ["/api/v1/peers", "/api/v1/tokens", "/api/v1/extract", "/api/v2/status", "/api/v1/indicators/a/b"] {
+    for unknown in ["/api/v1/peers", "/api/v1/tokens", "/api/v2/status", "/api/v1/indicators/a/b"] {
         let r = call(&node, "GET", unknown, Some(&admin), None)?;
         let p = problem(&r, 404);
         assert!(p["detail"].as_str().unwrap_or_default().contains("openapi.json"), "{p}");
@@ -657,7 +657,7 @@ fn malformed_requests_get_problems_naming_the_field_never_a_5xx() -> Result<()> 
 /// Its `positive_data_acceptance` and `negative_data_rejection` checks are
 /// left out on purpose: a batch answers 200 with per-item refusals (so an
 /// invalid item is not a rejected request), and a few rules span fields
-/// (a `takedown_requested` names its platform) that JSON Schema does not
+/// (an `actioned` names its platform) that JSON Schema does not
 /// say.
 #[test]
 fn schemathesis_finds_no_5xx_and_no_response_outside_the_document() -> Result<()> {

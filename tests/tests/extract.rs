@@ -8,14 +8,18 @@
 //!   published; the node's own allowlists flag candidates too.
 //! - `--submit` publishes every candidate through the normal submission
 //!   path, with one result per candidate (allowlisted values refused).
+//! - `POST /api/v1/extract` with a crawler's `submitter` token answers the
+//!   same candidates as the CLI through the node, publishes them with a
+//!   result per candidate, and is refused to a platform token and to a
+//!   submitter asking to override the allowlists.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use jaring_tests::{TestNode, assert_eventually, bin, link};
-use serde_json::Value;
+use jaring_tests::{TestNode, assert_eventually, bin, https, link};
+use serde_json::{Value, json};
 
 const PATIENCE: Duration = Duration::from_secs(20);
 
@@ -160,5 +164,98 @@ fn through_nodes_listed_by_whom_then_submitted() -> Result<()> {
     let out = Command::new(bin("jaring")).args(["extract", path, "--submit", "--category", "job_scam"]).output()?;
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--node"));
+    Ok(())
+}
+
+/// `POST /api/v1/extract` with `token`.
+fn post_extract(node: &TestNode, token: &str, body: &Value) -> Result<https::Response> {
+    let auth = format!("Bearer {token}");
+    let headers = [("Authorization", auth.as_str()), ("Content-Type", "application/json")];
+    https::request(node, "POST", "/api/v1/extract", &headers, body.to_string().as_bytes())
+}
+
+/// (kind, value, notes, listed.found, listed.by) of each candidate.
+fn summary(list: &[Value]) -> Vec<(Value, Value, Value, Value, Value)> {
+    list.iter()
+        .map(|c| {
+            (
+                c["kind"].clone(),
+                c["value"].clone(),
+                c["notes"].clone(),
+                c["listed"]["found"].clone(),
+                c["listed"]["by"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn over_http_for_crawlers() -> Result<()> {
+    let id = TestNode::builder("ID").region("ID").http().start()?;
+    let vn = TestNode::builder("VN").region("VN").federation_key_of(&id).start()?;
+    link(&id, &vn, &[], &[])?;
+    vn.cli(&[
+        "indicator",
+        "add",
+        "--kind",
+        "phone",
+        "--value",
+        "+62 812 7777 8888",
+        "--category",
+        "job_scam",
+        "--tlp",
+        "green",
+    ])?;
+    assert_eventually!(PATIENCE, id.lookup_found("+6281277778888").unwrap_or(false));
+    let crawler = id.cli(&["token", "create", "crawler-1", "--role", "submitter"])?.trim().to_string();
+    let platform = id.cli(&["token", "create", "meta", "--role", "platform", "--platform", "meta"])?.trim().to_string();
+
+    // The same candidates as the CLI through the node.
+    let file = advert_file()?;
+    let cli = id.cli_json(&["extract", file.path().to_str().context("path")?])?;
+    let r = post_extract(&id, &crawler, &json!({"text": ADVERT}))?;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json()?;
+    let list = candidates(&v);
+    assert_eq!(summary(&list), summary(&candidates(&cli)), "{v}");
+    assert_eq!(find(&list, "phone")?["listed"]["by"], json!(["VN"]), "region from the node, listed by VN");
+    assert_eq!((v["flagged"].as_u64(), v["listed"].as_u64()), (Some(1), Some(1)), "{v}");
+    assert!(list.iter().all(|c| c.get("submitted").is_none()), "{v}");
+
+    // Published, a result per candidate; the allowlisted one refused.
+    let body = json!({"text": ADVERT, "submit": {"categories": ["job_scam"], "tlp": "green",
+        "source_refs": ["https://facebook.com/groups/loker/posts/1"]}});
+    let v = post_extract(&id, &crawler, &body)?.json()?;
+    let list = candidates(&v);
+    assert_eq!(list.len(), 5, "{v}");
+    assert_eq!((v["stored"].as_u64(), v["refused"].as_u64()), (Some(4), Some(1)), "{v}");
+    for (i, c) in list.iter().enumerate() {
+        assert_eq!(c["submitted"]["index"].as_u64(), Some(i as u64), "{c}");
+    }
+    let gov = find(&list, "domain")?;
+    assert_eq!(
+        (gov["submitted"]["outcome"].clone(), gov["submitted"]["field"].clone()),
+        (json!("refused"), json!("value"))
+    );
+    assert_eq!(find(&list, "url")?["submitted"]["outcome"], "stored");
+    assert!(id.lookup_found("https://kerja-jepang-resmi.com/daftar")?);
+    assert!(!id.lookup_found("kemnaker.go.id")?);
+    // The audit log names the crawler's token.
+    let audit = id.cli(&["audit", "list", "--limit", "1000"])?;
+    assert!(audit.contains("token:crawler-1"), "{audit}");
+
+    // A platform may not extract; a submitter may not override the allowlists.
+    let r = post_extract(&id, &platform, &json!({"text": ADVERT}))?;
+    assert_eq!(r.status, 403, "{}", r.text());
+    let body = json!({"text": ADVERT, "submit": {"categories": ["job_scam"], "override_allowlist": true}});
+    let r = post_extract(&id, &crawler, &body)?;
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(r.text().contains("override_allowlist"), "{}", r.text());
+    // Bad input is a 400 naming the field.
+    let r = post_extract(&id, &crawler, &json!({"text": ADVERT, "region": "XX"}))?;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(r.json()?["field"], "region");
+    let r = post_extract(&id, &crawler, &json!({"text": ADVERT, "submit": {"categories": []}}))?;
+    assert_eq!((r.status, r.json()?["field"].clone()), (400, json!("submit.categories")));
     Ok(())
 }

@@ -100,10 +100,15 @@ fn feedback_travels_to_every_node_and_moves_the_score() -> Result<()> {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no indicator"), "{out:?}");
 
     // VN asks the registrar for a takedown, then reports it done.
-    let req = vn.cli_json(&["feedback", "add", DOMAIN, "--type", "takedown-requested", "--platform", "Registrar"])?;
-    assert_eq!(req["reporter"], "VN");
-    assert_eq!(req["indicator_origin"], "ID", "feedback names the indicator it responds to");
-    assert_eq!(req["tlp"], "green", "TLP inherited from the indicator");
+    // A request opens a tracked case: plain feedback may not.
+    let out = vn.cli_output(&["feedback", "add", DOMAIN, "--type", "takedown-requested", "--platform", "registrar"])?;
+    assert!(!out.status.success(), "a takedown request bypassed the case rules");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("takedown request"), "{out:?}");
+    let req = vn.cli_json(&["takedown", "request", DOMAIN, "--platform", "Registrar"])?;
+    let case = &req["case"];
+    assert!(case["id"].as_str().is_some_and(|i| i.starts_with("VN-")), "{req}");
+    assert_eq!(case["indicator_origin"], "ID", "the request names the indicator it responds to");
+    assert_eq!(case["tlp"], "green", "TLP inherited from the indicator");
     vn.cli_json(&[
         "feedback",
         "add",

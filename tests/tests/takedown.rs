@@ -3,9 +3,10 @@
 //!
 //! - ID asks `meta` to take a domain down (`jaring takedown request`); the
 //!   webhook for `meta` receives the case as a signed POST (after one
-//!   failed attempt, retried); `meta`'s queue shows it, `tiktok`'s never
-//!   does and `tiktok` cannot answer it; `meta` acknowledges and reports it
-//!   actioned; VN and MY show the whole history in `lookup`; VN does not
+//!   failed attempt, retried); over the HTTP API with their own `platform`
+//!   tokens, `meta`'s queue shows it, `tiktok`'s never does and `tiktok`
+//!   can neither read nor answer it; `meta` acknowledges and reports it
+//!   actioned; a case above `meta`'s TLP ceiling stays hidden from it; VN and MY show the whole history in `lookup`; VN does not
 //!   open a duplicate case while ID's is open.
 //! - A case due in the past turns `expired` by itself as it is asked; one
 //!   due in two seconds expires by itself, dated at its due time; a
@@ -27,12 +28,14 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result, bail};
 use hmac::{Hmac, Mac};
+use jaring_tests::https;
 use jaring_tests::{TestNode, assert_eventually, bin, link};
-use serde_json::Value;
+use serde_json::{Value, json};
 use sha2::Sha256;
 
 const PATIENCE: Duration = Duration::from_secs(30);
 const DOMAIN: &str = "loker-kerja-meta.co.id";
+const AMBER_DOMAIN: &str = "agen-tki-resmi.co.id";
 const SECRET: &str = "meta-webhook-secret-0123456789abcdef";
 
 /// One call of a platform on its side of a case.
@@ -46,24 +49,44 @@ enum Call<'a> {
     Actioned(&'a str, &'a str),
 }
 
-/// A platform's call, made for it through the admin API (an admin standing
-/// in for the platform, `--platform` naming it). With the HTTP API's
-/// platform tokens this is the one place to switch: `GET /api/v1/takedowns`
-/// and `POST /api/v1/takedowns/{id}/acknowledge|outcome` with the
-/// platform's token. `Ok(Err(stderr))`: the node refused the call.
-fn platform(node: &TestNode, name: &str, call: Call<'_>) -> Result<std::result::Result<Value, String>> {
-    let args: Vec<&str> = match call {
-        Call::Queue => vec!["takedown", "queue", "--platform", name],
-        Call::Acknowledge(id) => vec!["takedown", "acknowledge", id, "--platform", name],
-        Call::Actioned(id, what) => vec!["takedown", "outcome", id, "--platform", name, "--actioned", what],
+/// A platform's call with its own `platform` token, over the HTTP API:
+/// `GET /api/v1/takedowns` (the cases of the page) and `POST
+/// /api/v1/takedowns/{id}/acknowledge|outcome`. `Ok(Err(detail))`: the node
+/// refused the call (the problem's status and detail).
+fn platform(node: &TestNode, token: &str, call: Call<'_>) -> Result<std::result::Result<Value, String>> {
+    let (method, path, body) = match call {
+        Call::Queue => ("GET", "/api/v1/takedowns".to_string(), None),
+        Call::Acknowledge(id) => ("POST", format!("/api/v1/takedowns/{id}/acknowledge"), Some(json!({}))),
+        Call::Actioned(id, what) => (
+            "POST",
+            format!("/api/v1/takedowns/{id}/outcome"),
+            Some(json!({"outcome": "actioned", "action_taken": what})),
+        ),
     };
-    let mut all = vec!["--json"];
-    all.extend(args);
-    let out = node.cli_output(&all)?;
-    if !out.status.success() {
-        return Ok(Err(String::from_utf8_lossy(&out.stderr).into_owned()));
+    let r = api(node, method, &path, token, body.as_ref())?;
+    if r.status != 200 {
+        return Ok(Err(format!("{}: {}", r.status, r.text())));
     }
-    Ok(Ok(serde_json::from_slice(&out.stdout).context("a platform call printed non-JSON")?))
+    let v = r.json()?;
+    Ok(Ok(if matches!(call, Call::Queue) { v["cases"].clone() } else { v }))
+}
+
+/// An HTTP API call with a bearer token.
+fn api(node: &TestNode, method: &str, path: &str, token: &str, body: Option<&Value>) -> Result<https::Response> {
+    let auth = format!("Bearer {token}");
+    let mut headers = vec![("Authorization", auth.as_str())];
+    let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+    if body.is_some() {
+        headers.push(("Content-Type", "application/json"));
+    }
+    https::request(node, method, path, &headers, &bytes)
+}
+
+/// A `platform` token of `name` with a TLP:GREEN ceiling; its secret.
+fn platform_token(node: &TestNode, name: &str) -> Result<String> {
+    let secret =
+        node.cli(&["token", "create", name, "--role", "platform", "--platform", name, "--max-tlp", "green"])?;
+    Ok(secret.trim().to_string())
 }
 
 /// The ids of the cases in a list.
@@ -211,6 +234,9 @@ fn a_takedown_case_from_request_to_outcome_to_referral_and_evidence() -> Result<
     link(&id, &vn, &[], &[])?;
     link(&id, &my, &[], &[])?;
     link(&vn, &my, &[], &[])?;
+    let meta = platform_token(&id, "meta")?;
+    let tiktok = platform_token(&id, "tiktok")?;
+    let analyst = id.cli(&["token", "create", "analyst-jkt", "--role", "analyst"])?.trim().to_string();
 
     id.add_domain(DOMAIN, "green")?;
     for n in [&vn, &my] {
@@ -284,29 +310,34 @@ fn a_takedown_case_from_request_to_outcome_to_referral_and_evidence() -> Result<
     assert_eq!(ids(&vn.cli_json(&["takedown", "list", "--all"])?), std::slice::from_ref(&case_id));
 
     // Meta's queue holds the case; TikTok's never does, nor may TikTok answer it.
-    let queue = platform(&id, "meta", Call::Queue)?.map_err(anyhow::Error::msg)?;
+    let queue = platform(&id, &meta, Call::Queue)?.map_err(anyhow::Error::msg)?;
     assert_eq!(ids(&queue), std::slice::from_ref(&case_id), "{queue}");
-    let tiktok = platform(&id, "tiktok", Call::Queue)?.map_err(anyhow::Error::msg)?;
-    assert_eq!(ids(&tiktok), Vec::<String>::new(), "tiktok saw meta's case: {tiktok}");
-    let refused = platform(&id, "tiktok", Call::Acknowledge(&case_id))?;
-    assert!(refused.as_ref().is_err_and(|e| e.contains(&format!("no takedown case {case_id}"))), "{refused:?}");
-    let refused = platform(&id, "tiktok", Call::Actioned(&case_id, "removed"))?;
+    let queue = platform(&id, &tiktok, Call::Queue)?.map_err(anyhow::Error::msg)?;
+    assert_eq!(ids(&queue), Vec::<String>::new(), "tiktok saw meta's case: {queue}");
+    let refused = platform(&id, &tiktok, Call::Acknowledge(&case_id))?;
+    assert!(
+        refused.as_ref().is_err_and(|e| e.starts_with("404") && e.contains(&format!("no takedown case {case_id}"))),
+        "{refused:?}"
+    );
+    let seen = api(&id, "GET", &format!("/api/v1/takedowns/{case_id}"), &tiktok, None)?;
+    assert_eq!(seen.status, 404, "tiktok read meta's case: {}", seen.text());
+    let refused = platform(&id, &tiktok, Call::Actioned(&case_id, "removed"))?;
     assert!(refused.is_err(), "tiktok answered meta's case: {refused:?}");
     assert_eq!(state(&id, &case_id)?, "requested");
     assert_eq!(id.metric("jaring_takedown_open{platform=\"meta\",state=\"requested\"}"), 1.0);
 
     // Meta acknowledges, then reports the page removed.
-    let acked = platform(&id, "meta", Call::Acknowledge(&case_id))?.map_err(anyhow::Error::msg)?;
+    let acked = platform(&id, &meta, Call::Acknowledge(&case_id))?.map_err(anyhow::Error::msg)?;
     assert_eq!(acked["state"], "acknowledged", "{acked}");
     assert_eq!(id.metric("jaring_takedown_open{platform=\"meta\",state=\"acknowledged\"}"), 1.0);
-    let done = platform(&id, "meta", Call::Actioned(&case_id, "page removed"))?.map_err(anyhow::Error::msg)?;
+    let done = platform(&id, &meta, Call::Actioned(&case_id, "page removed"))?.map_err(anyhow::Error::msg)?;
     assert_eq!(done["state"], "actioned", "{done}");
     assert_eq!(done["action_taken"], "page removed");
     let acked_at = done["acknowledged_at_ms"].as_i64().context("acknowledged_at_ms")?;
     let outcome_at = done["outcome_at_ms"].as_i64().context("outcome_at_ms")?;
     assert!(requested_at <= acked_at && acked_at <= outcome_at, "{done}");
     // The queue shows open cases by default; the case is in meta's closed ones.
-    let queue = platform(&id, "meta", Call::Queue)?.map_err(anyhow::Error::msg)?;
+    let queue = platform(&id, &meta, Call::Queue)?.map_err(anyhow::Error::msg)?;
     assert_eq!(ids(&queue), Vec::<String>::new(), "{queue}");
     let closed = id.cli_json(&["takedown", "queue", "--platform", "meta", "--state", "actioned"])?;
     assert_eq!(ids(&closed), std::slice::from_ref(&case_id));
@@ -326,7 +357,7 @@ fn a_takedown_case_from_request_to_outcome_to_referral_and_evidence() -> Result<
     for e in &answers {
         let detail = e["detail"].as_str().unwrap_or("");
         let actor = e["actor"].as_str().unwrap_or("");
-        assert!(!actor.is_empty(), "{e}");
+        assert_eq!(actor, "token:meta", "{e}");
         assert!(detail.contains(&case_id) && detail.contains("platform meta"), "{e}");
         assert!(detail.contains(&format!("principal {actor}")), "{e}");
     }
@@ -414,6 +445,47 @@ fn a_takedown_case_from_request_to_outcome_to_referral_and_evidence() -> Result<
     }
     let text = id.cli(&["takedown", "stats"])?;
     assert!(text.contains("last 7 days") && text.contains("by requesting country"), "{text}");
+    // Meta's own figures count only the cases addressed to meta.
+    let stats = api(&id, "GET", "/api/v1/takedowns/stats", &meta, None)?.json()?;
+    let rows = &stats["windows"][0]["platforms"];
+    assert_eq!(
+        rows.as_array().map(|r| r.iter().map(|r| r["key"].clone()).collect::<Vec<_>>()),
+        Some(vec![json!("meta")])
+    );
+    assert_eq!(rows[0]["time_to_outcome"]["median_ms"].as_i64(), Some(outcome_at - requested_at), "{stats}");
+
+    // A case marked above meta's ceiling (TLP:AMBER) is not in its queue,
+    // nor readable or answerable by it.
+    id.add_domain(AMBER_DOMAIN, "amber")?;
+    let amber = api(
+        &id,
+        "POST",
+        "/api/v1/takedowns",
+        &analyst,
+        Some(&json!({
+            "value": AMBER_DOMAIN, "platform": "meta", "due_in_ms": 86_400_000
+        })),
+    )?;
+    assert_eq!(amber.status, 201, "{}", amber.text());
+    let amber_id = amber.json()?["id"].as_str().context("a case id")?.to_string();
+    let queue = platform(&id, &meta, Call::Queue)?.map_err(anyhow::Error::msg)?;
+    assert!(!ids(&queue).contains(&amber_id), "meta saw an amber case: {queue}");
+    let refused = platform(&id, &meta, Call::Acknowledge(&amber_id))?;
+    assert!(refused.as_ref().is_err_and(|e| e.starts_with("404")), "{refused:?}");
+    let again = api(
+        &id,
+        "POST",
+        "/api/v1/takedowns",
+        &analyst,
+        Some(&json!({
+            "value": AMBER_DOMAIN, "platform": "META"
+        })),
+    )?;
+    assert_eq!(
+        (again.status, again.json()?["id"].clone()),
+        (200, json!(amber_id)),
+        "a second request is the open case"
+    );
 
     // A referral travels like feedback.
     let referral =

@@ -234,7 +234,7 @@ impl Printer {
                 .into_inner();
             for (c, r) in batch.iter_mut().zip(resp.results) {
                 let r = LookupResult::from_pb(r).context("decoding the lookup answer")?;
-                c.listed = Some(listing_of(&r, c.kind));
+                c.listed = Some(Listing::of(&r, c.kind));
             }
             if a.submit {
                 let inputs: Vec<pb::IndicatorInput> =
@@ -315,21 +315,6 @@ impl Printer {
             None => {}
         }
         Ok(())
-    }
-}
-
-/// What the node's lookup says about a candidate of `kind`.
-fn listing_of(r: &LookupResult, kind: Kind) -> Listing {
-    let Some(view) = r.views.iter().find(|v| v.kind == kind) else {
-        return Listing { found: false, by: Vec::new(), status: None, categories: Vec::new(), score: None };
-    };
-    let status = serde_json::to_value(view.status).ok().and_then(|v| v.as_str().map(str::to_string));
-    Listing {
-        found: true,
-        by: view.assertions.iter().map(|a| a.origin.clone()).collect(),
-        status,
-        categories: view.categories.clone(),
-        score: Some(view.score),
     }
 }
 

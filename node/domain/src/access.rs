@@ -124,7 +124,8 @@ names! {
         Review = "review",
         /// Signed feedback: sightings, takedown outcomes, false positives.
         Feedback = "feedback",
-        /// Takedown requests and their outcomes (issue 17's queue).
+        /// The platform side of takedown cases: read the queue, acknowledge,
+        /// report the outcome.
         Takedown = "takedown",
         /// Open, withdraw and follow takedown cases, record referrals and
         /// export evidence packages (the requesting side of issue 17).
@@ -231,6 +232,11 @@ names! {
         /// Open, list, withdraw and answer takedown cases through the
         /// admin API, record referrals, export evidence packages.
         ManageTakedowns = "manage_takedowns",
+        /// Read takedown cases: a platform its own queue, an analyst every
+        /// case held (the HTTP API's `GET /api/v1/takedowns`).
+        ReadTakedowns = "read_takedowns",
+        /// Answer a takedown case: acknowledge it, report its outcome.
+        AnswerTakedown = "answer_takedown",
         /// Extract indicators from text.
         Extract = "extract",
         /// Read the node's status.
@@ -292,6 +298,7 @@ impl Operation {
             O::ListReview | O::DecideReview => P::Review,
             O::AddFeedback => P::Feedback,
             O::ManageTakedowns => P::Cases,
+            O::ReadTakedowns | O::AnswerTakedown => P::Takedown,
             O::Extract => P::Extract,
             O::ReadStatus | O::ExportIdentity => P::Status,
             O::ListPeers | O::AddPeer | O::UpdatePeer | O::RemovePeer => P::Peers,
@@ -322,6 +329,8 @@ impl Operation {
             O::DecideReview => "decide on held entries",
             O::AddFeedback => "publish feedback",
             O::ManageTakedowns => "manage takedown cases, referrals and evidence",
+            O::ReadTakedowns => "read takedown cases",
+            O::AnswerTakedown => "answer takedown cases",
             O::Extract => "extract indicators",
             O::ReadStatus => "read the node's status",
             O::ExportIdentity => "export the node's identity card",

@@ -64,6 +64,17 @@ pub enum ValueStatus {
     Revoked,
 }
 
+impl ValueStatus {
+    /// Its name, as serialized.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ValueStatus::Active => "active",
+            ValueStatus::Expired => "expired",
+            ValueStatus::Revoked => "revoked",
+        }
+    }
+}
+
 /// One origin's current assertion about a value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Assertion {

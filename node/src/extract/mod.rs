@@ -57,6 +57,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{Category, Kind};
 use crate::normalize::{NormalizeContext, normalize};
+use crate::view::LookupResult;
 use account::Intent;
 use defang::{EditKind, Refanged};
 use lexicon::{Cue, Lexicon};
@@ -105,6 +106,23 @@ pub struct Listing {
     /// The value's current score, when found.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score: Option<u8>,
+}
+
+impl Listing {
+    /// What a node's lookup of a candidate's canonical value says about
+    /// it as a `kind`.
+    pub fn of(r: &LookupResult, kind: Kind) -> Listing {
+        let Some(view) = r.views.iter().find(|v| v.kind == kind) else {
+            return Listing { found: false, by: Vec::new(), status: None, categories: Vec::new(), score: None };
+        };
+        Listing {
+            found: true,
+            by: view.assertions.iter().map(|a| a.origin.clone()).collect(),
+            status: Some(view.status.as_str().to_string()),
+            categories: view.categories.clone(),
+            score: Some(view.score),
+        }
+    }
 }
 
 /// The result of extracting a text: what `jaring extract --json` prints.

@@ -3,7 +3,7 @@
 
 use crate::audit::AuditDraft;
 use crate::envelope::{Entry, Indicator, Value};
-use crate::feedback::{Feedback, FeedbackEvent, NewFeedback};
+use crate::feedback::{Feedback, FeedbackEvent, FeedbackType, NewFeedback};
 use crate::ledger::Publish;
 use crate::model::{Category, Distribution, Kind, Tlp, now_ms};
 use crate::normalize;
@@ -39,12 +39,23 @@ impl Node {
     ///
     /// # Errors
     ///
-    /// [`NodeError::Input`] for a bad value, a missing reason or platform,
+    /// [`NodeError::Input`] for a takedown request (field `type`: it opens a
+    /// case, [`Self::request_takedown`]), a bad value, a missing reason or platform,
     /// a TLP override less restrictive than the inherited one (field
     /// `tlp`), or an `observed_at` in the future (field `observed_at`);
     /// [`NodeError::NotFound`] when no indicator for the value is held;
     /// store failures.
     pub async fn add_feedback(&self, input: NewFeedback, actor: &str) -> Result<FeedbackEvent, NodeError> {
+        if input.feedback_type == FeedbackType::TakedownRequested {
+            // A request opens a tracked case, which has rules of its own
+            // (one open case per value and platform, a due time).
+            return Err(InputError::new(
+                "type",
+                "a takedown request opens a tracked case: use `jaring takedown request VALUE --platform P` \
+                 (POST /api/v1/takedowns)",
+            )
+            .into());
+        }
         let held = self.find_held(&input.value, input.kind)?;
         let inherited = Inherited::of(self.id(), &held.assertions);
         let (kind, value) = (held.kind, held.value);

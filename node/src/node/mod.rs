@@ -67,7 +67,7 @@ pub use peers::{LinkStatus, PeerChange};
 pub use review::ReviewItem;
 pub use status::{CertStatus, OriginStatus, PeerStatus, SigningKeyStatus, StatusReport};
 pub use takedown::{
-    Answerer, CaseNotice, CasePage, EXPIRY_ACTOR, NewReferral, NoticeKind, Page, QueueQuery, Requested,
+    Answerer, CaseNotice, CasePage, EXPIRY_ACTOR, MAX_PAGE, NewReferral, NoticeKind, Page, QueueQuery, Requested,
 };
 pub use tls::{CERT_WARNING_MS, CertExpiry, pem_not_after};
 pub use transparency::{

@@ -201,6 +201,19 @@ pub async fn submit(
     let kept = inputs.clone();
     let opts = SubmitOptions { override_allowlist: req.override_allowlist, skip_unchanged: req.skip_unchanged };
     let done = api.node.submit_checked(inputs, &session.actor, opts).await?;
+    let out = results(&api.node, done, kept);
+    Ok(json(StatusCode::OK, &out))
+}
+
+/// A page of indicators.
+/// One result per submitted input, in order: what `POST /api/v1/indicators`
+/// and a submitting `POST /api/v1/extract` answer.
+pub(super) fn results(
+    node: &Node,
+    done: Vec<Result<Submitted, crate::submission::InputError>>,
+    kept: Vec<NewIndicator>,
+) -> SubmitResponse {
+    let n = kept.len();
     let mut out =
         SubmitResponse { stored: 0, unchanged: 0, refused: 0, needs_review: 0, results: Vec::with_capacity(n) };
     for (index, (result, input)) in done.into_iter().zip(kept).enumerate() {
@@ -226,7 +239,7 @@ pub async fn submit(
                 }
             }
             Err(e) => {
-                let review = e.field == "value" && stopped_for_review(&api.node, input);
+                let review = e.field == "value" && stopped_for_review(node, input);
                 let outcome = if review {
                     out.needs_review += 1;
                     Outcome::NeedsReview
@@ -239,10 +252,9 @@ pub async fn submit(
         };
         out.results.push(item);
     }
-    Ok(json(StatusCode::OK, &out))
+    out
 }
 
-/// A page of indicators.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct IndicatorPage {
     /// The current version of each indicator, in log order.

@@ -17,20 +17,16 @@
 //! strictly); 500 means the store failed.
 //!
 //! One file per resource: [`indicators`], [`lookup`], [`feedback`],
-//! [`review`], [`status`], [`audit`], [`me`].
+//! [`takedowns`], [`extract`], [`review`], [`status`], [`audit`], [`me`].
 //!
-//! # Adding an operation (the hook for `POST /api/v1/extract`)
+//! # Adding an operation
 //!
-//! Issue 18's extraction engine (`jaring_node::extract`) gets its route
-//! here: a new file `extract.rs` with a handler annotated
-//! `#[utoipa::path(post, path = "/api/v1/extract", tag = "extract",
-//! request_body = ..., responses((status = 200, body = ...), BodyErrors,
-//! AccessErrors), security(("bearer" = [])))]` that starts with
-//! `caller.authorize(&api.node, Operation::Extract, cost)` (the permission
-//! `extract` is held by `submitter`, `analyst` and `admin` already), reads
-//! its body with [`input::JsonBody`], and one line in [`routes`]:
-//! `.routes(routes!(extract::extract))`. The document, the 404/405
-//! answers and the route test in `tests/tests/api.rs` follow by
+//! A handler in its resource's file, annotated `#[utoipa::path(...)]`
+//! (path, tag, request body, responses with the shared error groups of
+//! [`problem`], `security(("bearer" = []))`), that starts with
+//! `caller.authorize(&api.node, Operation::X, cost)` and reads its body
+//! with [`input::JsonBody`]; and one line in [`routes`]. The document, the
+//! 404/405 answers and the route test in `tests/tests/api.rs` follow by
 //! themselves.
 
 // A `Problem` (about 150 bytes) is the error of every reader and handler
@@ -39,6 +35,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod audit;
+pub mod extract;
 pub mod feedback;
 pub mod indicators;
 pub mod input;
@@ -49,6 +46,7 @@ pub mod names;
 pub mod problem;
 pub mod review;
 pub mod status;
+pub mod takedowns;
 
 use std::sync::Arc;
 
@@ -103,6 +101,8 @@ pub(crate) fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
         (name = "indicators", description = "Submit, list, read and revoke indicators"),
         (name = "lookup", description = "Look values up, one or in bulk"),
         (name = "feedback", description = "Sightings, takedown outcomes, false positives"),
+        (name = "takedowns", description = "Takedown cases: a platform's queue and answers, requests, service levels"),
+        (name = "extract", description = "Candidate indicators from free text"),
         (name = "review", description = "The review queue"),
         (name = "node", description = "The node's status"),
         (name = "audit", description = "The audit log"),
@@ -150,6 +150,13 @@ fn routes() -> OpenApiRouter<Arc<Api>> {
         .routes(routes!(indicators::get_one, indicators::revoke))
         .routes(routes!(lookup::lookup_one, lookup::lookup_many))
         .routes(routes!(feedback::add))
+        .routes(routes!(takedowns::list, takedowns::request))
+        .routes(routes!(takedowns::stats))
+        .routes(routes!(takedowns::get_one))
+        .routes(routes!(takedowns::acknowledge))
+        .routes(routes!(takedowns::outcome))
+        .routes(routes!(takedowns::withdraw))
+        .routes(routes!(extract::extract))
         .routes(routes!(review::list))
         .routes(routes!(review::get_one, review::decide))
         .routes(routes!(status::status))
@@ -247,8 +254,15 @@ mod tests {
             "/api/v1/indicators/{id}",
             "/api/v1/lookup",
             "/api/v1/feedback",
+            "/api/v1/extract",
             "/api/v1/review",
             "/api/v1/review/{local_seq}",
+            "/api/v1/takedowns",
+            "/api/v1/takedowns/stats",
+            "/api/v1/takedowns/{id}",
+            "/api/v1/takedowns/{id}/acknowledge",
+            "/api/v1/takedowns/{id}/outcome",
+            "/api/v1/takedowns/{id}/withdraw",
             "/api/v1/status",
             "/api/v1/audit",
             "/api/v1/audit/verify",
@@ -272,7 +286,7 @@ mod tests {
         let r = table.unrouted(&Method::PUT, &"/api/v1/lookup".parse().unwrap());
         assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(r.headers().get(header::ALLOW).unwrap(), "GET, HEAD, POST");
-        let r = table.unrouted(&Method::GET, &"/api/v1/extract".parse().unwrap());
+        let r = table.unrouted(&Method::GET, &"/api/v1/peers".parse().unwrap());
         assert_eq!(r.status(), StatusCode::NOT_FOUND);
         assert_eq!(r.headers().get(header::CONTENT_TYPE).unwrap(), problem::PROBLEM_JSON);
     }

@@ -14,6 +14,7 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use crate::access::Role;
 use crate::feedback::FeedbackType;
 use crate::model::{Action, Category, Distribution, Kind, Tlp};
+use crate::takedown::CaseState;
 use crate::view::ValueStatus;
 
 macro_rules! api_name {
@@ -82,8 +83,15 @@ api_name!(
 api_name!(
     /// A kind of feedback.
     ApiFeedbackType(FeedbackType), "FeedbackType",
-    "sighting, false_positive (reason required), takedown_requested, actioned, no_action (reason required), referred.",
+    "sighting, false_positive (reason required), takedown_requested (opened by POST /api/v1/takedowns, not as plain \
+     feedback), acknowledged, expired and withdrawn (events of a case), actioned, no_action (reason required), referred.",
     FeedbackType::ALL.iter().map(|t| t.as_str()).collect()
+);
+api_name!(
+    /// Where a takedown case stands.
+    ApiCaseState(CaseState), "CaseState",
+    "requested -> acknowledged -> actioned | refused; expired: no outcome by the due time; withdrawn by the requester.",
+    CaseState::ALL.iter().map(|s| s.as_str()).collect()
 );
 api_name!(
     /// A token's role.
