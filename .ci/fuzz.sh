@@ -25,7 +25,7 @@ elif ! [[ "$seconds" =~ ^[1-9][0-9]*$ ]]; then
     echo "usage: $0 [SECONDS_PER_TARGET | --write-seeds]" >&2
     exit 2
 fi
-read -r -a targets <<<"${FUZZ_TARGETS:-normalize envelope identity stix_import csv_import}"
+read -r -a targets <<<"${FUZZ_TARGETS:-normalize envelope identity stix_import csv_import extract}"
 read -r -a extra <<<"${FUZZ_ARGS:-}"
 
 # --target makes cargo apply RUSTFLAGS to the fuzzed code only, not to build
@@ -52,6 +52,12 @@ flags=(
     -Cdebug-assertions
     -Coverflow-checks
 )
+# RUSTFLAGS replaces the rustflags of .cargo/config.toml, so the ed25519
+# backend cfg set there for x86_64 (AVX-512 IFMA) is repeated here: the
+# targets run the code the node runs.
+if [[ "$host" == x86_64-* ]]; then
+    flags+=(--cfg 'curve25519_dalek_backend="avx512"')
+fi
 
 if $write_seeds; then
     RUSTFLAGS="${flags[*]}" cargo build --manifest-path fuzz/Cargo.toml --locked --release --target "$host" --bin gen_seeds

@@ -6,6 +6,11 @@
 #                                  (JARING_TEST_PG_URL, JARING_TEST_PG_PASSWORD_FILE,
 #                                  JARING_TEST_PG_SCRIPT); `eval "$(.ci/postgres.sh start)"`
 #   .ci/postgres.sh stop [DIR]     stop it (the data stays until DIR is removed)
+#   .ci/postgres.sh run CMD...     start one in a new temporary directory, run
+#                                  CMD with those variables set, then stop it
+#                                  and remove the directory (also when CMD fails
+#                                  or is interrupted); exits with CMD's status.
+#                                  What `.ci/run` and the README's test command do.
 #   .ci/postgres.sh replica PRIMARY_DIR REPLICA_DIR
 #                                  pg_basebackup a streaming replica of the
 #                                  primary into REPLICA_DIR, start it on a free
@@ -24,6 +29,10 @@ log() { echo "postgres.sh: $*" >&2; }
 pg_bin() {
     if command -v pg_config >/dev/null 2>&1 && [ -x "$(pg_config --bindir)/initdb" ]; then
         pg_config --bindir
+        return
+    fi
+    if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then
+        dirname "$(readlink -f "$(command -v initdb)")"
         return
     fi
     local newest
@@ -80,6 +89,24 @@ start_cluster() {
 
 cmd=${1:-}
 case "$cmd" in
+run)
+    shift
+    [ $# -gt 0 ] || { echo "usage: $0 run CMD..." >&2; exit 64; }
+    RUN_DIR=$(mktemp -d /tmp/jaring-pg.XXXXXX)
+    SELF="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
+    cleanup() {
+        "$SELF" stop "$RUN_DIR" >/dev/null 2>&1 || true
+        rm -rf "$RUN_DIR"
+    }
+    trap cleanup EXIT
+    trap 'exit 130' INT TERM
+    eval "$("$SELF" start "$RUN_DIR")"
+    set +e
+    "$@"
+    rc=$?
+    set -e
+    exit "$rc"
+    ;;
 start)
     DIR=${2:-/tmp/jaring-pg}
     if [ -f "$DIR/env" ] && as_owner "$BIN/pg_ctl" -D "$DIR/data" status >/dev/null 2>&1; then
@@ -160,7 +187,7 @@ replica)
     echo "$RPORT"
     ;;
 *)
-    echo "usage: $0 start [DIR] | stop [DIR] | replica PRIMARY_DIR REPLICA_DIR | stop-dir DIR" >&2
+    echo "usage: $0 start [DIR] | stop [DIR] | run CMD... | replica PRIMARY_DIR REPLICA_DIR | stop-dir DIR" >&2
     exit 64
     ;;
 esac

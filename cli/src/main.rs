@@ -101,7 +101,7 @@ enum Command {
     Export(cmd::export::ExportCmd),
     /// The keyed hash of a value, exactly as the federation computes it (offline).
     Hash(cmd::hash::HashArgs),
-    /// Read-only consumer tokens for the TAXII server and the MISP feed.
+    /// Tokens of every party (role, scope, expiry, networks, rate): create, list, show, revoke.
     #[command(subcommand)]
     Token(cmd::token::TokenCmd),
     /// Signing keys: list, rotate, revoke.
@@ -122,9 +122,20 @@ enum Command {
     /// Allowlists (warninglists): values never published as scams without an override.
     #[command(subcommand)]
     Allowlist(cmd::allowlist::AllowlistCmd),
+    /// Candidate indicators from free text (adverts, posts, SMS); offline, or through a node.
+    Extract(cmd::extract::ExtractArgs),
     /// The transparency log, offline: verify inclusion proofs and consistency.
     #[command(subcommand)]
     Log(cmd::log::LogCmd),
+    /// Takedown cases: ask platforms, track their answers, service levels.
+    #[command(subcommand)]
+    Takedown(cmd::takedown::TakedownCmd),
+    /// Referrals to law enforcement.
+    #[command(subcommand)]
+    Referral(cmd::referral::ReferralCmd),
+    /// Evidence packages: export one about a value, verify one offline.
+    #[command(subcommand)]
+    Evidence(cmd::evidence::EvidenceCmd),
 }
 
 /// `jaring lookup X | head`: when whoever reads our output goes away, stop
@@ -188,14 +199,18 @@ fn main() -> ExitCode {
             Command::NodeRun { .. } => Ok(()),
             Command::Export(c) => cmd::export::run(c, &target, &out).await,
             Command::Hash(a) => cmd::hash::run(a, &target, &out),
-            Command::Token(c) => cmd::token::run(c, &target, &out),
+            Command::Token(c) => cmd::token::run(c, &target, &out).await,
             Command::Key(c) => cmd::key::run(c, &target, &out).await,
             Command::Audit(c) => cmd::audit::run(c, &target, &out).await,
             Command::Tls(c) => cmd::tls::run(c, &target, &out).await,
             Command::Certs(c) => cmd::certs::run(c, &target, &out).await,
             Command::Feedback(c) => cmd::feedback::run(c, &target, &out).await,
             Command::Allowlist(c) => cmd::allowlist::run(c, &target, &out).await,
-            Command::Log(c) => cmd::log::run(c, &target, &out),
+            Command::Extract(a) => cmd::extract::run(a, &target, &out).await,
+            Command::Log(c) => cmd::log::run(c, &target, &out).await,
+            Command::Takedown(c) => cmd::takedown::run(c, &target, &out).await,
+            Command::Referral(c) => cmd::referral::run(c, &target, &out).await,
+            Command::Evidence(c) => cmd::evidence::run(c, &target, &out).await,
         }
     });
     match result {

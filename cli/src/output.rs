@@ -117,6 +117,16 @@ pub fn print_feedback_summary(v: &MergedView) {
     for fp in &s.false_positives {
         println!("    false positive by {}: {}", fp.by, fp.reason);
     }
+    for c in jaring_node::takedown::Case::from_events(&v.feedback) {
+        let steps: Vec<String> = c.events.iter().map(|e| format!("{} {}", e.state, time(e.at_ms))).collect();
+        println!(
+            "    takedown case {} on {}: {}{}",
+            c.id,
+            c.platform,
+            steps.join(" -> "),
+            c.action_taken.as_ref().or(c.reason.as_ref()).map(|t| format!(": {t}")).unwrap_or_default(),
+        );
+    }
     for t in &s.takedowns {
         println!(
             "    takedown on {}: {} (by {}, {}){}{}",
@@ -148,6 +158,8 @@ pub fn print_feedback_event(e: &FeedbackEvent) {
         ("action", &e.action_taken),
         ("reason", &e.reason),
         ("referred to", &e.referred_to),
+        ("agency reference", &e.case_ref),
+        ("case", &e.case_id),
         ("note", &e.note),
     ] {
         if let Some(v) = v {

@@ -63,6 +63,7 @@ fn envelope_bytes(seq: u64, key: &SigningKey) -> Vec<u8> {
             version: 1,
             description: None,
             source_refs: vec![],
+            reach: vec![],
         }),
     };
     jaring_node::wire::encode_envelope(&jaring_node::signing::sign(&body, key))

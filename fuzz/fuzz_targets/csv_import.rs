@@ -12,7 +12,7 @@
 use std::time::{Duration, UNIX_EPOCH};
 
 use jaring_node::csv_import::read_csv;
-use jaring_node::node::NewIndicator;
+use jaring_node::submission::NewIndicator;
 use libfuzzer_sys::fuzz_target;
 
 const HEADER: [&str; 10] = [

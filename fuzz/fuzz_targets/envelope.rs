@@ -19,7 +19,8 @@
 #![no_main]
 
 use jaring_fuzz::{KEYS, RING};
-use jaring_node::envelope::{VerifiedEnvelope, VerifyError, body_hash, verify, verify_batch};
+use jaring_node::envelope::{VerifiedEnvelope, body_hash};
+use jaring_node::signing::{VerifyError, verify, verify_batch};
 use jaring_node::wire::{decode_body, decode_envelope, encode_body, encode_envelope, peek_origin};
 use libfuzzer_sys::fuzz_target;
 

@@ -15,12 +15,12 @@
 
 use jaring_fuzz::KEYS;
 use jaring_node::identity::{CardError, IdentityCard};
-use jaring_node::wire::validate_node_id;
+use jaring_node::node_id::NodeId;
 use libfuzzer_sys::fuzz_target;
 
 fn check_accepted(card: &IdentityCard) {
     assert_eq!(card.version, 1);
-    assert!(validate_node_id(&card.node_id).is_ok(), "{:?}", card.node_id);
+    assert!(NodeId::check(&card.node_id).is_ok(), "{:?}", card.node_id);
     assert!(!card.signing_keys.is_empty());
     for k in &card.signing_keys {
         assert!(k.public_key().is_ok(), "accepted card with bad key {:?}", k.key_id);

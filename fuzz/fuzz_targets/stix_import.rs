@@ -13,8 +13,8 @@
 #![no_main]
 
 use jaring_node::model::Action;
-use jaring_node::node::NewIndicator;
 use jaring_node::stix::{self, import::to_submission, parse_bundle, parse_pattern};
+use jaring_node::submission::NewIndicator;
 use jaring_node::view::IndicatorRecord;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;

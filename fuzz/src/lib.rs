@@ -12,9 +12,10 @@ use std::sync::LazyLock;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use ed25519_dalek::Signer as _;
-use jaring_node::envelope::{PAYLOAD_TYPE, SignedEnvelope, key_id_of, pae};
+use jaring_node::envelope::{PAYLOAD_TYPE, SignedEnvelope, pae};
 use jaring_node::identity::CARD_TYPE;
 use jaring_node::keys::KeyRing;
+use jaring_node::keys::key_id_of;
 use jaring_node::model::UnixMillis;
 
 /// Origin of the active key.

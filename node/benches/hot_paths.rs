@@ -62,6 +62,7 @@ fn body(seq: u64) -> EnvelopeBody {
             version: 1,
             description: Some("Fake overseas job offer recruiting through Telegram".into()),
             source_refs: vec!["crawler:telegram".into()],
+            reach: vec![],
         }),
     }
 }

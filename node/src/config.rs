@@ -45,6 +45,13 @@ pub struct Config {
     /// factor (see [`crate::scoring`]).
     #[serde(default)]
     pub scoring: crate::scoring::ScoringConfig,
+    /// This node's transparency log: the Merkle tree over its log, signed
+    /// checkpoints, witnessing its peers (docs/transparency.md).
+    #[serde(default)]
+    pub log: LogConfig,
+    /// Takedown cases: default due time, per-platform webhooks.
+    #[serde(default)]
+    pub takedown: crate::takedowns::config::TakedownConfig,
     /// Directory of `node.toml`; relative paths resolve against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -330,6 +337,10 @@ pub struct StoreConfig {
     /// that takes over) or `reader` (a lookup process that never writes).
     #[serde(default)]
     pub role: crate::store::StoreRole,
+    /// For tests only: while this file exists, every commit fails as on a
+    /// full disk (`crate::store::fault`). Unset in real configurations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_fault_file: Option<PathBuf>,
 }
 
 fn default_cache() -> u64 {
@@ -371,6 +382,7 @@ impl Default for StoreConfig {
             poll_ms: default_poll_ms(),
             synchronous_commit: None,
             role: crate::store::StoreRole::default(),
+            test_fault_file: None,
         }
     }
 }
@@ -452,6 +464,13 @@ pub struct LimitsConfig {
     /// Concurrent `Subscribe` streams one peer may hold; more get RESOURCE_EXHAUSTED.
     #[serde(default = "default_max_streams_per_peer")]
     pub max_streams_per_peer: usize,
+    /// How far ahead of this node's clock a time a peer supplies may be, in
+    /// ms (an envelope's `created_at`, an indicator's first and last seen, a
+    /// feedback event's `observed_at`, a new key's `valid_from`): later ones
+    /// are refused (`time_in_future`). Also bounds `observed_at` of feedback
+    /// added here.
+    #[serde(default = "default_max_clock_skew_ms")]
+    pub max_clock_skew_ms: i64,
 }
 
 fn default_max_message() -> usize {
@@ -481,6 +500,9 @@ fn default_peer_refusals_burst() -> u64 {
 fn default_max_streams_per_peer() -> usize {
     4
 }
+fn default_max_clock_skew_ms() -> i64 {
+    300_000
+}
 
 impl Default for LimitsConfig {
     fn default() -> Self {
@@ -494,6 +516,43 @@ impl Default for LimitsConfig {
             peer_refusals_per_s: default_peer_refusals_per_s(),
             peer_refusals_burst: default_peer_refusals_burst(),
             max_streams_per_peer: default_max_streams_per_peer(),
+            max_clock_skew_ms: default_max_clock_skew_ms(),
+        }
+    }
+}
+
+/// `[log]`: the transparency log (docs/transparency.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// Keep the Merkle tree of the log in every commit, sign checkpoints
+    /// and serve them (`/log/`). Off, the node keeps no tree (it rebuilds
+    /// it from the log when turned on again) but still witnesses its peers.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// While the log grows, a new checkpoint is signed at most this often
+    /// (and at least this often), in milliseconds.
+    #[serde(default = "default_checkpoint_interval")]
+    pub checkpoint_interval_ms: u64,
+    /// How often this node asks each peer it follows for its latest
+    /// checkpoint, to verify and cosign it, in milliseconds.
+    #[serde(default = "default_witness_interval")]
+    pub witness_interval_ms: u64,
+}
+
+fn default_checkpoint_interval() -> u64 {
+    1000
+}
+fn default_witness_interval() -> u64 {
+    1000
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            enabled: true,
+            checkpoint_interval_ms: default_checkpoint_interval(),
+            witness_interval_ms: default_witness_interval(),
         }
     }
 }
@@ -634,7 +693,10 @@ impl Config {
         let invalid = |field, reason: String| ConfigError::Invalid { path: path.into(), field, reason };
         if let Some(pg) = self.store.postgres(&self.base_dir) {
             if self.store.url.is_none() {
-                return Err(invalid("store.url", "engine = \"postgres\" needs url = \"postgres://USER@HOST:PORT/DB\"".into()));
+                return Err(invalid(
+                    "store.url",
+                    "engine = \"postgres\" needs url = \"postgres://USER@HOST:PORT/DB\"".into(),
+                ));
             }
             pg.check().map_err(|e| invalid("store.url", e.to_string()))?;
         }
@@ -688,6 +750,12 @@ impl Config {
         }
         check_timeout(self.federation.handshake_timeout_ms)
             .map_err(|r| invalid("federation.handshake_timeout_ms", r))?;
+        for (field, ms) in [
+            ("log.checkpoint_interval_ms", self.log.checkpoint_interval_ms),
+            ("log.witness_interval_ms", self.log.witness_interval_ms),
+        ] {
+            check_timeout(ms).map_err(|r| invalid(field, r))?;
+        }
         if !matches!(self.logging.format.as_str(), "human" | "json") {
             return Err(invalid("logging.format", "must be \"human\" or \"json\"".into()));
         }
@@ -706,7 +774,11 @@ impl Config {
         if self.limits.max_streams_per_peer == 0 {
             return Err(invalid("limits.max_streams_per_peer", "must be at least 1".into()));
         }
+        if !(0..=86_400_000).contains(&self.limits.max_clock_skew_ms) {
+            return Err(invalid("limits.max_clock_skew_ms", "must be 0-86400000 (a day)".into()));
+        }
         self.scoring.validate().map_err(|(field, reason)| invalid(field, reason))?;
+        self.takedown.validate().map_err(|(field, reason)| invalid(field, reason))?;
         Ok(())
     }
 
@@ -825,6 +897,9 @@ mod tests {
         let no_streams = format!("{GOOD}[limits]\nmax_streams_per_peer = 0\n");
         let e = Config::load(&write(dir.path(), &no_streams)).unwrap_err();
         assert!(matches!(e, ConfigError::Invalid { field: "limits.max_streams_per_peer", .. }), "{e}");
+        let skew = format!("{GOOD}[limits]\nmax_clock_skew_ms = -1\n");
+        let e = Config::load(&write(dir.path(), &skew)).unwrap_err();
+        assert!(matches!(e, ConfigError::Invalid { field: "limits.max_clock_skew_ms", .. }), "{e}");
         let no_rate = format!("{GOOD}[limits]\npeer_entries_per_s = 0\n");
         let e = Config::load(&write(dir.path(), &no_rate)).unwrap_err();
         assert!(matches!(e, ConfigError::Invalid { field: "limits.peer_entries_per_s", .. }), "{e}");

@@ -156,7 +156,7 @@ pub fn check(config: &Config) -> Result<(), UnsafeModes> {
     if let Some(pw) = &config.store.password_file {
         inspect(&mut out, &config.resolve(pw), "database password file", Rule::Private);
     }
-    inspect(&mut out, &crate::http::tokens::path(config), "TAXII token file", Rule::NoReadWrite);
+    inspect(&mut out, &crate::access::legacy::path(config), "TAXII token file", Rule::NoReadWrite);
     if out.is_empty() { Ok(()) } else { Err(UnsafeModes(out)) }
 }
 
@@ -213,7 +213,7 @@ mod tests {
             chmod(&path, before);
         }
         // The TAXII token file: others may not read or write it.
-        let tokens = crate::http::tokens::path(&config);
+        let tokens = crate::access::legacy::path(&config);
         std::fs::write(&tokens, "[]").unwrap();
         chmod(&tokens, 0o602);
         let err = check(&config).unwrap_err();

@@ -24,7 +24,6 @@ use crate::pii::FederationKey;
 /// What `jaring init` was asked for.
 #[derive(Debug, Clone)]
 pub struct InitOptions {
-    /// Node id.
     pub node_id: String,
     /// Directory to create.
     pub dir: PathBuf,
@@ -42,7 +41,6 @@ pub struct InitOptions {
     pub tls_hosts: Vec<String>,
     /// Copy this federation key instead of making a new one.
     pub federation_key: Option<PathBuf>,
-    /// Federation key epoch.
     pub federation_key_epoch: u32,
     /// Treat phone numbers as personal data.
     pub hash_phone: bool,
@@ -68,7 +66,6 @@ pub enum InitError {
     /// Files.
     #[error("{path}: {reason}")]
     Io {
-        /// Path.
         path: PathBuf,
         /// Why.
         reason: String,
@@ -121,6 +118,8 @@ pub fn init(opts: &InitOptions) -> Result<Config, InitError> {
         limits: Default::default(),
         logging: Default::default(),
         scoring: Default::default(),
+        log: Default::default(),
+        takedown: Default::default(),
         base_dir: dir.clone(),
     };
     config.privacy.hash_phone = opts.hash_phone;

@@ -8,15 +8,22 @@
 //! Each listener's reflection lists only what that listener serves: the
 //! admin listener does not list (or describe) `jaring.v1.Federation`, the
 //! federation listener not `jaring.v1.Admin`.
+//!
+//! Health says NOT_SERVING (overall and per service) while the store
+//! refuses commits ([`crate::ledger::StoreHealth`]), SERVING otherwise.
 
 use jaring_proto::pb::admin_server::AdminServer;
 use jaring_proto::pb::federation_server::FederationServer;
 use prost::Message;
+use tokio::sync::watch;
+use tonic_health::ServingStatus;
 use tonic_health::pb::health_server::{Health, HealthServer};
+use tonic_health::server::HealthReporter;
 use tonic_reflection::server::{v1, v1alpha};
 
 use crate::admin::AdminService;
 use crate::federation::publisher::FederationService;
+use crate::ledger::StoreHealth;
 
 /// Which gRPC listener a reflection service is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,19 +116,36 @@ pub fn reflection(
 }
 
 /// Health for the admin listener: the overall server and `jaring.v1.Admin`
-/// report SERVING.
-pub async fn admin_health() -> HealthServer<impl Health> {
+/// report SERVING while the store takes commits, NOT_SERVING while it does
+/// not (`store`: [`crate::node::Node::store_health`]'s channel).
+pub async fn admin_health(store: watch::Receiver<StoreHealth>) -> HealthServer<impl Health> {
     let (reporter, service) = tonic_health::server::health_reporter();
     reporter.set_serving::<AdminServer<AdminService>>().await;
+    tokio::spawn(follow(reporter, <AdminServer<AdminService> as tonic::server::NamedService>::NAME, store));
     service
 }
 
 /// Health for the federation listener: the overall server and
-/// `jaring.v1.Federation` report SERVING.
-pub async fn federation_health() -> HealthServer<impl Health> {
+/// `jaring.v1.Federation` report SERVING while the store takes commits,
+/// NOT_SERVING while it does not.
+pub async fn federation_health(store: watch::Receiver<StoreHealth>) -> HealthServer<impl Health> {
     let (reporter, service) = tonic_health::server::health_reporter();
     reporter.set_serving::<FederationServer<FederationService>>().await;
+    tokio::spawn(follow(reporter, <FederationServer<FederationService> as tonic::server::NamedService>::NAME, store));
     service
+}
+
+/// Keeps the overall status ("") and `service`'s in step with the store's
+/// health until the ledger is gone.
+async fn follow(reporter: HealthReporter, service: &'static str, mut store: watch::Receiver<StoreHealth>) {
+    loop {
+        let status = if store.borrow_and_update().failing { ServingStatus::NotServing } else { ServingStatus::Serving };
+        reporter.set_service_status("", status).await;
+        reporter.set_service_status(service, status).await;
+        if store.changed().await.is_err() {
+            return;
+        }
+    }
 }
 
 #[cfg(test)]

@@ -20,6 +20,21 @@
 //! | `jaring_log_entries` | gauge | |
 //! | `jaring_indicators` | gauge | `kind` |
 //! | `jaring_store_bytes` | gauge | |
+//! | `jaring_log_tree_size` | gauge | |
+//! | `jaring_log_checkpoint_size` | gauge | |
+//! | `jaring_log_checkpoint_cosignatures` | gauge | |
+//! | `jaring_log_witnessed_size` | gauge | `origin` |
+//! | `jaring_log_forks_detected` | gauge | |
+//! | `jaring_verify_backend` | gauge (1) | `backend` (`avx512ifma`, `avx2`, `serial`: see [`crate::verify_backend`]) |
+//! | `jaring_store_healthy` | gauge | none (1 while the store takes commits, 0 while it refuses them: a full disk) |
+//! | `jaring_store_commit_failures` | gauge | none (commits that failed since the node started) |
+//! | `jaring_allowlist_lists` | gauge | |
+//! | `jaring_allowlist_rules` | gauge | `shape` (`domain`, `exact`, `address`, `network`) |
+//! | `jaring_allowlist_memory_bytes` | gauge | |
+//! | `jaring_access_refused_total` | counter | `reason` (`unknown_token`, `revoked`, `expired`, `address`, `role`, `platform`, `rate`) |
+//! | `jaring_access_rate_limited_total` | counter | `token` |
+//! | `jaring_takedown_open` | gauge | `platform`, `state` ([`crate::takedowns::metrics`]) |
+//! | `jaring_takedown_time_to_outcome_seconds` | histogram | `platform` |
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -53,8 +68,9 @@ fn new_histogram() -> Histogram {
 /// Every reason an envelope or a response is refused for (the `reason`
 /// label of `jaring_rejections_total`): signature checks
 /// ([`crate::envelope::VerifyError::reason`]), the ledger's checks, the
-/// hard sharing rules ([`crate::policy::receive_check`]) and refused
-/// responses. Each series exists at 0 from the first scrape.
+/// hard sharing rules ([`crate::policy::receive_check`]), the content
+/// rules ([`crate::arrival::REASONS`]) and refused responses. Each series
+/// exists at 0 from the first scrape.
 pub const REJECTION_REASONS: &[&str] = &[
     "unknown_key",
     "malformed_signature",
@@ -76,6 +92,15 @@ pub const REJECTION_REASONS: &[&str] = &[
     "malformed_message",
     "cursor_backwards",
     "batch_too_large",
+    "entry_too_large",
+    "log_fork",
+    // crate::arrival::REASONS
+    "not_canonical",
+    "invalid_value",
+    "personal_data_in_clear",
+    "keyed_hash_not_personal",
+    "id_mismatch",
+    "time_in_future",
 ];
 
 /// The event counters.
@@ -126,6 +151,14 @@ impl Metrics {
             "admin_request_duration_seconds",
             "Admin API request latency by method",
             admin_latency.clone(),
+        );
+        // Info-style: one series, 1, naming the backend in use.
+        let verify_backend = Family::<Labels, Gauge>::default();
+        verify_backend.get_or_create(&label("backend", crate::verify_backend::verify_backend().as_str())).set(1);
+        registry.register(
+            "verify_backend",
+            "The curve25519-dalek backend signatures are checked with on this CPU (1)",
+            verify_backend,
         );
         Metrics { registry, received, sent, rejections, duplicates, throttled, streams_refused, admin_latency }
     }
@@ -258,6 +291,65 @@ pub fn render(node: &Node) -> String {
         g.set(lag.as_secs_f64());
         state.register("store_replica_lag_seconds", "How far the read replica is behind its primary", g);
     }
+    if let Ok(log) = node.log_status() {
+        let gauge = |v: u64| {
+            let g = Gauge::<i64>::default();
+            g.set(i64::try_from(v).unwrap_or(i64::MAX));
+            g
+        };
+        state.register("log_tree_size", "Entries in this node's transparency-log tree", gauge(log.tree_size));
+        state.register("log_checkpoint_size", "Tree size of the latest signed checkpoint", gauge(log.checkpoint_size));
+        state.register(
+            "log_checkpoint_cosignatures",
+            "Peers whose cosignature the latest checkpoint carries",
+            gauge(log.checkpoint_cosigners.len() as u64),
+        );
+        let witnessed = Family::<Labels, Gauge>::default();
+        for w in &log.witnessed {
+            witnessed.get_or_create(&label("origin", &w.origin)).set(i64::try_from(w.size).unwrap_or(i64::MAX));
+        }
+        state.register("log_witnessed_size", "Tree size of each peer's log this node last cosigned", witnessed);
+        state.register(
+            "log_forks_detected",
+            "Peers' checkpoints refused as inconsistent with one this node cosigned (evidence kept)",
+            gauge(log.forks.len() as u64),
+        );
+    }
+    let health = node.store_health();
+    let healthy = Gauge::<i64>::default();
+    healthy.set(i64::from(!health.failing));
+    state.register("store_healthy", "1 while the store takes commits, 0 while it refuses them", healthy);
+    let failures = Gauge::<i64>::default();
+    failures.set(i64::try_from(health.failed_commits).unwrap_or(i64::MAX));
+    state.register("store_commit_failures", "Commits that failed since the node started", failures);
+    let allow = node.allowlist_stats();
+    let lists = Gauge::<i64>::default();
+    lists.set(i64::try_from(allow.lists).unwrap_or(i64::MAX));
+    state.register("allowlist_lists", "Allowlists in the index (built-in, admin, imported)", lists);
+    let rules = Family::<Labels, Gauge>::default();
+    for (shape, n) in [
+        ("domain", allow.rules.domains),
+        ("exact", allow.rules.exact),
+        ("address", allow.rules.addresses),
+        ("network", allow.rules.networks),
+    ] {
+        rules.get_or_create(&label("shape", shape)).set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+    state.register("allowlist_rules", "Allowlist rules in the index, by shape", rules);
+    let memory = Gauge::<i64>::default();
+    memory.set(i64::try_from(allow.memory_bytes).unwrap_or(i64::MAX));
+    state.register("allowlist_memory_bytes", "Heap bytes the allowlist index holds", memory);
+    let refused = Family::<Labels, Counter>::default();
+    for (reason, n) in node.credentials().refusal_counts() {
+        refused.get_or_create(&label("reason", reason)).inc_by(n);
+    }
+    state.register("access_refused", "Requests refused by the token check, by reason", refused);
+    let limited = Family::<Labels, Counter>::default();
+    for (token, n) in node.credentials().rate_limited_counts() {
+        limited.get_or_create(&label("token", &token)).inc_by(n);
+    }
+    state.register("access_rate_limited", "Requests refused (429) because the token was over its rate", limited);
+    crate::takedowns::metrics::register(node, &mut state);
 
     let mut out = String::new();
     // Writing to a String cannot fail.
@@ -330,5 +422,31 @@ where
             global().admin_request(&method, start.elapsed().as_secs_f64());
             r
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_verify_backend_is_one_series_set_to_one() {
+        let mut out = String::new();
+        encode_registry(&mut out, &global().registry).expect("encoding to a String");
+        let series: Vec<_> = out.lines().filter(|l| l.starts_with("jaring_verify_backend")).collect();
+        let backend = crate::verify_backend::verify_backend();
+        assert_eq!(series, [format!("jaring_verify_backend{{backend=\"{backend}\"}} 1")], "{out}");
+        assert!(out.contains("# TYPE jaring_verify_backend gauge"), "{out}");
+    }
+
+    #[test]
+    fn every_content_rule_reason_is_a_known_rejection_reason() {
+        for reason in crate::arrival::REASONS {
+            assert!(REJECTION_REASONS.contains(reason), "{reason} is not in REJECTION_REASONS");
+        }
+        let mut all = REJECTION_REASONS.to_vec();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), REJECTION_REASONS.len(), "each reason once");
     }
 }

@@ -227,7 +227,6 @@ pub fn attribute(rec: &IndicatorRecord, added_s: i64, now: UnixMillis, scoring: 
 pub struct EventSummary {
     /// Origin node.
     pub origin: String,
-    /// Kind.
     pub kind: Kind,
     /// Latest attribute timestamp, seconds.
     pub timestamp: i64,
@@ -235,7 +234,6 @@ pub struct EventSummary {
     pub first_seen_ms: UnixMillis,
     /// Most restricted TLP among its attributes.
     pub max_tlp: Tlp,
-    /// Attributes.
     pub attributes: u64,
 }
 

@@ -17,6 +17,9 @@ use crate::node::{Node, StartError};
 use crate::shutdown::Shutdown;
 use crate::tls::OwnCert;
 
+/// How often a node whose store refuses commits tries again.
+pub const STORE_PROBE_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The sockets a node serves on.
 #[derive(Debug)]
 pub struct Listeners {
@@ -49,6 +52,9 @@ pub enum RunError {
     /// The file-descriptor limit is below what the connection caps need.
     #[error(transparent)]
     FileDescriptors(#[from] crate::fd_budget::FdError),
+    /// A takedown webhook's secret or CA certificates are unusable.
+    #[error(transparent)]
+    Webhooks(#[from] crate::takedowns::webhook::WebhookError),
     /// A server failed.
     #[error("{0}")]
     Serve(String),
@@ -106,6 +112,7 @@ pub async fn run_with_reload(
     let token_path = config.resolve(&config.paths.admin_token);
     let auth = AdminAuth::load(&token_path).map_err(|reason| StartError::Token { path: token_path.clone(), reason })?;
     let own = Arc::new(OwnCert::load(&config.tls_files()).map_err(StartError::Tls)?);
+    let webhooks = crate::takedowns::webhook::Webhooks::load(&config)?;
     // The HTTPS listener (TAXII, metrics, health) is optional: `[http] listen`.
     let http_listener = match &config.http {
         Some(h) => Some(TcpListener::bind(&h.listen).await.map_err(|source| RunError::Bind {
@@ -138,24 +145,34 @@ pub async fn run_with_reload(
     tracing::info!(node = %node.id(), admin = %bound.admin, federation = %bound.federation, "node started");
 
     let limit = node.config().limits.max_message_bytes;
-    let admin_service = tonic::service::interceptor::InterceptedService::new(
-        AdminServer::new(AdminService::new(node.clone()))
-            .max_decoding_message_size(limit)
-            .max_encoding_message_size(limit),
-        move |req| auth.check(req),
-    );
-    let admin_health_service = crate::introspection::admin_health().await;
+    // The admin token is the built-in admin; every other role's token is
+    // checked by the same layer (crate::admin::authz).
+    node.credentials().set_admin_token(auth.token());
+    drop(auth);
+    let admin_service = AdminServer::new(AdminService::new(node.clone()))
+        .max_decoding_message_size(limit)
+        .max_encoding_message_size(limit);
+    let admin_health_service = crate::introspection::admin_health(node.ledger().health()).await;
+    // While commits fail (a full disk), probe the store so the node is
+    // healthy again as soon as it can store.
+    let prober = {
+        let node = node.clone();
+        let stop = shutdown.clone();
+        tokio::spawn(async move { node.probe_store_while_failing(STORE_PROBE_EVERY, stop).await })
+    };
     let (admin_reflection, admin_reflection_v1alpha) =
         crate::introspection::reflection(crate::introspection::Listener::Admin)
             .map_err(|e| RunError::Serve(e.to_string()))?;
     let admin = {
         let mut stop = shutdown.clone();
+        let authz_node = node.clone();
         // TLS with our certificate unless `[admin] tls = false` (loopback).
         let incoming = crate::admin::listener::incoming(listeners.admin, own.clone(), &admin_config)
             .map_err(|e| RunError::Serve(format!("admin TLS: {e}")))?;
         tokio::spawn(async move {
             tonic::transport::Server::builder()
                 .layer(crate::metrics::AdminLatencyLayer)
+                .layer(crate::admin::authz::AuthzLayer::new(authz_node))
                 .add_service(admin_health_service)
                 .add_service(admin_reflection)
                 .add_service(admin_reflection_v1alpha)
@@ -189,6 +206,25 @@ pub async fn run_with_reload(
     });
     let federation = tokio::spawn(federation::run(node.clone(), listeners.federation, own, shutdown.clone()));
     let follower = tokio::spawn(follow_peers(node.clone(), shutdown.clone()));
+    // Signs the transparency log's checkpoints while the log grows.
+    let checkpoints = tokio::spawn(tracing::Instrument::instrument(
+        node.clone().run_checkpoints(shutdown.clone()),
+        tracing::info_span!("checkpoints"),
+    ));
+    // Takedown cases expire on their due time; new ones are pushed to
+    // platforms with a webhook.
+    let takedown_tasks = {
+        use tracing::Instrument;
+        let expiry = crate::takedowns::expiry::run(node.clone(), shutdown.clone())
+            .instrument(tracing::info_span!("takedown_expiry"));
+        let mut tasks = vec![tokio::spawn(expiry)];
+        if !webhooks.is_empty() {
+            let push = crate::takedowns::webhook::run(node.clone(), webhooks, shutdown.clone())
+                .instrument(tracing::info_span!("takedown_webhooks"));
+            tasks.push(tokio::spawn(push));
+        }
+        tasks
+    };
 
     let admin_result = admin.await;
     let fed_result = federation.await;
@@ -203,6 +239,13 @@ pub async fn run_with_reload(
         let _ = r.await;
     }
     let _ = follower.await;
+    if let Err(e) = checkpoints.await {
+        tracing::warn!(error = %e, "checkpoint task failed");
+    }
+    let _ = prober.await;
+    for t in takedown_tasks {
+        let _ = t.await;
+    }
     drop(node);
     // The ledger thread ends once every handle to it is gone; it has
     // committed everything it acknowledged.

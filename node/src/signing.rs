@@ -6,6 +6,8 @@
 //! bytes checked out ([`wire::decode_body`]). Everything else about
 //! envelopes is plain domain ([`crate::envelope`]).
 
+use std::collections::HashMap;
+
 use ed25519_dalek::{Signature, Verifier};
 
 use crate::envelope::{EnvelopeBody, PAYLOAD_TYPE, SignedEnvelope, VerifiedEnvelope, body_hash, pae};
@@ -125,6 +127,32 @@ pub fn verify(env: SignedEnvelope, keys: &impl PublicKeyLookup) -> Result<Verifi
 /// Verifies many envelopes at once with ed25519 batch verification, falling
 /// back to one-by-one checks to find the culprits when a batch fails.
 /// Results are in input order.
+///
+/// # Acceptance set
+///
+/// [`verify`] is ed25519-dalek's `verify`: S must be canonical (below the
+/// group order), R is compared byte for byte with the encoding of
+/// `[S]B - [k]A` (so a non-canonical R is refused), and the equation is the
+/// cofactorless one. It is not `verify_strict`: a small-order R, or a
+/// small-order (weak) key, is accepted when that equation holds. Nothing in
+/// the node calls `verify_strict`, and identity cards and key events do not
+/// refuse weak keys (for which anyone can sign).
+///
+/// The batch equation (ed25519-dalek's `verify_batch`: cofactorless, with
+/// 128-bit weights derived from the whole batch) holds for every batch that
+/// [`verify`] accepts entry by entry. With an entry that [`verify`] refuses
+/// it fails, except with negligible probability, when that entry's error
+/// lies in the prime-order subgroup; an error of small order, which only
+/// the holder of the key's secret can make, vanishes under a weight its
+/// order divides (an even one, for order 2), so the batch may hold. To keep
+/// the result what [`verify`] gives, the entries the batch could decide
+/// differently are verified one by one instead: R encoded non-canonically
+/// (the batch decodes it, [`verify`] refuses it) and keys with a
+/// small-order component (checked once per key and batch). What remains:
+/// an envelope whose signer put a small-order component into a canonically
+/// encoded R may be accepted here, depending on the rest of the batch, where
+/// [`verify`] refuses it. Both equations are the same in ed25519-dalek 2.2
+/// and 3; the tests in `signing/batch_acceptance.rs` pin each case.
 pub fn verify_batch(
     envs: Vec<SignedEnvelope>,
     keys: &impl PublicKeyLookup,
@@ -153,7 +181,12 @@ pub fn verify_batch_keeping(
         };
         prepared.push((env, checked));
     }
-    let candidates: Vec<usize> = (0..prepared.len()).filter(|&i| prepared[i].1.is_ok()).collect();
+    let mut torsion_free = HashMap::new();
+    let batched: Vec<bool> = prepared
+        .iter()
+        .map(|(_, checked)| checked.as_ref().is_ok_and(|(known, sig)| batchable(known, sig, &mut torsion_free)))
+        .collect();
+    let candidates: Vec<usize> = (0..prepared.len()).filter(|&i| batched[i]).collect();
     let batch_ok = {
         let messages: Vec<Vec<u8>> = candidates.iter().map(|&i| pae(PAYLOAD_TYPE, &prepared[i].0.body)).collect();
         let mut msgs: Vec<&[u8]> = Vec::with_capacity(candidates.len());
@@ -170,18 +203,49 @@ pub fn verify_batch_keeping(
     };
     prepared
         .into_iter()
-        .map(|(env, checked)| {
+        .zip(batched)
+        .map(|((env, checked), batched)| {
             let (known, sig) = match checked {
                 Ok(c) => c,
                 Err(error) => return Err(Box::new(Refused { error, envelope: env })),
             };
-            if !batch_ok && known.key.verify(&pae(PAYLOAD_TYPE, &env.body), &sig).is_err() {
+            if !(batch_ok && batched) && known.key.verify(&pae(PAYLOAD_TYPE, &env.body), &sig).is_err() {
                 let error = VerifyError::BadSignature { key_id: env.key_id.clone() };
                 return Err(Box::new(Refused { error, envelope: env }));
             }
             finish_verify(env, &known)
         })
         .collect()
+}
+
+/// Whether the batch equation decides this signature as [`verify`] does
+/// (see [`verify_batch`]): R canonically encoded, the key without a
+/// small-order component. `torsion_free` remembers the keys seen.
+fn batchable(known: &KeyStatus, sig: &Signature, torsion_free: &mut HashMap<[u8; 32], bool>) -> bool {
+    canonical_point_encoding(sig.r_bytes())
+        && *torsion_free.entry(known.key.to_bytes()).or_insert_with(|| known.key.to_edwards().is_torsion_free())
+}
+
+/// Whether `bytes` is the encoding RFC 8032 (5.1.2) gives the point it
+/// decodes to: y below p = 2^255 - 19, and the sign bit clear when x is 0
+/// (y = 1 or y = p - 1). Decoding accepts the other encodings too.
+fn canonical_point_encoding(bytes: &[u8; 32]) -> bool {
+    const ONE: [u8; 32] = {
+        let mut one = [0; 32];
+        one[0] = 1;
+        one
+    };
+    const P_MINUS_ONE: [u8; 32] = {
+        let mut y = [0xff; 32];
+        y[0] = 0xec;
+        y[31] = 0x7f;
+        y
+    };
+    let mut y = *bytes;
+    y[31] &= 0x7f;
+    let sign = bytes[31] & 0x80 != 0;
+    let at_least_p = y[31] == 0x7f && y[1..31].iter().all(|&b| b == 0xff) && y[0] >= 0xed;
+    !at_least_p && !(sign && (y == ONE || y == P_MINUS_ONE))
 }
 
 fn signature_of(env: &SignedEnvelope) -> Result<Signature, VerifyError> {
@@ -227,6 +291,9 @@ fn checked_body(env: &SignedEnvelope, known: &KeyStatus) -> Result<EnvelopeBody,
 }
 
 #[cfg(test)]
+mod batch_acceptance;
+
+#[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
@@ -255,6 +322,7 @@ mod tests {
                 version: 1,
                 description: None,
                 source_refs: vec![],
+                reach: vec![],
             }),
         }
     }
@@ -360,6 +428,9 @@ mod tests {
             reason: None,
             note: Some("case 12".into()),
             referred_to: None,
+            case_seq: Some(4),
+            due_at_ms: None,
+            case_ref: None,
         };
         let body = |f: Feedback| EnvelopeBody {
             origin: "VN".into(),

@@ -131,6 +131,25 @@ impl Federation for FakeService {
     ) -> Result<Response<pb::GetIdentityResponse>, Status> {
         Ok(Response::new(pb::GetIdentityResponse { identity_json: self.card.clone() }))
     }
+
+    // The fake keeps no transparency log: its witnesses find none.
+    async fn get_checkpoint(
+        &self,
+        _req: Request<pb::GetCheckpointRequest>,
+    ) -> Result<Response<pb::GetCheckpointResponse>, Status> {
+        Err(Status::not_found("the fake keeps no transparency log"))
+    }
+
+    async fn get_tiles(&self, _req: Request<pb::GetTilesRequest>) -> Result<Response<pb::GetTilesResponse>, Status> {
+        Err(Status::not_found("the fake keeps no transparency log"))
+    }
+
+    async fn add_cosignature(
+        &self,
+        _req: Request<pb::AddCosignatureRequest>,
+    ) -> Result<Response<pb::AddCosignatureResponse>, Status> {
+        Ok(Response::new(pb::AddCosignatureResponse { kept: false }))
+    }
 }
 
 /// Encodes whatever bytes it is given as one gRPC message.

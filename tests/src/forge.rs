@@ -115,6 +115,7 @@ pub fn indicator(origin: &str, value: &str, version: u64, description: Option<St
         version,
         description,
         source_refs: vec![],
+        reach: vec![],
     })
 }
 

@@ -7,8 +7,11 @@
 //! - [`https`]: requests to the node's HTTPS listener.
 //! - [`forge`], [`fake_peer`]: envelopes signed as a peer would, and a fake
 //!   publisher that serves whatever a test sets.
+//! - [`inspect`]: what a refusal must leave alone, audited rejections,
+//!   and an assertion that a refusal was audited, counted and harmless.
 //! - [`proxy`]: a TCP proxy that can cut a link (partitions) or move it to
 //!   another process (a virtual IP).
+//! - [`fork`]: rewriting a stopped node's log, for witnesses to catch.
 //! - [`pg`]: nodes on the test PostgreSQL server, replicas of it.
 //!
 //! ```ignore
@@ -19,7 +22,9 @@
 
 pub mod fake_peer;
 pub mod forge;
+pub mod fork;
 pub mod https;
+pub mod inspect;
 pub mod pg;
 pub mod proxy;
 
@@ -248,7 +253,6 @@ pub struct TestNode {
     pub id: String,
     _temp: tempfile::TempDir,
     dir: PathBuf,
-    /// Admin port.
     pub admin_port: u16,
     /// Federation port.
     pub fed_port: u16,

@@ -14,7 +14,7 @@ fn var(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
         panic!(
             "{name} is not set: this test needs PostgreSQL. Start the test server with \
-             `eval \"$(.ci/postgres.sh start)\"` (initdb into a temporary directory on a free port) \
+             `.ci/postgres.sh run cargo test ...` (or `eval \"$(.ci/postgres.sh start)\"`: initdb into a temporary directory on a free port) \
              and run the tests from that shell"
         )
     })

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Result;
 use jaring_tests::{TestNode, assert_eventually, link};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const PATIENCE: Duration = Duration::from_secs(20);
 const DOMAIN: &str = "loker-kerja-palsu.co.id";
@@ -100,10 +100,15 @@ fn feedback_travels_to_every_node_and_moves_the_score() -> Result<()> {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no indicator"), "{out:?}");
 
     // VN asks the registrar for a takedown, then reports it done.
-    let req = vn.cli_json(&["feedback", "add", DOMAIN, "--type", "takedown-requested", "--platform", "Registrar"])?;
-    assert_eq!(req["reporter"], "VN");
-    assert_eq!(req["indicator_origin"], "ID", "feedback names the indicator it responds to");
-    assert_eq!(req["tlp"], "green", "TLP inherited from the indicator");
+    // A request opens a tracked case: plain feedback may not.
+    let out = vn.cli_output(&["feedback", "add", DOMAIN, "--type", "takedown-requested", "--platform", "registrar"])?;
+    assert!(!out.status.success(), "a takedown request bypassed the case rules");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("takedown request"), "{out:?}");
+    let req = vn.cli_json(&["takedown", "request", DOMAIN, "--platform", "Registrar"])?;
+    let case = &req["case"];
+    assert!(case["id"].as_str().is_some_and(|i| i.starts_with("VN-")), "{req}");
+    assert_eq!(case["indicator_origin"], "ID", "the request names the indicator it responds to");
+    assert_eq!(case["tlp"], "green", "TLP inherited from the indicator");
     vn.cli_json(&[
         "feedback",
         "add",
@@ -216,9 +221,12 @@ fn allowlisted_values_are_refused_naming_the_list_unless_overridden() -> Result<
 
     // An admin list: added, listed, enforced for hosts under it, removed.
     id.cli(&["allowlist", "add", "partner-banks", "Bank-Contoh.co.id", "--note", "a bank's own domain"])?;
-    let listed = id.cli_json(&["allowlist", "list"])?;
+    let listed = id.cli_json(&["allowlist", "list", "partner-banks"])?;
     assert_eq!(listed[0]["list"], "partner-banks");
     assert_eq!(listed[0]["value"], "bank-contoh.co.id", "normalized");
+    let lists = id.cli_json(&["allowlist", "list"])?;
+    let mine = lists["lists"].as_array().into_iter().flatten().find(|l| l["name"] == "partner-banks").cloned();
+    assert_eq!(mine.map(|l| (l["format"].clone(), l["size"].clone())), Some((json!("admin"), json!(1))), "{lists}");
     let out = add("login.bank-contoh.co.id", &[])?;
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("partner-banks"), "{out:?}");

@@ -55,9 +55,17 @@ fn a_fresh_node_directory_and_its_store_are_private() {
 #[test]
 fn unsafe_modes_are_refused_at_start_naming_the_file_and_the_fix() {
     let mut id = TestNode::builder("ID").start().unwrap();
-    id.cli(&["token", "create", "opencti"]).unwrap();
     id.stop().unwrap();
     let dir = id.dir().to_path_buf();
+    // A TAXII token file as older versions wrote it (tokens now live in
+    // the store), still honoured and still checked.
+    jaring_node::access::legacy::create(
+        &dir.join("http-tokens.json"),
+        "opencti",
+        jaring_node::model::Tlp::Green,
+        vec![],
+    )
+    .unwrap();
     let signing_key = std::fs::read_dir(dir.join("keys"))
         .unwrap()
         .map(|e| e.unwrap().path())

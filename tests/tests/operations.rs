@@ -171,6 +171,7 @@ fn a_revoked_key_is_refused_after_its_revocation_time_and_audited() {
             version: 1,
             description: None,
             source_refs: vec![],
+            reach: vec![],
         }),
     };
     let forged = jaring_node::signing::sign(&body, &stolen);

@@ -56,6 +56,9 @@ pub enum AuditKind {
     Admin,
     /// Trust changes (peers added, changed, removed).
     Trust,
+    /// Refused requests of tokens (revoked, expired, wrong network, role,
+    /// rate).
+    Access,
 }
 
 impl AuditKind {
@@ -64,6 +67,7 @@ impl AuditKind {
             AuditKind::Rejection => "rejection",
             AuditKind::Admin => "admin",
             AuditKind::Trust => "trust",
+            AuditKind::Access => "access",
         }
     }
 }

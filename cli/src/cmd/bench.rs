@@ -7,8 +7,9 @@
 //! speed of its signature checks.
 //!
 //! Scenarios: `machine`, `publish`, `ingest`, `lookup`, `propagation`,
-//! `catchup`, `flood` (see `bench_flood`). `--json` prints one object with a
-//! key per scenario.
+//! `catchup`, `flood` (see `bench_flood`), `allowlist` (see
+//! `bench_allowlist`), `api` (see `bench_api`), `log` (see `bench_tlog`).
+//! `--json` prints one object with a key per scenario.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -32,7 +33,7 @@ use crate::output::Output;
 /// Benchmark a node on this machine.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  jaring bench\n  jaring bench ingest --indicators 1000000 --json\n  jaring bench lookup --lookup-store 1000000"
+    after_help = "Examples:\n  jaring bench\n  jaring bench ingest --indicators 1000000 --json\n  jaring bench lookup --lookup-store 1000000\n  jaring bench log --publish 100000 --indicators 200000"
 )]
 pub struct BenchArgs {
     /// Run only these scenarios (default: all).
@@ -62,6 +63,8 @@ pub struct BenchArgs {
     /// Store engine of every node started: fjall or sled.
     #[arg(long, default_value_t = EngineKind::default())]
     engine: EngineKind,
+    #[command(flatten)]
+    allowlist: super::bench_allowlist::AllowlistBenchArgs,
 }
 
 /// The engine chosen for this run (set once in [`run`]).
@@ -82,8 +85,16 @@ pub enum Scenario {
     Propagation,
     /// A subscriber that was offline while indicators were published.
     Catchup,
+    /// Free-text extraction: MB/s on one core, peak RSS streaming 1 GiB (see bench_extract.rs).
+    Extract,
     /// Admin and federation latency while idle connections flood the HTTPS and federation ports.
     Flood,
+    /// Allowlist checks, publish and ingest rates and memory with 1M domain and 10k CIDR rules loaded.
+    Allowlist,
+    /// The HTTP API: batch and single lookups against /healthz, HTTP against gRPC submits (see `bench_api`).
+    Api,
+    /// Publish and ingest rates with the transparency-log tree on and off.
+    Log,
 }
 
 /// Runs the benchmark.
@@ -109,7 +120,8 @@ pub async fn run(a: BenchArgs, out: &Output) -> Result<()> {
     if !out.json {
         println!("machine: {} ({} cores); nodes use the {} store engine", cpu_name(), num_threads(), a.engine.as_str());
         println!(
-            "  ed25519 verify {:.0}/s single, {:.0}/s batch on 1 thread, {:.0}/s batch on {} threads; sign {:.0}/s",
+            "  ed25519 ({} backend) verify {:.0}/s single, {:.0}/s batch on 1 thread, {:.0}/s batch on {} threads; sign {:.0}/s",
+            machine["verify_backend"].as_str().unwrap_or("unknown"),
             machine["verify_per_s"].as_f64().unwrap_or(0.0),
             machine["batch_verify_per_s"].as_f64().unwrap_or(0.0),
             batch_verify,
@@ -152,10 +164,28 @@ pub async fn run(a: BenchArgs, out: &Output) -> Result<()> {
         show(out, "catchup", &r);
         report.insert("catchup".into(), r);
     }
+    if want(Scenario::Api) {
+        let r = super::bench_api::run(&base.join("api"), a.lookup_store, a.lookups, a.publish).await?;
+        show(out, "api", &r);
+        report.insert("api".into(), r);
+    }
+    if want(Scenario::Extract) {
+        report.insert("extract".into(), super::bench_extract::run(out).await?);
+    }
     if want(Scenario::Flood) {
         let r = super::bench_flood::run(&base.join("flood")).await?;
         show(out, "flood", &r);
         report.insert("flood".into(), r);
+    }
+    if want(Scenario::Allowlist) {
+        let r = super::bench_allowlist::run(&base.join("allowlist"), &a.allowlist, a.publish, a.indicators).await?;
+        show(out, "allowlist", &r);
+        report.insert("allowlist".into(), r);
+    }
+    if want(Scenario::Log) {
+        let r = super::bench_tlog::run(&base.join("log"), a.publish, a.indicators, a.engine).await?;
+        show(out, "log", &r);
+        report.insert("log".into(), r);
     }
     if out.json {
         out.json(&Value::Object(report));
@@ -244,6 +274,8 @@ fn machine() -> Value {
     json!({
         "cpu": cpu_name(),
         "threads": num_threads(),
+        // The curve25519-dalek backend this binary runs on this CPU.
+        "verify_backend": jaring_node::verify_backend::verify_backend().as_str(),
         "sign_per_s": sign,
         "verify_per_s": verify,
         "batch_verify_per_s": batch1,
@@ -254,7 +286,7 @@ fn machine() -> Value {
 // --- nodes ---------------------------------------------------------------------
 
 /// Starts node `id` of a bench fleet in `base`, on the run's store engine.
-async fn start_node(base: &Path, id: &str, fed_key: Option<&Path>) -> Result<FleetNode> {
+pub(super) async fn start_node(base: &Path, id: &str, fed_key: Option<&Path>) -> Result<FleetNode> {
     let engine = ENGINE.get().copied().unwrap_or_default();
     fleet::start(base, &NodeSpec { id, region: "ID", federation_key: fed_key, engine, log_level: "warn", http: false })
         .await
@@ -279,7 +311,7 @@ fn dir_bytes(p: &Path) -> u64 {
 }
 
 /// A mix of kinds, all GREEN so every agreement shares them.
-fn sample(i: u64, tag: &str) -> pb::IndicatorInput {
+pub(super) fn sample(i: u64, tag: &str) -> pb::IndicatorInput {
     let (kind, value) = match i % 5 {
         0 => (Kind::Domain, format!("{tag}-{i}.loker-palsu.co.id")),
         1 => (Kind::Url, format!("https://{tag}.investasi-bodong.com/daftar/{i}")),
@@ -301,7 +333,7 @@ fn sample(i: u64, tag: &str) -> pb::IndicatorInput {
 }
 
 /// Submits `n` indicators in batches of 1000 over `streams` client streams.
-async fn load(client: &Client, n: u64, tag: &str, streams: u64) -> Result<Duration> {
+pub(super) async fn load(client: &Client, n: u64, tag: &str, streams: u64) -> Result<Duration> {
     let t = Instant::now();
     let per = n.div_ceil(streams);
     let tag = Arc::new(tag.to_string());
@@ -333,7 +365,7 @@ async fn load(client: &Client, n: u64, tag: &str, streams: u64) -> Result<Durati
     Ok(t.elapsed())
 }
 
-async fn log_head(c: &mut Client) -> Result<u64> {
+pub(super) async fn log_head(c: &mut Client) -> Result<u64> {
     Ok(c.status(pb::StatusRequest {}).await.map_err(status_error)?.into_inner().log_head)
 }
 
@@ -475,27 +507,27 @@ fn lookup_query(i: u64) -> pb::LookupQuery {
 
 /// Calls made and how long they took.
 #[derive(Debug, Default)]
-struct Timed {
-    items: u64,
-    elapsed: Duration,
+pub(super) struct Timed {
+    pub(super) items: u64,
+    pub(super) elapsed: Duration,
     /// Per call, in ms.
-    latencies: Vec<f64>,
+    pub(super) latencies: Vec<f64>,
 }
 
 impl Timed {
-    fn add(&mut self, other: Timed) {
+    pub(super) fn add(&mut self, other: Timed) {
         self.items += other.items;
         self.elapsed += other.elapsed;
         self.latencies.extend(other.latencies);
     }
 
     /// Items per second.
-    fn rate(&self) -> f64 {
+    pub(super) fn rate(&self) -> f64 {
         self.items as f64 / self.elapsed.as_secs_f64()
     }
 
     /// (p50, p99, p999) call latency in ms.
-    fn percentiles(&mut self) -> (f64, f64, f64) {
+    pub(super) fn percentiles(&mut self) -> (f64, f64, f64) {
         self.latencies.sort_by(f64::total_cmp);
         let l = &self.latencies;
         (percentile(l, 0.5), percentile(l, 0.99), percentile(l, 0.999))

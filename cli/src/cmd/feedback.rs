@@ -21,7 +21,7 @@ pub enum FeedbackCmd {
     /// assertions held, unless --tlp) and distribution, and travels to the indicator's origin
     /// and to every peer allowed to see the indicator.
     #[command(
-        after_help = "Examples:\n  jaring --node ./vn-node feedback add loker-kerja.co.id --type takedown-requested --platform registrar\n  jaring --node ./vn-node feedback add loker-kerja.co.id --type actioned --platform registrar --action suspended\n  jaring --node ./my-node feedback add loker-kerja.co.id --type sighting --note 'seen in a Facebook ad'\n  jaring --node ./id-node feedback add bank.example --type false-positive --reason 'the bank's own site'"
+        after_help = "Examples:\n  jaring --node ./vn-node feedback add loker-kerja.co.id --type actioned --platform registrar --action suspended\n  jaring --node ./my-node feedback add loker-kerja.co.id --type sighting --note 'seen in a Facebook ad'\n  jaring --node ./id-node feedback add bank.example --type false-positive --reason 'the bank's own site'"
     )]
     Add(AddArgs),
 }
@@ -31,13 +31,14 @@ pub enum FeedbackCmd {
 pub struct AddArgs {
     /// The value (any form; normalized like a lookup).
     value: String,
-    /// sighting, false-positive, takedown-requested, actioned, no-action, referred.
+    /// sighting, false-positive, actioned, no-action, referred (a takedown
+    /// request opens a tracked case: `jaring takedown request`).
     #[arg(long = "type")]
     feedback_type: FeedbackType,
     /// The value's kind (default: every kind it parses as, the first one held).
     #[arg(long)]
     kind: Option<Kind>,
-    /// Platform or registrar (required for takedown-requested, actioned, no-action).
+    /// Platform or registrar (required for actioned and no-action).
     #[arg(long)]
     platform: Option<String>,
     /// What the platform did (actioned), e.g. "taken down", "account frozen".
@@ -49,6 +50,9 @@ pub struct AddArgs {
     /// Agency referred to (referred).
     #[arg(long)]
     referred_to: Option<String>,
+    /// The agency's own case reference (referred; see also `jaring referral create`).
+    #[arg(long)]
+    case_ref: Option<String>,
     /// Free text.
     #[arg(long)]
     note: Option<String>,
@@ -82,6 +86,7 @@ pub async fn run(cmd: FeedbackCmd, target: &Target, out: &Output) -> Result<()> 
                 reason: a.reason.unwrap_or_default(),
                 note: a.note.unwrap_or_default(),
                 referred_to: a.referred_to.unwrap_or_default(),
+                case_ref: a.case_ref.unwrap_or_default(),
                 observed_at_ms: a.at.map_or(0, |t| ms(t.into())),
                 tlp: a.tlp.map_or(0, WireEnum::to_wire),
             };

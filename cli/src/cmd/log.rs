@@ -14,11 +14,17 @@
 //!   other. It reads no network: a proof is made by the node (or from its
 //!   tiles) and handed over with the checkpoints.
 //!
+//! - `checkpoint` and `prove ENTRY_OR_VALUE` ask a running node (over the
+//!   admin API, see `log_online`): its latest checkpoint with the
+//!   cosignatures its witnesses sent, and a tlog-proof of one entry (by log
+//!   position, or the entry asserting a value) against the latest cosigned
+//!   checkpoint. `checkpoint --url URL --identity CARD.json` fetches any
+//!   node's public `/log/checkpoint` and checks it with the node's card.
 //! - `checkpoint --offline` and `prove LOCAL_SEQ --offline` read a stopped
 //!   node's directory (`--node DIR`, or a copy of it): they compute the tree
 //!   over its log, sign a checkpoint with its current signing key, and print
 //!   the checkpoint or write the tlog-proof of one entry (the entry in its
-//!   `extra` line). On a running node they will ask its `/log/` instead.
+//!   `extra` line).
 //!
 //! Exit status 0 means verified; any refusal exits non-zero naming the step
 //! that failed.
@@ -46,7 +52,7 @@ use crate::output::Output;
 /// hundred KiB; anything larger is not one).
 const MAX_FILE: u64 = 4 << 20;
 
-/// Transparency log commands (offline).
+/// Transparency log commands.
 #[derive(Debug, Subcommand)]
 pub enum LogCmd {
     /// Verify a tlog-proof file: the entry is in the node's log, under a
@@ -77,22 +83,46 @@ pub enum LogCmd {
         #[arg(long)]
         quorum: Option<usize>,
     },
-    /// A checkpoint of the node's log, signed by the node.
-    #[command(after_help = "Examples:\n  jaring --node ./copy-of-id-node log checkpoint --offline > id.checkpoint")]
+    /// The node's latest checkpoint, signed by the node, with its witnesses' cosignatures.
+    #[command(after_help = "Examples:\n  jaring --node ./id log checkpoint\n  \
+                      jaring log checkpoint --url https://127.0.0.1:8443/log --identity id/identity.json\n  \
+                      jaring --node ./copy-of-id-node log checkpoint --offline > id.checkpoint")]
     Checkpoint {
         /// Compute it from the store in --node DIR (the node must not be running).
-        #[arg(long)]
+        #[arg(long, conflicts_with_all = ["url", "fresh", "cosigned"])]
         offline: bool,
-    },
-    /// A tlog-proof that log entry LOCAL_SEQ is in the node's log.
-    #[command(
-        after_help = "Examples:\n  jaring --node ./copy-of-id-node log prove 4711 --offline --out 4711.tlog-proof"
-    )]
-    Prove {
-        /// The entry: its local sequence number (`indicator list` shows it).
-        entry: String,
-        /// Compute it from the store in --node DIR (the node must not be running).
+        /// Fetch it from a node's public log prefix over HTTPS (needs --identity).
+        #[arg(long, requires = "identity", conflicts_with_all = ["fresh", "cosigned"])]
+        url: Option<String>,
+        /// With --url: the node's identity card (its CA, TLS name and keys).
         #[arg(long)]
+        identity: Option<PathBuf>,
+        /// Sign a checkpoint of the log as it is now first.
+        #[arg(long)]
+        fresh: bool,
+        /// The latest checkpoint a witness cosigned, instead of the latest.
+        #[arg(long)]
+        cosigned: bool,
+    },
+    /// A tlog-proof that an entry is in the node's log (C2SP tlog-proof).
+    #[command(after_help = "Examples:\n  jaring --node ./id log prove 4711 --out 4711.tlog-proof\n  \
+                      jaring --node ./id log prove loker-jepang.co.id --kind domain --out loker.tlog-proof\n  \
+                      jaring --node ./copy-of-id-node log prove 4711 --offline --out 4711.tlog-proof")]
+    Prove {
+        /// The entry: its local sequence number (`indicator list` shows it),
+        /// or a value (the current entry asserting it).
+        entry: String,
+        /// The value's kind (default: every kind it parses as).
+        #[arg(long)]
+        kind: Option<jaring_node::model::Kind>,
+        /// Prove this origin's entry for the value (default: this node's, else the first).
+        #[arg(long)]
+        origin: Option<String>,
+        /// Refuse unless a witness has cosigned a checkpoint holding the entry.
+        #[arg(long)]
+        require_cosigned: bool,
+        /// Compute it from the store in --node DIR (the node must not be running).
+        #[arg(long, conflicts_with_all = ["kind", "origin", "require_cosigned"])]
         offline: bool,
         /// Write the proof here instead of standard output.
         #[arg(long)]
@@ -161,9 +191,19 @@ struct ConsistencyReport {
 ///
 /// Unreadable files, a card that does not verify, and every refusal of the
 /// proof (named).
-pub fn run(cmd: LogCmd, target: &Target, out: &Output) -> Result<()> {
+pub async fn run(cmd: LogCmd, target: &Target, out: &Output) -> Result<()> {
     match cmd {
-        LogCmd::Checkpoint { offline } => {
+        LogCmd::Checkpoint { url: Some(url), identity, .. } => {
+            let identity = identity.ok_or_else(|| anyhow!("--url needs --identity CARD.json"))?;
+            super::log_online::checkpoint_from_url(&url, &identity, out)
+        }
+        LogCmd::Checkpoint { offline: false, fresh, cosigned, .. } => {
+            super::log_online::checkpoint(target, out, fresh, cosigned).await
+        }
+        LogCmd::Prove { entry, offline: false, out: file, kind, origin, require_cosigned } => {
+            super::log_online::prove(target, out, &entry, kind, origin, require_cosigned, file.as_ref()).await
+        }
+        LogCmd::Checkpoint { offline, .. } => {
             let node = open_offline(target, offline)?;
             let tree = log_tree::from_store(&node.store).context("reading the log")?;
             let signed = node.sign(&tree)?;
@@ -180,7 +220,7 @@ pub fn run(cmd: LogCmd, target: &Target, out: &Output) -> Result<()> {
             }
             Ok(())
         }
-        LogCmd::Prove { entry, offline, out: file } => {
+        LogCmd::Prove { entry, offline, out: file, .. } => {
             let local_seq: u64 = entry.parse().map_err(|_| {
                 anyhow!("{entry:?}: give the entry's local sequence number (proofs by value need the running node)")
             })?;
@@ -318,9 +358,7 @@ struct OfflineNode {
 
 fn open_offline(target: &Target, offline: bool) -> Result<OfflineNode> {
     if !offline {
-        bail!(
-            "asking a running node for its log is not available yet: stop the node (or copy its directory) and use --offline"
-        );
+        bail!("this needs --offline");
     }
     let Some(dir) = &target.node else { bail!("--offline needs --node DIR (a stopped node's directory or a copy)") };
     let config = Config::load(&dir.join("node.toml")).context("reading the node's config")?;
@@ -361,7 +399,7 @@ fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
-fn read_card(path: &Path) -> Result<IdentityCard> {
+pub(crate) fn read_card(path: &Path) -> Result<IdentityCard> {
     let text = String::from_utf8(read(path)?).with_context(|| format!("{} is not UTF-8", path.display()))?;
     IdentityCard::verify(&text).with_context(|| format!("identity card {}", path.display()))
 }
@@ -369,7 +407,7 @@ fn read_card(path: &Path) -> Result<IdentityCard> {
 /// The card's signing keys as checkpoint verifiers. A revoked key signs no
 /// checkpoint we accept: a checkpoint carries no time to compare with the
 /// revocation.
-fn log_keys(card: &IdentityCard) -> Result<Vec<VerifierKey>> {
+pub(crate) fn log_keys(card: &IdentityCard) -> Result<Vec<VerifierKey>> {
     let mut keys = Vec::new();
     for k in card.signing_keys.iter().filter(|k| k.revoked_at_ms.is_none()) {
         keys.push(tlog::log_verifier(&card.tls_name, k.public_key()?)?);

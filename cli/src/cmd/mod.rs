@@ -1,12 +1,19 @@
 //! One module per command group.
 
 pub mod allowlist;
+pub mod allowlist_import;
 pub mod audit;
 pub mod bench;
+pub mod bench_allowlist;
+pub mod bench_api;
+pub mod bench_extract;
 pub mod bench_flood;
+pub mod bench_tlog;
 pub mod certs;
 pub mod demo;
+pub mod evidence;
 pub mod export;
+pub mod extract;
 pub mod feedback;
 pub mod hash;
 pub mod identity;
@@ -15,10 +22,13 @@ pub mod indicator;
 pub mod init;
 pub mod key;
 pub mod log;
+pub mod log_online;
 pub mod lookup;
 pub mod peer;
+pub mod referral;
 pub mod review;
 pub mod status;
+pub mod takedown;
 pub mod tls;
 pub mod token;
 

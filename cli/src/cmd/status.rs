@@ -3,7 +3,8 @@
 use anyhow::Result;
 use clap::Args;
 use jaring_node::model::Kind;
-use jaring_node::wire::WireEnum;
+use jaring_node::warninglist::IndexStats;
+use jaring_node::wire::{FromPb, WireEnum};
 use jaring_proto::pb;
 use serde::Serialize;
 
@@ -54,6 +55,47 @@ struct Status {
     writer_admin: Option<String>,
     /// How far the read replica is behind, ms.
     replica_lag_ms: Option<i64>,
+    /// Whether the store takes commits (false: nothing can be stored, e.g.
+    /// a full disk).
+    store_healthy: bool,
+    store_last_error: String,
+    store_failing_since_ms: Option<i64>,
+    store_failed_commits: u64,
+    /// The allowlist index: lists, rules by shape, memory.
+    allowlists: IndexStats,
+    /// The transparency log.
+    log: LogState,
+}
+
+#[derive(Serialize, Default)]
+struct LogState {
+    enabled: bool,
+    origin: String,
+    tree_size: u64,
+    checkpoint_size: u64,
+    checkpoint_cosigners: Vec<String>,
+    cosigned_size: u64,
+    cosigned_by: Vec<String>,
+    witnessed: Vec<WitnessedLog>,
+    /// Fork evidence kept about peers' logs.
+    forks: Vec<LogFork>,
+}
+
+#[derive(Serialize)]
+struct WitnessedLog {
+    origin: String,
+    peer: String,
+    size: u64,
+    cosigned_at_ms: i64,
+}
+
+#[derive(Serialize)]
+struct LogFork {
+    origin: String,
+    peer: String,
+    kind: String,
+    detail: String,
+    detected_at_ms: i64,
 }
 
 #[derive(Serialize)]
@@ -195,6 +237,44 @@ async fn fetch(client: &mut crate::client::Client) -> Result<Status> {
         rejected: s.rejected_last_hour,
         rejected_last_hour: s.rejected_last_hour,
         forks: s.forks,
+        store_healthy: !s.store_failing,
+        store_last_error: s.store_last_error,
+        store_failing_since_ms: (s.store_failing_since_ms != 0).then_some(s.store_failing_since_ms),
+        store_failed_commits: s.store_failed_commits,
+        allowlists: s.allowlists.map(IndexStats::from_pb).transpose()?.unwrap_or_default(),
+        log: s
+            .log
+            .map(|l| LogState {
+                enabled: l.enabled,
+                origin: l.origin,
+                tree_size: l.tree_size,
+                checkpoint_size: l.checkpoint_size,
+                checkpoint_cosigners: l.checkpoint_cosigners,
+                cosigned_size: l.cosigned_size,
+                cosigned_by: l.cosigned_by,
+                witnessed: l
+                    .witnessed
+                    .into_iter()
+                    .map(|w| WitnessedLog {
+                        origin: w.origin,
+                        peer: w.peer,
+                        size: w.size,
+                        cosigned_at_ms: w.cosigned_at_ms,
+                    })
+                    .collect(),
+                forks: l
+                    .forks
+                    .into_iter()
+                    .map(|f| LogFork {
+                        origin: f.origin,
+                        peer: f.peer,
+                        kind: f.kind,
+                        detail: f.detail,
+                        detected_at_ms: f.detected_at_ms,
+                    })
+                    .collect(),
+            })
+            .unwrap_or_default(),
     };
     Ok(status)
 }
@@ -213,6 +293,14 @@ fn print(status: &Status, out: &Output) {
     println!("  up {}s since {}", status.uptime_s, time(status.started_at_ms));
     println!("  federation {}  admin {}", status.federation_listen, status.admin_listen);
     println!("  log head {}", status.log_head);
+    if !status.store_healthy {
+        println!(
+            "  UNHEALTHY: the store refuses commits since {} ({} failed): {}",
+            status.store_failing_since_ms.map_or_else(|| "-".to_string(), time),
+            status.store_failed_commits,
+            status.store_last_error
+        );
+    }
     if status.store_engine == "postgres" {
         let writer = status.writer_admin.as_deref().map(|w| format!(" (writer at {w})")).unwrap_or_default();
         let lag = status.replica_lag_ms.map(|l| format!(", replica {l} ms behind")).unwrap_or_default();
@@ -236,10 +324,50 @@ fn print(status: &Status, out: &Output) {
     for o in &status.origins {
         println!("  origin {:<12} {} indicators, head #{}", o.origin, o.indicators, o.head_seq);
     }
+    let a = &status.allowlists;
+    println!(
+        "  allowlists {}: {} domain rules, {} exact values, {} addresses, {} networks; {:.1} MiB in memory",
+        a.lists,
+        a.rules.domains,
+        a.rules.exact,
+        a.rules.addresses,
+        a.rules.networks,
+        a.memory_bytes as f64 / (1024.0 * 1024.0)
+    );
     println!(
         "  quarantined {} (new in the last hour {})  rejected in the last hour {}  forks {}",
         status.quarantined, status.quarantined_last_hour, status.rejected_last_hour, status.forks
     );
+    let log = &status.log;
+    if log.enabled {
+        let by = |v: &[String]| {
+            if v.is_empty() { "no witness yet".to_string() } else { format!("cosigned by {}", v.join(", ")) }
+        };
+        println!(
+            "  transparency log {}  tree size {}  checkpoint size {} ({})  latest cosigned size {} ({})",
+            log.origin,
+            log.tree_size,
+            log.checkpoint_size,
+            by(&log.checkpoint_cosigners),
+            log.cosigned_size,
+            by(&log.cosigned_by)
+        );
+    } else {
+        println!("  transparency log off ([log] enabled = false)");
+    }
+    for w in &log.witnessed {
+        println!("  witness of {:<10} {}  cosigned size {} at {}", w.peer, w.origin, w.size, time(w.cosigned_at_ms));
+    }
+    for f in &log.forks {
+        println!(
+            "  LOG FORK: {} ({}) {} at {}: {} (evidence kept; `jaring audit list`)",
+            f.peer,
+            f.origin,
+            f.kind,
+            time(f.detected_at_ms),
+            f.detail
+        );
+    }
     if status.peers.is_empty() {
         println!("  no peers");
     }

@@ -80,6 +80,7 @@ fn indicator(origin: &str, kind: Kind, value: Value) -> Indicator {
         version: 1,
         description: Some("Fake overseas job offer".into()),
         source_refs: vec!["https://t.me/LokerKerja_Resmi/12".into()],
+        reach: vec![],
     }
 }
 
@@ -118,6 +119,9 @@ fn envelope_seeds(dir: &Path) -> std::io::Result<()> {
         reason: None,
         note: Some("asked the registrar".into()),
         referred_to: None,
+        case_seq: None,
+        due_at_ms: Some(1_700_172_800_000),
+        case_ref: None,
     };
     let seeds = [
         (
@@ -248,12 +252,64 @@ handle,telegram:@LokerKerja_Resmi,job_scam,,70,,,,,
     )
 }
 
+/// Adverts as analysts meet them; selector byte: region index (none, ID,
+/// VN, TH, MY, PH, SG) plus 7 times a chunk-size step.
+fn extract_seeds(dir: &Path) -> std::io::Result<()> {
+    let cases: &[(u8, &str, &str)] = &[
+        (
+            1,
+            "advert-id",
+            "LOWONGAN KERJA JEPANG 2025\nGaji Rp 25.000.000/bulan, usia 18-35 tahun, TB min 160 cm.\n\
+             Daftar: hxxps://gaji-tinggi[.]com/daftar atau www.loker-jepang.co.id\n\
+             Hubungi WA 0 8 1 2 - 7 7 7 7 - 8 8 8 8 / 0813-1111-2222\n\
+             Transfer ke BCA 123-456-7890 a/n PT Maju, atau DANA/OVO 0812 3456 7890\n\
+             Telegram kami: @LokerJepangResmi | IG: loker.jepang2025\nEmail: hrd[at]gaji-tinggi[.]com\n\
+             Kode pos 12190, NIK 3174012345670001\n",
+        ),
+        (
+            2 + 7 * 3,
+            "advert-vn",
+            "TUY\u{1ec2}N G\u{1ea4}P 20 NH\u{c2}N VI\u{ca}N - l\u{1b0}\u{1a1}ng 1500$/th\u{e1}ng\n\
+             Li\u{ea}n h\u{1ec7} S\u{110}T/Zalo: 0912.345.678\nSTK Vietcombank 0071000654321 - CTK NGUYEN VAN A\n\
+             v\u{ed} MoMo 0909 123 456, USDT TRC20: TLa2f6VPqDgRE67v1736s7bJ8Ray5wYjU7\n\
+             Website: viec-lam-cpc ch\u{1ea5}m com\n",
+        ),
+        (
+            3 + 7 * 9,
+            "advert-th",
+            "\u{e23}\u{e31}\u{e1a}\u{e2a}\u{e21}\u{e31}\u{e04}\u{e23}\u{e07}\u{e32}\u{e19} 500-3,000 \u{e1a}\u{e32}\u{e17}\n\
+             \u{e41}\u{e2d}\u{e14}\u{e44}\u{e25}\u{e19}\u{e4c}\u{e44}\u{e2d}\u{e14}\u{e35}: @job.thai99 \
+             \u{e42}\u{e17}\u{e23} 081-234-5678\n\u{e1a}\u{e31}\u{e0d}\u{e0a}\u{e35}\u{e01}\u{e2a}\u{e34}\u{e01}\u{e23} \
+             123-4-56789-0\nhttps://thai-job-online.com/register?ref=line\n",
+        ),
+        (
+            0,
+            "analyst-note",
+            "IOC: hxxps://bpjs-bantuan-2025[.]com/klaim 103[.]145[.]12[.]88 2a02:4780:12:3456::1 \
+             admin[at]bpjs-bantuan-2025[.]com 0x47A06Bf62C86137956f57EAB43Cc41577ab4AD3C \
+             bc1qtnjnrkeksjqqjg5r52f7fe08kh694pp7vau5u3 wa.me/6285712345678 t.me/rekrut_kamboja88\n",
+        ),
+        (
+            6,
+            "obfuscated-sg",
+            "WhatsApp 9\u{200b}123 4567, PayNow \u{ff18}\u{ff11}\u{ff12}\u{ff13} 4567, DBS 012-345678-9\n",
+        ),
+    ];
+    for (selector, name, text) in cases {
+        let mut bytes = vec![*selector];
+        bytes.extend_from_slice(text.as_bytes());
+        write(dir, "extract", name, &bytes)?;
+    }
+    Ok(())
+}
+
 fn write_all(dir: &Path) -> std::io::Result<()> {
     normalize_seeds(dir)?;
     envelope_seeds(dir)?;
     identity_seeds(dir)?;
     stix_seeds(dir)?;
-    csv_seeds(dir)
+    csv_seeds(dir)?;
+    extract_seeds(dir)
 }
 
 libfuzzer_sys::fuzz_target!(

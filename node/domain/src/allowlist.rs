@@ -2,26 +2,29 @@
 //! without an explicit override.
 //!
 //! A list has a name and entries. An entry is either
-//! - a domain rule (`kind` unset): a registrable domain or a suffix, e.g.
+//! - a domain rule (`kind` unset): a host name or a suffix, e.g.
 //!   `google.com` or `go.id`; it matches that host and every host under it
 //!   as a domain value or a URL of the whole site (no path or query). A
 //!   specific page or account on a platform (`facebook.com/groups/...`) and
 //!   an e-mail address at a free-mail provider are legitimate indicators,
-//!   so `refuse` rules do not match them; `review` rules (URL shorteners,
-//!   where every link hides a destination) match every URL under the host;
-//!   or
-//! - an exact value of one kind, normalized like a submission.
+//!   so `refuse` rules do not match them, and domain rules never match
+//!   e-mail addresses; `review` rules (URL shorteners, where every link
+//!   hides a destination) match every URL under the host; or
+//! - an exact value of one kind, normalized like a submission; for kind
+//!   `ip` also a network (`203.0.113.0/24`).
 //!
 //! Each entry says what a match does: `refuse` the submission, or `review`
 //! (URL shorteners: the short link is not itself the scam; an analyst should
 //! look at the destination). Both stop the submission, naming the list, and
-//! store nothing; the message says which of the two it is. After review,
-//! `--override-allowlist` (audited) publishes it.
+//! store nothing; the message says which of the two it is ([`refusal`]).
+//! After review, `--override-allowlist` (audited) publishes it.
 //!
 //! Admin lists live in the node's store; a small built-in set
-//! ([`builtin`]) of well-known platforms, CDNs, government suffixes, banks
-//! and shorteners always applies, and so do the private, loopback and
-//! reserved IP ranges ([`crate::reserved_ip`]).
+//! ([`builtin`]) of well-known platforms, hosting front doors, government
+//! suffixes, banks and shorteners always applies, and so do the private,
+//! loopback and reserved IP ranges ([`crate::reserved_ip`]). Matching is
+//! done by the node's allowlist index (`jaring_node::warninglist`), which
+//! holds these lists, the admin's and large imported ones alike.
 
 use serde::{Deserialize, Serialize};
 
@@ -79,7 +82,8 @@ pub struct AllowEntry {
     pub note: String,
 }
 
-/// Name of the built-in list of platforms, CDNs, governments and banks.
+/// Name of the built-in list of platforms, hosting front doors, governments
+/// and banks.
 pub const BUILTIN_PLATFORMS: &str = "builtin-platforms";
 /// Name of the built-in list of public URL shorteners (review, not refuse).
 pub const BUILTIN_SHORTENERS: &str = "builtin-shorteners";
@@ -87,17 +91,16 @@ pub const BUILTIN_SHORTENERS: &str = "builtin-shorteners";
 /// ([`crate::reserved_ip`]); its entries are CIDR ranges of kind ip.
 pub const BUILTIN_RESERVED_IPS: &str = "builtin-reserved-ips";
 
+/// Platforms, government suffixes and banks of the built-in list: domain
+/// rules over every host under them.
 #[rustfmt::skip]
-const PLATFORMS: &[&str] = &[
+pub const PLATFORMS: &[&str] = &[
     // Platforms scams abuse (a post on them is not the platform itself).
     "google.com", "youtube.com", "facebook.com", "fb.com", "instagram.com", "whatsapp.com", "wa.me",
     "telegram.org", "t.me", "tiktok.com", "x.com", "twitter.com", "linkedin.com", "line.me", "zalo.me",
     "shopee.co.id", "shopee.vn", "shopee.com.my", "tokopedia.com", "lazada.co.id", "lazada.vn",
     "lazada.com.my", "grab.com", "gojek.com", "microsoft.com", "apple.com", "icloud.com", "amazon.com",
     "wikipedia.org", "github.com", "gmail.com", "outlook.com", "yahoo.com",
-    // CDNs and hosting front doors.
-    "cloudflare.com", "cloudfront.net", "akamaihd.net", "akamai.net", "fastly.net", "googleusercontent.com",
-    "gstatic.com", "googleapis.com", "azureedge.net", "amazonaws.com",
     // Government suffixes of the region.
     "go.id", "gov.vn", "gov.my", "gov.sg", "gov.ph", "go.th", "gov.kh", "gov.la", "gov.mm", "gov.bn",
     // Banks' own domains.
@@ -106,13 +109,31 @@ const PLATFORMS: &[&str] = &[
     "dbs.com", "ocbc.com", "uob.com.sg",
 ];
 
+/// CDNs and hosting front doors of the built-in list: rules over their own
+/// site only (the index's `site` scope), not over the hosts their customers
+/// run under them: `evil-bucket.s3.amazonaws.com` and `d1234.cloudfront.net`
+/// are someone's content, and exactly what gets reported.
 #[rustfmt::skip]
-const SHORTENERS: &[&str] = &[
+pub const HOSTING: &[&str] = &[
+    "cloudflare.com", "cloudfront.net", "akamaihd.net", "akamai.net", "fastly.net", "googleusercontent.com",
+    "gstatic.com", "googleapis.com", "azureedge.net", "amazonaws.com",
+];
+
+/// Public URL shorteners of the built-in list (review, not refuse).
+#[rustfmt::skip]
+pub const SHORTENERS: &[&str] = &[
     "bit.ly", "tinyurl.com", "s.id", "cutt.ly", "t.co", "goo.gl", "ow.ly", "is.gd", "rebrand.ly", "shorturl.at",
     "rb.gy", "tiny.cc",
 ];
 
-/// The built-in entries.
+/// Why a built-in platform, government or bank is listed.
+pub const PLATFORM_NOTE: &str = "well-known platform, government or bank";
+/// Why a built-in hosting front door is listed.
+pub const HOSTING_NOTE: &str = "CDN or hosting front door (its own site, not its customers' hosts)";
+/// Why a built-in shortener is listed.
+pub const SHORTENER_NOTE: &str = "public URL shortener: review the destination";
+
+/// The built-in entries, as `allowlist list --builtin` shows them.
 pub fn builtin() -> Vec<AllowEntry> {
     let make = |list: &str, action, note: &str, domains: &[&str]| -> Vec<AllowEntry> {
         domains
@@ -127,75 +148,23 @@ pub fn builtin() -> Vec<AllowEntry> {
             })
             .collect()
     };
-    let mut out =
-        make(BUILTIN_PLATFORMS, ListAction::Refuse, "well-known platform, CDN, government or bank", PLATFORMS);
-    out.extend(make(
-        BUILTIN_SHORTENERS,
-        ListAction::Review,
-        "public URL shortener: review the destination",
-        SHORTENERS,
-    ));
-    out.extend(crate::reserved_ip::RANGES.iter().map(|(cidr, note)| AllowEntry {
+    let mut out = make(BUILTIN_PLATFORMS, ListAction::Refuse, PLATFORM_NOTE, PLATFORMS);
+    out.extend(make(BUILTIN_PLATFORMS, ListAction::Refuse, HOSTING_NOTE, HOSTING));
+    out.extend(make(BUILTIN_SHORTENERS, ListAction::Review, SHORTENER_NOTE, SHORTENERS));
+    out.extend(crate::reserved_ip::RANGES.iter().map(|(cidr, what)| AllowEntry {
         list: BUILTIN_RESERVED_IPS.into(),
         kind: Some(Kind::Ip),
         value: (*cidr).to_string(),
         action: ListAction::Refuse,
         builtin: true,
-        note: format!("{note}: not an address on the Internet"),
+        note: reserved_note(what),
     }));
     out
 }
 
-/// The host a normalized value names, for domain rules, and whether the
-/// value names the whole site (a domain, or a URL without path or query).
-fn host_of(kind: Kind, canonical: &str) -> Option<(String, bool)> {
-    match kind {
-        Kind::Domain => Some((canonical.to_string(), true)),
-        Kind::Url => url::Url::parse(canonical).ok().and_then(|u| {
-            let whole = matches!(u.path(), "" | "/") && u.query().is_none();
-            u.host_str().map(|h| (h.to_string(), whole))
-        }),
-        _ => None,
-    }
-}
-
-/// Whether `host` is `rule` or under it.
-fn under(host: &str, rule: &str) -> bool {
-    host == rule || host.strip_suffix(rule).is_some_and(|rest| rest.ends_with('.'))
-}
-
-/// The first entry that matches a normalized value, if any. Exact entries
-/// are checked before domain rules; `refuse` before `review`.
-pub fn find<'a>(entries: &'a [AllowEntry], kind: Kind, canonical: &str) -> Option<&'a AllowEntry> {
-    let host = host_of(kind, canonical);
-    let hit = |e: &&AllowEntry| match e.kind {
-        // Built-in IP entries are ranges.
-        Some(Kind::Ip) if e.builtin && kind == Kind::Ip => crate::reserved_ip::cidr_contains(&e.value, canonical),
-        Some(k) => k == kind && e.value == canonical,
-        None => {
-            host.as_ref().is_some_and(|(h, whole)| under(h, &e.value) && (*whole || e.action == ListAction::Review))
-        }
-    };
-    let rank = |e: &AllowEntry| (e.kind.is_none(), e.action == ListAction::Review);
-    entries.iter().filter(hit).min_by_key(|e| rank(e))
-}
-
-/// Normalizes a domain rule: a host name (`normalize` rules) or, for bare
-/// suffixes like `go.id`, lower-case dotted labels.
-///
-/// # Errors
-///
-/// Why it is not a domain rule.
-pub fn normalize_rule(raw: &str, ctx: &crate::normalize::NormalizeContext) -> Result<String, String> {
-    if let Ok(d) = crate::normalize::normalize(Kind::Domain, raw, ctx) {
-        return Ok(d);
-    }
-    let d = raw.trim().trim_end_matches('.').to_ascii_lowercase();
-    let ok = !d.is_empty()
-        && d.len() <= 253
-        && d.split('.')
-            .all(|l| !l.is_empty() && l.len() <= 63 && l.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-'));
-    if ok { Ok(d) } else { Err(format!("{raw:?} is not a domain or domain suffix")) }
+/// The note of a built-in reserved range, from what the range is.
+pub fn reserved_note(what: &str) -> String {
+    format!("{what}: not an address on the Internet")
 }
 
 /// Checks a list name: 1-64 of ASCII letters, digits, `-`, `_`, `.`.
@@ -213,19 +182,19 @@ pub fn validate_list_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The refusal of a submission that matched `hit`.
-pub fn refusal(hit: &AllowEntry, canonical: &str) -> InputError {
-    let what = match hit.action {
+/// The refusal of a submission of `canonical` that matched `rule` (as the
+/// index writes it: `domain rule google.com`, `network 10.0.0.0/8`,
+/// `phone +62811000111`) on `list`, with the entry's note if it has one.
+pub fn refusal(list: &str, action: ListAction, rule: &str, note: &str, canonical: &str) -> InputError {
+    let what = match action {
         ListAction::Refuse => "refused",
         ListAction::Review => "needs an analyst's review (nothing was stored)",
     };
     InputError::new(
         "value",
         format!(
-            "{canonical} is on allowlist {:?} ({}{}): {what}; publish with --override-allowlist if you are sure",
-            hit.list,
-            hit.kind.map_or_else(|| format!("domain rule {}", hit.value), |k| format!("{k} {}", hit.value)),
-            if hit.note.is_empty() { String::new() } else { format!(", {}", hit.note) },
+            "{canonical} is on allowlist {list:?} ({rule}{}): {what}; publish with --override-allowlist if you are sure",
+            if note.is_empty() { String::new() } else { format!(", {note}") },
         ),
     )
 }
@@ -236,59 +205,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn domain_rules_match_hosts_under_them_only() {
+    fn builtin_entries_name_their_lists_and_ranges() {
         let b = builtin();
-        let hit = |k, v| find(&b, k, v).map(|e| e.list.as_str());
-        assert_eq!(hit(Kind::Domain, "google.com"), Some(BUILTIN_PLATFORMS));
-        assert_eq!(hit(Kind::Domain, "mail.google.com"), Some(BUILTIN_PLATFORMS));
-        assert_eq!(hit(Kind::Domain, "notgoogle.com"), None, "suffix must be a whole label");
-        assert_eq!(hit(Kind::Domain, "google.com.evil.id"), None);
-        assert_eq!(hit(Kind::Domain, "imigrasi.go.id"), Some(BUILTIN_PLATFORMS));
-        assert_eq!(hit(Kind::Url, "https://www.facebook.com/"), Some(BUILTIN_PLATFORMS));
-        // A scam page on a platform and a scammer's free-mail address are
-        // indicators in their own right.
-        assert_eq!(hit(Kind::Url, "https://www.facebook.com/groups/x"), None);
-        assert_eq!(hit(Kind::Url, "https://www.facebook.com/?id=1"), None);
-        assert_eq!(hit(Kind::Email, "rekrut.kerja@gmail.com"), None);
-        assert_eq!(hit(Kind::Url, "https://bit.ly/abc"), Some(BUILTIN_SHORTENERS));
-        assert_eq!(find(&b, Kind::Url, "https://bit.ly/abc").unwrap().action, ListAction::Review);
-        assert_eq!(hit(Kind::Domain, "loker-kerja.co.id"), None);
-        assert_eq!(hit(Kind::Phone, "+6281234567890"), None);
-        // Private, loopback and reserved addresses are refused; the
-        // documentation ranges are not.
-        for ip in ["10.0.0.0", "127.0.0.1", "192.168.1.1", "::1", "::ffff:10.0.0.1"] {
-            assert_eq!(hit(Kind::Ip, ip), Some(BUILTIN_RESERVED_IPS), "{ip}");
-        }
-        assert_eq!(find(&b, Kind::Ip, "10.0.0.1").unwrap().action, ListAction::Refuse);
-        assert_eq!(hit(Kind::Ip, "203.0.113.7"), None);
-        assert_eq!(hit(Kind::Ip, "8.8.4.4"), None);
-        let refused = refusal(find(&b, Kind::Ip, "192.168.1.1").unwrap(), "192.168.1.1");
-        assert!(refused.reason.contains("192.168.0.0/16, private network (RFC 1918)"), "{refused}");
+        assert_eq!(b.iter().filter(|e| e.list == BUILTIN_SHORTENERS).count(), SHORTENERS.len());
+        assert!(b.iter().filter(|e| e.list == BUILTIN_SHORTENERS).all(|e| e.action == ListAction::Review));
+        let private = b.iter().find(|e| e.value == "192.168.0.0/16").unwrap();
+        assert_eq!(private.list, BUILTIN_RESERVED_IPS);
+        assert_eq!(private.kind, Some(Kind::Ip));
+        let refused = refusal(&private.list, private.action, "network 192.168.0.0/16", &private.note, "192.168.1.1");
+        assert!(refused.reason.contains("(network 192.168.0.0/16, private network (RFC 1918)"), "{refused}");
         assert!(refused.reason.contains("--override-allowlist"), "{refused}");
+        let review = refusal(BUILTIN_SHORTENERS, ListAction::Review, "domain rule bit.ly", "", "https://bit.ly/x");
+        assert!(review.reason.contains("needs an analyst's review"), "{review}");
+        // No name is on two of the built-in groups.
+        assert!(PLATFORMS.iter().all(|p| !HOSTING.contains(p) && !SHORTENERS.contains(p)));
+        assert!(HOSTING.iter().all(|h| !SHORTENERS.contains(h)));
     }
 
     #[test]
-    fn exact_entries_match_their_kind_and_value() {
-        let e = vec![AllowEntry {
-            list: "hotlines".into(),
-            kind: Some(Kind::Phone),
-            value: "+62811000111".into(),
-            action: ListAction::Refuse,
-            builtin: false,
-            note: String::new(),
-        }];
-        assert!(find(&e, Kind::Phone, "+62811000111").is_some());
-        assert!(find(&e, Kind::Phone, "+62811000112").is_none());
-        assert!(find(&e, Kind::Domain, "+62811000111").is_none());
-    }
-
-    #[test]
-    fn rules_normalize() {
-        let ctx = crate::normalize::NormalizeContext::default();
-        assert_eq!(normalize_rule("WWW.Example.COM.", &ctx).unwrap(), "www.example.com");
-        assert_eq!(normalize_rule("go.id", &ctx).unwrap(), "go.id");
-        assert!(normalize_rule("http://x/", &ctx).is_err());
+    fn list_names_are_checked() {
         assert!(validate_list_name("gov-domains").is_ok());
         assert!(validate_list_name("a b").is_err());
+        assert!(validate_list_name("").is_err());
+        assert!(validate_list_name(&"x".repeat(65)).is_err());
     }
 }

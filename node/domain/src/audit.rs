@@ -21,6 +21,9 @@ pub enum AuditCategory {
     Trust,
     /// Something from a peer was refused.
     Rejection,
+    /// A request with a token was refused (revoked, expired, from the
+    /// wrong network, beyond its role or its rate).
+    Access,
 }
 
 impl AuditCategory {
@@ -30,6 +33,7 @@ impl AuditCategory {
             AuditCategory::Admin => "admin",
             AuditCategory::Trust => "trust",
             AuditCategory::Rejection => "rejection",
+            AuditCategory::Access => "access",
         }
     }
 }

@@ -197,7 +197,28 @@ pub struct Indicator {
     pub description: Option<String>,
     /// Where the origin found it (URLs of posts, case numbers).
     pub source_refs: Vec<String>,
+    /// On a revocation (a tombstone or a withdrawal notice): the markings of
+    /// the earlier versions that could leave the origin, so the tombstone
+    /// reaches every node that received one of them ([`crate::withdrawal`]).
+    /// Empty on upserts, and on tombstones of origins that predate it (they
+    /// travel by their own marking).
+    pub reach: Vec<Marking>,
 }
+
+/// What routing looks at in one version: its TLP, distribution and
+/// categories (sorted, without duplicates, never empty).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Marking {
+    /// Sharing restriction.
+    pub tlp: Tlp,
+    /// How far it may travel.
+    pub distribution: Distribution,
+    /// Categories, sorted, unique, non-empty.
+    pub categories: Vec<Category>,
+}
+
+/// Most markings a revocation carries in `reach`.
+pub const MAX_REACH: usize = 16;
 
 /// Longest value (canonical form or keyed hash), in bytes.
 pub const MAX_VALUE: usize = 2048;
@@ -243,6 +264,20 @@ impl Indicator {
                 format!("at most {MAX_SOURCE_REFS} references of {MAX_SOURCE_REF} bytes"),
             ));
         }
+        if !self.reach.is_empty() && self.action != Action::Revoke {
+            return Err(InvalidField::new("reach", "only a revocation carries the markings it withdraws"));
+        }
+        if self.reach.len() > MAX_REACH {
+            return Err(InvalidField::new("reach", format!("at most {MAX_REACH} markings")));
+        }
+        for m in &self.reach {
+            if m.categories.is_empty() {
+                return Err(InvalidField::new("reach", "a marking names at least one category"));
+            }
+            if m.tlp == Tlp::Red || m.distribution == Distribution::Local {
+                return Err(InvalidField::new("reach", "a withdrawn marking is never RED or local: it never left"));
+            }
+        }
         Ok(())
     }
 }
@@ -266,6 +301,15 @@ pub fn indicator_id(origin: &str, kind: Kind, value: &str) -> String {
     format!("{}-{}-{}-{}-{}", &x[0..8], &x[8..12], &x[12..16], &x[16..20], &x[20..32])
 }
 
+/// The UUIDv5 namespace of Jaring's STIX ids.
+pub const STIX_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6a61_7269_6e67_5000_8000_0000_5354_4958);
+
+/// The STIX id of an indicator: `indicator--` and a UUIDv5 of its Jaring id,
+/// so every version of an indicator has the same STIX id.
+pub fn stix_indicator_id(id: &str) -> String {
+    format!("indicator--{}", uuid::Uuid::new_v5(&STIX_NAMESPACE, format!("jaring-indicator:{id}").as_bytes()))
+}
+
 /// Longest platform, action, reason or referral, in bytes.
 pub const MAX_SHORT_FIELD: usize = 256;
 /// Longest note, in bytes.
@@ -283,10 +327,18 @@ pub enum FeedbackType {
     TakedownRequested,
     /// A platform acted (taken down, blocked, account frozen).
     Actioned,
-    /// A platform declined to act; a reason is required.
+    /// A platform declined to act; a reason is required. A takedown case's
+    /// `refused` outcome is carried as this type (it parses from
+    /// `refused` too), so nodes that predate cases read it.
     NoAction,
     /// Referred to law enforcement.
     Referred,
+    /// A platform acknowledged a takedown case (it has seen the request).
+    Acknowledged,
+    /// A takedown case got no outcome by its due time.
+    Expired,
+    /// The requester withdrew a takedown case.
+    Withdrawn,
 }
 
 impl FeedbackType {
@@ -298,6 +350,9 @@ impl FeedbackType {
         FeedbackType::Actioned,
         FeedbackType::NoAction,
         FeedbackType::Referred,
+        FeedbackType::Acknowledged,
+        FeedbackType::Expired,
+        FeedbackType::Withdrawn,
     ];
 
     /// The canonical name.
@@ -309,12 +364,29 @@ impl FeedbackType {
             FeedbackType::Actioned => "actioned",
             FeedbackType::NoAction => "no_action",
             FeedbackType::Referred => "referred",
+            FeedbackType::Acknowledged => "acknowledged",
+            FeedbackType::Expired => "expired",
+            FeedbackType::Withdrawn => "withdrawn",
         }
     }
 
     /// Whether the type is about a platform's handling (needs `platform`).
     pub fn is_takedown(self) -> bool {
-        matches!(self, FeedbackType::TakedownRequested | FeedbackType::Actioned | FeedbackType::NoAction)
+        matches!(
+            self,
+            FeedbackType::TakedownRequested
+                | FeedbackType::Actioned
+                | FeedbackType::NoAction
+                | FeedbackType::Acknowledged
+                | FeedbackType::Expired
+                | FeedbackType::Withdrawn
+        )
+    }
+
+    /// Whether the type exists only inside a takedown case (it names the
+    /// case it belongs to, `case_seq`).
+    pub fn needs_case(self) -> bool {
+        matches!(self, FeedbackType::Acknowledged | FeedbackType::Expired | FeedbackType::Withdrawn)
     }
 }
 
@@ -328,6 +400,9 @@ impl FromStr for FeedbackType {
     type Err = UnknownName;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let lower = s.trim().to_ascii_lowercase().replace('-', "_");
+        if lower == "refused" {
+            return Ok(FeedbackType::NoAction);
+        }
         FeedbackType::ALL.iter().copied().find(|t| t.as_str() == lower).ok_or_else(|| UnknownName {
             what: "feedback type",
             given: s.to_string(),
@@ -380,6 +455,16 @@ pub struct Feedback {
     pub note: Option<String>,
     /// Which agency (`referred`).
     pub referred_to: Option<String>,
+    /// The takedown case this event belongs to: the reporter's
+    /// `origin_seq` of the `takedown_requested` event that opened it. None
+    /// on that request itself (the case is named after it) and on feedback
+    /// outside any case.
+    pub case_seq: Option<u64>,
+    /// When a takedown request is due (an outcome by then, or it expires);
+    /// `takedown_requested` only.
+    pub due_at_ms: Option<UnixMillis>,
+    /// The receiving agency's own case reference (`referred` only).
+    pub case_ref: Option<String>,
 }
 
 impl Feedback {
@@ -402,6 +487,32 @@ impl Feedback {
         if self.feedback_type.is_takedown() && self.platform.as_deref().is_none_or(|p| p.trim().is_empty()) {
             return err("platform", &format!("is required for {}", self.feedback_type));
         }
+        if self.feedback_type.needs_case() && self.case_seq.is_none() {
+            return err("case_seq", &format!("is required for {}", self.feedback_type));
+        }
+        if self.case_seq.is_some()
+            && !matches!(
+                self.feedback_type,
+                FeedbackType::Acknowledged
+                    | FeedbackType::Expired
+                    | FeedbackType::Withdrawn
+                    | FeedbackType::Actioned
+                    | FeedbackType::NoAction
+            )
+        {
+            return err("case_seq", &format!("is not allowed on {}", self.feedback_type));
+        }
+        if self.case_seq == Some(0) {
+            return err("case_seq", "must be an origin_seq (from 1)");
+        }
+        if let Some(due) = self.due_at_ms
+            && (self.feedback_type != FeedbackType::TakedownRequested || due <= 0)
+        {
+            return err("due_at_ms", "is a positive time, on takedown_requested only");
+        }
+        if self.case_ref.is_some() && self.feedback_type != FeedbackType::Referred {
+            return err("case_ref", "is allowed on referred only");
+        }
         for (field, v) in [
             ("platform", &self.platform),
             ("action_taken", &self.action_taken),
@@ -409,6 +520,7 @@ impl Feedback {
             ("referred_to", &self.referred_to),
             ("indicator_id", &self.indicator_id),
             ("indicator_origin", &self.indicator_origin),
+            ("case_ref", &self.case_ref),
         ] {
             if v.as_ref().is_some_and(|s| s.len() > MAX_SHORT_FIELD || s.contains('\0')) {
                 return err(field, &format!("at most {MAX_SHORT_FIELD} bytes without NUL"));
@@ -456,6 +568,7 @@ mod tests {
             version: 1,
             description: None,
             source_refs: vec![],
+            reach: vec![],
         }
     }
 
@@ -493,5 +606,23 @@ mod tests {
         assert_eq!(field(|i| i.version = 0), "version");
         assert_eq!(field(|i| i.description = Some("d".repeat(MAX_DESCRIPTION + 1))), "description");
         assert_eq!(field(|i| i.source_refs = vec!["s".into(); MAX_SOURCE_REFS + 1]), "source_refs");
+        let green =
+            Marking { tlp: Tlp::Green, distribution: Distribution::Federation, categories: vec![Category::JobScam] };
+        let mut upsert = indicator();
+        upsert.reach = vec![green.clone()];
+        assert_eq!(upsert.validate().unwrap_err().field, "reach", "an upsert carries no reach");
+        let revoke = |reach: Vec<Marking>| {
+            let mut i = indicator();
+            i.action = Action::Revoke;
+            i.reach = reach;
+            i.validate()
+        };
+        assert_eq!(revoke(vec![green.clone()]), Ok(()));
+        assert_eq!(revoke(vec![green.clone(); MAX_REACH + 1]).unwrap_err().field, "reach");
+        let red = Marking { tlp: Tlp::Red, ..green.clone() };
+        assert_eq!(revoke(vec![red]).unwrap_err().field, "reach");
+        let local = Marking { distribution: Distribution::Local, ..green.clone() };
+        assert_eq!(revoke(vec![local]).unwrap_err().field, "reach");
+        assert_eq!(revoke(vec![Marking { categories: vec![], ..green }]).unwrap_err().field, "reach");
     }
 }

@@ -21,10 +21,13 @@
 //! with reasons, takedown status per platform.
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Distribution, Kind, Tlp, UnixMillis};
+use crate::model::{Distribution, InvalidField, Kind, Tlp, UnixMillis};
+use crate::node_id::NodeId;
 
 pub use crate::envelope::{Feedback, FeedbackType, MAX_NOTE, MAX_SHORT_FIELD};
 
@@ -40,7 +43,6 @@ pub struct FeedbackEvent {
     /// What is reported.
     #[serde(rename = "type")]
     pub feedback_type: FeedbackType,
-    /// Kind.
     pub kind: Kind,
     /// Value as carried (keyed hash for personal data).
     pub value: String,
@@ -73,6 +75,16 @@ pub struct FeedbackEvent {
     pub tlp: Tlp,
     /// Reach.
     pub distribution: Distribution,
+    /// The takedown case the event belongs to (`<reporter>-<seq>`, see
+    /// [`CaseId`]); a request names its own case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case_id: Option<String>,
+    /// When a takedown request is due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at_ms: Option<UnixMillis>,
+    /// The agency's case reference (`referred`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case_ref: Option<String>,
 }
 
 impl FeedbackEvent {
@@ -96,7 +108,66 @@ impl FeedbackEvent {
             created_at_ms,
             tlp: f.tlp,
             distribution: f.distribution,
+            case_id: case_of(f, origin_seq).map(|seq| CaseId { origin: reporter.into(), seq }.to_string()),
+            due_at_ms: f.due_at_ms,
+            case_ref: f.case_ref.clone(),
         }
+    }
+}
+
+/// The id of a takedown case: the requesting node and the `origin_seq` of
+/// the `takedown_requested` event that opened it. Written `<origin>-<seq>`
+/// (`ID-17`, `id-kominfo-4`); node ids may hold `-`, the sequence number
+/// is what follows the last one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub struct CaseId {
+    /// The requesting node.
+    pub origin: String,
+    /// Its request event's `origin_seq`.
+    pub seq: u64,
+}
+
+impl fmt::Display for CaseId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.origin, self.seq)
+    }
+}
+
+impl FromStr for CaseId {
+    type Err = InvalidField;
+    fn from_str(s: &str) -> Result<CaseId, InvalidField> {
+        let bad = || InvalidField::new("case_id", format!("{s:?} is not a case id like ID-17"));
+        let (origin, seq) = s.trim().rsplit_once('-').ok_or_else(bad)?;
+        NodeId::check(origin).map_err(|_| bad())?;
+        let seq: u64 = seq.parse().map_err(|_| bad())?;
+        if seq == 0 {
+            return Err(bad());
+        }
+        Ok(CaseId { origin: origin.to_string(), seq })
+    }
+}
+
+impl From<CaseId> for String {
+    fn from(c: CaseId) -> String {
+        c.to_string()
+    }
+}
+
+impl TryFrom<String> for CaseId {
+    type Error = InvalidField;
+    fn try_from(s: String) -> Result<CaseId, InvalidField> {
+        s.parse()
+    }
+}
+
+/// The case a feedback entry at `origin_seq` belongs to (its reporter's
+/// sequence number of the request): its own for a request, `case_seq` for
+/// the others, none for feedback outside cases.
+pub fn case_of(f: &Feedback, origin_seq: u64) -> Option<u64> {
+    match f.feedback_type {
+        FeedbackType::TakedownRequested => Some(origin_seq),
+        _ => f.case_seq,
     }
 }
 
@@ -134,7 +205,9 @@ pub struct FalsePositiveVote {
 pub struct TakedownStatus {
     /// Platform or registrar (lower case).
     pub platform: String,
-    /// `takedown_requested`, `actioned` or `no_action`.
+    /// The latest takedown event's type: `takedown_requested`,
+    /// `acknowledged`, `actioned`, `no_action` (refused), `expired` or
+    /// `withdrawn`.
     pub status: FeedbackType,
     /// Who reported the latest state.
     pub by: String,
@@ -196,7 +269,12 @@ impl FeedbackSummary {
                         },
                     );
                 }
-                FeedbackType::TakedownRequested | FeedbackType::Actioned | FeedbackType::NoAction => {
+                FeedbackType::TakedownRequested
+                | FeedbackType::Actioned
+                | FeedbackType::NoAction
+                | FeedbackType::Acknowledged
+                | FeedbackType::Expired
+                | FeedbackType::Withdrawn => {
                     c.takedown_events += 1;
                     let platform = e.platform.clone().unwrap_or_default().trim().to_lowercase();
                     takedowns.insert(
@@ -236,10 +314,11 @@ pub struct NewFeedback {
     pub action_taken: Option<String>,
     /// Why.
     pub reason: Option<String>,
-    /// Notes.
     pub note: Option<String>,
     /// Agency referred to.
     pub referred_to: Option<String>,
+    /// The agency's case reference (`referred`).
+    pub case_ref: Option<String>,
     /// When seen or actioned; default now.
     pub observed_at_ms: Option<UnixMillis>,
     /// Marking; default the most restrictive among the assertions held.
@@ -272,6 +351,9 @@ mod tests {
             created_at_ms: at,
             tlp: Tlp::Green,
             distribution: Distribution::Federation,
+            case_id: None,
+            due_at_ms: None,
+            case_ref: None,
         }
     }
 
@@ -283,6 +365,7 @@ mod tests {
         assert_eq!("false-positive".parse::<FeedbackType>().unwrap(), FeedbackType::FalsePositive);
         assert_eq!("Takedown-Requested".parse::<FeedbackType>().unwrap(), FeedbackType::TakedownRequested);
         assert!("deleted".parse::<FeedbackType>().is_err());
+        assert_eq!("refused".parse::<FeedbackType>().unwrap(), FeedbackType::NoAction, "a case's refusal");
     }
 
     #[test]
@@ -325,6 +408,9 @@ mod tests {
             reason: None,
             note: None,
             referred_to: None,
+            case_seq: None,
+            due_at_ms: None,
+            case_ref: None,
         };
         assert_eq!(f.validate().unwrap_err().field, "reason");
         f.reason = Some("bank's own site".into());
@@ -332,6 +418,23 @@ mod tests {
         f.feedback_type = FeedbackType::Actioned;
         assert_eq!(f.validate().unwrap_err().field, "platform");
         f.platform = Some("registrar".into());
+        assert!(f.validate().is_ok());
+        f.due_at_ms = Some(5);
+        assert_eq!(f.validate().unwrap_err().field, "due_at_ms", "a due time belongs on a request");
+        f.feedback_type = FeedbackType::TakedownRequested;
+        assert!(f.validate().is_ok());
+        f.case_seq = Some(3);
+        assert_eq!(f.validate().unwrap_err().field, "case_seq", "a request names no case: it opens one");
+        f.due_at_ms = None;
+        f.case_seq = None;
+        f.feedback_type = FeedbackType::Acknowledged;
+        assert_eq!(f.validate().unwrap_err().field, "case_seq", "an acknowledgement belongs to a case");
+        f.case_seq = Some(3);
+        assert!(f.validate().is_ok());
+        f.case_ref = Some("POLRI/123".into());
+        assert_eq!(f.validate().unwrap_err().field, "case_ref");
+        f.feedback_type = FeedbackType::Referred;
+        f.case_seq = None;
         assert!(f.validate().is_ok());
         f.categories.clear();
         assert_eq!(f.validate().unwrap_err().field, "categories");

@@ -106,7 +106,6 @@ pub enum CardError {
     /// A field is invalid.
     #[error("{field}: {reason}")]
     Invalid {
-        /// Field.
         field: &'static str,
         /// Why.
         reason: String,

@@ -13,6 +13,8 @@ use std::collections::HashMap;
 use std::fmt;
 
 use ed25519_dalek::{Signer, VerifyingKey};
+use getrandom::SysRng;
+use getrandom::rand_core::UnwrapErr;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
@@ -74,7 +76,8 @@ struct KeyFile {
 impl SigningKey {
     /// A fresh key from the OS random source, valid from `valid_from_ms`.
     pub fn generate(valid_from_ms: UnixMillis) -> SigningKey {
-        let key = ed25519_dalek::SigningKey::generate(&mut rand_core::OsRng);
+        // Panics only if the OS random source fails, as rand_core's OsRng did.
+        let key = ed25519_dalek::SigningKey::generate(&mut UnwrapErr(SysRng));
         Self::from_dalek(key, valid_from_ms)
     }
 

@@ -22,11 +22,21 @@
 //!   (sightings, takedowns, false positives), confidence decay, and values
 //!   never published as scams without an override ([`reserved_ip`]: the IP
 //!   ranges that are never a scam's address).
+//! - [`arrival`]: what a receiver checks in a peer's entries (canonical
+//!   values, personal data keyed, ids, times); [`withdrawal`]: tombstones
+//!   and withdrawal notices that reach every node an earlier version did.
+//! - [`takedown`]: takedown cases (requested, acknowledged, actioned,
+//!   refused, expired, withdrawn) folded from feedback events, and their
+//!   service levels.
 //! - [`view`]: the merged view of a value across origins.
 //! - [`audit`]: the hash-chained audit log's entries and their check.
+//! - [`access`]: roles, permissions, the operation table, and what one
+//!   credential may see.
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod allowlist;
+pub mod arrival;
 pub mod audit;
 pub mod envelope;
 pub mod feedback;
@@ -41,4 +51,6 @@ pub mod policy;
 pub mod reserved_ip;
 pub mod scoring;
 pub mod submission;
+pub mod takedown;
 pub mod view;
+pub mod withdrawal;

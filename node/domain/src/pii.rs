@@ -53,7 +53,7 @@ impl FederationKey {
     /// A fresh random key.
     pub fn generate(epoch: u32) -> FederationKey {
         let mut secret = [0u8; 32];
-        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut secret);
+        getrandom::rand_core::Rng::fill_bytes(&mut getrandom::rand_core::UnwrapErr(getrandom::SysRng), &mut secret);
         Self::new(epoch, secret)
     }
 

@@ -13,6 +13,10 @@
 //!    one of its categories is in the agreement's categories (empty lists
 //!    mean all).
 //!
+//! A tombstone that carries a `reach` (the markings of the versions it
+//! withdraws, [`crate::withdrawal`]) goes wherever one of those markings
+//! could go, by rules 1-4.
+//!
 //! Key events of an origin travel wherever that origin's indicators may, so
 //! receivers can follow rotations.
 //!
@@ -25,12 +29,14 @@
 //! categories (rules 1-3 and the TLP ceiling still hold). Receivers check
 //! feedback with the same hard rules as indicators.
 //!
-//! Inbound: entries from a `review` peer, or outside the inbound agreement
-//! (kind not accepted, confidence below the minimum) wait in quarantine.
+//! Inbound: entries from a `review` peer (key events included), or outside
+//! the inbound agreement (kind not accepted, confidence below the minimum;
+//! tombstones carry no confidence and are not held for it) wait in
+//! quarantine.
 
-use crate::envelope::{Entry, EnvelopeBody, Indicator};
+use crate::envelope::{Entry, EnvelopeBody, Indicator, KeyEvent};
 use crate::feedback::Feedback;
-use crate::model::{Distribution, Tlp, Trust};
+use crate::model::{Action, Distribution, Tlp, Trust};
 use crate::peers::Peer;
 
 /// Whether `body`, held by this node (`own` is this node's id), may be sent
@@ -89,16 +95,16 @@ impl Markings<'_> {
 }
 
 fn indicator_may_go(ind: &Indicator, relayed: bool, peer: &Peer) -> bool {
-    if ind.tlp == Tlp::Red || ind.distribution == Distribution::Local {
-        return false;
+    let marking_may_go = |tlp: Tlp, distribution: Distribution, categories: &[crate::model::Category]| {
+        let hard = Markings { kind: ind.kind, categories, tlp, distribution };
+        hard.may_leave(relayed) && tlp <= peer.outbound.max_tlp.min(Tlp::AmberStrict) && hard.in_scope(peer)
+    };
+    // A tombstone goes wherever one of the versions it withdraws could go
+    // (crate::withdrawal).
+    if ind.action == Action::Revoke && !ind.reach.is_empty() {
+        return ind.reach.iter().any(|m| marking_may_go(m.tlp, m.distribution, &m.categories));
     }
-    if relayed && (ind.distribution != Distribution::Federation || ind.tlp == Tlp::AmberStrict) {
-        return false;
-    }
-    let a = &peer.outbound;
-    ind.tlp <= a.max_tlp.min(Tlp::AmberStrict)
-        && (a.kinds.is_empty() || a.kinds.contains(&ind.kind))
-        && (a.categories.is_empty() || ind.categories.iter().any(|c| a.categories.contains(c)))
+    marking_may_go(ind.tlp, ind.distribution, &ind.categories)
 }
 
 /// Checks an arrival against the rules its sender should have kept: a node
@@ -120,7 +126,16 @@ pub fn receive_check(body: &EnvelopeBody, from_peer: &str) -> Result<(), &'stati
     if distribution == Distribution::Local {
         return Err("local_shared");
     }
-    if body.origin != from_peer && (distribution != Distribution::Federation || tlp == Tlp::AmberStrict) {
+    let relayed = body.origin != from_peer;
+    if relayed && (distribution != Distribution::Federation || tlp == Tlp::AmberStrict) {
+        return Err("relay_not_allowed");
+    }
+    // A relayed tombstone must withdraw something that could be relayed.
+    if let Entry::Indicator(ind) = &body.entry
+        && relayed
+        && !ind.reach.is_empty()
+        && !ind.reach.iter().any(crate::envelope::Marking::relayable)
+    {
         return Err("relay_not_allowed");
     }
     Ok(())
@@ -141,7 +156,22 @@ pub enum Disposition {
 /// How an entry that arrived from `peer` is kept.
 pub fn disposition(body: &EnvelopeBody, peer: &Peer) -> Disposition {
     if peer.trust == Trust::Review {
-        return Disposition::Quarantine { reason: format!("peer {} is under review", peer.node_id()) };
+        let from = peer.node_id();
+        let reason = match &body.entry {
+            Entry::KeyEvent(KeyEvent::Rotation { new_key_id, valid_from_ms, .. }) => format!(
+                "key rotation of {} to {new_key_id} (valid from {valid_from_ms} ms) from peer {from} under review; \
+                 what that key signs waits for this decision",
+                body.origin
+            ),
+            Entry::KeyEvent(KeyEvent::Revocation { key_id, revoked_at_ms, .. }) => {
+                format!(
+                    "revocation of {}'s key {key_id} from {revoked_at_ms} ms, from peer {from} under review",
+                    body.origin
+                )
+            }
+            _ => format!("peer {from} is under review"),
+        };
+        return Disposition::Quarantine { reason };
     }
     if let Entry::Feedback(f) = &body.entry {
         let a = &peer.inbound;
@@ -157,12 +187,26 @@ pub fn disposition(body: &EnvelopeBody, peer: &Peer) -> Disposition {
     if !a.kinds.is_empty() && !a.kinds.contains(&ind.kind) {
         return Disposition::Quarantine { reason: format!("kind {} is outside the inbound agreement", ind.kind) };
     }
-    if ind.confidence.get() < a.min_confidence {
+    // A tombstone withdraws; it carries no confidence of its own (0).
+    if ind.action == Action::Upsert && ind.confidence.get() < a.min_confidence {
         return Disposition::Quarantine {
             reason: format!("confidence {} is below the inbound minimum {}", ind.confidence, a.min_confidence),
         };
     }
     Disposition::Accept
+}
+
+/// How an arrival that matched a local `refuse` allowlist is kept: an
+/// entry the other rules accept is held for review instead of being served,
+/// naming the list and the rule (each ministry decides what it will not act
+/// on); one already held keeps its own reason.
+pub fn allowlisted(disposition: Disposition, list: &str, rule: &str) -> Disposition {
+    match disposition {
+        Disposition::Accept => {
+            Disposition::Quarantine { reason: format!("on local allowlist {list} ({rule}): held for review") }
+        }
+        held @ Disposition::Quarantine { .. } => held,
+    }
 }
 
 #[cfg(test)]
@@ -217,6 +261,7 @@ mod tests {
                 version: 1,
                 description: None,
                 source_refs: vec![],
+                reach: vec![],
             }),
         }
     }
@@ -300,6 +345,137 @@ mod tests {
             Disposition::Quarantine { .. }
         ));
     }
+
+    #[test]
+    fn an_allowlisted_arrival_is_held_naming_the_list_and_a_held_one_keeps_its_reason() {
+        assert_eq!(
+            allowlisted(Disposition::Accept, "misp-bank-domains", "domain rule bca.co.id"),
+            Disposition::Quarantine {
+                reason: "on local allowlist misp-bank-domains (domain rule bca.co.id): held for review".into()
+            }
+        );
+        let held = Disposition::Quarantine { reason: "peer VN is under review".into() };
+        assert_eq!(allowlisted(held.clone(), "x", "domain rule y"), held);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tombstone_routing_tests {
+    use super::tests::{arb_cats, arb_dist, arb_kind, arb_tlp};
+    use super::*;
+    use crate::envelope::{GENESIS_HASH, Marking};
+    use crate::identity::IdentityCard;
+    use crate::peers::{InboundAgreement, OutboundAgreement};
+    use crate::withdrawal;
+    use proptest::prelude::*;
+
+    fn peer(outbound: OutboundAgreement) -> Peer {
+        Peer {
+            card: IdentityCard {
+                version: 1,
+                node_id: "VN".into(),
+                federation_endpoint: "127.0.0.1:1".into(),
+                tls_name: "x".into(),
+                tls_ca_pem: String::new(),
+                signing_keys: vec![],
+                issued_at_ms: 0,
+            },
+            card_text: String::new(),
+            trust: Trust::Trusted,
+            member_only: false,
+            endpoint_override: None,
+            outbound,
+            inbound: InboundAgreement::default(),
+            added_at_ms: 0,
+        }
+    }
+
+    fn version(kind: crate::model::Kind, m: &Marking) -> Indicator {
+        Indicator {
+            id: "x".into(),
+            kind,
+            value: crate::envelope::Value::Plain("v".into()),
+            categories: m.categories.clone(),
+            confidence: crate::model::Confidence::try_from(50).unwrap(),
+            tlp: m.tlp,
+            distribution: m.distribution,
+            first_seen_ms: 1,
+            last_seen_ms: 1,
+            valid_until_ms: None,
+            action: Action::Upsert,
+            version: 1,
+            description: Some("v".into()),
+            source_refs: vec![],
+            reach: vec![],
+        }
+    }
+
+    fn body(origin: &str, ind: Indicator) -> EnvelopeBody {
+        EnvelopeBody {
+            origin: origin.into(),
+            origin_seq: 1,
+            prev_hash: GENESIS_HASH,
+            created_at_ms: 1,
+            entry: Entry::Indicator(ind),
+        }
+    }
+
+    fn arb_marking() -> impl Strategy<Value = Marking> {
+        (arb_tlp(), arb_dist(), arb_cats().prop_filter("non-empty", |c| !c.is_empty()))
+            .prop_map(|(tlp, distribution, categories)| Marking { tlp, distribution, categories })
+    }
+
+    proptest! {
+        /// A tombstone reaches a peer exactly when one of the versions it
+        /// withdraws could, directly or by relay, under any agreement.
+        #[test]
+        fn a_tombstone_goes_where_a_withdrawn_version_could(
+            kind in arb_kind(),
+            markings in proptest::collection::vec(arb_marking(), 1..4),
+            now in arb_marking(),
+            a_kinds in proptest::sample::subsequence(crate::model::Kind::ALL.to_vec(), 0..3),
+            a_tlp in arb_tlp(), a_cats in arb_cats(), relay in any::<bool>(),
+            origin in proptest::sample::select(vec!["ID", "MY"]),
+        ) {
+            let p = peer(OutboundAgreement { kinds: a_kinds, max_tlp: a_tlp, categories: a_cats, relay });
+            let mut reach = withdrawal::Reach::default();
+            for m in &markings {
+                reach.record(&version(kind, m));
+            }
+            let current = Indicator { version: 9, ..version(kind, &now) };
+            let went = |m: &Marking| may_send(&body(origin, version(kind, m)), "ID", &p);
+            let earlier_went = markings.iter().any(went);
+            // Re-marking: a withdrawal notice reaches every peer that got an
+            // earlier version and will not get the new one.
+            let uncovered = reach.uncovered_by(&current);
+            if earlier_went && !went(&now) {
+                prop_assert!(!uncovered.is_empty());
+                let notice = withdrawal::tombstone(&current, uncovered, reach.first_seen_ms, 5);
+                prop_assert!(may_send(&body(origin, notice), "ID", &p));
+            }
+            // Revocation: the tombstone goes exactly where a version went.
+            reach.record(&current);
+            let tomb = withdrawal::tombstone(&current, reach.markings.clone(), reach.first_seen_ms, 5);
+            prop_assert_eq!(may_send(&body(origin, tomb.clone()), "ID", &p), earlier_went || went(&now));
+            prop_assert_eq!(tomb.description, None);
+        }
+    }
+
+    #[test]
+    fn a_relayed_tombstone_must_withdraw_something_relayable() {
+        let direct = Marking {
+            tlp: Tlp::Green,
+            distribution: Distribution::Direct,
+            categories: vec![crate::model::Category::JobScam],
+        };
+        let current = version(crate::model::Kind::Domain, &direct);
+        let mut tomb = withdrawal::tombstone(&current, vec![direct.clone()], None, 5);
+        // A hostile origin labels it federation; the reach says direct.
+        tomb.distribution = Distribution::Federation;
+        assert_eq!(receive_check(&body("MY", tomb.clone()), "EVIL"), Err("relay_not_allowed"));
+        assert_eq!(receive_check(&body("MY", tomb), "MY"), Ok(()));
+    }
 }
 
 #[cfg(test)]
@@ -355,6 +531,9 @@ mod feedback_routing_tests {
             reason: None,
             note: None,
             referred_to: None,
+            case_seq: None,
+            due_at_ms: None,
+            case_ref: None,
         }))
     }
 
@@ -374,6 +553,7 @@ mod feedback_routing_tests {
             version: 1,
             description: None,
             source_refs: vec![],
+            reach: vec![],
         })
     }
 

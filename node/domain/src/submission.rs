@@ -149,6 +149,7 @@ impl NewIndicator {
             version: 1,
             description: self.description.filter(|d| !d.is_empty()),
             source_refs: self.source_refs,
+            reach: Vec::new(),
         };
         indicator.validate()?;
         Ok(Submission { indicator, plain })

@@ -16,7 +16,6 @@ pub struct IndicatorRecord {
     pub origin_seq: u64,
     /// Position in this node's log.
     pub local_seq: u64,
-    /// Kind.
     pub kind: Kind,
     /// Normalized value (plain where this node holds it, else the keyed hash).
     pub value: String,
@@ -26,13 +25,10 @@ pub struct IndicatorRecord {
     /// Federation key epoch of `keyed_hash`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hash_epoch: Option<u32>,
-    /// Categories.
     pub categories: Vec<Category>,
     /// 0-100.
     pub confidence: u8,
-    /// TLP.
     pub tlp: Tlp,
-    /// Distribution.
     pub distribution: Distribution,
     /// First seen.
     pub first_seen_ms: UnixMillis,
@@ -43,7 +39,6 @@ pub struct IndicatorRecord {
     pub valid_until_ms: Option<UnixMillis>,
     /// Upsert or revoke.
     pub action: Action,
-    /// Version.
     pub version: u64,
     /// When the origin signed it.
     pub created_at_ms: UnixMillis,
@@ -69,20 +64,26 @@ pub enum ValueStatus {
     Revoked,
 }
 
+impl ValueStatus {
+    /// Its name, as serialized.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ValueStatus::Active => "active",
+            ValueStatus::Expired => "expired",
+            ValueStatus::Revoked => "revoked",
+        }
+    }
+}
+
 /// One origin's current assertion about a value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Assertion {
     /// Who reported it.
     pub origin: String,
-    /// Indicator id.
     pub indicator_id: String,
-    /// Version.
     pub version: u64,
-    /// Categories.
     pub categories: Vec<Category>,
-    /// Confidence.
     pub confidence: u8,
-    /// TLP.
     pub tlp: Tlp,
     /// First seen.
     pub first_seen_ms: UnixMillis,
@@ -104,7 +105,6 @@ pub struct Assertion {
 /// Every origin's assertion about one (kind, value), merged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MergedView {
-    /// Kind.
     pub kind: Kind,
     /// The value as queried (normalized).
     pub value: String,

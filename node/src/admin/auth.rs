@@ -1,16 +1,14 @@
-//! Bearer-token authentication for the admin API.
-//!
-//! The token lives in `DIR/admin.token` (mode 0600) and is compared in
-//! constant time. A client may name the person behind the call in the
-//! `x-jaring-operator` header (the CLI sends `$USER`); it is recorded in the
-//! audit log as `admin:<operator>`.
+//! The node's admin token: `DIR/admin.token` (mode 0600), the built-in
+//! `admin` among the node's tokens ([`crate::access`]). Calls are checked
+//! by [`super::authz`], which accepts every role's token; a client may name
+//! the person behind the call in the `x-jaring-operator` header (the CLI
+//! sends `$USER`), recorded in the audit log as `admin:<operator>` (or
+//! `token:<name>:<operator>`).
 
 use std::path::Path;
 use std::sync::Arc;
 
 use base64::Engine as _;
-use subtle::ConstantTimeEq;
-use tonic::{Request, Status};
 use zeroize::Zeroizing;
 
 /// Who made an admin call, for the audit log.
@@ -32,7 +30,7 @@ impl std::fmt::Debug for AdminAuth {
 /// Makes a new random token: 32 bytes, base64url.
 pub fn new_token() -> String {
     let mut bytes = [0u8; 32];
-    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut bytes);
+    getrandom::rand_core::Rng::fill_bytes(&mut getrandom::rand_core::UnwrapErr(getrandom::SysRng), &mut bytes);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
@@ -59,36 +57,10 @@ impl AdminAuth {
         AdminAuth { token: Arc::new(Zeroizing::new(token)) }
     }
 
-    /// A tonic interceptor: refuses calls without the right token and tags
-    /// the others with their [`Actor`].
-    ///
-    /// # Errors
-    ///
-    /// `UNAUTHENTICATED`.
-    #[allow(clippy::result_large_err)]
-    pub fn check(&self, mut req: Request<()>) -> Result<Request<()>, Status> {
-        let header = req.metadata().get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
-        let given = header.strip_prefix("Bearer ").unwrap_or("").trim();
-        if given.is_empty() {
-            return Err(Status::unauthenticated("missing bearer token (authorization: Bearer <admin.token>)"));
-        }
-        if !bool::from(given.as_bytes().ct_eq(self.token.as_bytes())) {
-            return Err(Status::unauthenticated("wrong admin token"));
-        }
-        let operator = req
-            .metadata()
-            .get("x-jaring-operator")
-            .and_then(|v| v.to_str().ok())
-            .map(|s| {
-                s.chars().filter(|c| c.is_ascii_alphanumeric() || "._-@".contains(*c)).take(64).collect::<String>()
-            })
-            .filter(|s| !s.is_empty());
-        let actor = match operator {
-            Some(op) => format!("admin:{op}"),
-            None => "admin".to_string(),
-        };
-        req.extensions_mut().insert(Actor(actor));
-        Ok(req)
+    /// The token (to hand to the node's credentials, which keep only its
+    /// SHA-256).
+    pub fn token(&self) -> &str {
+        self.token.as_str()
     }
 }
 
@@ -96,24 +68,6 @@ impl AdminAuth {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-
-    fn with_header(v: &str) -> Request<()> {
-        let mut r = Request::new(());
-        r.metadata_mut().insert("authorization", v.parse().unwrap());
-        r
-    }
-
-    #[test]
-    fn token_checks() {
-        let auth = AdminAuth::from_token("s3cret-token-0123456789".into());
-        assert!(auth.check(with_header("Bearer s3cret-token-0123456789")).is_ok());
-        assert_eq!(auth.check(with_header("Bearer nope")).unwrap_err().code(), tonic::Code::Unauthenticated);
-        assert_eq!(auth.check(Request::new(())).unwrap_err().code(), tonic::Code::Unauthenticated);
-        let mut r = with_header("Bearer s3cret-token-0123456789");
-        r.metadata_mut().insert("x-jaring-operator", "siti\n;rm".parse().unwrap_or_else(|_| "siti".parse().unwrap()));
-        let ok = auth.check(r).unwrap();
-        assert!(ok.extensions().get::<Actor>().unwrap().0.starts_with("admin:siti"));
-    }
 
     #[test]
     fn readable_token_file_is_refused() {

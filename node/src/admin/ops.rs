@@ -22,7 +22,10 @@ pub fn category(name: &str) -> Result<Option<AuditCategory>, Status> {
         "admin" => Ok(Some(AuditCategory::Admin)),
         "trust" => Ok(Some(AuditCategory::Trust)),
         "rejection" => Ok(Some(AuditCategory::Rejection)),
-        other => Err(Status::invalid_argument(format!("category {other:?}: expected admin, trust or rejection"))),
+        "access" => Ok(Some(AuditCategory::Access)),
+        other => {
+            Err(Status::invalid_argument(format!("category {other:?}: expected admin, trust, rejection or access")))
+        }
     }
 }
 

@@ -7,12 +7,15 @@ use jaring_proto::pb::admin_server::Admin;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::Actor;
+use super::authz::Caller;
+use crate::access::{Operation, batch_cost};
 use crate::model::Kind;
 use crate::node::{ListFilter, Node, PeerChange, SubmitOptions, Submitted};
 use crate::peers::{InboundAgreement, OutboundAgreement, Peer};
 use crate::submission::{InputError, NewIndicator};
 use crate::wire::admin::trust_from_wire;
 use crate::wire::status::{store_status, wire_status};
+use crate::wire::tokens::token_to_pb;
 use crate::wire::{FromPb, ToPb, WireEnum, WireError};
 
 /// Lookup requests of up to this many values are answered on the
@@ -36,13 +39,43 @@ fn actor<T>(req: &Request<T>) -> String {
     req.extensions().get::<Actor>().map_or_else(|| "admin".to_string(), |a| a.0.clone())
 }
 
+/// The caller the authorization layer admitted (a call without one never
+/// reaches a handler through the server; refused all the same).
+#[allow(clippy::result_large_err)]
+fn caller<T>(req: &Request<T>) -> std::result::Result<Caller, Status> {
+    req.extensions().get::<Caller>().cloned().ok_or_else(|| Status::unauthenticated("no authorized session"))
+}
+
 type Result<T> = std::result::Result<Response<T>, Status>;
 
 impl AdminService {
+    /// A batch's rate (one unit per hundred values beyond the call's own)
+    /// and, when it asks for it, the right to publish past allowlists.
+    async fn admit_batch(
+        &self,
+        caller: &Caller,
+        values: usize,
+        operation: Operation,
+        override_allowlist: bool,
+    ) -> std::result::Result<(), Status> {
+        if override_allowlist && let Err(d) = caller.session.require(Operation::OverrideAllowlist) {
+            self.node.audit_refusal(&d, Operation::OverrideAllowlist, caller.from).await;
+            return Err(crate::wire::status::denied_status(&d));
+        }
+        let extra = batch_cost(values).saturating_sub(1);
+        if extra > 0 {
+            self.node
+                .charge(&caller.session, extra, operation, caller.from)
+                .await
+                .map_err(|d| crate::wire::status::denied_status(&d))?;
+        }
+        Ok(())
+    }
+
     async fn submit(
         &self,
+        caller: &Caller,
         inputs: Vec<pb::IndicatorInput>,
-        actor: &str,
         override_allowlist: bool,
         unchanged: i32,
     ) -> std::result::Result<pb::SubmitIndicatorsResponse, Status> {
@@ -53,6 +86,8 @@ impl AdminService {
                 inputs.len()
             )));
         }
+        self.admit_batch(caller, inputs.len(), Operation::SubmitIndicators, override_allowlist).await?;
+        let actor = caller.session.actor.as_str();
         let mut decoded = Vec::with_capacity(inputs.len());
         let mut early: Vec<Option<pb::FieldError>> = Vec::with_capacity(inputs.len());
         for i in inputs {
@@ -112,16 +147,16 @@ impl Admin for AdminService {
         &self,
         req: Request<pb::SubmitIndicatorsRequest>,
     ) -> Result<pb::SubmitIndicatorsResponse> {
-        let actor = actor(&req);
+        let caller = caller(&req)?;
         let r = req.into_inner();
-        Ok(Response::new(self.submit(r.indicators, &actor, r.override_allowlist, r.unchanged).await?))
+        Ok(Response::new(self.submit(&caller, r.indicators, r.override_allowlist, r.unchanged).await?))
     }
 
     async fn submit_indicator_stream(
         &self,
         req: Request<Streaming<pb::SubmitIndicatorsRequest>>,
     ) -> Result<pb::SubmitIndicatorsResponse> {
-        let actor = actor(&req);
+        let caller = caller(&req)?;
         let mut stream = req.into_inner();
         let mut all = pb::SubmitIndicatorsResponse::default();
         let mut position = 0u64;
@@ -143,9 +178,9 @@ impl Admin for AdminService {
             None;
         while let Some(batch) = stream.message().await? {
             let me = self.clone();
-            let actor = actor.clone();
+            let caller = caller.clone();
             let next = tokio::spawn(async move {
-                me.submit(batch.indicators, &actor, batch.override_allowlist, batch.unchanged).await
+                me.submit(&caller, batch.indicators, batch.override_allowlist, batch.unchanged).await
             });
             if let Some(prev) = pending.replace(next) {
                 let r = prev.await.map_err(|e| Status::internal(e.to_string()))??;
@@ -167,6 +202,7 @@ impl Admin for AdminService {
     }
 
     async fn list_indicators(&self, req: Request<pb::ListIndicatorsRequest>) -> Result<pb::ListIndicatorsResponse> {
+        let scope = caller(&req)?.session.scope().clone();
         let r = req.into_inner();
         let filter = ListFilter {
             kind: Kind::from_wire(r.kind).map_err(|e| wire_status(&e))?,
@@ -175,6 +211,7 @@ impl Admin for AdminService {
             after: r.after_local_seq,
             limit: usize::try_from(r.limit).unwrap_or(usize::MAX).min(10_000),
             min_score: u8::try_from(r.min_score).unwrap_or(u8::MAX),
+            scope: Some(scope),
         };
         let node = self.node.clone();
         let records = tokio::task::spawn_blocking(move || node.list(&filter))
@@ -185,6 +222,7 @@ impl Admin for AdminService {
     }
 
     async fn lookup(&self, req: Request<pb::LookupRequest>) -> Result<pb::LookupResponse> {
+        let caller = caller(&req)?;
         let r = req.into_inner();
         let max = self.node.config().limits.max_batch * 64;
         if r.queries.len() > max {
@@ -193,6 +231,7 @@ impl Admin for AdminService {
                 r.queries.len()
             )));
         }
+        self.admit_batch(&caller, r.queries.len(), Operation::LookupValues, false).await?;
         let mut queries = Vec::with_capacity(r.queries.len());
         for q in r.queries {
             queries.push((q.value, Kind::from_wire(q.kind).map_err(|e| wire_status(&e))?));
@@ -209,6 +248,8 @@ impl Admin for AdminService {
                 .map_err(|e| Status::internal(e.to_string()))?
         }
         .map_err(|e| store_status(&e))?;
+        let scope = caller.session.scope();
+        let mut results: Vec<_> = std::mem::take(&mut results).into_iter().map(|r| scope.restrict_result(r)).collect();
         for result in &mut results {
             result.retain_min_score(min_score);
             if r.summary {
@@ -283,19 +324,39 @@ impl Admin for AdminService {
     }
 
     async fn list_quarantine(&self, req: Request<pb::ListQuarantineRequest>) -> Result<pb::ListQuarantineResponse> {
+        let scope = caller(&req)?.session.scope().clone();
         let include = req.into_inner().include_decided;
         let node = self.node.clone();
         let items = tokio::task::spawn_blocking(move || node.review_items(include))
             .await
             .map_err(|e| Status::internal(e.to_string()))?
             .map_err(|e| store_status(&e))?;
-        Ok(Response::new(pb::ListQuarantineResponse { records: items.iter().map(ToPb::to_pb).collect() }))
+        let records = items.into_iter().filter_map(|i| i.restricted(&scope)).map(|i| i.to_pb()).collect();
+        Ok(Response::new(pb::ListQuarantineResponse { records }))
     }
 
     async fn add_feedback(&self, req: Request<pb::AddFeedbackRequest>) -> Result<pb::FeedbackEvent> {
-        let actor = actor(&req);
-        let input = crate::feedback::NewFeedback::from_pb(req.into_inner()).map_err(|e| wire_status(&e))?;
-        let event = self.node.add_feedback(input, &actor).await?;
+        let caller = caller(&req)?;
+        let mut input = crate::feedback::NewFeedback::from_pb(req.into_inner()).map_err(|e| wire_status(&e))?;
+        // A platform token speaks for its own platform only.
+        input.platform = match caller.session.platform(input.platform.take()) {
+            Ok(p) => p,
+            Err(d) => {
+                self.node.audit_refusal(&d, Operation::AddFeedback, caller.from).await;
+                return Err(crate::wire::status::denied_status(&d));
+            }
+        };
+        // A value the token may not see is not held, as far as it knows.
+        let visible = self
+            .node
+            .lookup(&[(input.value.clone(), input.kind)])
+            .map_err(|e| store_status(&e))?
+            .into_iter()
+            .any(|r| caller.session.scope().restrict_result(r).found);
+        if !visible {
+            return Err(crate::node::NodeError::from(crate::node::NotFound::HeldValue(input.value)).into());
+        }
+        let event = self.node.add_feedback(input, &caller.session.actor).await?;
         Ok(Response::new(event.to_pb()))
     }
 
@@ -331,9 +392,70 @@ impl Admin for AdminService {
         }))
     }
 
-    async fn decide_quarantine(&self, req: Request<pb::DecideQuarantineRequest>) -> Result<pb::QuarantineRecord> {
+    async fn allowlist_import(
+        &self,
+        req: Request<Streaming<pb::AllowlistImportPart>>,
+    ) -> Result<pb::AllowlistImportResponse> {
+        use pb::allowlist_import_part::Part;
         let actor = actor(&req);
+        let mut stream = req.into_inner();
+        let header = match stream.message().await?.and_then(|m| m.part) {
+            Some(Part::Header(h)) => h,
+            _ => return Err(Status::invalid_argument("the first message of an allowlist import is its header")),
+        };
+        let max = crate::node::MAX_IMPORT_BYTES;
+        if header.size > max as u64 {
+            return Err(Status::invalid_argument(format!("the file is {} bytes; the limit is {max}", header.size)));
+        }
+        let mut bytes = Vec::with_capacity(usize::try_from(header.size).unwrap_or(0).min(max));
+        let what = crate::node::ListImport::from_pb(header).map_err(|e| wire_status(&e))?;
+        while let Some(m) = stream.message().await? {
+            match m.part {
+                Some(Part::Data(d)) => {
+                    if bytes.len() + d.len() > max {
+                        return Err(Status::invalid_argument(format!("the file is larger than {max} bytes")));
+                    }
+                    bytes.extend_from_slice(&d);
+                }
+                Some(Part::Header(_)) => return Err(Status::invalid_argument("an allowlist import has one header")),
+                None => {}
+            }
+        }
+        let outcome = self.node.import_allowlist(what, bytes, &actor).await?;
+        Ok(Response::new(outcome.to_pb()))
+    }
+
+    async fn allowlist_lists(&self, _req: Request<pb::AllowlistListsRequest>) -> Result<pb::AllowlistListsResponse> {
+        Ok(Response::new(pb::AllowlistListsResponse {
+            lists: self.node.allowlist_infos().iter().map(ToPb::to_pb).collect(),
+            stats: Some(self.node.allowlist_stats().to_pb()),
+        }))
+    }
+
+    async fn allowlist_check(&self, req: Request<pb::AllowlistCheckRequest>) -> Result<pb::AllowlistCheckResponse> {
         let r = req.into_inner();
+        let kind = Kind::from_wire(r.kind).map_err(|e| wire_status(&e))?;
+        let results =
+            self.node.allowlist_check(&r.value, kind).map_err(|e| Status::from(crate::node::NodeError::from(e)))?;
+        Ok(Response::new(pb::AllowlistCheckResponse { results: results.iter().map(ToPb::to_pb).collect() }))
+    }
+
+    async fn decide_quarantine(&self, req: Request<pb::DecideQuarantineRequest>) -> Result<pb::QuarantineRecord> {
+        let caller = caller(&req)?;
+        let actor = caller.session.actor.clone();
+        let r = req.into_inner();
+        let scope = caller.session.scope().clone();
+        let node = self.node.clone();
+        let seq = r.local_seq;
+        let hidden = tokio::task::spawn_blocking(move || {
+            node.review_items(true).map(|v| v.into_iter().any(|q| q.local_seq == seq && q.restricted(&scope).is_none()))
+        })
+        .await
+        .map_err(|e| Status::internal(e.to_string()))?
+        .map_err(|e| store_status(&e))?;
+        if hidden {
+            return Err(crate::node::NodeError::from(crate::node::NotFound::ReviewItem(seq)).into());
+        }
         self.node.decide(r.local_seq, r.accept, &r.note, &actor).await?;
         let node = self.node.clone();
         let item = tokio::task::spawn_blocking(move || {
@@ -373,5 +495,126 @@ impl Admin for AdminService {
 
     async fn verify_audit(&self, _req: Request<pb::VerifyAuditRequest>) -> Result<pb::VerifyAuditResponse> {
         Ok(Response::new(super::ops::verify_audit(&self.node).await?))
+    }
+
+    async fn log_checkpoint(&self, req: Request<pb::LogCheckpointRequest>) -> Result<pb::LogCheckpointResponse> {
+        let r = req.into_inner();
+        if r.fresh {
+            self.node.sign_checkpoint().await?;
+        }
+        let cp = if r.cosigned { self.node.cosigned_checkpoint() } else { self.node.checkpoint() };
+        let cp = cp.ok_or(crate::node::NotFound::TransparencyLog).map_err(crate::node::NodeError::from)?;
+        Ok(Response::new(pb::LogCheckpointResponse {
+            checkpoint: cp.to_text(),
+            origin: cp.checkpoint.origin.clone(),
+            size: cp.checkpoint.size,
+            root: cp.checkpoint.root.to_base64(),
+            cosigned_by: self.node.cosigners_of(&cp),
+        }))
+    }
+
+    async fn log_prove(&self, req: Request<pb::LogProveRequest>) -> Result<pb::LogProveResponse> {
+        let r = req.into_inner();
+        let (local_seq, proof) = if r.local_seq > 0 {
+            (r.local_seq, self.node.prove_entry(r.local_seq, r.require_cosigned).await?)
+        } else {
+            let kind = Kind::from_wire(r.kind).map_err(|e| wire_status(&e))?;
+            let origin = (!r.origin.is_empty()).then_some(r.origin.as_str());
+            self.node.prove_value(&r.value, kind, origin, r.require_cosigned).await?
+        };
+        let cp = crate::tlog::checkpoint::parse_own(proof.checkpoint.as_bytes())
+            .map_err(|e| Status::internal(format!("the proof's checkpoint: {e}")))?;
+        Ok(Response::new(pb::LogProveResponse {
+            proof: proof.to_text(),
+            local_seq,
+            index: proof.index,
+            tree_size: cp.checkpoint.size,
+            cosigned_by: self.node.cosigners_of(&cp),
+        }))
+    }
+
+    // --- tokens ---
+
+    async fn create_token(&self, req: Request<pb::CreateTokenRequest>) -> Result<pb::CreateTokenResponse> {
+        let actor = actor(&req);
+        let new = crate::access::NewToken::from_pb(req.into_inner()).map_err(|e| wire_status(&e))?;
+        let (secret, record) = self.node.create_token(new, &actor).await?;
+        Ok(Response::new(pb::CreateTokenResponse {
+            token: secret.to_string(),
+            record: Some(token_to_pb(&record, crate::access::Source::Store)),
+        }))
+    }
+
+    async fn list_tokens(&self, _req: Request<pb::ListTokensRequest>) -> Result<pb::ListTokensResponse> {
+        let tokens = self.node.tokens().iter().map(|(r, s)| token_to_pb(r, *s)).collect();
+        Ok(Response::new(pb::ListTokensResponse { tokens }))
+    }
+
+    async fn get_token(&self, req: Request<pb::GetTokenRequest>) -> Result<pb::TokenRecord> {
+        let (record, source) = self.node.token(&req.into_inner().name)?;
+        Ok(Response::new(token_to_pb(&record, source)))
+    }
+
+    async fn revoke_token(&self, req: Request<pb::RevokeTokenRequest>) -> Result<pb::TokenRecord> {
+        let actor = actor(&req);
+        let r = req.into_inner();
+        let (_, source) = self.node.token(&r.name)?;
+        let record = self.node.revoke_token(&r.name, &r.reason, &actor).await?;
+        Ok(Response::new(token_to_pb(&record, source)))
+    }
+
+    async fn who_am_i(&self, req: Request<pb::WhoAmIRequest>) -> Result<pb::TokenRecord> {
+        let caller = caller(&req)?;
+        let p = &caller.session.principal;
+        Ok(Response::new(token_to_pb(p.record(), p.source())))
+    }
+
+    // --- takedowns, referrals, evidence (admin/takedown.rs) ---
+
+    async fn request_takedown(&self, req: Request<pb::RequestTakedownRequest>) -> Result<pb::RequestTakedownResponse> {
+        let actor = actor(&req);
+        Ok(Response::new(super::takedown::request(&self.node, req.into_inner(), &actor).await?))
+    }
+
+    async fn list_takedowns(&self, req: Request<pb::ListTakedownsRequest>) -> Result<pb::ListTakedownsResponse> {
+        Ok(Response::new(super::takedown::list(&self.node, req.into_inner()).await?))
+    }
+
+    async fn get_takedown(&self, req: Request<pb::GetTakedownRequest>) -> Result<pb::TakedownCase> {
+        Ok(Response::new(super::takedown::get(&self.node, req.into_inner()).await?))
+    }
+
+    async fn withdraw_takedown(&self, req: Request<pb::WithdrawTakedownRequest>) -> Result<pb::TakedownCase> {
+        let actor = actor(&req);
+        Ok(Response::new(super::takedown::withdraw(&self.node, req.into_inner(), &actor).await?))
+    }
+
+    async fn takedown_queue(&self, req: Request<pb::TakedownQueueRequest>) -> Result<pb::TakedownQueueResponse> {
+        let actor = actor(&req);
+        Ok(Response::new(super::takedown::queue(&self.node, req.into_inner(), &actor).await?))
+    }
+
+    async fn acknowledge_takedown(&self, req: Request<pb::AcknowledgeTakedownRequest>) -> Result<pb::TakedownCase> {
+        let actor = actor(&req);
+        Ok(Response::new(super::takedown::acknowledge(&self.node, req.into_inner(), &actor).await?))
+    }
+
+    async fn takedown_outcome(&self, req: Request<pb::TakedownOutcomeRequest>) -> Result<pb::TakedownCase> {
+        let actor = actor(&req);
+        Ok(Response::new(super::takedown::outcome(&self.node, req.into_inner(), &actor).await?))
+    }
+
+    async fn takedown_stats(&self, _req: Request<pb::TakedownStatsRequest>) -> Result<pb::TakedownStatsResponse> {
+        Ok(Response::new(super::takedown::stats(&self.node).await?))
+    }
+
+    async fn create_referral(&self, req: Request<pb::CreateReferralRequest>) -> Result<pb::FeedbackEvent> {
+        let actor = actor(&req);
+        Ok(Response::new(super::takedown::referral(&self.node, req.into_inner(), &actor).await?))
+    }
+
+    async fn export_evidence(&self, req: Request<pb::ExportEvidenceRequest>) -> Result<pb::ExportEvidenceResponse> {
+        let actor = actor(&req);
+        Ok(Response::new(super::takedown::evidence(&self.node, req.into_inner(), &actor).await?))
     }
 }

@@ -42,6 +42,15 @@ pub enum LinkError {
         /// `limits.max_batch`.
         max: usize,
     },
+    /// The peer's next entry is signed by a key a rotation held for review
+    /// announced; the link waits for the analyst's decision.
+    #[error(
+        "waiting for the review of the key event announcing {key_id} (jaring review list); what it signed is held back"
+    )]
+    KeyUnderReview {
+        /// The key.
+        key_id: String,
+    },
     /// The stage that stores entries stopped.
     #[error("apply stage stopped")]
     ApplyStopped,

@@ -10,10 +10,15 @@
 //!   commit. Reconnects with capped exponential backoff.
 //! - [`supervisor`]: keeps the TLS trust set and the subscriber tasks in
 //!   step with the peer set, so trust changes apply without a restart.
+//! - [`witness`]: peers as witnesses of each other's transparency logs:
+//!   fetching, judging and cosigning a followed peer's checkpoints,
+//!   sending cosignatures on, and serving this node's own checkpoint and
+//!   tiles.
 
 pub mod error;
 pub mod publisher;
 pub mod subscriber;
 pub mod supervisor;
+pub mod witness;
 
 pub use supervisor::run;

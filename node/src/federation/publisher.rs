@@ -58,12 +58,21 @@ pub struct FederationService {
     node: Arc<Node>,
     shutdown: Shutdown,
     streams: Arc<Mutex<HashMap<String, usize>>>,
+    /// This node's connections to the peers it follows (for judging a
+    /// cosignature another witness sends about a third log).
+    followed: Arc<super::witness::Followed>,
 }
 
 impl FederationService {
     /// Serves `node`'s log to its peers.
     pub fn new(node: Arc<Node>, shutdown: Shutdown) -> FederationService {
-        FederationService { node, shutdown, streams: Arc::default() }
+        FederationService { node, shutdown, streams: Arc::default(), followed: Arc::default() }
+    }
+
+    /// Uses the subscribers' connections (see [`super::witness::Followed`]).
+    pub fn with_followed(mut self, followed: Arc<super::witness::Followed>) -> FederationService {
+        self.followed = followed;
+        self
     }
 
     /// Counts a new stream for `peer`, or refuses it if the peer holds
@@ -170,6 +179,34 @@ impl Federation for FederationService {
     ) -> Result<Response<pb::GetIdentityResponse>, Status> {
         peer_of(&self.node, &req)?;
         Ok(Response::new(pb::GetIdentityResponse { identity_json: self.node.identity_card() }))
+    }
+
+    async fn get_checkpoint(
+        &self,
+        req: Request<pb::GetCheckpointRequest>,
+    ) -> Result<Response<pb::GetCheckpointResponse>, Status> {
+        peer_of(&self.node, &req)?;
+        super::witness::serve_checkpoint(&self.node).map(Response::new)
+    }
+
+    async fn get_tiles(&self, req: Request<pb::GetTilesRequest>) -> Result<Response<pb::GetTilesResponse>, Status> {
+        peer_of(&self.node, &req)?;
+        let node = self.node.clone();
+        let r = req.into_inner();
+        tokio::task::spawn_blocking(move || super::witness::serve_tiles(&node, &r))
+            .await
+            .map_err(|e| Status::internal(e.to_string()))?
+            .map(Response::new)
+    }
+
+    async fn add_cosignature(
+        &self,
+        req: Request<pb::AddCosignatureRequest>,
+    ) -> Result<Response<pb::AddCosignatureResponse>, Status> {
+        let from = peer_of(&self.node, &req)?;
+        super::witness::receive_cosignature(&self.node, &self.followed, &from, req.into_inner())
+            .await
+            .map(Response::new)
     }
 }
 

@@ -21,6 +21,19 @@
 //! many entries, cursor moving backwards) is audited as a rejection and
 //! closes the stream; refused envelopes inside a well-formed response are
 //! audited one by one and the stream goes on.
+//!
+//! What a verified envelope must pass before it is stored: the hard sharing
+//! rules ([`crate::policy::receive_check`]) and the content rules the
+//! origin itself keeps ([`crate::arrival`]: canonical values, personal data
+//! only keyed, ids of their origin, no times from the future). Key events
+//! from a `review` peer wait in quarantine like its other entries; what a
+//! key announced there signed waits with them (the link holds its cursor
+//! before it until an analyst decides).
+//!
+//! An indicator whose value is on one of this node's `refuse` allowlists
+//! (built-in, admin or imported; personal data by its keyed hash) is held
+//! for review instead of being served, the reason naming the list and the
+//! rule ([`crate::policy::allowlisted`]).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -31,13 +44,13 @@ use tokio::sync::{mpsc, watch};
 use tracing::Instrument;
 
 use super::error::LinkError;
+use crate::arrival::{self, ArrivalRules};
 use crate::audit::AuditDraft;
 use crate::envelope::{Entry, SignedEnvelope, VerifiedEnvelope};
-use crate::ledger::IngestBatch;
+use crate::ledger::{IngestBatch, StoredBytes};
 use crate::model::now_ms;
 use crate::node::Node;
 use crate::policy;
-use crate::policy::Disposition;
 use crate::shutdown::Shutdown;
 use crate::signing::{self, Refused, VerifyError};
 use crate::tls::{self, OwnCert};
@@ -55,6 +68,7 @@ pub async fn run(
     peer_id: String,
     mut stop: watch::Receiver<bool>,
     mut shutdown: Shutdown,
+    followed: Arc<super::witness::Followed>,
 ) {
     let span = tracing::info_span!("subscribe", peer = %peer_id);
     async move {
@@ -73,7 +87,7 @@ pub async fn run(
             }
             let started = std::time::Instant::now();
             let outcome = tokio::select! {
-                r = session(&node, &own, &peer_id, &mut bucket, &refusals) => r,
+                r = session(&node, &own, &peer_id, &mut bucket, &refusals, &followed) => r,
                 _ = shutdown.wait() => break,
                 _ = stop.wait_for(|s| *s) => break,
             };
@@ -89,7 +103,9 @@ pub async fn run(
                 l.inbound_state = "backoff".into();
                 l.last_error = err.clone();
             });
-            let jitter = Duration::from_millis(u64::from(rand_core::RngCore::next_u32(&mut rand_core::OsRng) % 100));
+            let jitter = Duration::from_millis(u64::from(
+                getrandom::rand_core::Rng::next_u32(&mut getrandom::rand_core::UnwrapErr(getrandom::SysRng)) % 100,
+            ));
             tokio::select! {
                 _ = tokio::time::sleep(backoff + jitter) => {}
                 _ = shutdown.wait() => break,
@@ -110,6 +126,7 @@ async fn session(
     peer_id: &str,
     bucket: &mut TokenBucket,
     refusals: &Arc<Mutex<TokenBucket>>,
+    followed: &Arc<super::witness::Followed>,
 ) -> Result<(), LinkError> {
     let peer = node.peer(peer_id).filter(|p| p.may_connect()).ok_or(LinkError::PeerGone)?;
     node.update_link(peer_id, |l| l.inbound_state = "connecting".into());
@@ -127,6 +144,13 @@ async fn session(
     };
     let mut stream = client.subscribe(request).await.map_err(LinkError::Subscribe)?.into_inner();
     tracing::info!(cursor, "subscribed");
+    // While subscribed, this node witnesses the peer's log over the same
+    // connection (the task ends with the session).
+    let _following = followed.register(peer_id, client.clone());
+    let _witness = AbortOnDrop(tokio::spawn(
+        super::witness::follow(node.clone(), peer_id.to_string(), client.clone(), followed.clone())
+            .instrument(tracing::info_span!("witness")),
+    ));
     node.update_link(peer_id, |l| {
         l.inbound_state = "connected".into();
         l.inbound_cursor = cursor;
@@ -134,14 +158,14 @@ async fn session(
         l.last_error.clear();
     });
 
-    let (tx, mut rx) = mpsc::channel::<(Vec<Verified>, u64, u64)>(2);
+    let (tx, mut rx) = mpsc::channel::<(Vec<(u64, Verified)>, u64, u64, u64)>(2);
     let applier = {
         let node = node.clone();
         let peer_id = peer_id.to_string();
         let refusals = refusals.clone();
         tokio::spawn(async move {
-            while let Some((items, cursor, head)) = rx.recv().await {
-                let refused = apply(&node, &peer_id, items, cursor).await?;
+            while let Some((items, cursor, head, before)) = rx.recv().await {
+                let refused = apply(&node, &peer_id, items, before, cursor).await?;
                 let wait = refusals.lock().unwrap_or_else(|p| p.into_inner()).take(refused, Instant::now());
                 if !wait.is_zero() {
                     // The receive stage fills the channel and stops reading meanwhile.
@@ -160,7 +184,8 @@ async fn session(
             Ok::<(), LinkError>(())
         })
     };
-    let receive = async {
+    // Owns `tx`: dropping it ends the apply stage's input.
+    let mut receive = Box::pin(async move {
         let mut last_cursor = cursor;
         loop {
             let msg = match stream.message().await {
@@ -185,22 +210,37 @@ async fn session(
                 refuse_response(node, peer_id, "batch_too_large", &error.to_string()).await;
                 return Err(error);
             }
-            last_cursor = msg.cursor;
+            let before = std::mem::replace(&mut last_cursor, msg.cursor);
             let wait = bucket.take(msg.entries.len() as u64, Instant::now());
             if !wait.is_zero() {
                 crate::metrics::global().throttled(peer_id, "entries", wait.as_secs_f64());
                 tokio::time::sleep(wait).await;
             }
             let verified = verify(node, msg.entries).await;
-            if tx.send((verified, msg.cursor, msg.head)).await.is_err() {
+            if tx.send((verified, msg.cursor, msg.head, before)).await.is_err() {
                 return Err(LinkError::ApplyStopped);
             }
         }
+    });
+    let mut applier = applier;
+    // The apply stage stops early only on an error (a store failure, or a
+    // key under review): the session ends then, not at the next response.
+    let received: Result<(), LinkError> = tokio::select! {
+        r = &mut receive => r,
+        a = &mut applier => return a?.and(Err(LinkError::ApplyStopped)),
     };
-    let received: Result<(), LinkError> = receive.await;
-    drop(tx);
+    drop(receive);
     let applied = applier.await?;
     applied.and(received)
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// The audit reason of a stream error the peer caused, if it did: a
@@ -261,7 +301,8 @@ impl TokenBucket {
 
 /// One received entry after signature checking.
 enum Verified {
-    Ok(Box<VerifiedEnvelope>),
+    /// With its stored bytes, encoded (and hashed) on the verifying thread.
+    Ok(Box<(VerifiedEnvelope, StoredBytes)>),
     Refused {
         origin: Option<String>,
         seq: Option<u64>,
@@ -272,7 +313,9 @@ enum Verified {
     UnknownKey(SignedEnvelope),
 }
 
-async fn verify(node: &Arc<Node>, entries: Vec<pb::LogEntry>) -> Vec<Verified> {
+/// Verifies a response's entries, each with the peer's log position of it.
+async fn verify(node: &Arc<Node>, entries: Vec<pb::LogEntry>) -> Vec<(u64, Verified)> {
+    let seqs: Vec<u64> = entries.iter().map(|e| e.seq).collect();
     let envs: Vec<SignedEnvelope> =
         entries.into_iter().map(|e| e.envelope.map(wire::envelope_from_pb).unwrap_or_else(empty)).collect();
     let node = node.clone();
@@ -286,7 +329,7 @@ async fn verify(node: &Arc<Node>, entries: Vec<pb::LogEntry>) -> Vec<Verified> {
     let (a, b) = tokio::join!(a, b);
     let mut out = a.unwrap_or_default();
     out.extend(b.unwrap_or_default());
-    out
+    seqs.into_iter().zip(out).collect()
 }
 
 fn empty() -> SignedEnvelope {
@@ -298,10 +341,14 @@ fn verify_all(node: &Node, envs: Vec<SignedEnvelope>) -> Vec<Verified> {
         return Vec::new();
     }
     let ring = node.committed().keyring();
+    let leaf = node.config().log.enabled;
     signing::verify_batch_keeping(envs, &ring)
         .into_iter()
         .map(|r| match r {
-            Ok(v) => Verified::Ok(Box::new(v)),
+            Ok(v) => {
+                let stored = StoredBytes::of(&v.raw, leaf);
+                Verified::Ok(Box::new((v, stored)))
+            }
             Err(refused) => match *refused {
                 Refused { error: VerifyError::UnknownKey { .. }, envelope } => Verified::UnknownKey(envelope),
                 Refused { error, envelope } => {
@@ -319,67 +366,110 @@ fn verify_all(node: &Node, envs: Vec<SignedEnvelope>) -> Vec<Verified> {
 }
 
 /// Checks again, with the current key ring, entries whose key was unknown.
-fn reverify_unknown(node: &Node, items: &mut [Verified]) {
-    let slots: Vec<usize> = (0..items.len()).filter(|&i| matches!(items[i], Verified::UnknownKey(_))).collect();
+fn reverify_unknown(node: &Node, items: &mut [(u64, Verified)]) {
+    let slots: Vec<usize> = (0..items.len()).filter(|&i| matches!(items[i].1, Verified::UnknownKey(_))).collect();
     if slots.is_empty() {
         return;
     }
     let envs: Vec<SignedEnvelope> = slots
         .iter()
-        .map(|&i| match &mut items[i] {
+        .map(|&i| match &mut items[i].1 {
             Verified::UnknownKey(env) => std::mem::replace(env, empty()),
             _ => empty(),
         })
         .collect();
     for (slot, again) in slots.into_iter().zip(verify_all(node, envs)) {
-        items[slot] = again;
+        items[slot].1 = again;
     }
 }
 
-/// Applies one response's entries in order, then records the cursor.
-/// Returns how many were refused.
-async fn apply(node: &Arc<Node>, peer_id: &str, items: Vec<Verified>, cursor: u64) -> Result<u64, LinkError> {
+/// Applies one response's entries in order, then records the cursor
+/// (`cursor`; `before`: the cursor before this response). Returns how many
+/// were refused.
+///
+/// Each verified entry passes the hard sharing rules
+/// ([`policy::receive_check`]) and the content rules
+/// ([`crate::arrival::check`]: canonical values, personal data keyed, ids,
+/// times); a refusal is audited with its reason and the stream goes on. An
+/// entry signed by a key that a rotation held for review announced
+/// ([`crate::ledger::Committed::key_pending`]) stops the response there:
+/// what came before is stored, the cursor stays before it, and the link
+/// waits (retrying with backoff) until an analyst decides.
+async fn apply(
+    node: &Arc<Node>,
+    peer_id: &str,
+    items: Vec<(u64, Verified)>,
+    before: u64,
+    cursor: u64,
+) -> Result<u64, LinkError> {
     let peer = node.peer(peer_id).ok_or(LinkError::PeerGone)?;
     let mut batch = IngestBatch { peer: peer_id.to_string(), ..IngestBatch::default() };
     let mut items = items;
     // Keys may have arrived with earlier responses since these were checked.
     reverify_unknown(node, &mut items);
-    let mut queue: std::collections::VecDeque<Verified> = items.into();
+    let rules = ArrivalRules {
+        hash_phone: node.privacy().hash_phone(),
+        now_ms: now_ms(),
+        max_future_ms: node.config().limits.max_clock_skew_ms,
+    };
+    let mut queue: std::collections::VecDeque<(u64, Verified)> = items.into();
     let mut refused = 0;
-    while let Some(item) = queue.pop_front() {
+    // The peer's position up to which this response is handled.
+    let mut done = before;
+    // One snapshot of the allowlists for the whole response.
+    let allowlists = node.allowlists();
+    while let Some((seq, item)) = queue.pop_front() {
         match item {
-            Verified::Ok(env) => {
-                if let Err(reason) = policy::receive_check(&env.body, peer_id) {
+            Verified::Ok(item) => {
+                let (env, stored) = *item;
+                let refusal = policy::receive_check(&env.body, peer_id)
+                    .map_err(|reason| (reason, "the sender broke the sharing rules".to_string()))
+                    .and_then(|()| arrival::check(&env.body, &rules).map_err(|r| (r.reason, r.detail)));
+                if let Err((reason, detail)) = refusal {
                     batch.refused.push(AuditDraft::rejection(
                         peer_id,
                         Some(&env.body.origin),
                         Some(env.body.origin_seq),
                         reason,
-                        "the sender broke the sharing rules",
+                        detail,
                     ));
+                    done = seq.clamp(done, cursor);
                     continue;
                 }
                 let is_key_event = matches!(env.body.entry, Entry::KeyEvent(_));
-                let disposition =
-                    if is_key_event { Disposition::Accept } else { policy::disposition(&env.body, &peer) };
-                batch.items.push((*env, disposition));
-                if is_key_event && queue.iter().any(|v| matches!(v, Verified::UnknownKey(_))) {
+                // Key events from a `review` peer are held for review too.
+                let mut disposition = policy::disposition(&env.body, &peer);
+                // A value this node will not act on is held for review, with the list named.
+                if let Some(hit) = allowlists.refuse_hit(&env.body, node.privacy()) {
+                    disposition = policy::allowlisted(disposition, &hit.list, &hit.rule);
+                }
+                batch.items.push((env, disposition, Some(stored)));
+                if is_key_event && queue.iter().any(|(_, v)| matches!(v, Verified::UnknownKey(_))) {
                     // Store the key event first so later entries signed by
                     // the new key verify.
-                    let done = std::mem::replace(
+                    let done_batch = std::mem::replace(
                         &mut batch,
                         IngestBatch { peer: peer_id.to_string(), ..IngestBatch::default() },
                     );
-                    refused += done.refused.len() as u64;
-                    crate::metrics::global().observe_batch(peer_id, &done);
-                    let report = node.ledger().ingest(done).await?;
+                    refused += done_batch.refused.len() as u64;
+                    crate::metrics::global().observe_batch(peer_id, &done_batch);
+                    let report = node.ledger().ingest(done_batch).await?;
                     crate::metrics::global().observe_ingest(peer_id, &report);
                     refused += report.refused.len() as u64;
                     reverify_unknown(node, queue.make_contiguous());
                 }
             }
-            Verified::Refused { origin, seq, reason, detail } => {
-                batch.refused.push(AuditDraft::rejection(peer_id, origin.as_deref(), seq, reason, detail));
+            Verified::Refused { origin, seq: origin_seq, reason, detail } => {
+                batch.refused.push(AuditDraft::rejection(peer_id, origin.as_deref(), origin_seq, reason, detail));
+            }
+            Verified::UnknownKey(env) if node.committed().key_pending(&env.key_id) => {
+                // Signed by a key still under review: wait for the decision.
+                batch.cursor = Some(done);
+                crate::metrics::global().observe_batch(peer_id, &batch);
+                let report = node.ledger().ingest(batch).await?;
+                crate::metrics::global().observe_ingest(peer_id, &report);
+                tracing::info!(key = %env.key_id, cursor = done, "waiting for the review of a key event");
+                return Err(LinkError::KeyUnderReview { key_id: env.key_id });
             }
             Verified::UnknownKey(env) => {
                 let claimed = wire::decode_body(&env.body).ok();
@@ -392,6 +482,7 @@ async fn apply(node: &Arc<Node>, peer_id: &str, items: Vec<Verified>, cursor: u6
                 ));
             }
         }
+        done = seq.clamp(done, cursor);
     }
     batch.cursor = Some(cursor);
     refused += batch.refused.len() as u64;

@@ -132,10 +132,13 @@ pub async fn run(
         )
     };
     let limit = node.config().limits.max_message_bytes;
-    let service = FederationServer::new(FederationService::new(node.clone(), shutdown.clone()))
-        .max_decoding_message_size(limit)
-        .max_encoding_message_size(limit);
-    let health = crate::introspection::federation_health().await;
+    // The subscribers' connections, shared with the service for witnessing.
+    let followed = Arc::new(super::witness::Followed::default());
+    let service =
+        FederationServer::new(FederationService::new(node.clone(), shutdown.clone()).with_followed(followed.clone()))
+            .max_decoding_message_size(limit)
+            .max_encoding_message_size(limit);
+    let health = crate::introspection::federation_health(node.ledger().health()).await;
     let (reflection, reflection_v1alpha) =
         crate::introspection::reflection(crate::introspection::Listener::Federation)?;
     let mut server = {
@@ -176,7 +179,14 @@ pub async fn run(
         for id in wanted {
             tasks.entry(id.clone()).or_insert_with(|| {
                 let (stop_tx, stop_rx) = watch::channel(false);
-                let handle = tokio::spawn(subscriber::run(node.clone(), own.clone(), id, stop_rx, shutdown.clone()));
+                let handle = tokio::spawn(subscriber::run(
+                    node.clone(),
+                    own.clone(),
+                    id,
+                    stop_rx,
+                    shutdown.clone(),
+                    followed.clone(),
+                ));
                 (stop_tx, handle)
             });
         }

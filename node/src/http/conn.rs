@@ -85,6 +85,7 @@ pub async fn serve_one(
     builder = if h2 { builder.http2_only() } else { builder.http1_only() };
     builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout).keep_alive(true);
     builder.http2().timer(TokioTimer::new()).max_concurrent_streams(limits.max_streams).max_header_list_size(64 * 1024);
+    let app = WithClientAddr { inner: app, addr: super::auth::ClientAddr(addr) };
     let conn = builder.serve_connection(io, TowerToHyperService::new(app));
     tokio::pin!(conn);
     let mut finishing: Option<Instant> = None;
@@ -112,6 +113,32 @@ pub async fn serve_one(
                 }
             }
         }
+    }
+}
+
+/// The router with the connection's peer address in every request's
+/// extensions (the token checks bind tokens to networks with it).
+#[derive(Debug, Clone)]
+struct WithClientAddr<S> {
+    inner: S,
+    addr: super::auth::ClientAddr,
+}
+
+impl<S, B> tower::Service<axum::http::Request<B>> for WithClientAddr<S>
+where
+    S: tower::Service<axum::http::Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: axum::http::Request<B>) -> Self::Future {
+        req.extensions_mut().insert(self.addr);
+        self.inner.call(req)
     }
 }
 

@@ -2,10 +2,11 @@
 //! `/misp/<event uuid>.json`, `/misp/hashes.csv` (see [`crate::misp`] for
 //! the format and the mapping).
 //!
-//! Same door as TAXII: a consumer token (Bearer, or the Basic password;
-//! a MISP admin puts `Authorization: Bearer jrt_…` in the feed's
-//! "Headers"), and the same rules: indicators at or below the token's TLP
-//! ceiling, of its kinds, never `local` or quarantined, personal data only
+//! Same door as TAXII: a token whose role may read the feed (Bearer, or
+//! the Basic password; a MISP admin puts `Authorization: Bearer jrt_…` in
+//! the feed's "Headers"), and the same rules: indicators within the
+//! token's scope (TLP ceiling, kinds, categories), never `local` or
+//! quarantined, personal data only
 //! as keyed hashes, the current version of each indicator. The feed holds
 //! every origin this node holds (TAXII's "everything held").
 //!
@@ -25,8 +26,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
 
-use super::taxii::{Collection, MAX_LIMIT, PageQuery, Served, Taxii, admit};
-use super::tokens::ConsumerToken;
+use super::auth::Caller;
+use super::taxii::{Collection, MAX_LIMIT, PageQuery, Served, Taxii, check_accept};
+use crate::access::{Denied, Operation, Scope};
 use crate::misp::{self, EventSummary, EventWriter};
 use crate::model::now_ms;
 use crate::store::StoreError;
@@ -65,21 +67,29 @@ fn json_error(status: StatusCode, message: &str) -> Response {
     r
 }
 
-fn check(s: &Taxii, headers: &HeaderMap) -> Result<ConsumerToken, Response> {
+async fn check(s: &Taxii, caller: &Caller, headers: &HeaderMap) -> Result<Scope, Response> {
     // The TAXII check, answered in MISP's JSON error shape.
-    admit(s, headers).map_err(|r| json_error(r.status(), "send a consumer token as Bearer or as the Basic password"))
+    let session = caller.authorize(s.node(), Operation::ReadFeed, 1).await.map_err(|d| denied(&d))?;
+    check_accept(headers).map_err(|r| json_error(r.status(), "this feed is served as application/json"))?;
+    Ok(session.scope().clone())
+}
+
+fn denied(d: &Denied) -> Response {
+    let mut r = json_error(super::taxii::denied(d).status(), &d.to_string());
+    if let Denied::RateLimited { retry_after_ms, .. } = d
+        && let Ok(v) = axum::http::HeaderValue::from_str(&retry_after_ms.div_ceil(1000).max(1).to_string())
+    {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    r
 }
 
 /// Calls `each` with every record the token may see in the feed, with the
 /// second it was added to this node's log.
-fn visit(
-    s: &Taxii,
-    token: &ConsumerToken,
-    mut each: impl FnMut(&crate::view::IndicatorRecord, i64),
-) -> Result<(), StoreError> {
+fn visit(s: &Taxii, scope: &Scope, mut each: impl FnMut(&crate::view::IndicatorRecord, i64)) -> Result<(), StoreError> {
     let mut q = PageQuery { limit: MAX_LIMIT, types: Some(vec!["indicator".into()]), ..PageQuery::default() };
     loop {
-        let (items, more) = s.page(Collection::All, token, &q)?;
+        let (items, more) = s.page(Collection::All, scope, &q)?;
         for item in &items {
             if let Served::Indicator(rec) = &item.object {
                 each(rec, i64::try_from(item.date_added_us / 1_000_000).unwrap_or(i64::MAX));
@@ -93,7 +103,7 @@ fn visit(
 }
 
 /// The events the token sees, keyed by uuid.
-fn summaries(s: &Taxii, token: &ConsumerToken) -> Result<BTreeMap<String, EventSummary>, FeedError> {
+fn summaries(s: &Taxii, token: &Scope) -> Result<BTreeMap<String, EventSummary>, FeedError> {
     let now = now_ms();
     let scoring = &s.node().config().scoring;
     let mut events: BTreeMap<String, EventSummary> = BTreeMap::new();
@@ -108,7 +118,7 @@ fn summaries(s: &Taxii, token: &ConsumerToken) -> Result<BTreeMap<String, EventS
 }
 
 /// One event file.
-fn event(s: &Taxii, token: &ConsumerToken, uuid: &str) -> Result<Option<Vec<u8>>, FeedError> {
+fn event(s: &Taxii, token: &Scope, uuid: &str) -> Result<Option<Vec<u8>>, FeedError> {
     let now = now_ms();
     let scoring = &s.node().config().scoring;
     let mut summary: Option<EventSummary> = None;
@@ -133,7 +143,7 @@ fn event(s: &Taxii, token: &ConsumerToken, uuid: &str) -> Result<Option<Vec<u8>>
     }
 }
 
-fn hashes(s: &Taxii, token: &ConsumerToken) -> Result<String, FeedError> {
+fn hashes(s: &Taxii, token: &Scope) -> Result<String, FeedError> {
     let now = now_ms();
     let scoring = &s.node().config().scoring;
     let mut out = String::new();
@@ -151,8 +161,8 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, FeedError> + 
         .map_err(|e| json_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()))
 }
 
-async fn index(State(s): State<Arc<Taxii>>, headers: HeaderMap) -> Response {
-    if let Err(r) = check(&s, &headers) {
+async fn index(State(s): State<Arc<Taxii>>, caller: Caller, headers: HeaderMap) -> Response {
+    if let Err(r) = check(&s, &caller, &headers).await {
         return r;
     }
     let body = json!({
@@ -162,8 +172,8 @@ async fn index(State(s): State<Arc<Taxii>>, headers: HeaderMap) -> Response {
     (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
 
-async fn file(State(s): State<Arc<Taxii>>, Path(file): Path<String>, headers: HeaderMap) -> Response {
-    let token = match check(&s, &headers) {
+async fn file(State(s): State<Arc<Taxii>>, Path(file): Path<String>, caller: Caller, headers: HeaderMap) -> Response {
+    let token = match check(&s, &caller, &headers).await {
         Ok(t) => t,
         Err(r) => return r,
     };

@@ -1,20 +1,30 @@
-//! The node's HTTPS listener (`[http] listen`): TAXII 2.1 for
-//! threat-intelligence platforms, Prometheus `/metrics`, `/healthz`.
+//! The node's HTTPS listener (`[http] listen`): the HTTP API, TAXII 2.1
+//! for threat-intelligence platforms, the MISP feed, Prometheus
+//! `/metrics`, `/healthz` (503 while the store refuses commits).
 //!
-//! - [`tokens`]: read-only consumer tokens (`jaring token create`).
-//! - [`taxii`]: the TAXII 2.1 read API over this node's log.
+//! - [`auth`]: the one token check of the listener (Bearer, or the Basic
+//!   password), for the API, TAXII and the MISP feed.
+//! - [`api`]: the HTTP JSON API under `/api/v1/` and its OpenAPI 3.1
+//!   document.
+//! - [`taxii`]: TAXII 2.1 over this node's log; [`taxii_write`]: adding
+//!   objects and the status resource.
 //! - [`conn`]: one connection under the listener's limits (timeouts).
 //! - [`misp`]: a MISP feed (`/misp/`: `manifest.json`, one event per
 //!   origin and kind, `hashes.csv`) with the same token rules.
+//! - [`log`]: the transparency log (`/log/`: C2SP tlog-tiles, and
+//!   tlog-witness `add-checkpoint`).
 //!
 //! HTTPS uses the node's own certificate ([`OwnCert`], reloadable) with
-//! server authentication only: TAXII clients authenticate with tokens, not
+//! server authentication only: clients authenticate with tokens, not
 //! certificates.
 
+pub mod api;
+pub mod auth;
 pub mod conn;
+pub mod log;
 pub mod misp;
 pub mod taxii;
-pub mod tokens;
+pub mod taxii_write;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,9 +60,28 @@ pub fn tls_config(own: Arc<OwnCert>) -> Result<Arc<rustls::ServerConfig>, rustls
 /// The routes.
 pub fn router(node: Arc<Node>) -> Router {
     let metrics_node = node.clone();
+    let log = log::routes(node.clone());
+    let health_node = node.clone();
+    let (api_routes, api_paths) = api::router(node.clone());
+    let api_paths = Arc::new(api_paths);
+    let (paths_404, paths_405) = (api_paths.clone(), api_paths);
     let taxii = Arc::new(taxii::Taxii::new(node));
     Router::new()
-        .route("/healthz", get(|| async { (StatusCode::OK, "ok\n") }))
+        .route(
+            "/healthz",
+            get(move || {
+                let health = health_node.store_health();
+                async move {
+                    match (health.failing, health.last_error) {
+                        (true, e) => (
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            format!("unhealthy: the store refuses commits: {}\n", e.unwrap_or_default()),
+                        ),
+                        (false, _) => (StatusCode::OK, "ok\n".to_string()),
+                    }
+                }
+            }),
+        )
         .route(
             "/metrics",
             get(move |headers: axum::http::HeaderMap| {
@@ -75,10 +104,30 @@ pub fn router(node: Arc<Node>) -> Router {
                 }
             }),
         )
+        .merge(api_routes)
         .merge(taxii::routes(taxii.clone()))
         .merge(misp::router(taxii))
-        .fallback(taxii::not_found)
-        .method_not_allowed_fallback(taxii::method_not_allowed)
+        .merge(log)
+        .fallback(move |method: axum::http::Method, uri: axum::http::Uri| {
+            let paths = paths_404.clone();
+            async move {
+                if is_api_path(uri.path()) { paths.unrouted(&method, &uri) } else { taxii::not_found(uri).await }
+            }
+        })
+        .method_not_allowed_fallback(move |method: axum::http::Method, uri: axum::http::Uri| {
+            let paths = paths_405.clone();
+            async move {
+                if is_api_path(uri.path()) {
+                    paths.unrouted(&method, &uri)
+                } else {
+                    taxii::method_not_allowed(&method, &uri)
+                }
+            }
+        })
+}
+
+fn is_api_path(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/")
 }
 
 /// Serves HTTPS on `listener` until `shutdown`, under the `[http]` limits

@@ -1,14 +1,21 @@
-//! TAXII 2.1 (read) over this node's log.
+//! TAXII 2.1 over this node's log.
 //!
 //! One API root, `/jaring/`, with two collections:
 //!
-//! - `own`: the indicators this node itself published;
-//! - `all`: every indicator this node holds.
+//! - `own`: the indicators this node itself published; tokens that may
+//!   submit (`submitter`, `analyst`, `admin`) may add to it
+//!   ([`super::taxii_write`]: `POST .../objects/`, and the status resource
+//!   `/jaring/status/{id}/`), and `can_write` says so per token;
+//! - `all`: every indicator this node holds (read only).
 //!
-//! Both are filtered for each consumer token (its TLP ceiling and kinds);
-//! `local`-distribution indicators and quarantined entries are never
-//! served, and personal-data values appear only as keyed hashes (see
-//! [`crate::stix`]). Only the current version of each indicator is served.
+//! Both are filtered for each token (its TLP ceiling, kinds and
+//! categories: [`Scope`]); `local`-distribution indicators and quarantined
+//! entries are never served, and personal-data values appear only as keyed
+//! hashes (see [`crate::stix`]). Only the current version of each indicator
+//! is served. Reading objects needs a token whose role may read the feed
+//! (`reader`, `platform`, `analyst`, `admin`); discovery and the
+//! collections' descriptions (`can_read`, `can_write` per token) answer
+//! every valid token, so a submitter's TAXII client finds where to write.
 //!
 //! # Referenced objects
 //!
@@ -23,6 +30,14 @@
 //! manifest know them. An identity or marking is served to a token only if
 //! the token sees an indicator that references it, and takes the
 //! `date_added` of the first such indicator in the page.
+//!
+//! # Objects by id
+//!
+//! `objects/{id}/` and `objects/{id}/versions/` never scan the log for an
+//! id: an indicator's STIX id is indexed when its first version is stored
+//! (a typed table, `StixIds`), so an unknown id is a 404 from one read;
+//! identities and markings are recognised by id (one per origin, five
+//! markings) before the page logic decides whether the token sees them.
 //!
 //! # Paging
 //!
@@ -49,7 +64,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::tokens::{ConsumerToken, TokenStore};
+use super::auth::Caller;
+use crate::access::{Denied, Operation, Scope, Session};
 use crate::envelope::Entry;
 use crate::model::{Distribution, Tlp};
 use crate::node::Node;
@@ -87,7 +103,9 @@ impl Collection {
         uuid::Uuid::new_v5(&stix::NAMESPACE, format!("jaring-collection:{node_id}:{name}").as_bytes()).to_string()
     }
 
-    fn describe(self, node_id: &str) -> Value {
+    /// The collection as `session` sees it (`can_write` when it may add).
+    pub(crate) fn describe(self, node_id: &str, session: &Session) -> Value {
+        let can_write = self == Collection::Own && session.require(Operation::SubmitIndicators).is_ok();
         let (title, description) = match self {
             Collection::Own => {
                 (format!("{node_id}: published here"), format!("Indicators node {node_id} itself published"))
@@ -101,8 +119,8 @@ impl Collection {
             "id": self.id(node_id),
             "title": title,
             "description": description,
-            "can_read": true,
-            "can_write": false,
+            "can_read": session.require(Operation::ReadFeed).is_ok(),
+            "can_write": can_write,
             "media_types": [stix::STIX_MEDIA_TYPE],
         })
     }
@@ -112,9 +130,10 @@ impl Collection {
 #[derive(Debug)]
 pub struct Taxii {
     node: Arc<Node>,
-    tokens: TokenStore,
     /// `checkpoints[b]`: date_added (µs) of the last entry of log block `b`.
     checkpoints: Mutex<Vec<u64>>,
+    /// The status resources of recent writes.
+    pub(crate) statuses: super::taxii_write::Statuses,
 }
 
 /// Filters of one objects or manifest request.
@@ -181,8 +200,7 @@ fn next_added(running: u64, created_at_ms: i64) -> u64 {
 impl Taxii {
     /// State over a node.
     pub fn new(node: Arc<Node>) -> Taxii {
-        let tokens = TokenStore::new(super::tokens::path(node.config()));
-        Taxii { node, tokens, checkpoints: Mutex::new(Vec::new()) }
+        Taxii { node, checkpoints: Mutex::new(Vec::new()), statuses: super::taxii_write::Statuses::default() }
     }
 
     /// Brings the checkpoints up to the log's last complete block.
@@ -202,17 +220,12 @@ impl Taxii {
         Ok(cps.clone())
     }
 
-    /// One page of a collection as `token` may see it.
+    /// One page of a collection as a token of `scope` may see it.
     ///
     /// # Errors
     ///
     /// Store failures.
-    pub fn page(
-        &self,
-        coll: Collection,
-        token: &ConsumerToken,
-        q: &PageQuery,
-    ) -> Result<(Vec<Item>, bool), StoreError> {
+    pub fn page(&self, coll: Collection, scope: &Scope, q: &PageQuery) -> Result<(Vec<Item>, bool), StoreError> {
         let want = |ty: &str| q.types.as_ref().is_none_or(|t| t.iter().any(|x| x == ty));
         let (want_indicators, want_identities, want_markings) =
             (want("indicator"), want("identity"), want("marking-definition"));
@@ -253,7 +266,7 @@ impl Taxii {
             let Entry::Indicator(ind) = &body.entry else { continue };
             if (coll == Collection::Own && body.origin != own_id)
                 || ind.distribution == Distribution::Local
-                || !token.may_see(ind.kind, ind.tlp)
+                || !scope.may_see(ind.kind, ind.tlp, &ind.categories)
             {
                 continue;
             }
@@ -317,27 +330,87 @@ impl Taxii {
         Ok((out, false))
     }
 
+    /// The object with STIX id `object_id` as `token` may see it in `coll`,
+    /// found without scanning the log: an indicator through the STIX id
+    /// index (its current version), an identity or marking by its id. An
+    /// id nothing here has is answered at once with nothing.
+    ///
+    /// # Errors
+    ///
+    /// Store failures.
+    pub fn object_by_id(
+        &self,
+        coll: Collection,
+        scope: &Scope,
+        object_id: &str,
+        q: &PageQuery,
+    ) -> Result<Vec<Item>, StoreError> {
+        if q.spec_versions.as_ref().is_some_and(|v| !v.iter().any(|x| x == "2.1")) {
+            return Ok(Vec::new());
+        }
+        if object_id.starts_with("indicator--") {
+            return self.indicator_by_id(coll, scope, object_id);
+        }
+        // Identities and markings are few and known by id; whether the token
+        // sees one depends on the indicators it sees, which the page scan
+        // (stopping at the first) decides.
+        let known_identity = object_id.starts_with("identity--")
+            && self.node.committed().lookup.origins().iter().any(|o| stix::identity_id(o) == object_id);
+        let known_marking = Tlp::ALL.iter().any(|t| stix::tlp_marking_id(*t) == object_id);
+        if !(known_identity || known_marking) {
+            return Ok(Vec::new());
+        }
+        let q = PageQuery { ids: Some(vec![object_id.to_string()]), after_seq: None, limit: 1, ..q.clone() };
+        Ok(self.page(coll, scope, &q)?.0)
+    }
+
+    /// An indicator by STIX id, from the index.
+    fn indicator_by_id(&self, coll: Collection, scope: &Scope, object_id: &str) -> Result<Vec<Item>, StoreError> {
+        use crate::store::Tables;
+        let store = self.node.store();
+        let Some((kind, value, origin)) = store.stix_indicator(object_id)? else { return Ok(Vec::new()) };
+        if coll == Collection::Own && origin != self.node.id() {
+            return Ok(Vec::new());
+        }
+        let Some(seq) = store.indexed_at(kind, &value, &origin)? else { return Ok(Vec::new()) };
+        if self.node.committed().hidden().contains(&seq) {
+            return Ok(Vec::new());
+        }
+        let Some(LogEntry { seq, envelope: env, body }) = store.log_entry(seq)? else { return Ok(Vec::new()) };
+        let Entry::Indicator(ind) = &body.entry else { return Ok(Vec::new()) };
+        if ind.distribution == Distribution::Local
+            || !scope.may_see(ind.kind, ind.tlp, &ind.categories)
+            || stix::indicator_id(&ind.id) != object_id
+        {
+            return Ok(Vec::new());
+        }
+        let date_added_us = self.date_added_at(seq)?;
+        let rec = self.node.record(seq, &env, &body)?;
+        Ok(vec![Item { seq, date_added_us, object: Served::Indicator(Box::new(rec)) }])
+    }
+
+    /// The date_added of the entry at `seq`: from the checkpoint before its
+    /// block, reading at most one block of the log.
+    fn date_added_at(&self, seq: u64) -> Result<u64, StoreError> {
+        let cps = self.checkpoints()?;
+        let block = seq / BLOCK;
+        let mut running = match block {
+            0 => 0,
+            b => cps.get(usize::try_from(b - 1).unwrap_or(usize::MAX)).copied().unwrap_or(0),
+        };
+        for r in self.node.store().log_records_after((block * BLOCK).saturating_sub(1)) {
+            let LogEntry { seq: at, body, .. } = r?.decode()?;
+            if at > seq {
+                break;
+            }
+            running = next_added(running, body.created_at_ms);
+        }
+        Ok(running)
+    }
+
     /// The node behind this state.
     pub fn node(&self) -> &Arc<Node> {
         &self.node
-    }
-
-    /// The token a request carries (Bearer, or the Basic password), if it
-    /// is one of the node's consumer tokens.
-    pub fn token(&self, headers: &HeaderMap) -> Option<ConsumerToken> {
-        let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())?;
-        let (scheme, rest) = auth.split_once(' ')?;
-        let secret = if scheme.eq_ignore_ascii_case("bearer") {
-            rest.trim().to_string()
-        } else if scheme.eq_ignore_ascii_case("basic") {
-            use base64::Engine;
-            let decoded = base64::engine::general_purpose::STANDARD.decode(rest.trim()).ok()?;
-            let text = String::from_utf8(decoded).ok()?;
-            text.split_once(':').map(|(_, p)| p.to_string())?
-        } else {
-            return None;
-        };
-        self.tokens.check(&secret)
     }
 }
 
@@ -362,10 +435,11 @@ pub fn routes(state: Arc<Taxii>) -> Router {
         .route(&format!("{root}/"), get(api_root))
         .route(&format!("{root}/collections/"), get(collections))
         .route(&format!("{root}/collections/{{id}}/"), get(collection))
-        .route(&format!("{root}/collections/{{id}}/objects/"), get(objects))
+        .route(&format!("{root}/collections/{{id}}/objects/"), get(objects).post(super::taxii_write::add_objects))
         .route(&format!("{root}/collections/{{id}}/objects/{{object_id}}/"), get(object))
         .route(&format!("{root}/collections/{{id}}/objects/{{object_id}}/versions/"), get(versions))
         .route(&format!("{root}/collections/{{id}}/manifest/"), get(manifest))
+        .route(&format!("{root}/status/{{status_id}}/"), get(super::taxii_write::status))
         .with_state(state)
 }
 
@@ -393,24 +467,47 @@ pub async fn not_found(uri: Uri) -> Response {
     error(StatusCode::NOT_FOUND, "Not Found", &description)
 }
 
-/// The answer to a method a path does not allow (every endpoint here is
-/// read-only: GET and HEAD).
-pub async fn method_not_allowed(method: axum::http::Method, uri: Uri) -> Response {
+/// The answer to a method a TAXII path does not allow: GET and HEAD
+/// everywhere, and POST on a collection's objects.
+pub fn method_not_allowed(method: &axum::http::Method, uri: &Uri) -> Response {
+    let writable = uri.path().ends_with("/objects/");
+    let allow = if writable { "GET, HEAD, POST" } else { "GET, HEAD" };
     let mut r = if is_taxii_path(uri.path()) {
         error(
             StatusCode::METHOD_NOT_ALLOWED,
             "Method Not Allowed",
-            &format!("{method} is not allowed on {}: this server is read-only (GET)", uri.path()),
+            &format!("{method} is not allowed on {}: it takes {allow}", uri.path()),
         )
     } else {
         (StatusCode::METHOD_NOT_ALLOWED, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "method not allowed\n")
             .into_response()
     };
-    r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+    r.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
     r
 }
 
-fn error(status: StatusCode, title: &str, description: &str) -> Response {
+/// A refused token as a TAXII error: 401 (with `WWW-Authenticate`) when it
+/// is missing, unknown, revoked or expired, 403 when it may not do this,
+/// 429 (with `Retry-After`) over its rate.
+pub(crate) fn denied(d: &Denied) -> Response {
+    match d {
+        Denied::RateLimited { retry_after_ms, .. } => {
+            let mut r = error(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests", &d.to_string());
+            if let Ok(v) = HeaderValue::from_str(&retry_after_ms.div_ceil(1000).max(1).to_string()) {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            r
+        }
+        d if d.is_authentication() => error(
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized",
+            &format!("{d}; send a token as Bearer or as the Basic password"),
+        ),
+        d => error(StatusCode::FORBIDDEN, "Forbidden", &d.to_string()),
+    }
+}
+
+pub(crate) fn error(status: StatusCode, title: &str, description: &str) -> Response {
     let body = json!({"title": title, "description": description, "http_status": status.as_u16().to_string()});
     let mut r = (status, [(header::CONTENT_TYPE, TAXII_MEDIA_TYPE)], body.to_string()).into_response();
     if status == StatusCode::UNAUTHORIZED {
@@ -422,16 +519,25 @@ fn error(status: StatusCode, title: &str, description: &str) -> Response {
     r
 }
 
-fn taxii(body: &Value) -> Response {
+pub(crate) fn taxii(body: &Value) -> Response {
     (StatusCode::OK, [(header::CONTENT_TYPE, TAXII_MEDIA_TYPE)], body.to_string()).into_response()
 }
 
-/// Checks the token (Bearer, or Basic with the token as password) and the
-/// Accept header.
-pub(crate) fn admit(s: &Taxii, headers: &HeaderMap) -> Result<ConsumerToken, Response> {
-    let token = s.token(headers).ok_or_else(|| {
-        error(StatusCode::UNAUTHORIZED, "Unauthorized", "send a consumer token as Bearer or as the Basic password")
-    })?;
+/// Checks the token (Bearer, or Basic with the token as password) for
+/// `operation`, and the Accept header.
+pub(crate) async fn admit(
+    s: &Taxii,
+    caller: &Caller,
+    headers: &HeaderMap,
+    operation: Operation,
+) -> Result<Session, Response> {
+    let session = caller.authorize(&s.node, operation, 1).await.map_err(|d| denied(&d))?;
+    check_accept(headers)?;
+    Ok(session)
+}
+
+/// Checks the Accept header: TAXII 2.1, STIX 2.1 or JSON.
+pub(crate) fn check_accept(headers: &HeaderMap) -> Result<(), Response> {
     if let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) {
         let ok = accept.split(',').any(|m| {
             let m = m.trim().to_ascii_lowercase().replace(' ', "");
@@ -449,7 +555,7 @@ pub(crate) fn admit(s: &Taxii, headers: &HeaderMap) -> Result<ConsumerToken, Res
             ));
         }
     }
-    Ok(token)
+    Ok(())
 }
 
 /// Where clients reach this server: `[http] public_url` if set, else the
@@ -473,8 +579,8 @@ fn base_url(s: &Taxii, uri: &Uri, headers: &HeaderMap) -> String {
     }
 }
 
-async fn discovery(State(s): State<Arc<Taxii>>, uri: Uri, headers: HeaderMap) -> Response {
-    if let Err(r) = admit(&s, &headers) {
+async fn discovery(State(s): State<Arc<Taxii>>, caller: Caller, uri: Uri, headers: HeaderMap) -> Response {
+    if let Err(r) = admit(&s, &caller, &headers, Operation::DescribeFeed).await {
         return r;
     }
     let root = format!("{}/{API_ROOT}/", base_url(&s, &uri, &headers));
@@ -486,38 +592,45 @@ async fn discovery(State(s): State<Arc<Taxii>>, uri: Uri, headers: HeaderMap) ->
     }))
 }
 
-async fn api_root(State(s): State<Arc<Taxii>>, headers: HeaderMap) -> Response {
-    if let Err(r) = admit(&s, &headers) {
+async fn api_root(State(s): State<Arc<Taxii>>, caller: Caller, headers: HeaderMap) -> Response {
+    if let Err(r) = admit(&s, &caller, &headers, Operation::DescribeFeed).await {
         return r;
     }
     taxii(&json!({
         "title": format!("Jaring node {} indicators", s.node.id()),
         "versions": [TAXII_MEDIA_TYPE],
-        "max_content_length": 10_485_760,
+        "max_content_length": super::taxii_write::MAX_CONTENT_LENGTH,
     }))
 }
 
-fn find(s: &Taxii, id: &str) -> Result<Collection, Response> {
+pub(crate) fn find(s: &Taxii, id: &str) -> Result<Collection, Response> {
     [Collection::Own, Collection::All]
         .into_iter()
         .find(|c| c.id(s.node.id()) == id)
         .ok_or_else(|| error(StatusCode::NOT_FOUND, "Not Found", "no such collection"))
 }
 
-async fn collections(State(s): State<Arc<Taxii>>, headers: HeaderMap) -> Response {
-    if let Err(r) = admit(&s, &headers) {
-        return r;
-    }
+async fn collections(State(s): State<Arc<Taxii>>, caller: Caller, headers: HeaderMap) -> Response {
+    let session = match admit(&s, &caller, &headers, Operation::DescribeFeed).await {
+        Ok(session) => session,
+        Err(r) => return r,
+    };
     let id = s.node.id();
-    taxii(&json!({"collections": [Collection::Own.describe(id), Collection::All.describe(id)]}))
+    taxii(&json!({"collections": [Collection::Own.describe(id, &session), Collection::All.describe(id, &session)]}))
 }
 
-async fn collection(State(s): State<Arc<Taxii>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    if let Err(r) = admit(&s, &headers) {
-        return r;
-    }
+async fn collection(
+    State(s): State<Arc<Taxii>>,
+    Path(id): Path<String>,
+    caller: Caller,
+    headers: HeaderMap,
+) -> Response {
+    let session = match admit(&s, &caller, &headers, Operation::DescribeFeed).await {
+        Ok(session) => session,
+        Err(r) => return r,
+    };
     match find(&s, &id) {
-        Ok(c) => taxii(&c.describe(s.node.id())),
+        Ok(c) => taxii(&c.describe(s.node.id(), &session)),
         Err(r) => r,
     }
 }
@@ -564,14 +677,15 @@ fn micros(us: u64) -> String {
 async fn run_page(
     s: &Arc<Taxii>,
     id: &str,
+    caller: &Caller,
     headers: &HeaderMap,
     query: Result<PageQuery, Response>,
 ) -> Result<(Vec<Item>, bool), Response> {
-    let token = admit(s, headers)?;
+    let session = admit(s, caller, headers, Operation::ReadFeed).await?;
     let coll = find(s, id)?;
     let q = query?;
     let s2 = s.clone();
-    tokio::task::spawn_blocking(move || s2.page(coll, &token, &q))
+    tokio::task::spawn_blocking(move || s2.page(coll, session.scope(), &q))
         .await
         .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Error", &e.to_string()))?
         .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Error", &e.to_string()))
@@ -602,10 +716,11 @@ fn paged(items: &[Item], more: bool, key: &str, objects: Vec<Value>) -> Response
 async fn objects(
     State(s): State<Arc<Taxii>>,
     Path(id): Path<String>,
+    caller: Caller,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    match run_page(&s, &id, &headers, parse_query(raw.as_deref())).await {
+    match run_page(&s, &id, &caller, &headers, parse_query(raw.as_deref())).await {
         Ok((items, more)) => {
             let objs = items.iter().map(Item::stix).collect();
             paged(&items, more, "objects", objs)
@@ -617,10 +732,11 @@ async fn objects(
 async fn manifest(
     State(s): State<Arc<Taxii>>,
     Path(id): Path<String>,
+    caller: Caller,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    match run_page(&s, &id, &headers, parse_query(raw.as_deref())).await {
+    match run_page(&s, &id, &caller, &headers, parse_query(raw.as_deref())).await {
         Ok((items, more)) => {
             let objs = items
                 .iter()
@@ -639,23 +755,36 @@ async fn manifest(
     }
 }
 
-fn by_id(raw: Option<&str>, object_id: &str) -> Result<PageQuery, Response> {
-    let mut q = parse_query(raw)?;
-    q.ids = Some(vec![object_id.to_string()]);
-    q.after_seq = None;
-    q.limit = 1;
-    Ok(q)
+/// One object by id: from the STIX id index, never a scan for an id
+/// nothing here has (see [`Taxii::object_by_id`]).
+async fn run_by_id(
+    s: &Arc<Taxii>,
+    id: &str,
+    caller: &Caller,
+    headers: &HeaderMap,
+    raw: Option<&str>,
+    object_id: String,
+) -> Result<Vec<Item>, Response> {
+    let session = admit(s, caller, headers, Operation::ReadFeed).await?;
+    let coll = find(s, id)?;
+    let q = parse_query(raw)?;
+    let s2 = s.clone();
+    tokio::task::spawn_blocking(move || s2.object_by_id(coll, session.scope(), &object_id, &q))
+        .await
+        .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Error", &e.to_string()))?
+        .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Error", &e.to_string()))
 }
 
 async fn object(
     State(s): State<Arc<Taxii>>,
     Path((id, object_id)): Path<(String, String)>,
+    caller: Caller,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    match run_page(&s, &id, &headers, by_id(raw.as_deref(), &object_id)).await {
-        Ok((items, _)) if items.is_empty() => error(StatusCode::NOT_FOUND, "Not Found", "no such object"),
-        Ok((items, _)) => {
+    match run_by_id(&s, &id, &caller, &headers, raw.as_deref(), object_id).await {
+        Ok(items) if items.is_empty() => error(StatusCode::NOT_FOUND, "Not Found", "no such object"),
+        Ok(items) => {
             let objs = items.iter().map(Item::stix).collect();
             paged(&items, false, "objects", objs)
         }
@@ -666,12 +795,13 @@ async fn object(
 async fn versions(
     State(s): State<Arc<Taxii>>,
     Path((id, object_id)): Path<(String, String)>,
+    caller: Caller,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    match run_page(&s, &id, &headers, by_id(raw.as_deref(), &object_id)).await {
-        Ok((items, _)) if items.is_empty() => error(StatusCode::NOT_FOUND, "Not Found", "no such object"),
-        Ok((items, _)) => {
+    match run_by_id(&s, &id, &caller, &headers, raw.as_deref(), object_id).await {
+        Ok(items) if items.is_empty() => error(StatusCode::NOT_FOUND, "Not Found", "no such object"),
+        Ok(items) => {
             let v: Vec<Value> = items.iter().map(Item::version).collect();
             paged(&items, false, "versions", v)
         }

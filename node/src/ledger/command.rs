@@ -48,7 +48,6 @@ pub enum PublishError {
     /// The indicator belongs to another origin.
     #[error("indicator {id} belongs to {origin}; only its origin can revoke it")]
     NotOwn {
-        /// Id.
         id: String,
         /// Its origin.
         origin: String,
@@ -56,9 +55,46 @@ pub enum PublishError {
     /// Already revoked.
     #[error("indicator {0} is already revoked")]
     AlreadyRevoked(String),
+    /// The signed envelope would not fit a transparency-log entry.
+    #[error(
+        "the signed envelope would be {len} bytes; a log entry holds at most {max} (shorten the description or source references)"
+    )]
+    TooLarge {
+        /// Its size, signed.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
     /// The store failed; nothing was stored.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// An upper bound of the stored size of `env` once signed (an ed25519
+/// signature), as [`crate::wire::encode_envelope`] writes it: the three
+/// fields with their tags and length prefixes.
+pub(super) fn stored_len(env: &crate::envelope::SignedEnvelope) -> usize {
+    env.body.len() + env.signature.len().max(64) + env.key_id.len() + 16
+}
+
+/// An envelope's exact stored bytes ([`crate::wire::encode_envelope`]) and,
+/// when the node keeps a transparency-log tree, their leaf hash: work done
+/// on the verification threads so that the ledger thread only stores them.
+#[derive(Debug, Clone)]
+pub struct StoredBytes {
+    /// The encoded envelope, as the log keeps it.
+    pub bytes: Vec<u8>,
+    /// `leaf_hash(bytes)`, when wanted.
+    pub leaf: Option<crate::tlog::Hash>,
+}
+
+impl StoredBytes {
+    /// Encodes `env`, and hashes the bytes as a tree leaf when `leaf`.
+    pub fn of(env: &crate::envelope::SignedEnvelope, leaf: bool) -> StoredBytes {
+        let bytes = crate::wire::encode_envelope(env);
+        let leaf = leaf.then(|| crate::tlog::merkle::leaf_hash(&bytes));
+        StoredBytes { bytes, leaf }
+    }
 }
 
 /// Envelopes from one peer, already verified.
@@ -66,8 +102,9 @@ pub enum PublishError {
 pub struct IngestBatch {
     /// The peer they came from.
     pub peer: String,
-    /// Envelopes and how to keep them.
-    pub items: Vec<(VerifiedEnvelope, Disposition)>,
+    /// Envelopes, how to keep them, and their stored bytes when already
+    /// encoded (else the ledger encodes them).
+    pub items: Vec<(VerifiedEnvelope, Disposition, Option<StoredBytes>)>,
     /// Refusals found before the ledger (signatures, decoding), to audit.
     pub refused: Vec<AuditDraft>,
     /// The peer's log position to record once these are durable.
@@ -97,6 +134,10 @@ pub enum DecideError {
     /// Already decided.
     #[error("log position {0} was already {1}")]
     AlreadyDecided(u64, Decision),
+    /// A held key event that can no longer apply (its key is another
+    /// node's now).
+    #[error("the key event cannot apply: {0}")]
+    BadKeyEvent(String),
     /// Store failure.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -143,4 +184,6 @@ pub struct LedgerConfig {
     pub commit_batch: usize,
     /// Largest accepted jump above an origin's head.
     pub max_seq_gap: u64,
+    /// Keep the log's transparency-log tree in every commit (`[log] enabled`).
+    pub tlog: bool,
 }

@@ -16,12 +16,20 @@ pub struct Committed {
     pub hidden: RwLock<BTreeSet<u64>>,
     /// What lookups read from memory; told of every value a commit changes.
     pub lookup: crate::lookup_index::LookupIndex,
+    /// Key ids announced by rotations held for review: not trusted yet; a
+    /// subscriber waits before what they signed.
+    pub pending_keys: RwLock<BTreeSet<String>>,
 }
 
 impl Committed {
     /// A copy of the hidden positions.
     pub fn hidden(&self) -> BTreeSet<u64> {
         self.hidden.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Whether a rotation announcing `key_id` is held for review.
+    pub fn key_pending(&self, key_id: &str) -> bool {
+        self.pending_keys.read().unwrap_or_else(|p| p.into_inner()).contains(key_id)
     }
 
     /// A copy of the key ring.

@@ -28,7 +28,7 @@ impl Txn<'_> {
             self.bump(format_args!("count/rejected"));
             self.audit(draft);
         }
-        for (env, disposition) in batch.items {
+        for (env, disposition, stored) in batch.items {
             match self.check(&env)? {
                 Check::Duplicate => report.duplicates += 1,
                 Check::Refuse(reason, detail) => {
@@ -42,7 +42,7 @@ impl Txn<'_> {
                     report.refused.push((body.origin.clone(), body.origin_seq, reason));
                 }
                 Check::New { indexed } => {
-                    let local_seq = self.append(&env, &disposition, indexed)?;
+                    let local_seq = self.append(&env, &disposition, indexed, stored)?;
                     report.applied += 1;
                     if let Disposition::Quarantine { reason } = disposition {
                         let rec = QuarantineRecord {
@@ -68,6 +68,16 @@ impl Txn<'_> {
 
     fn check(&self, env: &VerifiedEnvelope) -> Result<Check, StoreError> {
         let body = &env.body;
+        let stored = super::command::stored_len(&env.raw);
+        if stored > crate::tlog::tile::MAX_ENTRY_BYTES {
+            return Ok(Check::Refuse(
+                "entry_too_large",
+                format!(
+                    "the envelope is {stored} bytes; a transparency-log entry holds at most {}",
+                    crate::tlog::tile::MAX_ENTRY_BYTES
+                ),
+            ));
+        }
         let at = |seq| self.overlay.origin_entry(&body.origin, seq);
         // The head (highest sequence held) is in memory: an envelope that
         // extends it, the usual case, needs no chain reads at all.

@@ -1,8 +1,12 @@
 //! Key events in the log, this node's or a peer's: applied to the key
-//! table and, once committed, to the key ring.
+//! table and, once committed, to the key ring. A rotation held for review
+//! (from a `review` peer) is not applied: its key is pending until an
+//! analyst accepts it ([`super::review`]), and the subscriber waits before
+//! what that key signed.
 
 use super::txn::{KeyringChange, Txn};
 use crate::envelope::KeyEvent;
+use crate::keys::PublicKeyLookup;
 use crate::store::records::StoredKey;
 use crate::store::{StoreError, TableWrites, Tables};
 
@@ -42,11 +46,18 @@ impl Txn<'_> {
     }
 
     /// Why a peer's key event must not apply: a rotation whose key id does
-    /// not match its key or that claims another origin's key, or a
-    /// revocation of another origin's key.
+    /// not match its key or that claims a key another node (this one
+    /// included) holds, or a revocation of another node's key. A key id
+    /// belongs to exactly one node: its owner is read from the key table
+    /// (this commit's writes included) and from the key ring, which holds
+    /// this node's own keys and every peer's card keys.
     pub(super) fn bad_key_event(&self, origin: &str, ev: &KeyEvent) -> Result<Option<String>, StoreError> {
         let owner_of = |key_id: &str| -> Result<Option<String>, StoreError> {
-            Ok(self.overlay.stored_key(key_id)?.map(|k| k.owner))
+            if let Some(k) = self.overlay.stored_key(key_id)? {
+                return Ok(Some(k.owner));
+            }
+            let ring = self.committed.keyring.read().unwrap_or_else(|p| p.into_inner());
+            Ok(ring.public_key(key_id).map(|k| k.owner))
         };
         match ev {
             KeyEvent::Rotation { new_key_id, new_public_key, .. } => {
@@ -57,7 +68,9 @@ impl Txn<'_> {
                     return Ok(Some(format!("key id {new_key_id} does not match the announced public key")));
                 }
                 match owner_of(new_key_id)? {
-                    Some(owner) if owner != origin => Ok(Some(format!("key {new_key_id} belongs to {owner}"))),
+                    Some(owner) if owner != origin => {
+                        Ok(Some(format!("key {new_key_id} belongs to {owner}; a key id belongs to one node")))
+                    }
                     _ => Ok(None),
                 }
             }

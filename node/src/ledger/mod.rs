@@ -19,11 +19,14 @@
 //!   table and the key ring.
 //! - [`review`]: an analyst's decision on a quarantined entry.
 //! - Raw admin writes (peers, keys, allowlists) with their audit entries.
+//! - [`health`]: whether the last commit succeeded, for health checks.
 //!
 //! The commit path ([`writer`]) is shared by all of them: one batch, one
 //! durable commit, then the in-memory state readers see ([`Committed`]) is
 //! moved forward and every caller answered. [`command`] holds what callers
-//! send and get back.
+//! send and get back. [`tree`] keeps the log's transparency-log tree in
+//! the same commits (its tiles beside the entries they cover) and checks
+//! it at start.
 //!
 //! On a store several processes share (PostgreSQL), the thread is the
 //! writer only while this process holds the writer lease; otherwise it
@@ -31,11 +34,13 @@
 
 mod command;
 mod committed;
+mod health;
 mod ingest;
 mod keys;
 mod publish;
 mod review;
 mod standby;
+pub mod tree;
 mod txn;
 mod writer;
 
@@ -49,20 +54,36 @@ use crate::store::records::QuarantineRecord;
 use crate::store::{Batch, Store, StoreError, WriterInfo};
 
 use self::command::Command;
-pub use self::command::{DecideError, IngestBatch, IngestReport, LedgerConfig, Publish, PublishError, Stored};
+pub use self::command::{
+    DecideError, IngestBatch, IngestReport, LedgerConfig, Publish, PublishError, Stored, StoredBytes,
+};
 pub use self::committed::Committed;
+pub use self::health::StoreHealth;
 pub use self::standby::Role;
+pub use self::tree::TreeHead;
 
 /// Handle to the writer.
 #[derive(Debug, Clone)]
 pub struct Ledger {
     tx: mpsc::Sender<Command>,
     head: watch::Receiver<u64>,
+    tree_head: watch::Receiver<Option<TreeHead>>,
+    health: watch::Receiver<StoreHealth>,
     role: watch::Receiver<Role>,
     followed: watch::Receiver<u64>,
-    /// An embedded store's role never changes: its senders live as long as
-    /// the handles (a closed channel would read as "stopped").
-    _fixed: Option<Arc<(watch::Sender<Role>, watch::Sender<u64>)>>,
+    /// The senders that no thread holds (an embedded store's role and
+    /// followed count never change; a closed channel would read as
+    /// "stopped"), and the tree head's and health's, which outlive each
+    /// takeover's writer state.
+    _senders: Arc<Senders>,
+}
+
+#[derive(Debug)]
+struct Senders {
+    _role: Option<watch::Sender<Role>>,
+    _followed: Option<watch::Sender<u64>>,
+    _tree_head: Arc<watch::Sender<Option<TreeHead>>>,
+    _health: Arc<watch::Sender<StoreHealth>>,
 }
 
 impl Ledger {
@@ -82,21 +103,27 @@ impl Ledger {
         me: WriterInfo,
         index_at: u64,
     ) -> Result<(Ledger, std::thread::JoinHandle<()>), StoreError> {
+        let (health_tx, health) = watch::channel(StoreHealth::default());
+        let health_tx = Arc::new(health_tx);
+        let (tree_tx, tree_head) = watch::channel(None);
+        let tree_tx = Arc::new(tree_tx);
         let (tx, rx) = mpsc::channel(1024);
         let (followed_tx, followed) = watch::channel(0);
-        let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
+        let spawn = |f: Box<dyn FnOnce() + Send>| {
             std::thread::Builder::new()
-                .name(name.into())
+                .name("jaring-ledger".into())
                 .spawn(f)
                 .map_err(|e| StoreError::Engine(format!("cannot start the ledger thread: {e}")))
         };
         let Some(shared) = store.shared() else {
-            let state = writer::State::load(store, config, key, committed)?;
+            let state = writer::State::load(store, config, key, committed, health_tx.clone(), tree_tx.clone())?;
             let (head_tx, head_rx) = watch::channel(state.log_head());
             let (role_tx, role) = watch::channel(Role::Writer);
-            let handle = spawn("jaring-ledger", Box::new(move || state.run(rx, head_tx)))?;
-            let fixed = Some(Arc::new((role_tx, followed_tx)));
-            return Ok((Ledger { tx, head: head_rx, role, followed, _fixed: fixed }, handle));
+            let handle = spawn(Box::new(move || state.run(rx, head_tx)))?;
+            let senders =
+                Senders { _role: Some(role_tx), _followed: Some(followed_tx), _tree_head: tree_tx, _health: health_tx };
+            let ledger = Ledger { tx, head: head_rx, tree_head, health, role, followed, _senders: Arc::new(senders) };
+            return Ok((ledger, handle));
         };
         // What readers need before the first commit is followed.
         let marks = shared.changes()?;
@@ -117,10 +144,17 @@ impl Ledger {
             committed,
             me,
             follower: standby::Follower { seen: index_at, marks },
-            signals: standby::Signals { head: head_tx, role: role_tx, followed: followed_tx },
+            signals: standby::Signals {
+                head: head_tx,
+                role: role_tx,
+                followed: followed_tx,
+                health: health_tx.clone(),
+                tree_head: tree_tx.clone(),
+            },
         };
-        let handle = spawn("jaring-ledger", Box::new(move || run.run(rx)))?;
-        let ledger = Ledger { tx, head: head_rx, role, followed, _fixed: None };
+        let handle = spawn(Box::new(move || run.run(rx)))?;
+        let senders = Senders { _role: None, _followed: None, _tree_head: tree_tx, _health: health_tx };
+        let ledger = Ledger { tx, head: head_rx, tree_head, health, role, followed, _senders: Arc::new(senders) };
         if acquired {
             // The thread loads the writer's state before it takes commands;
             // wait for it, so the first call is not refused.
@@ -133,10 +167,33 @@ impl Ledger {
         Ok((ledger, handle))
     }
 
+    /// The store's health, updated after every commit.
+    pub fn health(&self) -> watch::Receiver<StoreHealth> {
+        self.health.clone()
+    }
+
+    /// Tries a one-key commit (a probe of the store after a failure).
+    ///
+    /// # Errors
+    ///
+    /// The commit's failure.
+    pub async fn probe(&self) -> Result<(), StoreError> {
+        let mut batch = Batch::default();
+        crate::store::TableWrites::put_counter(&mut batch, "health/probe_ms", crate::model::now_ms().unsigned_abs());
+        self.apply(batch, Vec::new()).await
+    }
+
     /// The newest local log position, updated after every commit (and, on
     /// a standby, as the writer's commits are followed).
     pub fn head(&self) -> watch::Receiver<u64> {
         self.head.clone()
+    }
+
+    /// The transparency-log tree's size and root, updated after every
+    /// commit that grows it, once durable; `None` when `[log] enabled =
+    /// false`.
+    pub fn tree_head(&self) -> watch::Receiver<Option<TreeHead>> {
+        self.tree_head.clone()
     }
 
     /// What this process is: the writer, a standby or a reader.

@@ -1,10 +1,11 @@
 //! An analyst's decision on a quarantined entry: accepted entries are
-//! indexed (if no newer version is), rejected ones stay hidden.
+//! indexed (if no newer version is), accepted key events applied (if they
+//! still claim no other node's key), rejected ones stay hidden.
 
 use super::command::DecideError;
-use super::txn::Txn;
+use super::txn::{KeyringChange, Txn};
 use crate::audit::AuditDraft;
-use crate::envelope::Entry;
+use crate::envelope::{Entry, KeyEvent};
 use crate::store::records::{Decision, QuarantineRecord};
 use crate::store::{LogEntry, TableWrites, Tables};
 
@@ -21,6 +22,18 @@ impl Txn<'_> {
             return Err(DecideError::AlreadyDecided(local_seq, rec.decision));
         }
         let LogEntry { body, .. } = self.entry_at(local_seq)?.ok_or(DecideError::NotFound(local_seq))?;
+        if let Entry::KeyEvent(ev) = &body.entry {
+            if accept {
+                // Ownership may have changed since it arrived.
+                if let Some(why) = self.bad_key_event(&body.origin, ev)? {
+                    return Err(DecideError::BadKeyEvent(why));
+                }
+                self.key_event(&body.origin, ev)?;
+            }
+            if let KeyEvent::Rotation { new_key_id, .. } = ev {
+                self.keyring_changes.push(KeyringChange::Settled { key_id: new_key_id.clone() });
+            }
+        }
         if accept {
             if let Entry::Indicator(ind) = &body.entry {
                 let held = self.indexed(ind.kind, ind.value.as_str(), &body.origin)?;
@@ -29,7 +42,7 @@ impl Txn<'_> {
                 }
             }
             if let Entry::Feedback(f) = &body.entry {
-                self.index_feedback(&body.origin, f, local_seq);
+                self.index_feedback(&body.origin, body.origin_seq, f, local_seq);
             }
             self.hidden_remove.push(local_seq);
         }

@@ -20,6 +20,8 @@ use tokio::sync::{mpsc, watch};
 
 use super::command::{Command, LedgerConfig};
 use super::committed::Committed;
+use super::health::StoreHealth;
+use super::tree::TreeHead;
 use super::writer::{State, load_hidden, load_keyring};
 use crate::envelope::Entry;
 use crate::keys::SigningKey;
@@ -78,6 +80,11 @@ pub(super) struct Signals {
     /// Bumped when the peers table changed under this process (or it took
     /// over): the node reloads its peers.
     pub followed: watch::Sender<u64>,
+    /// Whether commits succeed (moved while this process is the writer).
+    pub health: Arc<watch::Sender<StoreHealth>>,
+    /// The transparency-log tree's head (moved while this process is the
+    /// writer).
+    pub tree_head: Arc<watch::Sender<Option<TreeHead>>>,
 }
 
 /// What a follower has applied to memory.
@@ -205,10 +212,16 @@ impl Shared {
             }
             // Takeover: the old writer can no longer commit; catch up with
             // everything it committed, then load what commits build on.
-            let state = self
-                .follower
-                .follow(&self.store, &self.committed, &self.signals)
-                .and_then(|()| State::load(self.store.clone(), self.config.clone(), self.key.clone(), self.committed.clone()));
+            let state = self.follower.follow(&self.store, &self.committed, &self.signals).and_then(|()| {
+                State::load(
+                    self.store.clone(),
+                    self.config.clone(),
+                    self.key.clone(),
+                    self.committed.clone(),
+                    self.signals.health.clone(),
+                    self.signals.tree_head.clone(),
+                )
+            });
             let mut state = match state {
                 Ok(s) => s,
                 Err(e) => {
@@ -235,8 +248,7 @@ impl Shared {
                     }
                     Woken::Idle => break,
                     Woken::Command(first) => {
-                        let outcome = state.serve(first, &mut rx);
-                        self.signals.head.send_replace(state.log_head());
+                        let outcome = state.serve(first, &mut rx, &self.signals.head);
                         if matches!(outcome, Err(StoreError::NotWriter { .. })) || lease.borrow().is_none() {
                             break;
                         }

@@ -5,8 +5,9 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use super::command::{Command, DecideError, LedgerConfig, PublishError};
+use super::command::{Command, DecideError, LedgerConfig, PublishError, StoredBytes};
 use super::committed::Committed;
+use super::tree::TreeHead;
 use crate::audit::{self, AuditDraft};
 use crate::envelope::{Entry, Indicator, VerifiedEnvelope};
 use crate::keys::SigningKey;
@@ -15,6 +16,10 @@ use crate::model::{Kind, UnixMillis, now_ms};
 use crate::policy::Disposition;
 use crate::store::layout::{Head, OriginEntry};
 use crate::store::{Batch, LogEntry, Overlay, Store, StoreError, TableWrites, Tables};
+use crate::tlog::Hash;
+use crate::tlog::merkle::leaf_hash;
+use crate::tlog::tree::TreeState;
+use crate::wire;
 
 /// The writer's in-memory state that each commit moves forward.
 #[derive(Clone)]
@@ -30,6 +35,8 @@ pub(super) struct Snapshot {
     pub(super) audit_hash: String,
     /// The key that signs this node's new entries.
     pub(super) key: Arc<SigningKey>,
+    /// The log's transparency-log tree (`None` with `[log] enabled = false`).
+    pub(super) tree: Option<TreeState>,
 }
 
 /// A change to the in-memory key ring, applied after the commit.
@@ -38,6 +45,10 @@ pub(super) enum KeyringChange {
     Add { owner: String, key: ed25519_dalek::VerifyingKey, valid_from_ms: UnixMillis },
     /// A key is revoked from a time.
     Revoke { key_id: String, at_ms: UnixMillis },
+    /// A rotation announcing this key is held for review.
+    Pending { key_id: String },
+    /// The review of that rotation is decided.
+    Settled { key_id: String },
 }
 
 /// Replies to one command once the commit's outcome is known.
@@ -69,13 +80,21 @@ pub(super) struct Txn<'s> {
     pub(super) keyring_changes: Vec<KeyringChange>,
     pub(super) hidden_add: Vec<u64>,
     pub(super) hidden_remove: Vec<u64>,
+    /// Withdrawal notices this commit published, to be signed with the
+    /// rest (`sign_all`).
+    pub(super) withdrawals: Vec<super::command::Stored>,
     /// Reused to name counters without an allocation per entry.
     scratch: String,
+    /// Leaf hashes of the entries this commit appends, by log position
+    /// (own entries are hashed once signed, by [`Self::sign_all`]).
+    pub(super) leaves: Vec<(u64, Hash)>,
 }
 
 /// What a committed transaction moves forward in memory.
 pub(super) struct Change {
     pub(super) snapshot: Snapshot,
+    /// The tree head after the commit, when it grew.
+    pub(super) tree_head: Option<TreeHead>,
     pub(super) touched: Vec<(ValueKey, bool)>,
     pub(super) keyring_changes: Vec<KeyringChange>,
     pub(super) hidden_add: Vec<u64>,
@@ -101,7 +120,9 @@ impl<'s> Txn<'s> {
             keyring_changes: Vec::new(),
             hidden_add: Vec::new(),
             hidden_remove: Vec::new(),
+            withdrawals: Vec::new(),
             scratch: String::new(),
+            leaves: Vec::new(),
         }
     }
 
@@ -158,9 +179,14 @@ impl<'s> Txn<'s> {
     }
 
     /// The batch to commit (the overlay, then each counter and head the
-    /// commit moved, written once) and what moves forward once it is
-    /// durable.
-    pub(super) fn finish(self, before: &Snapshot) -> (Batch, Change) {
+    /// commit moved, written once, then the tree's tiles) and what moves
+    /// forward once it is durable.
+    ///
+    /// # Errors
+    ///
+    /// The tree cannot take the entries (a bug: they do not follow it), or
+    /// an appended entry cannot be read back; then nothing is committed.
+    pub(super) fn finish(mut self, before: &Snapshot) -> Result<(Batch, Change), StoreError> {
         let mut moved = Batch::default();
         for name in &self.dirty_counters {
             moved.put_counter(name, self.snap.counters.get(name).copied().unwrap_or(0));
@@ -170,16 +196,69 @@ impl<'s> Txn<'s> {
                 moved.put_head(origin, head);
             }
         }
+        let tree_head = self.grow_tree(before, &mut moved)?;
         let mut all = self.overlay.into_batch();
         all.append(moved);
         let change = Change {
             snapshot: self.snap,
+            tree_head,
             touched: self.touched,
             keyring_changes: self.keyring_changes,
             hidden_add: self.hidden_add,
             hidden_remove: self.hidden_remove,
         };
-        (all, change)
+        Ok((all, change))
+    }
+
+    /// Appends the leaves of this commit's entries to the tree, in log
+    /// order, and puts the tiles that changed and the new size in `batch`.
+    fn grow_tree(&mut self, before: &Snapshot, batch: &mut Batch) -> Result<Option<TreeHead>, StoreError> {
+        let (first, end) = (before.next_local_seq, self.snap.next_local_seq);
+        let Some(tree) = &self.snap.tree else { return Ok(None) };
+        if first == end {
+            return Ok(None);
+        }
+        let mut known = std::mem::take(&mut self.leaves);
+        known.sort_unstable_by_key(|(seq, _)| *seq);
+        let mut known = known.into_iter().peekable();
+        let mut leaves = Vec::with_capacity(usize::try_from(end - first).unwrap_or(0));
+        for seq in first..end {
+            while known.peek().is_some_and(|(s, _)| *s < seq) {
+                known.next();
+            }
+            match known.peek() {
+                Some((s, h)) if *s == seq => leaves.push(*h),
+                // Not hashed on the way in: read back what this commit stores.
+                _ => {
+                    let rec = self
+                        .overlay
+                        .log_record(seq)?
+                        .ok_or_else(|| StoreError::corrupt_log(format!("entry {seq} of this commit is missing")))?;
+                    leaves.push(leaf_hash(&rec.bytes));
+                }
+            }
+        }
+        let appended = tree.append(first - 1, &leaves).map_err(|e| StoreError::Corrupt {
+            keyspace: crate::store::Keyspace::Tiles,
+            reason: format!("the tree does not follow the log: {e}"),
+        })?;
+        for tile in &appended.tiles {
+            batch.put_tile(tile);
+        }
+        batch.put_tlog_size(appended.state.size());
+        let head = TreeHead { size: appended.state.size(), root: appended.root };
+        self.snap.tree = Some(appended.state);
+        Ok(Some(head))
+    }
+
+    /// Puts a signed envelope in the log at `local_seq`, hashing its exact
+    /// stored bytes into the tree when there is one.
+    pub(super) fn put_signed(&mut self, local_seq: u64, encoded: Vec<u8>, leaf: Option<Hash>) {
+        if self.snap.tree.is_some() {
+            let leaf = leaf.unwrap_or_else(|| leaf_hash(&encoded));
+            self.leaves.push((local_seq, leaf));
+        }
+        self.overlay.put_log_bytes(local_seq, encoded);
     }
 
     pub(super) fn bump(&mut self, counter: std::fmt::Arguments<'_>) {
@@ -242,17 +321,29 @@ impl<'s> Txn<'s> {
 
     /// Appends a checked envelope; indexes it when accepted and newer.
     /// `indexed`: whether (kind, value, origin) of an indicator is already in
-    /// the index (the caller has looked).
+    /// the index (the caller has looked). `stored`: its stored bytes (and
+    /// leaf hash) when the caller encoded it already.
     pub(super) fn append(
         &mut self,
         env: &VerifiedEnvelope,
         disposition: &Disposition,
         indexed: bool,
+        stored: Option<StoredBytes>,
     ) -> Result<u64, StoreError> {
         let local_seq = self.snap.next_local_seq;
         self.snap.next_local_seq += 1;
         let body = &env.body;
-        self.overlay.put_log(local_seq, &env.raw);
+        if env.raw.signature.is_empty() {
+            // One of this node's own entries, appended unsigned so later
+            // commands of the commit read it: `sign_all` signs it, puts the
+            // signed bytes and hashes them into the tree.
+            self.overlay.put_log(local_seq, &env.raw);
+        } else {
+            match stored {
+                Some(s) => self.put_signed(local_seq, s.bytes, s.leaf),
+                None => self.put_signed(local_seq, wire::encode_envelope(&env.raw), None),
+            }
+        }
         let oe = OriginEntry { hash: env.hash, prev_hash: body.prev_hash, local_seq };
         self.overlay.put_origin_entry(&body.origin, body.origin_seq, &oe);
         let h = Head { seq: body.origin_seq, hash: env.hash };
@@ -266,18 +357,35 @@ impl<'s> Txn<'s> {
         match (&body.entry, disposition) {
             (Entry::Indicator(ind), Disposition::Accept) => self.index(&body.origin, ind, local_seq, indexed),
             (Entry::Indicator(_), Disposition::Quarantine { .. }) => {}
-            (Entry::KeyEvent(ev), _) => self.key_event(&body.origin, ev)?,
-            (Entry::Feedback(f), Disposition::Accept) => self.index_feedback(&body.origin, f, local_seq),
+            (Entry::KeyEvent(ev), Disposition::Accept) => self.key_event(&body.origin, ev)?,
+            (Entry::KeyEvent(ev), Disposition::Quarantine { .. }) => {
+                if let crate::envelope::KeyEvent::Rotation { new_key_id, .. } = ev {
+                    self.keyring_changes.push(KeyringChange::Pending { key_id: new_key_id.clone() });
+                }
+            }
+            (Entry::Feedback(f), Disposition::Accept) => {
+                self.index_feedback(&body.origin, body.origin_seq, f, local_seq);
+            }
             (Entry::Feedback(_), Disposition::Quarantine { .. }) => {}
         }
         Ok(local_seq)
     }
 
     /// Files a feedback event under the value it is about, so the merged
-    /// view finds it. Idempotent like every entry: a duplicate
-    /// (origin, origin_seq) never reaches here.
-    pub(super) fn index_feedback(&mut self, reporter: &str, f: &crate::feedback::Feedback, local_seq: u64) {
+    /// view finds it, and a takedown case's event under its case.
+    /// Idempotent like every entry: a duplicate (origin, origin_seq) never
+    /// reaches here.
+    pub(super) fn index_feedback(
+        &mut self,
+        reporter: &str,
+        origin_seq: u64,
+        f: &crate::feedback::Feedback,
+        local_seq: u64,
+    ) {
         self.overlay.put_feedback_ref(f.kind, f.value.as_str(), reporter, local_seq);
+        if let Some(case_seq) = crate::takedown::case_of(f, origin_seq) {
+            self.overlay.put_case_event(reporter, case_seq, local_seq);
+        }
         self.touched.push((self.committed.lookup.key(f.kind, f.value.as_str()), true));
         self.bump(format_args!("count/feedback/{}", f.feedback_type));
     }
@@ -287,6 +395,10 @@ impl<'s> Txn<'s> {
         if !indexed {
             self.bump(format_args!("count/kind/{}", ind.kind));
             self.bump(format_args!("count/origin/{origin}"));
+            // Once per (kind, value, origin): its id is f(origin, kind,
+            // value), the same for every version.
+            let stix_id = crate::envelope::stix_indicator_id(&ind.id);
+            self.overlay.put_stix_indicator(&stix_id, ind.kind, ind.value.as_str(), origin);
         }
         self.overlay.put_index(ind.kind, ind.value.as_str(), origin, local_seq);
         // Ids serve revocation by id, which only the origin does: a peer's

@@ -9,9 +9,13 @@ use tokio::sync::{mpsc, watch};
 
 use super::command::{Command, LedgerConfig};
 use super::committed::Committed;
+use super::health::StoreHealth;
+use super::tree::{self, TreeHead};
 use super::txn::{Answer, Change, KeyringChange, Snapshot, Txn};
 use crate::audit;
+use crate::envelope::{Entry, KeyEvent};
 use crate::keys::SigningKey;
+use crate::store::Tables;
 use crate::store::layout::Head;
 use crate::store::records::Decision;
 use crate::store::{Store, StoreError};
@@ -22,6 +26,10 @@ pub(super) struct State {
     config: LedgerConfig,
     committed: Arc<Committed>,
     snapshot: Snapshot,
+    /// The tree head after each commit that grew it, for the checkpoint
+    /// signer (`None` while the tree is off).
+    tree_head: Arc<watch::Sender<Option<TreeHead>>>,
+    health: Arc<watch::Sender<StoreHealth>>,
 }
 
 impl State {
@@ -32,6 +40,8 @@ impl State {
         config: LedgerConfig,
         key: Arc<SigningKey>,
         committed: Arc<Committed>,
+        health: Arc<watch::Sender<StoreHealth>>,
+        tree_head: Arc<watch::Sender<Option<TreeHead>>>,
     ) -> Result<State, StoreError> {
         let next_local_seq = store.log_head()? + 1;
         let heads: HashMap<String, Head> = store.heads()?.into_iter().collect();
@@ -44,8 +54,10 @@ impl State {
         };
         load_keyring(&store, &committed)?;
         load_hidden(&store, &committed)?;
-        let snapshot = Snapshot { next_local_seq, heads, counters, audit_seq, audit_hash, key };
-        Ok(State { store, config, committed, snapshot })
+        let tree = if config.tlog { Some(tree::load(&store, next_local_seq - 1)?) } else { None };
+        tree_head.send_replace(tree.as_ref().map(TreeHead::of));
+        let snapshot = Snapshot { next_local_seq, heads, counters, audit_seq, audit_hash, key, tree };
+        Ok(State { store, config, committed, snapshot, tree_head, health })
     }
 
     /// The newest local log position.
@@ -61,15 +73,19 @@ impl State {
     /// Serves commands until every sender is gone.
     pub(super) fn run(mut self, mut rx: mpsc::Receiver<Command>, head_tx: watch::Sender<u64>) {
         while let Some(first) = rx.blocking_recv() {
-            let _ = self.serve(first, &mut rx);
-            head_tx.send_replace(self.log_head());
+            let _ = self.serve(first, &mut rx, &head_tx);
         }
         tracing::debug!("ledger stopped");
     }
 
     /// Applies `first` and whatever else is queued (up to a commit's
     /// worth) in one commit; the commit's outcome.
-    pub(super) fn serve(&mut self, first: Command, rx: &mut mpsc::Receiver<Command>) -> Result<(), StoreError> {
+    pub(super) fn serve(
+        &mut self,
+        first: Command,
+        rx: &mut mpsc::Receiver<Command>,
+        head_tx: &watch::Sender<u64>,
+    ) -> Result<(), StoreError> {
         let mut commands = vec![first];
         let mut weight = commands.iter().map(Command::weight).sum::<usize>();
         while weight < self.config.commit_batch {
@@ -81,22 +97,51 @@ impl State {
                 Err(_) => break,
             }
         }
-        self.apply_all(commands)
+        self.apply_all(commands, head_tx)
     }
 
     /// Applies commands to one transaction, commits it, moves the committed
-    /// state forward, and answers every caller with the commit's outcome.
-    fn apply_all(&mut self, commands: Vec<Command>) -> Result<(), StoreError> {
+    /// state forward (and the head readers see, so that a caller answered
+    /// reads a head that holds its entries), and answers every caller with
+    /// the commit's outcome.
+    fn apply_all(&mut self, commands: Vec<Command>, head_tx: &watch::Sender<u64>) -> Result<(), StoreError> {
         // Up to four keys per entry (log, origin sequence, index, id).
         let keys = commands.iter().map(Command::weight).sum::<usize>().saturating_mul(4);
         let mut txn = Txn::new(&self.store, &self.config, &self.committed, &self.snapshot, keys);
         let answers: Vec<Answer> = commands.into_iter().map(|c| txn.apply(c)).collect();
-        let (batch, change) = txn.finish(&self.snapshot);
-        let outcome = self.store.commit(batch);
-        match &outcome {
-            Ok(()) => self.advance(change),
-            Err(e) => tracing::error!(error = %e, "commit failed; nothing of this batch was stored"),
-        }
+        // A transaction that cannot finish (its tree tiles unreadable) wrote
+        // nothing; an empty batch touches no engine: neither says anything
+        // of the store's health.
+        let (wrote, outcome) = match txn.finish(&self.snapshot) {
+            Ok((batch, change)) => {
+                let wrote = !batch.is_empty();
+                (wrote, self.store.commit(batch).map(|()| change))
+            }
+            Err(e) => (false, Err(e)),
+        };
+        let outcome = match outcome {
+            Ok(change) => {
+                self.advance(change);
+                head_tx.send_replace(self.log_head());
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "commit failed; nothing of this batch was stored");
+                Err(e)
+            }
+        };
+        let failure = outcome.as_ref().err().map(ToString::to_string);
+        self.health.send_if_modified(|h| {
+            if !wrote {
+                return false;
+            }
+            let was = h.clone();
+            h.record(failure.as_deref(), crate::model::now_ms());
+            if was.failing && !h.failing {
+                tracing::info!("store commits again");
+            }
+            *h != was
+        });
         let err = outcome.err();
         for answer in answers {
             answer(err.as_ref());
@@ -113,6 +158,9 @@ impl State {
         }
         self.committed.lookup.touch(&c.touched);
         self.snapshot = c.snapshot;
+        if let Some(head) = c.tree_head {
+            self.tree_head.send_replace(Some(head));
+        }
         if !c.keyring_changes.is_empty() {
             let mut ring = self.committed.keyring.write().unwrap_or_else(|p| p.into_inner());
             for change in c.keyring_changes {
@@ -122,6 +170,12 @@ impl State {
                     }
                     KeyringChange::Revoke { key_id, at_ms } => {
                         ring.revoke(&key_id, at_ms);
+                    }
+                    KeyringChange::Pending { key_id } => {
+                        self.committed.pending_keys.write().unwrap_or_else(|p| p.into_inner()).insert(key_id);
+                    }
+                    KeyringChange::Settled { key_id } => {
+                        self.committed.pending_keys.write().unwrap_or_else(|p| p.into_inner()).remove(&key_id);
                     }
                 }
             }
@@ -151,14 +205,23 @@ pub(super) fn load_keyring(store: &Store, committed: &Committed) -> Result<(), S
 }
 
 /// Sets the log positions readers must not serve (pending or rejected
-/// review) from the quarantine records.
+/// review) and the rotated-to keys still under review, from the quarantine
+/// records.
 pub(super) fn load_hidden(store: &Store, committed: &Committed) -> Result<(), StoreError> {
-    let held: std::collections::BTreeSet<u64> = store
-        .quarantine_records()?
-        .into_iter()
-        .filter(|(_, rec)| rec.decision != Decision::Accepted)
-        .map(|(seq, _)| seq)
-        .collect();
+    let mut held = std::collections::BTreeSet::new();
+    let mut pending = std::collections::BTreeSet::new();
+    for (seq, rec) in store.quarantine_records()? {
+        if rec.decision != Decision::Accepted {
+            held.insert(seq);
+        }
+        if rec.decision == Decision::Pending
+            && let Some(entry) = store.log_entry(seq)?
+            && let Entry::KeyEvent(KeyEvent::Rotation { new_key_id, .. }) = entry.body.entry
+        {
+            pending.insert(new_key_id);
+        }
+    }
     *committed.hidden.write().unwrap_or_else(|p| p.into_inner()) = held;
+    *committed.pending_keys.write().unwrap_or_else(|p| p.into_inner()) = pending;
     Ok(())
 }

@@ -26,6 +26,9 @@ pub enum NodeError {
     /// Not allowed.
     #[error(transparent)]
     Forbidden(#[from] Forbidden),
+    /// The caller's token does not allow this (or no longer exists).
+    #[error(transparent)]
+    Access(#[from] crate::access::Denied),
     /// Storage failed; nothing was changed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -53,6 +56,13 @@ pub enum NotFound {
     /// An allowlist does not exist.
     #[error("no allowlist {0:?}")]
     Allowlist(String),
+    /// No token has this name.
+    #[error("no token named {0:?} (see `jaring token list`)")]
+    Token(String),
+    /// No takedown case with this id is held (or, for a platform, none
+    /// addressed to it: a platform never learns of other platforms' cases).
+    #[error("no takedown case {0}")]
+    TakedownCase(String),
     /// A value is not on an allowlist.
     #[error("{value:?} is not on allowlist {list:?}")]
     AllowlistEntry {
@@ -61,6 +71,15 @@ pub enum NotFound {
         /// The value asked for.
         value: String,
     },
+    /// No log entry at this position.
+    #[error("the log has no entry {0}")]
+    LogEntry(u64),
+    /// The node keeps no transparency log, or has signed no checkpoint yet.
+    #[error("this node keeps no transparency log ([log] enabled = false) or has signed no checkpoint yet")]
+    TransparencyLog,
+    /// No log this node witnesses has this origin.
+    #[error("no log with origin {0:?} is witnessed here (the origin of a peer is `<its TLS name>/log`)")]
+    WitnessedLog(String),
 }
 
 /// What the request conflicts with.
@@ -87,12 +106,70 @@ pub enum Conflict {
     /// The review item was already decided.
     #[error("log position {0} was already {1}")]
     AlreadyDecided(u64, Decision),
+    /// A held key event can no longer apply.
+    #[error("the key event cannot apply: {0}")]
+    BadKeyEvent(String),
+    /// A key offered on an identity card is held by another node.
+    #[error("key {key_id} on the card of {node} is held by {owner}; a key id belongs to one node")]
+    KeyOwned {
+        /// The key.
+        key_id: String,
+        /// The card's node.
+        node: String,
+        /// Who holds it.
+        owner: String,
+    },
     /// TLS is not running (the node was opened without its servers).
     #[error("TLS is not running on this node")]
     TlsNotRunning,
+    /// A token with this name is in use.
+    #[error("a token named {0:?} exists; revoke it first or choose another name")]
+    TokenExists(String),
+    /// The token is already revoked.
+    #[error("token {0:?} is already revoked")]
+    TokenRevoked(String),
     /// The TLS material on disk is missing or wrong; the old stays in use.
     #[error("{0}")]
     TlsMaterial(String),
+    /// The entry is in no checkpoint a witness cosigned yet.
+    #[error(
+        "log entry {local_seq} is in no cosigned checkpoint yet (the latest cosigned one holds {cosigned_size} entries); \
+         witnesses cosign within seconds: try again"
+    )]
+    NotYetCosigned {
+        /// The entry.
+        local_seq: u64,
+        /// Size of the latest cosigned checkpoint (0: none).
+        cosigned_size: u64,
+    },
+    /// The transparency log cannot sign or read a checkpoint.
+    #[error("transparency log: {0}")]
+    TransparencyLog(String),
+    /// A takedown case cannot move from its state to the one asked.
+    #[error("takedown case {id} is {state}; it cannot become {wanted}")]
+    TakedownState {
+        /// The case.
+        id: String,
+        /// Where it stands.
+        state: crate::takedown::CaseState,
+        /// What was asked.
+        wanted: crate::takedown::CaseState,
+    },
+    /// Another node already holds an open case for this value and platform.
+    #[error(
+        "{origin} already asked {platform} about this value (case {id}, requested at {requested_at_ms} ms); \
+         see `jaring takedown show {id}`, or pass --also to ask too"
+    )]
+    TakedownOpenElsewhere {
+        /// Its case.
+        id: String,
+        /// The node that asked.
+        origin: String,
+        /// The platform.
+        platform: String,
+        /// When it asked.
+        requested_at_ms: UnixMillis,
+    },
 }
 
 /// What is not allowed.
@@ -107,9 +184,24 @@ pub enum Forbidden {
         /// Its origin.
         origin: String,
     },
+    /// Only the node that asked the platform records a case's answers and
+    /// withdraws it (its events are signed by that node).
+    #[error("takedown case {id} belongs to {origin}; it is answered and withdrawn there")]
+    NotOwnCase {
+        /// The case.
+        id: String,
+        /// Its requester.
+        origin: String,
+    },
     /// Built-in allowlists cannot be changed.
     #[error("{0} is built in and cannot be removed")]
     BuiltinList(String),
+    /// An imported list is replaced or removed whole, not entry by entry.
+    #[error("{0} is an imported list: remove it whole, or import a new version of its file")]
+    ImportedListEntry(String),
+    /// The node's admin token is not revoked through the API.
+    #[error("the built-in admin token is DIR/admin.token; replace that file and restart the node to change it")]
+    AdminToken,
 }
 
 impl From<PublishError> for NodeError {
@@ -118,6 +210,9 @@ impl From<PublishError> for NodeError {
             PublishError::NotFound(id) => NotFound::OwnIndicator(id).into(),
             PublishError::NotOwn { id, origin } => Forbidden::NotOwn { id, origin }.into(),
             PublishError::AlreadyRevoked(id) => Conflict::AlreadyRevoked(id).into(),
+            e @ PublishError::TooLarge { .. } => {
+                NodeError::Input(crate::submission::InputError::new("indicator", e.to_string()))
+            }
             PublishError::Store(s) => NodeError::Store(s),
         }
     }
@@ -128,6 +223,7 @@ impl From<DecideError> for NodeError {
         match e {
             DecideError::NotFound(seq) => NotFound::ReviewItem(seq).into(),
             DecideError::AlreadyDecided(seq, d) => Conflict::AlreadyDecided(seq, d).into(),
+            DecideError::BadKeyEvent(why) => Conflict::BadKeyEvent(why).into(),
             DecideError::Store(s) => NodeError::Store(s),
         }
     }
@@ -161,6 +257,9 @@ pub enum StartError {
     /// This node's TLS certificate and key.
     #[error("TLS: {0}")]
     Tls(#[from] crate::tls::TlsError),
+    /// The allowlists could not all be indexed.
+    #[error("allowlists: {0}")]
+    Allowlist(#[from] crate::warninglist::IndexError),
     /// Admin token.
     #[error("admin token {path}: {reason}")]
     Token {

@@ -42,7 +42,8 @@ impl Node {
     }
 
     /// [`Self::submit`], checking every value against the allowlists first
-    /// ([`crate::allowlist`]): a match is refused naming the list, unless
+    /// (the index of [`crate::warninglist`]: built-in, admin and imported
+    /// lists): a match is refused naming the list and the rule, unless
     /// `override_allowlist`, which publishes it and audits the override.
     ///
     /// # Errors
@@ -74,7 +75,8 @@ impl Node {
         opts: SubmitOptions,
     ) -> Result<Vec<Result<Submitted, InputError>>, NodeError> {
         let override_allowlist = opts.override_allowlist;
-        let allow = self.allowlist_entries(true)?;
+        // One snapshot of the index for the whole request: no store read.
+        let allow = self.allowlists();
         let mut overridden = Vec::new();
         let mut out: Vec<Option<Result<Submitted, InputError>>> = Vec::with_capacity(inputs.len());
         let mut items = Vec::new();
@@ -82,13 +84,13 @@ impl Node {
         for input in inputs {
             let prepared = self.prepare(input).and_then(|s| {
                 let kind = s.indicator.kind;
-                match crate::allowlist::find(&allow, kind, s.canonical()) {
+                match allow.check(kind, s.canonical()) {
                     None => Ok(s),
                     Some(hit) if override_allowlist => {
-                        overridden.push(format!("{kind} {} (list {})", s.canonical(), hit.list));
+                        overridden.push(format!("{kind} {} (list {}, {})", s.canonical(), hit.list, hit.rule));
                         Ok(s)
                     }
-                    Some(hit) => Err(crate::allowlist::refusal(hit, s.canonical())),
+                    Some(hit) => Err(self.allowlist_refusal(&allow, &hit, s.canonical())),
                 }
             });
             match prepared {
@@ -113,7 +115,15 @@ impl Node {
             }
             let results = self.ledger.publish(items, audit).await?;
             for (slot, r) in slots.into_iter().zip(results) {
-                let stored = r.map_err(NodeError::from)?;
+                let stored = match r {
+                    Ok(s) => s,
+                    // Too large for a transparency-log entry: this one only.
+                    Err(e @ crate::ledger::PublishError::TooLarge { .. }) => {
+                        out[slot] = Some(Err(InputError::new("indicator", e.to_string())));
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                };
                 let rec = self.record(stored.local_seq, &stored.envelope.raw, &stored.envelope.body)?;
                 out[slot] = Some(Ok(Submitted::Stored(rec)));
             }
@@ -195,6 +205,9 @@ impl Node {
                 continue;
             }
             if filter.signed_by.as_ref().is_some_and(|k| *k != env.key_id) {
+                continue;
+            }
+            if filter.scope.as_ref().is_some_and(|s| !s.may_see(ind.kind, ind.tlp, &ind.categories)) {
                 continue;
             }
             // Only the latest version of each indicator.
@@ -330,6 +343,8 @@ pub struct ListFilter {
     pub limit: usize,
     /// Only indicators in force with a current score at least this (0: all).
     pub min_score: u8,
+    /// Only what a token of this scope may see (`None`: everything).
+    pub scope: Option<crate::access::Scope>,
 }
 
 /// The current score of one assertion given the feedback about its value.

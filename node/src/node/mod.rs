@@ -9,22 +9,38 @@
 //! - [`review`]: the quarantine;
 //! - [`status`]: what admins, auditors and health checks see;
 //! - [`feedback`]: signed feedback about held values;
-//! - [`allowlist`]: admin allowlists;
+//! - [`allowlist`]: admin allowlists, and the check every value that
+//!   enters meets; [`warninglists`]: large imported lists (MISP
+//!   warninglists, rankings), stored and built into the index at start;
 //! - [`keys`]: the signing key lifecycle (rotate, revoke) and the identity
 //!   card;
 //! - [`tls`]: reloading TLS material and certificate expiry;
+//! - [`transparency`]: the transparency log: checkpoints, cosignatures,
+//!   inclusion proofs, and witnessing the peers' logs;
+//! - [`tokens`]: the credentials of every party (making, revoking and
+//!   checking tokens, auditing refusals);
+//! - [`takedown`]: takedown cases (requests, the platform's queue and
+//!   answers, expiry, service levels) and referrals;
+//! - [`evidence`]: the evidence package about a value;
 //! - [`error`]: how operations fail, with typed fields.
 
 mod allowlist;
 pub mod error;
+mod evidence;
 mod feedback;
 mod indicators;
 mod keys;
 mod peers;
 mod review;
 mod status;
+mod takedown;
 mod tls;
+mod tokens;
+mod transparency;
+#[cfg(test)]
+mod trust_tests;
 mod unchanged;
+mod warninglists;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -40,15 +56,26 @@ use crate::normalize::NormalizeContext;
 use crate::peers::Peer;
 use crate::pii::Privacy;
 use crate::store::{LogEntry, Store, StoreError, Tables};
+use crate::warninglist::{Allowlists, SharedAllowIndex};
 
+pub use allowlist::AllowCheck;
 pub use error::{Conflict, Forbidden, NodeError, NotFound, StartError};
+pub use evidence::EvidencePackage;
 pub use indicators::ListFilter;
 pub use keys::{KeyInfo, identity_card};
 pub use peers::{LinkStatus, PeerChange};
 pub use review::ReviewItem;
 pub use status::{CertStatus, OriginStatus, PeerStatus, SigningKeyStatus, StatusReport};
+pub use takedown::{
+    Answerer, CaseNotice, CasePage, EXPIRY_ACTOR, MAX_PAGE, NewReferral, NoticeKind, Page, QueueQuery, Requested,
+};
 pub use tls::{CERT_WARNING_MS, CertExpiry, pem_not_after};
+pub use transparency::{
+    AddCheckpointError, CosignatureOutcome, LogForkStatus, LogStatus, PeerLog, Transparency, WitnessedLog,
+    empty_checkpoint,
+};
 pub use unchanged::{SubmitOptions, Submitted};
+pub use warninglists::{CHUNKS_PER_COMMIT, ImportedList, ListImport, ListImportOutcome, MAX_IMPORT_BYTES};
 
 /// The node.
 #[derive(Debug)]
@@ -70,6 +97,18 @@ pub struct Node {
     key_ops: tokio::sync::Mutex<()>,
     /// The TLS material the servers use, once running (for reload).
     own_cert: std::sync::OnceLock<Arc<crate::tls::OwnCert>>,
+    /// This node's transparency log: checkpoints, cosignatures, witnessing.
+    transparency: Transparency,
+    /// Every allowlist, indexed: what each value that enters is checked
+    /// against.
+    allowlists: SharedAllowIndex<Allowlists>,
+    /// Serializes allowlist changes; holds the highest generation a large
+    /// list was stored under.
+    allowlist_ops: tokio::sync::Mutex<u64>,
+    /// Every token this node accepts.
+    credentials: crate::access::Credentials,
+    /// Takedown cases: the lock on transitions, change and push signals.
+    takedowns: takedown::TakedownState,
 }
 
 impl Node {
@@ -89,6 +128,24 @@ impl Node {
         let tls_ca_pem =
             std::fs::read_to_string(&tls.ca).map_err(|source| StartError::TlsCa { path: tls.ca.clone(), source })?;
         let store = config.open_store()?;
+        let store = match &config.store.test_fault_file {
+            Some(f) => {
+                let path = config.resolve(f);
+                tracing::warn!(path = %path.display(), "[store] test_fault_file: commits fail while this file exists");
+                store.with_fault_file(path)
+            }
+            None => store,
+        };
+        // A shared store is written by its writer only (through the ledger):
+        // it was made with the STIX id table.
+        let indexed = if store.shared().is_some() { 0 } else { store.backfill_stix_ids()? };
+        if indexed > 0 {
+            tracing::info!(indexed, "indexed the STIX ids of the indicators held (once)");
+        }
+        let privacy = Privacy::new(federation_key, config.privacy.hash_phone);
+        // Before the ledger starts: loading may delete chunks of an
+        // interrupted import, and nothing else may write then.
+        let (allowlists, last_generation) = warninglists::load(&store, &privacy)?;
         // Read before the index: a standby follows commits from here on.
         let index_at = store.log_head()?;
         let committed = Arc::new(Committed {
@@ -96,6 +153,9 @@ impl Node {
             ..Committed::default()
         });
         let peers = store.peer_records()?.into_iter().map(|p| (p.node_id().to_string(), p)).collect();
+        let transparency = Transparency::open(&store, &jaring_certs::tls_name(&config.node_id))?;
+        let credentials = crate::access::Credentials::new(crate::access::legacy::path(&config));
+        credentials.set_stored(store.token_records()?);
         let current =
             signing.last().cloned().ok_or_else(|| crate::keystore::KeyFileError::NoKey { dir: keys_dir.clone() })?;
         let (ledger, handle) = Ledger::start(
@@ -104,6 +164,7 @@ impl Node {
                 origin: config.node_id.to_string(),
                 commit_batch: config.limits.commit_batch,
                 max_seq_gap: config.limits.max_seq_gap,
+                tlog: config.log.enabled,
             },
             current,
             committed.clone(),
@@ -117,7 +178,6 @@ impl Node {
             }
         }
         let normalize = NormalizeContext { region: config.region.clone() };
-        let privacy = Privacy::new(federation_key, config.privacy.hash_phone);
         let (peers_changed, _) = watch::channel(0);
         let node = Node {
             config: Arc::new(config),
@@ -135,6 +195,11 @@ impl Node {
             tls_ca_pem: RwLock::new(tls_ca_pem),
             key_ops: tokio::sync::Mutex::new(()),
             own_cert: std::sync::OnceLock::new(),
+            transparency,
+            allowlists: SharedAllowIndex::new(allowlists),
+            allowlist_ops: tokio::sync::Mutex::new(last_generation),
+            credentials,
+            takedowns: takedown::TakedownState::new(),
         };
         node.refresh_peer_trust();
         Ok((Arc::new(node), handle))
@@ -170,6 +235,35 @@ impl Node {
     /// reads one (not while it is the writer).
     pub fn replica_lag(&self) -> Option<std::time::Duration> {
         self.store.shared().and_then(|s| s.replica_lag().ok().flatten())
+    }
+
+    /// Whether the store takes commits (the last one succeeded).
+    pub fn store_health(&self) -> crate::ledger::StoreHealth {
+        self.ledger.health().borrow().clone()
+    }
+
+    /// Keeps probing the store while its commits fail (every `every`),
+    /// until shutdown: the node is healthy again at the first commit that
+    /// succeeds.
+    pub async fn probe_store_while_failing(&self, every: std::time::Duration, mut shutdown: crate::shutdown::Shutdown) {
+        let mut health = self.ledger.health();
+        loop {
+            let failing = health.borrow_and_update().failing;
+            if failing {
+                tokio::select! {
+                    _ = tokio::time::sleep(every) => {}
+                    _ = shutdown.wait() => return,
+                }
+                if let Err(e) = self.ledger.probe().await {
+                    tracing::warn!(error = %e, "store still refuses commits");
+                }
+                continue;
+            }
+            tokio::select! {
+                r = health.changed() => if r.is_err() { return },
+                _ = shutdown.wait() => return,
+            }
+        }
     }
 
     /// What readers see of the ledger's last commit: trusted keys, hidden

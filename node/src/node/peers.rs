@@ -89,6 +89,21 @@ impl Node {
         if self.peer(&card.node_id).is_some() {
             return Err(Conflict::PeerExists(card.node_id).into());
         }
+        // A key id belongs to exactly one node: a card may not claim a key
+        // this node or another member holds.
+        for k in &card.signing_keys {
+            if let Some(owner) = self.key_owner(&k.key_id)?
+                && owner != card.node_id
+            {
+                let refusal = Conflict::KeyOwned { key_id: k.key_id.clone(), node: card.node_id.clone(), owner };
+                let audit = AuditDraft {
+                    reason: Some("key_owned".into()),
+                    ..AuditDraft::trust(actor, "peer.add.refused", &card.node_id, refusal.to_string())
+                };
+                self.ledger.apply(Batch::default(), vec![audit]).await?;
+                return Err(refusal.into());
+            }
+        }
         peer.card = card;
         peer.added_at_ms = now_ms();
         let mut batch = Batch::default();
@@ -163,19 +178,37 @@ impl Node {
         Ok(peer)
     }
 
+    /// Which node holds a key id: this node, a peer or member (its card's
+    /// keys and those its key events announced), or nobody known.
+    ///
+    /// # Errors
+    ///
+    /// Store failures.
+    pub fn key_owner(&self, key_id: &str) -> Result<Option<String>, StoreError> {
+        if let Some(k) = self.store.stored_key(key_id)? {
+            return Ok(Some(k.owner));
+        }
+        let ring = self.committed.keyring.read().unwrap_or_else(|p| p.into_inner());
+        Ok(crate::keys::PublicKeyLookup::public_key(&*ring, key_id).map(|k| k.owner))
+    }
+
     /// Removes a peer: its streams close, its handshakes are refused, and
-    /// its keys are no longer trusted for new envelopes.
+    /// its keys (those it owns: its card's and those its key events
+    /// announced, never another node's) are no longer trusted for new
+    /// envelopes.
     ///
     /// # Errors
     ///
     /// Unknown peer, store failure.
     pub async fn remove_peer(&self, node_id: &str, actor: &str) -> Result<(), NodeError> {
-        let peer = self.peer(node_id).ok_or_else(|| NotFound::Peer(node_id.into()))?;
+        self.peer(node_id).ok_or_else(|| NotFound::Peer(node_id.into()))?;
         let mut batch = Batch::default();
         batch.delete_peer(node_id);
         batch.delete_cursor(node_id);
-        for k in &peer.card.signing_keys {
-            batch.delete_stored_key(&k.key_id);
+        for (key_id, k) in self.store.stored_keys()? {
+            if k.owner == node_id {
+                batch.delete_stored_key(&key_id);
+            }
         }
         self.ledger.apply(batch, vec![AuditDraft::trust(actor, "peer.remove", node_id, "")]).await?;
         self.committed.keyring.write().unwrap_or_else(|p| p.into_inner()).remove_owner(node_id);
@@ -228,7 +261,6 @@ impl Node {
 /// A change to a peer; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct PeerChange {
-    /// Trust.
     pub trust: Option<Trust>,
     /// Outbound agreement.
     pub outbound: Option<OutboundAgreement>,

@@ -22,6 +22,20 @@ pub struct ReviewItem {
     pub view: Option<MergedView>,
 }
 
+impl ReviewItem {
+    /// The entry as a token of `scope` sees it: hidden when its indicator
+    /// is outside the scope, and the value's view restricted to it.
+    pub fn restricted(mut self, scope: &crate::access::Scope) -> Option<ReviewItem> {
+        if let Some(i) = &self.indicator
+            && !scope.may_see(i.kind, i.tlp, &i.categories)
+        {
+            return None;
+        }
+        self.view = self.view.and_then(|v| scope.restrict(v));
+        Some(self)
+    }
+}
+
 impl Node {
     /// Entries held for review (with `include_decided`, the decided ones
     /// too), with what the analyst needs to decide.

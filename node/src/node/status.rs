@@ -58,6 +58,13 @@ pub struct StatusReport {
     pub writer_admin: Option<String>,
     /// How far the read replica is behind its primary, if there is one.
     pub replica_lag_ms: Option<u64>,
+    /// The transparency log.
+    pub log: super::LogStatus,
+    /// Whether the store takes commits; when not, the node cannot store
+    /// anything (a full disk) and health checks say unhealthy.
+    pub store: crate::ledger::StoreHealth,
+    /// The allowlist index: lists, rules by shape, memory.
+    pub allowlists: crate::warninglist::IndexStats,
 }
 
 /// Indicators held from one origin.
@@ -215,6 +222,9 @@ impl Node {
             store_role: role.name(),
             writer_admin: role.writer_admin(),
             replica_lag_ms: self.replica_lag().map(|d| d.as_millis() as u64),
+            log: self.log_status()?,
+            store: self.store_health(),
+            allowlists: self.allowlist_stats(),
         })
     }
 }

@@ -57,7 +57,7 @@ pub fn identity(origin: &str) -> Value {
 
 /// The STIX id of a Jaring indicator id.
 pub fn indicator_id(jaring_id: &str) -> String {
-    format!("indicator--{}", uuid::Uuid::new_v5(&NAMESPACE, format!("jaring-indicator:{jaring_id}").as_bytes()))
+    crate::envelope::stix_indicator_id(jaring_id)
 }
 
 /// The latest time RFC 3339 can write (four-digit years):

@@ -39,7 +39,7 @@ pub use export::{BundleWriter, identity, identity_id, indicator, indicator_id, t
 pub use import::{ImportError, ObjectError, StixContext, parse_bundle, parse_object, parse_pattern};
 
 /// The UUIDv5 namespace of Jaring's STIX ids.
-pub const NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6a61_7269_6e67_5000_8000_0000_5354_4958);
+pub const NAMESPACE: uuid::Uuid = crate::envelope::STIX_NAMESPACE;
 
 /// The OASIS TLP 2.0 extension definition that TLP 2.0 markings carry.
 pub const TLP2_EXTENSION: &str = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d";

@@ -97,6 +97,27 @@ pub fn list(store: &Store, filter: &AuditFilter) -> Result<Vec<AuditEntry>, Stor
     Ok(out.into())
 }
 
+/// Every entry `keep` selects, oldest first, each with its bytes exactly
+/// as stored (for evidence packages, which carry them verbatim).
+///
+/// # Errors
+///
+/// Store failures or an undecodable entry.
+pub fn entries_where(
+    store: &Store,
+    mut keep: impl FnMut(&AuditEntry) -> bool,
+) -> Result<Vec<(AuditEntry, Vec<u8>)>, StoreError> {
+    let mut out = Vec::new();
+    for r in store.scan_prefix(Keyspace::Audit, b"") {
+        let (_, v) = r?;
+        let e = decode(&v)?;
+        if keep(&e) {
+            out.push((e, v));
+        }
+    }
+    Ok(out)
+}
+
 /// How many entries of `category` were recorded at or after `since_ms`.
 ///
 /// # Errors

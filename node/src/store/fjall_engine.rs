@@ -35,7 +35,7 @@ fn name(ks: Keyspace) -> String {
 }
 
 /// Memtable size per keyspace. fjall's default (64 MiB for each of the
-/// fifteen keyspaces) lets write buffers alone pass a gigabyte; the log takes
+/// twenty-two keyspaces) lets write buffers alone pass a gigabyte; the log takes
 /// most writes, the rest are small records.
 fn memtable_bytes(ks: Keyspace) -> u64 {
     match ks {

@@ -11,15 +11,18 @@
 //! source of truth), per-origin chain positions and heads, the lookup index,
 //! plain values of personal data (local only), subscription cursors, peers,
 //! keys, the audit chain, the review quarantine, fork evidence, counters,
-//! feedback references and allowlists. Above the engines:
+//! feedback references, admin allowlists and large imported lists. Above
+//! the engines:
 //! - [`tables`]: typed reads and writes of every keyspace ([`Tables`],
 //!   [`TableWrites`]) and the log as decoded entries ([`LogEntry`]), so no
 //!   file outside this folder names a keyspace or decodes a raw record;
 //! - [`overlay`]: the single writer's read-your-writes transaction;
 //! - [`records`]: the JSON records kept beside the log;
-//! - [`audit`]: listing and verifying the audit chain, also offline.
+//! - [`audit`]: listing and verifying the audit chain, also offline;
+//! - [`fault`]: commits that fail on demand (tests of a full disk).
 
 pub mod audit;
+pub mod fault;
 pub mod fjall_engine;
 pub mod layout;
 pub mod overlay;
@@ -36,7 +39,7 @@ use std::sync::Arc;
 pub use layout::Keyspace;
 pub use overlay::Overlay;
 pub use shared::{ChangeMarks, SharedStore, StoreRole, WriterInfo};
-pub use tables::{LogEntry, LogRecord, TableWrites, Tables, decode_log};
+pub use tables::{LogEntry, LogRecord, StoredChunk, StoredLists, TableWrites, Tables, decode_log};
 
 /// A storage failure. The node treats these as fatal for the operation and
 /// never acknowledges a write that returned one.
@@ -189,6 +192,12 @@ impl Store {
     /// The shared-store operations, if several processes share this store.
     pub fn shared(&self) -> Option<&dyn SharedStore> {
         self.engine.shared()
+    }
+
+    /// The same store with every commit failing while `path` exists
+    /// ([`fault::FaultFile`], for tests).
+    pub fn with_fault_file(self, path: PathBuf) -> Store {
+        Store { engine: Arc::new(fault::FaultFile::new(self.engine, path)) }
     }
 
     /// Reads one key.
@@ -364,6 +373,124 @@ pub(crate) mod contract {
     pub fn run_all(open: &dyn Fn(&std::path::Path) -> Store) {
         atomic_batches_and_scans(open);
         reopen_keeps_everything(open);
+        every_keyspace_keeps_its_pairs(open);
+    }
+
+    /// Two pairs shaped as the node writes them in `ks` (keys from
+    /// layout.rs), the second sorting after the first.
+    fn samples(ks: Keyspace) -> [(Vec<u8>, Vec<u8>); 2] {
+        use crate::model::Kind;
+        let json = |n: u32| format!("{{\"n\":{n},\"s\":\"x\"}}").into_bytes();
+        let seq = |n: u64| n.to_be_bytes().to_vec();
+        let pair = |k: Vec<u8>, v: Vec<u8>, k2: Vec<u8>, v2: Vec<u8>| [(k, v), (k2, v2)];
+        match ks {
+            Keyspace::Log => pair(seq(3), b"env-3".to_vec(), seq(300), b"env-300".to_vec()),
+            Keyspace::Audit | Keyspace::Quarantine => pair(seq(1), json(1), seq(2), json(2)),
+            Keyspace::OriginSeq => {
+                pair(layout::origin_seq_key("ID", 1), vec![1; 72], layout::origin_seq_key("ID", 2), vec![2; 72])
+            }
+            Keyspace::Heads => pair(b"ID".to_vec(), vec![1; 40], b"VN".to_vec(), vec![2; 40]),
+            Keyspace::Index => pair(
+                layout::index_key(Kind::Domain, "a.example", "ID"),
+                seq(1),
+                layout::index_key(Kind::Domain, "b.example", "ID"),
+                seq(2),
+            ),
+            Keyspace::Ids | Keyspace::Cursors => pair(b"a".to_vec(), seq(1), b"b".to_vec(), seq(2)),
+            Keyspace::Plain => pair(
+                layout::plain_key(Kind::Phone, "d1"),
+                b"+62811".to_vec(),
+                layout::plain_key(Kind::Phone, "d2"),
+                b"+62812".to_vec(),
+            ),
+            Keyspace::Peers | Keyspace::Keys | Keyspace::Reach | Keyspace::Tokens => {
+                pair(b"a".to_vec(), json(1), b"b".to_vec(), json(2))
+            }
+            Keyspace::Forks => pair(
+                layout::origin_seq_key("ID", 1),
+                b"env-a".to_vec(),
+                layout::origin_seq_key("ID", 2),
+                b"env-b".to_vec(),
+            ),
+            Keyspace::Meta => pair(b"count/a".to_vec(), seq(1), b"count/b".to_vec(), b"text".to_vec()),
+            Keyspace::Feedback => pair(
+                layout::feedback_key(Kind::Domain, "a.example", "ID", 1),
+                Vec::new(),
+                layout::feedback_key(Kind::Domain, "a.example", "ID", 2),
+                Vec::new(),
+            ),
+            Keyspace::Allowlist => pair(
+                layout::allow_key("local", None, "b.example"),
+                json(1),
+                layout::allow_key("local", Some(Kind::Domain), "a.example"),
+                json(2),
+            ),
+            Keyspace::StixIds => pair(
+                b"indicator--0001".to_vec(),
+                layout::index_key(Kind::Domain, "a.example", "ID"),
+                b"indicator--0002".to_vec(),
+                layout::index_key(Kind::Url, "https://b.example/x", "VN"),
+            ),
+            Keyspace::Warninglists => pair(
+                layout::warninglist_chunk_key("tranco", 1, 0),
+                vec![0, 1, 2, 255],
+                layout::warninglist_header_key("tranco"),
+                vec![9, 0, 9],
+            ),
+            Keyspace::Tiles => pair(
+                crate::tlog::tree::tile_key(0, 1).to_vec(),
+                vec![7; 64],
+                crate::tlog::tree::tile_key(1, 0).to_vec(),
+                vec![8; 32],
+            ),
+            Keyspace::Witness => pair(
+                layout::log_fork_key("a.example/log", 5, &[1; 32]),
+                json(1),
+                layout::witnessed_key("a.example/log"),
+                json(2),
+            ),
+            Keyspace::Cases => {
+                pair(layout::case_key("ID", 1, 10), Vec::new(), layout::case_key("ID", 2, 11), Vec::new())
+            }
+        }
+    }
+
+    /// Pairs shaped as the node writes them come back byte for byte from
+    /// every keyspace, in key order, and go with one atomic delete.
+    fn every_keyspace_keeps_its_pairs(open: &dyn Fn(&std::path::Path) -> Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = open(dir.path());
+        let mut b = Batch::default();
+        for ks in Keyspace::ALL {
+            let pairs = samples(ks);
+            assert!(pairs[0].0 < pairs[1].0, "{ks:?}: samples out of order");
+            // Written second first: the scan, not the batch, orders them.
+            for (k, v) in pairs.iter().rev() {
+                b.put(ks, k.clone(), v.clone());
+            }
+        }
+        s.commit(b).unwrap();
+        for ks in Keyspace::ALL {
+            let pairs = samples(ks);
+            for (k, v) in &pairs {
+                assert_eq!(s.get(ks, k).unwrap().as_ref(), Some(v), "{ks:?}");
+            }
+            let all: Vec<(Vec<u8>, Vec<u8>)> = s.scan_prefix(ks, b"").map(|r| r.unwrap()).collect();
+            assert_eq!(all, pairs.to_vec(), "{ks:?}");
+            let back: Vec<Vec<u8>> =
+                s.engine().range(ks, Bound::Unbounded, Bound::Unbounded, true).map(|r| r.unwrap().0).collect();
+            assert_eq!(back, vec![pairs[1].0.clone(), pairs[0].0.clone()], "{ks:?} reversed");
+        }
+        let mut d = Batch::default();
+        for ks in Keyspace::ALL {
+            for (k, _) in samples(ks) {
+                d.delete(ks, k);
+            }
+        }
+        s.commit(d).unwrap();
+        for ks in Keyspace::ALL {
+            assert_eq!(s.scan_prefix(ks, b"").count(), 0, "{ks:?} after delete");
+        }
     }
 
     fn atomic_batches_and_scans(open: &dyn Fn(&std::path::Path) -> Store) {

@@ -1,5 +1,5 @@
-//! Records the store keeps as JSON beside the log: trusted public keys and
-//! review decisions.
+//! Records the store keeps as JSON beside the log: trusted public keys,
+//! review decisions, and what this node holds as a witness of other logs.
 
 use serde::{Deserialize, Serialize};
 
@@ -79,4 +79,49 @@ pub struct QuarantineRecord {
     /// Who decided.
     #[serde(default)]
     pub decided_by: String,
+}
+
+/// The checkpoint of another log this node last cosigned as its witness:
+/// what every later checkpoint of that log must be consistent with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WitnessedCheckpoint {
+    /// The log's origin line.
+    pub origin: String,
+    /// The peer whose log it is (empty for a log known only by its key).
+    #[serde(default)]
+    pub peer: String,
+    /// The signed checkpoint, with this node's cosignature on it.
+    pub checkpoint: String,
+    /// Its tree size.
+    pub size: u64,
+    /// When this node cosigned it.
+    pub cosigned_at_ms: UnixMillis,
+}
+
+/// Evidence that a log signed two trees that cannot both be true: the
+/// checkpoint this node had cosigned and the one it refused, both signed
+/// by the log, so anyone can check the claim with the log's key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogForkRecord {
+    /// The log's origin line.
+    pub origin: String,
+    /// The peer whose log it is.
+    #[serde(default)]
+    pub peer: String,
+    /// How the log contradicted itself: `rollback`,
+    /// `same_size_different_root` or `old_root_rewritten`.
+    pub kind: String,
+    /// What was found, for people.
+    pub detail: String,
+    /// The checkpoint cosigned before (signed by the log).
+    pub cosigned: String,
+    /// The checkpoint refused (signed by the log).
+    pub refused: String,
+    /// Where this node learnt of the refused checkpoint: `poll` (from the
+    /// log itself), `gossip:<peer>` (a cosignature another witness sent),
+    /// or `add-checkpoint`.
+    #[serde(default)]
+    pub source: String,
+    /// When it was found.
+    pub detected_at_ms: UnixMillis,
 }

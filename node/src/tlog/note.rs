@@ -90,7 +90,6 @@ pub enum NoteError {
     BadSignature {
         /// Key name.
         name: String,
-        /// Key id.
         key_id: u32,
     },
     /// No signature by any of the given keys.
@@ -101,7 +100,6 @@ pub enum NoteError {
     AmbiguousKey {
         /// Key name.
         name: String,
-        /// Key id.
         key_id: u32,
     },
     /// Text to sign that does not end in a newline or holds a control
@@ -199,7 +197,6 @@ impl VerifierKey {
         &self.name
     }
 
-    /// Key id.
     pub fn key_id(&self) -> u32 {
         self.key_id
     }
@@ -231,7 +228,6 @@ impl VerifierKey {
 pub struct NoteSignature {
     /// Key name.
     pub name: String,
-    /// Key id.
     pub key_id: u32,
     /// The signature bytes after the key id.
     pub signature: Vec<u8>,

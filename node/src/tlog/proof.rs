@@ -80,7 +80,6 @@ pub enum TlogProofError {
     Quorum {
         /// Valid cosignatures by distinct known witnesses.
         got: usize,
-        /// Needed.
         needed: usize,
     },
     /// The inclusion proof does not verify against the checkpoint.

@@ -24,10 +24,15 @@
 //! [`judge_from_tiles`] tells a provable fork from a log that merely
 //! served bad tiles.
 
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+
 use super::Hash;
 use super::checkpoint::{self, Checkpoint, CheckpointError, SignedCheckpoint};
 use super::merkle::{self, EMPTY_ROOT, NodeReader, ProofError, ProveError};
 use super::note::{NoteError, NoteSignature, VerifierKey};
+use super::tile::{FULL_TILE_BYTES, TILE_WIDTH, TileId, TileKind};
+use super::tree::{TileNodes, TileReader};
 
 /// Content type of a 409 Conflict body.
 pub const CONFLICT_CONTENT_TYPE: &str = "text/x.tlog.size";
@@ -314,4 +319,38 @@ where
             Err(e) => Judgement::BadTiles(e.to_string()),
         },
     }
+}
+
+/// The hash tiles of a tree of `new` leaves that [`judge_from_tiles`]
+/// reads to judge a checkpoint of `new` leaves against one of `old` leaves
+/// (`old <= new`): the roots at both sizes and the consistency proof
+/// between them. They depend on the two sizes alone, so a follower fetches
+/// exactly these, in one request, before judging. Partial tiles carry the
+/// width the tree of `new` leaves gives them.
+pub fn tiles_for_judging(old: u64, new: u64) -> Vec<TileId> {
+    /// Answers every read with a full tile of zeroes, noting which it was.
+    struct Recorder(RefCell<BTreeSet<(u8, u64)>>);
+    impl TileReader for Recorder {
+        type Error = std::convert::Infallible;
+        fn read_tile(&self, level: u8, index: u64) -> Result<Option<Vec<u8>>, Self::Error> {
+            self.0.borrow_mut().insert((level, index));
+            Ok(Some(vec![0; FULL_TILE_BYTES]))
+        }
+    }
+    let recorder = Recorder(RefCell::new(BTreeSet::new()));
+    {
+        let nodes = TileNodes::new(&recorder);
+        let _ = merkle::root(&nodes, new);
+        let _ = merkle::root(&nodes, old.min(new));
+        if 0 < old && old < new {
+            let _ = merkle::consistency_proof(&nodes, old, new);
+        }
+    }
+    let read = recorder.0.into_inner();
+    read.into_iter()
+        .map(|(level, index)| match TileId::partial_at(level, new) {
+            Some(p) if p.index == index => p,
+            _ => TileId { kind: TileKind::Hashes(level), index, width: TILE_WIDTH as u16 },
+        })
+        .collect()
 }

@@ -92,7 +92,6 @@ pub struct Hit<'a> {
 /// What the index holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct IndexStats {
-    /// Lists.
     pub lists: usize,
     /// Rules of all lists, by shape (a value on two lists counts twice).
     pub rules: RuleCounts,

@@ -65,7 +65,6 @@ pub enum MispError {
         list: String,
         /// The type.
         list_type: String,
-        /// Why.
         why: &'static str,
     },
     /// A `type` outside the format.

@@ -11,15 +11,21 @@
 //!   that enters the node.
 //! - [`shared`]: [`SharedAllowIndex`], snapshots for readers and
 //!   clone-change-swap for writers.
+//! - [`allowlists`]: [`Allowlists`], what a node checks against: the plain
+//!   index and the keyed hashes of personal-data values, kept in step.
+//! - [`builtin`]: the built-in lists as index lists, and their notes.
 //! - [`misp`]: the MISP warninglist format (`list.json`) mapped to rules.
 //! - [`ranked`]: one-domain-per-line and `rank,domain` (Tranco) files.
 //! - [`stored`]: the durable form of a large list (a header and chunks).
 //! - [`files`]: reading lists from files and directories (the only module
 //!   here that does I/O).
 //!
-//! Everything but [`files`] is pure: it depends on [`crate::model`],
-//! [`crate::normalize`] and the rule types of [`crate::allowlist`] only.
+//! Everything but [`files`] is pure: it depends on the domain only
+//! ([`crate::model`], [`crate::normalize`], [`crate::allowlist`],
+//! [`crate::reserved_ip`], and [`crate::pii`] for keyed forms).
 
+pub mod allowlists;
+pub mod builtin;
 pub mod files;
 pub mod index;
 pub mod list;
@@ -29,6 +35,7 @@ pub mod rule;
 pub mod shared;
 pub mod stored;
 
+pub use allowlists::{AllowMatch, Allowlists};
 pub use index::{AllowIndex, Hit, IndexError, IndexStats, ListInfo};
 pub use list::{ImportReport, ListFormat, ListMeta, RefusedValue, Warninglist};
 pub use rule::{DomainScope, IpNetwork, Rule, RuleCounts, RuleError, RuleSet, normalize_domain_rule};

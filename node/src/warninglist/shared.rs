@@ -1,5 +1,7 @@
 //! [`SharedAllowIndex`]: the one index a node checks against, shared by its
-//! tasks.
+//! tasks. Generic over what is shared: an [`AllowIndex`] by default, or
+//! anything cheap to clone that holds indexes (the node shares
+//! [`super::Allowlists`], its plain and keyed indexes together).
 //!
 //! Readers take a snapshot (`Arc` clone under a read lock held for
 //! nanoseconds) and check without any lock. Writers are serialized; each
@@ -20,19 +22,19 @@ use super::index::AllowIndex;
 
 /// The node's allowlist index. See the module docs.
 #[derive(Debug, Default)]
-pub struct SharedAllowIndex {
-    current: RwLock<Arc<AllowIndex>>,
+pub struct SharedAllowIndex<T = AllowIndex> {
+    current: RwLock<Arc<T>>,
     writer: Mutex<()>,
 }
 
-impl SharedAllowIndex {
+impl<T: Clone> SharedAllowIndex<T> {
     /// Shares `index`.
-    pub fn new(index: AllowIndex) -> Self {
+    pub fn new(index: T) -> Self {
         SharedAllowIndex { current: RwLock::new(Arc::new(index)), writer: Mutex::new(()) }
     }
 
     /// The index as it is now; later changes do not affect it.
-    pub fn snapshot(&self) -> Arc<AllowIndex> {
+    pub fn snapshot(&self) -> Arc<T> {
         Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner))
     }
 
@@ -42,12 +44,21 @@ impl SharedAllowIndex {
     /// # Errors
     ///
     /// Whatever `change` returns; the current index is then unchanged.
-    pub fn update<R, E>(&self, change: impl FnOnce(&mut AllowIndex) -> Result<R, E>) -> Result<R, E> {
+    pub fn update<R, E>(&self, change: impl FnOnce(&mut T) -> Result<R, E>) -> Result<R, E> {
         let _one_writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut next = AllowIndex::clone(&self.snapshot());
+        let mut next = T::clone(&self.snapshot());
         let out = change(&mut next)?;
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(next);
         Ok(out)
+    }
+
+    /// Makes `next` current: for a writer that built it from a
+    /// [`Self::snapshot`] while its own lock kept other writers out (the
+    /// node builds the next index before it stores a change, so a change
+    /// the index cannot take stores nothing).
+    pub fn replace(&self, next: T) {
+        let _one_writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(next);
     }
 }
 

@@ -226,6 +226,9 @@ impl ToPb for FeedbackEvent {
             created_at_ms: e.created_at_ms,
             tlp: e.tlp.to_wire(),
             distribution: e.distribution.to_wire(),
+            case_id: e.case_id.clone().unwrap_or_default(),
+            due_at_ms: e.due_at_ms.unwrap_or(0),
+            case_ref: e.case_ref.clone().unwrap_or_default(),
         }
     }
 }
@@ -250,6 +253,9 @@ impl FromPb<pb::FeedbackEvent> for FeedbackEvent {
             created_at_ms: e.created_at_ms,
             tlp: Tlp::require_wire(e.tlp)?,
             distribution: Distribution::require_wire(e.distribution)?,
+            case_id: text(e.case_id),
+            due_at_ms: opt_ms(e.due_at_ms),
+            case_ref: text(e.case_ref),
         })
     }
 }
@@ -265,6 +271,7 @@ impl FromPb<pb::AddFeedbackRequest> for NewFeedback {
             reason: text(r.reason),
             note: text(r.note),
             referred_to: text(r.referred_to),
+            case_ref: text(r.case_ref),
             observed_at_ms: opt_ms(r.observed_at_ms),
             tlp: Tlp::from_wire(r.tlp)?,
         })
@@ -478,7 +485,49 @@ impl ToPb for crate::node::StatusReport {
             store_role: self.store_role.to_string(),
             writer_admin: self.writer_admin.clone().unwrap_or_default(),
             replica_lag_ms: self.replica_lag_ms.map_or(-1, |ms| i64::try_from(ms).unwrap_or(i64::MAX)),
+            store_failing: self.store.failing,
+            store_last_error: self.store.last_error.clone().unwrap_or_default(),
+            store_failing_since_ms: self.store.failing_since_ms.unwrap_or(0),
+            store_failed_commits: self.store.failed_commits,
             region: self.region.clone().unwrap_or_default(),
+            allowlists: Some(self.allowlists.to_pb()),
+            log: Some(self.log.to_pb()),
+        }
+    }
+}
+
+impl ToPb for crate::node::LogStatus {
+    type Pb = pb::LogStatus;
+    fn to_pb(&self) -> pb::LogStatus {
+        pb::LogStatus {
+            enabled: self.enabled,
+            origin: self.origin.clone(),
+            tree_size: self.tree_size,
+            checkpoint_size: self.checkpoint_size,
+            checkpoint_cosigners: self.checkpoint_cosigners.clone(),
+            cosigned_size: self.cosigned_size,
+            cosigned_by: self.cosigned_by.clone(),
+            witnessed: self
+                .witnessed
+                .iter()
+                .map(|w| pb::WitnessedLog {
+                    origin: w.origin.clone(),
+                    peer: w.peer.clone(),
+                    size: w.size,
+                    cosigned_at_ms: w.cosigned_at_ms,
+                })
+                .collect(),
+            forks: self
+                .forks
+                .iter()
+                .map(|f| pb::LogFork {
+                    origin: f.origin.clone(),
+                    peer: f.peer.clone(),
+                    kind: f.kind.clone(),
+                    detail: f.detail.clone(),
+                    detected_at_ms: f.detected_at_ms,
+                })
+                .collect(),
         }
     }
 }

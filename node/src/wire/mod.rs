@@ -11,11 +11,12 @@
 use jaring_proto::pb;
 use prost::Message;
 
-use crate::envelope::{BodyHash, Entry, EnvelopeBody, Indicator, KeyEvent, SignedEnvelope, Value};
+use crate::envelope::{BodyHash, Entry, EnvelopeBody, Indicator, KeyEvent, Marking, SignedEnvelope, Value};
 use crate::feedback::{Feedback, FeedbackType};
 use crate::model::{Action, Category, Confidence, Distribution, InvalidField, Kind, Tlp};
 use crate::node_id::NodeId;
 use crate::pii;
+use crate::takedown::CaseState;
 
 /// A protobuf message that does not make a valid domain value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -150,6 +151,11 @@ enum_map!(Action, Action, "action", { Upsert <=> Upsert, Revoke <=> Revoke });
 enum_map!(FeedbackType, FeedbackType, "feedback.type", {
     Sighting <=> Sighting, FalsePositive <=> FalsePositive, TakedownRequested <=> TakedownRequested,
     Actioned <=> Actioned, NoAction <=> NoAction, Referred <=> Referred,
+    Acknowledged <=> Acknowledged, Expired <=> Expired, Withdrawn <=> Withdrawn,
+});
+enum_map!(CaseState, TakedownState, "state", {
+    Requested <=> Requested, Acknowledged <=> Acknowledged, Actioned <=> Actioned,
+    Refused <=> Refused, Expired <=> Expired, Withdrawn <=> Withdrawn,
 });
 
 /// Decodes a repeated category field into a sorted, duplicate-free list.
@@ -305,7 +311,24 @@ fn indicator_to_wire(i: &Indicator) -> pb::Indicator {
         version: i.version,
         description: i.description.clone().unwrap_or_default(),
         source_refs: i.source_refs.clone(),
+        reach: i
+            .reach
+            .iter()
+            .map(|m| pb::Marking {
+                tlp: m.tlp.to_wire(),
+                distribution: m.distribution.to_wire(),
+                categories: categories_to_wire(&m.categories),
+            })
+            .collect(),
     }
+}
+
+fn marking_from_wire(m: pb::Marking) -> Result<Marking, WireError> {
+    Ok(Marking {
+        tlp: Tlp::require_wire(m.tlp)?,
+        distribution: Distribution::require_wire(m.distribution)?,
+        categories: categories_from_wire(&m.categories)?,
+    })
 }
 
 fn indicator_from_wire(i: pb::Indicator) -> Result<Indicator, WireError> {
@@ -324,6 +347,7 @@ fn indicator_from_wire(i: pb::Indicator) -> Result<Indicator, WireError> {
         version: i.version,
         description: (!i.description.is_empty()).then_some(i.description),
         source_refs: i.source_refs,
+        reach: i.reach.into_iter().map(marking_from_wire).collect::<Result<_, _>>()?,
     };
     ind.validate()?;
     Ok(ind)
@@ -414,6 +438,9 @@ fn feedback_to_wire(f: &Feedback) -> pb::Feedback {
         reason: f.reason.clone().unwrap_or_default(),
         note: f.note.clone().unwrap_or_default(),
         referred_to: f.referred_to.clone().unwrap_or_default(),
+        case_seq: f.case_seq.unwrap_or(0),
+        due_at_ms: f.due_at_ms.unwrap_or(0),
+        case_ref: f.case_ref.clone().unwrap_or_default(),
     }
 }
 
@@ -438,13 +465,20 @@ fn feedback_from_wire(f: pb::Feedback) -> Result<Feedback, WireError> {
         reason: opt_text(f.reason),
         note: opt_text(f.note),
         referred_to: opt_text(f.referred_to),
+        case_seq: (f.case_seq != 0).then_some(f.case_seq),
+        due_at_ms: (f.due_at_ms != 0).then_some(f.due_at_ms),
+        case_ref: opt_text(f.case_ref),
     };
     fb.validate()?;
     Ok(fb)
 }
 
 pub mod admin;
+pub mod allowlist;
 pub mod status;
+pub mod takedown;
+pub mod tlog;
+pub mod tokens;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

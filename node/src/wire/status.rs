@@ -14,8 +14,27 @@ impl From<NodeError> for Status {
             NodeError::NotFound(m) => Status::not_found(m.to_string()),
             NodeError::Conflict(m) => Status::failed_precondition(m.to_string()),
             NodeError::Forbidden(m) => Status::permission_denied(m.to_string()),
+            NodeError::Access(d) => denied_status(&d),
             NodeError::Store(s) => store_status(&s),
         }
+    }
+}
+
+/// A refused token: UNAUTHENTICATED when it is missing, unknown, revoked
+/// or expired; PERMISSION_DENIED when it may not do this (role, network,
+/// platform); RESOURCE_EXHAUSTED over its rate.
+pub fn denied_status(d: &crate::access::Denied) -> Status {
+    use crate::access::Denied;
+    match d {
+        Denied::RateLimited { retry_after_ms, .. } => {
+            let mut s = Status::resource_exhausted(d.to_string());
+            if let Ok(v) = retry_after_ms.div_ceil(1000).max(1).to_string().parse() {
+                s.metadata_mut().insert("retry-after", v);
+            }
+            s
+        }
+        d if d.is_authentication() => Status::unauthenticated(d.to_string()),
+        d => Status::permission_denied(d.to_string()),
     }
 }
 

@@ -204,7 +204,8 @@ impl Slot {
             return Ok(c.clone());
         }
         let client = self.connector.connect().await?;
-        let conn = Arc::new(Conn { client, statements: Mutex::new(HashMap::new()), label: self.connector.label.clone() });
+        let conn =
+            Arc::new(Conn { client, statements: Mutex::new(HashMap::new()), label: self.connector.label.clone() });
         *guard = Some(conn.clone());
         Ok(conn)
     }
@@ -248,7 +249,9 @@ pub enum PgConfigError {
         reason: String,
     },
     /// TLS is required by the URL but no CA was given to verify the server.
-    #[error("[store] {field} asks for TLS (sslmode=require); name the CA that signed the server's certificate in [store] tls_ca")]
+    #[error(
+        "[store] {field} asks for TLS (sslmode=require); name the CA that signed the server's certificate in [store] tls_ca"
+    )]
     TlsWithoutCa {
         /// `url` or `read_url`.
         field: &'static str,

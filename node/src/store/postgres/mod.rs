@@ -110,7 +110,10 @@ impl PgOptions {
         if let Some(s) = &self.synchronous_commit
             && !SYNCHRONOUS_COMMIT.contains(&s.as_str())
         {
-            return Err(invalid(format!("[store] synchronous_commit {s:?} is not one of {}", SYNCHRONOUS_COMMIT.join(", "))));
+            return Err(invalid(format!(
+                "[store] synchronous_commit {s:?} is not one of {}",
+                SYNCHRONOUS_COMMIT.join(", ")
+            )));
         }
         if !lease::check_duration(self.lease) {
             return Err(invalid("[store] lease_ms must be between 400 and 600000".into()));
@@ -433,8 +436,7 @@ async fn commit(
     let bump_params: [&(dyn ToSql + Sync); 1] = [&touched];
     let bumped = c.execute(&bump, &bump_params);
     // Sent in this order on the one session, answered in order.
-    let (begun, fenced, written, bumped) =
-        tokio::join!(begin, fenced, futures_util::future::join_all(writes), bumped);
+    let (begun, fenced, written, bumped) = tokio::join!(begin, fenced, futures_util::future::join_all(writes), bumped);
     // The first failure is the cause; later statements of an aborted
     // transaction fail only because of it.
     let mut failure: Option<StoreError> = None;
@@ -546,11 +548,12 @@ impl Iterator for PgScan {
     type Item = Result<Pair, StoreError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.buf.is_empty() && !self.done {
-            if let Err(e) = self.fetch() {
-                self.done = true;
-                return Some(Err(e));
-            }
+        if self.buf.is_empty()
+            && !self.done
+            && let Err(e) = self.fetch()
+        {
+            self.done = true;
+            return Some(Err(e));
         }
         self.buf.pop_front().map(Ok)
     }
@@ -660,7 +663,7 @@ pub(crate) mod tests {
     pub(crate) fn test_options(tag: &str) -> PgOptions {
         let url = std::env::var("JARING_TEST_PG_URL").unwrap_or_else(|_| {
             panic!(
-                "these tests need PostgreSQL: run `eval \"$(.ci/postgres.sh start)\"` first \
+                "these tests need PostgreSQL: run them under `.ci/postgres.sh run cargo test ...` (or after `eval \"$(.ci/postgres.sh start)\"`) \
                  (it exports JARING_TEST_PG_URL and JARING_TEST_PG_PASSWORD_FILE)"
             )
         });
@@ -700,7 +703,8 @@ pub(crate) mod tests {
         // One schema per directory the contract opens (it reopens one).
         let schemas = Mutex::new(HashMap::<PathBuf, PgOptions>::new());
         crate::store::contract::run_all(&|dir| {
-            let o = schemas.lock().unwrap().entry(dir.to_path_buf()).or_insert_with(|| test_options("contract")).clone();
+            let o =
+                schemas.lock().unwrap().entry(dir.to_path_buf()).or_insert_with(|| test_options("contract")).clone();
             Store::new(Arc::new(writer(&o)))
         });
     }
@@ -755,8 +759,19 @@ pub(crate) mod tests {
         let o = test_options("migrate");
         let first = writer(&o);
         drop(PostgresEngine::open(&o).unwrap());
-        let rows = sql(&first, "SELECT version FROM schema_version");
-        assert_eq!(rows.iter().map(|r| r.get::<_, i32>(0)).collect::<Vec<_>>(), vec![schema::current()]);
+        // Each version once, every one of them (a second open applies none).
+        let rows = sql(&first, "SELECT version FROM schema_version ORDER BY version");
+        assert_eq!(
+            rows.iter().map(|r| r.get::<_, i32>(0)).collect::<Vec<_>>(),
+            (1..=schema::current()).collect::<Vec<_>>()
+        );
+        // Every keyspace added after version 1 has its table.
+        let tables = sql(
+            &first,
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name IN \
+             ('reach', 'stix_ids', 'warninglists', 'tokens', 'tlog_tiles', 'witness', 'takedown_cases')",
+        );
+        assert_eq!(tables[0].get::<_, i64>(0), 7);
     }
 
     #[test]

@@ -21,11 +21,18 @@ pub struct Migration {
 }
 
 /// Every migration, in order.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "tables per keyspace, writer lease, change marks",
-    sql: include_str!("migrations/0001_tables.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "tables per keyspace, writer lease, change marks",
+        sql: include_str!("migrations/0001_tables.sql"),
+    },
+    Migration {
+        version: 2,
+        description: "reach, STIX ids, warninglists, tokens, tiles, witness, takedown cases",
+        sql: include_str!("migrations/0002_keyspaces.sql"),
+    },
+];
 
 /// The schema version this node writes.
 pub fn current() -> i32 {
@@ -33,7 +40,7 @@ pub fn current() -> i32 {
 }
 
 /// Advisory lock key serializing migrations ("jaring" in ASCII).
-const MIGRATION_LOCK: i64 = 0x6a_6172_696e_67;
+const MIGRATION_LOCK: i64 = 0x6a61_7269_6e67;
 
 /// Whether `name` can be a schema name here: lower-case letters, digits
 /// and `_`, starting with a letter or `_`, at most 63 bytes.
@@ -63,10 +70,8 @@ pub(super) async fn migrate(conn: &Conn, schema: &str) -> Result<Vec<i32>, Store
         ))
         .await
         .map_err(|e| conn.err(&e))?;
-        let row = c
-            .query_one("SELECT coalesce(max(version), 0) FROM schema_version", &[])
-            .await
-            .map_err(|e| conn.err(&e))?;
+        let row =
+            c.query_one("SELECT coalesce(max(version), 0) FROM schema_version", &[]).await.map_err(|e| conn.err(&e))?;
         let have: i32 = row.get(0);
         if have > current() {
             return Err(StoreError::Engine(format!(

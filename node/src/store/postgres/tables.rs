@@ -82,13 +82,11 @@ impl Table {
         cols.extend(self.derived.iter().copied());
         cols.extend(self.value.iter().copied());
         let names: Vec<&str> = cols.iter().map(|(c, _)| *c).collect();
-        let params: Vec<String> = cols.iter().enumerate().map(|(i, (_, t))| format!("${}::{}", i + 1, t.array())).collect();
-        let select: Vec<String> = cols
-            .iter()
-            .map(|(c, t)| if *t == Sql::Json { format!("u.{c}::json") } else { format!("u.{c}") })
-            .collect();
-        let update: Vec<String> =
-            cols.iter().skip(1).map(|(c, _)| format!("{c} = EXCLUDED.{c}")).collect();
+        let params: Vec<String> =
+            cols.iter().enumerate().map(|(i, (_, t))| format!("${}::{}", i + 1, t.array())).collect();
+        let select: Vec<String> =
+            cols.iter().map(|(c, t)| if *t == Sql::Json { format!("u.{c}::json") } else { format!("u.{c}") }).collect();
+        let update: Vec<String> = cols.iter().skip(1).map(|(c, _)| format!("{c} = EXCLUDED.{c}")).collect();
         let on_conflict =
             if update.is_empty() { "DO NOTHING".to_string() } else { format!("DO UPDATE SET {}", update.join(", ")) };
         format!(
@@ -217,6 +215,45 @@ pub(super) fn table(ks: Keyspace) -> &'static Table {
             seq_key: false,
             derived: &[("list", Sql::Text), ("kind", Sql::Text), ("value", Sql::Text)],
             value: &[("record", Sql::Json)],
+        },
+        Keyspace::Reach => &Table {
+            name: "reach",
+            seq_key: false,
+            derived: &[("indicator_id", Sql::Text)],
+            value: &[("record", Sql::Json)],
+        },
+        Keyspace::StixIds => &Table {
+            name: "stix_ids",
+            seq_key: false,
+            derived: &[("stix_id", Sql::Text), ("kind", Sql::Text), ("value", Sql::Text), ("origin", Sql::Text)],
+            value: &[("index_key", Sql::Bytes)],
+        },
+        Keyspace::Warninglists => &Table {
+            name: "warninglists",
+            seq_key: false,
+            derived: &[("part", Sql::Text), ("list", Sql::Text), ("generation", Sql::Int), ("chunk", Sql::Int)],
+            value: &[("v", Sql::Bytes)],
+        },
+        Keyspace::Tokens => {
+            &Table { name: "tokens", seq_key: false, derived: &[("name", Sql::Text)], value: &[("record", Sql::Json)] }
+        }
+        Keyspace::Tiles => &Table {
+            name: "tlog_tiles",
+            seq_key: false,
+            derived: &[("level", Sql::Int), ("tile_index", Sql::Int)],
+            value: &[("hashes", Sql::Bytes)],
+        },
+        Keyspace::Witness => &Table {
+            name: "witness",
+            seq_key: false,
+            derived: &[("what", Sql::Text), ("origin", Sql::Text)],
+            value: &[("record", Sql::Json)],
+        },
+        Keyspace::Cases => &Table {
+            name: "takedown_cases",
+            seq_key: false,
+            derived: &[("origin", Sql::Text), ("case_seq", Sql::Int), ("local_seq", Sql::Int)],
+            value: &[],
         },
     }
 }
@@ -439,6 +476,52 @@ fn row(ks: Keyspace, key: &[u8], value: &[u8]) -> Result<Vec<Cell>, StoreError> 
             cells.extend(texts(key, 3));
             cells.push(Cell::Text(Some(json(value)?)));
         }
+        Keyspace::Reach | Keyspace::Tokens => {
+            cells.push(Cell::Text(text(key)));
+            cells.push(Cell::Text(Some(json(value)?)));
+        }
+        Keyspace::StixIds => {
+            cells.push(Cell::Text(text(key)));
+            let split = crate::store::layout::split_index_key(value);
+            cells.push(Cell::Text(split.map(|(k, _, _)| k.as_str().to_string())));
+            cells.push(Cell::Text(split.map(|(_, v, _)| v.to_string())));
+            cells.push(Cell::Text(split.map(|(_, _, o)| o.to_string())));
+            cells.push(Cell::Bytes(Some(value.to_vec())));
+        }
+        Keyspace::Warninglists => {
+            let chunk = crate::store::layout::split_warninglist_chunk_key(key);
+            let (part, list) = match (key.first(), chunk) {
+                (Some(b'c'), Some((list, _, _))) => (Some("chunk"), Some(list.to_string())),
+                (Some(b'h'), _) => (Some("header"), key.get(1..).and_then(text)),
+                _ => (None, None),
+            };
+            cells.push(Cell::Text(part.map(str::to_string)));
+            cells.push(Cell::Text(list));
+            cells.push(Cell::Int(chunk.and_then(|(_, g, _)| i64::try_from(g).ok())));
+            cells.push(Cell::Int(chunk.map(|(_, _, i)| i64::from(i))));
+            cells.push(Cell::Bytes(Some(value.to_vec())));
+        }
+        Keyspace::Tiles => {
+            let ok = key.len() == 9;
+            cells.push(Cell::Int(key.first().map(|l| i64::from(*l)).filter(|_| ok)));
+            cells.push(Cell::Int(key.get(1..).and_then(int_of).filter(|_| ok)));
+            cells.push(Cell::Bytes(Some(value.to_vec())));
+        }
+        Keyspace::Witness => {
+            let p = parts(key, 3);
+            cells.push(Cell::Text(p.first().and_then(|b| text(b))));
+            cells.push(Cell::Text(p.get(1).and_then(|b| text(b))));
+            cells.push(Cell::Text(Some(json(value)?)));
+        }
+        Keyspace::Cases => {
+            if !value.is_empty() {
+                return Err(misfit(ks, "a takedown case event with a value"));
+            }
+            let split = crate::store::layout::split_case_key(key);
+            cells.push(Cell::Text(split.map(|(o, _, _)| o.to_string())));
+            cells.push(Cell::Int(split.and_then(|(_, c, _)| i64::try_from(c).ok())));
+            cells.push(Cell::Int(split.and_then(|(_, _, l)| i64::try_from(l).ok())));
+        }
     }
     Ok(cells)
 }
@@ -575,7 +658,11 @@ mod tests {
                             (false, true) => kb_bytes.as_slice() <= b.as_slice(),
                             (false, false) => kb_bytes.as_slice() < b.as_slice(),
                         };
-                        assert_eq!(satisfies(&kb, *k, lower), want, "key {k} bound {b:?} lower {lower} incl {inclusive}");
+                        assert_eq!(
+                            satisfies(&kb, *k, lower),
+                            want,
+                            "key {k} bound {b:?} lower {lower} incl {inclusive}"
+                        );
                     }
                 }
             }

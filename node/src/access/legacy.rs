@@ -1,19 +1,24 @@
-//! Read-only consumer tokens for TAXII clients (platforms, partner tools).
+//! `DIR/http-tokens.json`: the TAXII consumer tokens of nodes before roles
+//! (issue 16), still honoured as `reader` tokens.
 //!
-//! Kept in `DIR/http-tokens.json` (mode 0600): a name, the SHA-256 of the
-//! token (the token itself is printed once by `jaring token create` and
-//! never stored), the most restricted TLP the holder may see and the kinds
-//! it may see. The node re-reads the file when it changes, so creating or
-//! revoking a token applies to the next request without a restart.
+//! The file (mode 0600) holds a name, the SHA-256 of the token, the most
+//! restricted TLP the holder may see and the kinds it may see. Tokens are
+//! no longer made here (`jaring token create` goes through the admin API
+//! into the store, audited), but a file an older `jaring` wrote keeps
+//! working: the node re-reads it when it changes, and `jaring token revoke`
+//! of one of its names removes it from the file (audited). [`create`] is
+//! kept for tools and tests that need such a file.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::SystemTime;
 
-use rand_core::{OsRng, RngCore};
+use getrandom::SysRng;
+use getrandom::rand_core::{Rng, UnwrapErr};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::access::{Role, Scope, TokenRecord};
 use crate::config::Config;
 use crate::model::{Kind, Tlp, UnixMillis};
 
@@ -23,7 +28,7 @@ pub const FILE: &str = "http-tokens.json";
 /// Prefix of every token, so leaked tokens are recognisable.
 pub const PREFIX: &str = "jrt_";
 
-/// One consumer token (without the secret).
+/// One consumer token of the file (without the secret).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConsumerToken {
     /// Who holds it.
@@ -43,6 +48,24 @@ impl ConsumerToken {
     /// Whether an indicator of this kind and TLP may be served to it.
     pub fn may_see(&self, kind: Kind, tlp: Tlp) -> bool {
         tlp <= self.max_tlp && (self.kinds.is_empty() || self.kinds.contains(&kind))
+    }
+
+    /// The token as a `reader` token record.
+    pub fn to_record(&self) -> TokenRecord {
+        TokenRecord {
+            name: self.name.clone(),
+            role: Role::Reader,
+            scope: Scope { max_tlp: self.max_tlp, kinds: self.kinds.clone(), categories: Vec::new() },
+            platform: None,
+            expires_at_ms: None,
+            allow_from: Vec::new(),
+            rate: None,
+            created_at_ms: self.created_at_ms,
+            created_by: FILE.into(),
+            revoked_at_ms: None,
+            revoked_by: None,
+            sha256: self.sha256.clone(),
+        }
     }
 }
 
@@ -82,7 +105,7 @@ pub enum TokenError {
     BadName(String),
 }
 
-/// Where a node keeps its consumer tokens.
+/// Where a node keeps its legacy consumer tokens.
 pub fn path(config: &Config) -> PathBuf {
     config.resolve(Path::new(FILE))
 }
@@ -107,13 +130,14 @@ fn write(path: &Path, file: &TokenFile) -> Result<(), TokenError> {
     crate::fsutil::write_atomic(path, &bytes, 0o600).map_err(|source| TokenError::Io { path: path.into(), source })
 }
 
-/// Creates a token; returns the secret (shown once) and its record.
+/// Adds a token to the file, as `jaring token create` did before roles;
+/// returns the secret (shown once) and its record.
 ///
 /// # Errors
 ///
 /// [`TokenError`].
 pub fn create(path: &Path, name: &str, max_tlp: Tlp, kinds: Vec<Kind>) -> Result<(String, ConsumerToken), TokenError> {
-    if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+    if crate::access::check_name(name).is_err() {
         return Err(TokenError::BadName(name.into()));
     }
     let mut file = read(path)?;
@@ -121,7 +145,7 @@ pub fn create(path: &Path, name: &str, max_tlp: Tlp, kinds: Vec<Kind>) -> Result
         return Err(TokenError::Exists(name.into()));
     }
     let mut secret = [0u8; 32];
-    OsRng.fill_bytes(&mut secret);
+    UnwrapErr(SysRng).fill_bytes(&mut secret);
     let token = format!("{PREFIX}{}", hex::encode(secret));
     let record = ConsumerToken {
         name: name.into(),
@@ -135,7 +159,7 @@ pub fn create(path: &Path, name: &str, max_tlp: Tlp, kinds: Vec<Kind>) -> Result
     Ok((token, record))
 }
 
-/// Every token.
+/// Every token of the file.
 ///
 /// # Errors
 ///
@@ -144,7 +168,8 @@ pub fn list(path: &Path) -> Result<Vec<ConsumerToken>, TokenError> {
     Ok(read(path)?.tokens)
 }
 
-/// Removes a token: its holder is refused from the next request on.
+/// Removes a token from the file: its holder is refused from the next
+/// request on.
 ///
 /// # Errors
 ///
@@ -160,34 +185,47 @@ pub fn revoke(path: &Path, name: &str) -> Result<ConsumerToken, TokenError> {
 /// Modification time and length of the token file when last read.
 type FileStamp = (SystemTime, u64);
 
-/// The node's view of the token file, re-read when it changes.
+/// The node's view of the file, re-read when it changes (its modification
+/// time or length differ from the last read).
 #[derive(Debug)]
-pub struct TokenStore {
+pub struct LegacyFile {
     path: PathBuf,
-    cache: Mutex<(Option<FileStamp>, Vec<ConsumerToken>)>,
+    cache: Mutex<(Option<FileStamp>, Vec<TokenRecord>)>,
 }
 
-impl TokenStore {
-    /// A store over `path`.
-    pub fn new(path: PathBuf) -> TokenStore {
-        TokenStore { path, cache: Mutex::new((None, Vec::new())) }
+impl LegacyFile {
+    /// A view of `path`.
+    pub fn new(path: PathBuf) -> LegacyFile {
+        LegacyFile { path, cache: Mutex::new((None, Vec::new())) }
     }
 
-    /// The token a presented secret names, if any.
-    pub fn check(&self, presented: &str) -> Option<ConsumerToken> {
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The tokens of the file now, as records (re-read if it changed;
+    /// `changed` says whether it did). An unreadable file holds no tokens
+    /// (and says so in the log).
+    pub fn records(&self) -> (Vec<TokenRecord>, bool) {
         let stamp = std::fs::metadata(&self.path).ok().and_then(|m| Some((m.modified().ok()?, m.len())));
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if cache.0 != stamp || stamp.is_none() {
+        let changed = cache.0 != stamp || stamp.is_none();
+        if changed {
             match read(&self.path) {
-                Ok(f) => *cache = (stamp, f.tokens),
+                Ok(f) => *cache = (stamp, f.tokens.iter().map(ConsumerToken::to_record).collect()),
                 Err(e) => {
-                    tracing::warn!(error = %e, "cannot read consumer tokens; refusing all");
+                    tracing::warn!(error = %e, "cannot read the legacy consumer tokens; refusing them all");
                     *cache = (None, Vec::new());
                 }
             }
         }
-        let h = hash(presented);
-        cache.1.iter().find(|t| bool::from(subtle::ConstantTimeEq::ct_eq(t.sha256.as_bytes(), h.as_bytes()))).cloned()
+        (cache.1.clone(), changed)
+    }
+
+    /// Forgets what was read, so the next call reads the file again.
+    pub fn invalidate(&self) {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).0 = None;
     }
 }
 
@@ -197,21 +235,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn create_check_revoke() {
+    fn create_read_revoke() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join(FILE);
-        let store = TokenStore::new(p.clone());
+        let file = LegacyFile::new(p.clone());
         let (secret, rec) = create(&p, "opencti", Tlp::Green, vec![Kind::Domain]).unwrap();
         assert!(secret.starts_with(PREFIX));
         assert!(!std::fs::read_to_string(&p).unwrap().contains(&secret), "the secret is never stored");
-        assert_eq!(store.check(&secret).map(|t| t.name), Some("opencti".into()));
-        assert!(store.check("jrt_wrong").is_none());
+        let (records, changed) = file.records();
+        assert!(changed);
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].role, Role::Reader);
+        assert_eq!(records[0].sha256, hash(&secret));
+        assert_eq!(records[0].scope.max_tlp, Tlp::Green);
         assert!(rec.may_see(Kind::Domain, Tlp::Clear) && !rec.may_see(Kind::Domain, Tlp::Amber));
-        assert!(!rec.may_see(Kind::Url, Tlp::Clear));
         assert!(matches!(create(&p, "opencti", Tlp::Red, vec![]), Err(TokenError::Exists(_))));
         revoke(&p, "opencti").unwrap();
         // Same second, maybe same length: the length changed, so it reloads.
-        assert!(store.check(&secret).is_none());
+        assert!(file.records().0.is_empty());
         assert!(matches!(revoke(&p, "opencti"), Err(TokenError::NotFound(_))));
     }
 }
