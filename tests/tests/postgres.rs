@@ -5,8 +5,10 @@
 //! Needs the test server: `.ci/postgres.sh run cargo test -p jaring-tests
 //! --test postgres` (`.ci/run` does it).
 
+use std::time::{Duration, Instant};
+
 use anyhow::Result;
-use jaring_tests::{TestNode, pg};
+use jaring_tests::{TestNode, assert_eventually, pg};
 use serde_json::Value;
 
 fn status(n: &TestNode) -> Result<Value> {
@@ -28,7 +30,169 @@ fn a_node_runs_on_postgres_and_keeps_everything_across_restarts() -> Result<()> 
     assert!(id.lookup_found("loker-satu-palsu.co.id")?, "the lookup index is rebuilt from the database");
     id.add_domain("loker-dua-palsu.co.id", "green")?;
     assert!(id.lookup_found("loker-dua-palsu.co.id")?);
+    // Importing a file again publishes nothing (the held versions are read
+    // back from the database).
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("three.csv");
+    std::fs::write(
+        &file,
+        "kind,value,categories,first_seen,last_seen\n\
+         domain,loker-a.co.id,job_scam,2026-01-01T00:00:00Z,2026-02-01T00:00:00Z\n\
+         domain,loker-b.co.id,job_scam,2026-01-01T00:00:00Z,2026-02-01T00:00:00Z\n\
+         domain,loker-c.co.id,job_scam,2026-01-01T00:00:00Z,2026-02-01T00:00:00Z\n",
+    )?;
+    let path = file.to_str().unwrap_or_default();
+    let first = id.cli_json(&["indicator", "import", path])?;
+    assert_eq!(first["stored"], 3, "{first}");
+    let again = id.cli_json(&["indicator", "import", path])?;
+    assert_eq!((again["stored"].as_u64(), again["unchanged"].as_u64()), (Some(0), Some(3)), "{again}");
     let verify = id.cli_json(&["audit", "verify"])?;
+    assert_eq!(verify["ok"], true, "{verify}");
+    Ok(())
+}
+
+fn role(n: &TestNode) -> String {
+    status(n).ok().and_then(|s| s["store_role"].as_str().map(str::to_string)).unwrap_or_default()
+}
+
+/// (indicators, head origin_seq) of this node's own origin.
+fn own(n: &TestNode) -> Result<(u64, u64)> {
+    let s = status(n)?;
+    let o = s["origins"].as_array().and_then(|a| a.iter().find(|o| o["origin"] == "ID").cloned());
+    Ok(o.map_or((0, 0), |o| (o["indicators"].as_u64().unwrap_or(0), o["head_seq"].as_u64().unwrap_or(0))))
+}
+
+/// `jaring indicator import` of `file` on the process `n`, running.
+fn spawn_import(n: &TestNode, file: &std::path::Path) -> Result<std::process::Child> {
+    Ok(std::process::Command::new(jaring_tests::bin("jaring"))
+        .arg("--node")
+        .arg(n.dir())
+        .args(["--json", "indicator", "import"])
+        .arg(file)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?)
+}
+
+fn report(out: &std::process::Output) -> Result<Value> {
+    let text = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!("import printed no report ({e}): {text} / {}", String::from_utf8_lossy(&out.stderr))
+    })
+}
+
+/// Two processes of one node on one database. Each round an import
+/// streams a CSV into the writer, which is SIGKILLed halfway; the standby
+/// must be the writer within 10 s, hold every row the import had
+/// acknowledged, and, when the file is imported again, store the rest
+/// exactly once (nothing applied twice: the origin's head moves by the
+/// file's rows exactly). The killed process comes back as the standby.
+/// `JARING_PG_KILLS` rounds (10, the issue's count, by default).
+#[test]
+fn the_standby_takes_over_when_the_writer_is_killed_during_an_import() -> Result<()> {
+    const ROWS: u64 = 6000;
+    let kills: u32 = std::env::var("JARING_PG_KILLS").ok().and_then(|v| v.parse().ok()).unwrap_or(10);
+    let mut a = TestNode::builder("ID").region("ID").init()?;
+    pg::use_postgres(&a, &pg::fresh_schema("failover"))?;
+    // A short lease, so ten takeovers fit in the test's time.
+    a.set_config("store", "lease_ms", "1000")?;
+    a.start()?;
+    let mut b = a.second_process()?;
+    b.start()?;
+    assert_eq!(role(&a), "writer");
+    assert_eq!(role(&b), "standby");
+    // A write sent to the standby is refused with the writer's address.
+    let refused = b.cli_output(&[
+        "indicator",
+        "add",
+        "--kind",
+        "domain",
+        "--value",
+        "ke-standby.co.id",
+        "--category",
+        "job_scam",
+    ])?;
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "the standby stored a write");
+    assert!(stderr.contains("not the writer"), "{stderr}");
+    let writer_admin = status(&b)?["writer_admin"].as_str().unwrap_or_default().to_string();
+    assert_eq!(writer_admin, format!("127.0.0.1:{}", a.admin_port), "the standby names the writer");
+
+    let dir = tempfile::tempdir()?;
+    let (mut writer, mut standby) = (a, b);
+    for round in 0..kills {
+        let file = dir.path().join(format!("round-{round}.csv"));
+        // Dates given: a row without them is new every time (first seen now).
+        let mut csv = String::from("kind,value,categories,first_seen,last_seen\n");
+        for i in 0..ROWS {
+            csv.push_str(&format!(
+                "domain,loker-r{round}-n{i}.co.id,job_scam,2026-01-01T00:00:00Z,2026-02-01T00:00:00Z\n"
+            ));
+        }
+        std::fs::write(&file, csv)?;
+        let (count_before, head_before) = own(&writer)?;
+
+        let import = spawn_import(&writer, &file)?;
+        // Kill the writer while the import streams: some rows stored, not all.
+        assert_eventually!(
+            Duration::from_secs(60),
+            own(&writer).map(|(_, h)| h >= head_before + ROWS / 10).unwrap_or(false),
+            "round {round}: the import did not start"
+        );
+        writer.kill9();
+        let killed_at = Instant::now();
+        let first = report(&import.wait_with_output()?)?;
+        let acked = first["stored"].as_u64().unwrap_or(0);
+        assert!(acked < ROWS, "round {round}: the import finished before the kill: {first}");
+
+        // The standby takes over within 10 s.
+        let deadline = killed_at + Duration::from_secs(10);
+        while role(&standby) != "writer" {
+            assert!(Instant::now() < deadline, "round {round}: no takeover within 10 s: {}", standby.log());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // Every acknowledged row is there.
+        let (count_now, head_now) = own(&standby)?;
+        assert!(
+            head_now >= head_before + acked,
+            "round {round}: acknowledged rows lost ({head_now} < {head_before} + {acked})"
+        );
+        assert!(count_now >= count_before + acked, "round {round}: acknowledged rows lost");
+
+        // Importing again stores the rest, once.
+        let again = standby.cli_json(&["indicator", "import", file.to_str().unwrap_or_default()])?;
+        assert_eq!(again["complete"], true, "{again}");
+        let stored = again["stored"].as_u64().unwrap_or(0);
+        assert_eq!(stored + again["unchanged"].as_u64().unwrap_or(0), ROWS, "{again}");
+        assert!(
+            again["unchanged"].as_u64().unwrap_or(0) >= acked,
+            "round {round}: acknowledged rows not held: first {first}, again {again}, before {:?}, now {:?}",
+            (count_before, head_before),
+            own(&standby)?
+        );
+        assert_eq!(
+            own(&standby)?,
+            (count_before + ROWS, head_before + ROWS),
+            "round {round}: a row applied twice or lost"
+        );
+        assert!(standby.lookup_found(&format!("loker-r{round}-n0.co.id"))?);
+        assert!(standby.lookup_found(&format!("loker-r{round}-n{}.co.id", ROWS - 1))?);
+
+        // The killed process comes back as the standby, and follows.
+        writer.start()?;
+        assert_eq!(role(&writer), "standby", "round {round}");
+        std::mem::swap(&mut writer, &mut standby);
+    }
+    // The standby serves what it loaded at start, and follows new commits.
+    assert!(standby.lookup_found(&format!("loker-r{}-n7.co.id", kills.saturating_sub(1)))?);
+    writer.add_domain("loker-terakhir.co.id", "green")?;
+    assert_eventually!(
+        Duration::from_secs(10),
+        standby.lookup_found("loker-terakhir.co.id").unwrap_or(false),
+        "the standby serves what the writer stored after it started"
+    );
+    let verify = writer.cli_json(&["audit", "verify"])?;
     assert_eq!(verify["ok"], true, "{verify}");
     Ok(())
 }

@@ -125,8 +125,10 @@ impl Ledger {
             let ledger = Ledger { tx, head: head_rx, tree_head, health, role, followed, _senders: Arc::new(senders) };
             return Ok((ledger, handle));
         };
-        // What readers need before the first commit is followed.
+        // What readers need before the first commit is followed: the
+        // origins lookups look for, the key ring, the review holds.
         let marks = shared.changes()?;
+        committed.lookup.set_origins(store.heads()?.iter().map(|(o, _)| o.as_str()));
         writer::load_keyring(&store, &committed)?;
         writer::load_hidden(&store, &committed)?;
         let acquired = shared.try_acquire(&me)?.is_some();
