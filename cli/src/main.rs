@@ -136,6 +136,8 @@ enum Command {
     /// Evidence packages: export one about a value, verify one offline.
     #[command(subcommand)]
     Evidence(cmd::evidence::EvidenceCmd),
+    /// Move a stopped node's embedded store into PostgreSQL, verified.
+    Migrate(cmd::migrate::MigrateArgs),
 }
 
 /// `jaring lookup X | head`: when whoever reads our output goes away, stop
@@ -211,6 +213,7 @@ fn main() -> ExitCode {
             Command::Takedown(c) => cmd::takedown::run(c, &target, &out).await,
             Command::Referral(c) => cmd::referral::run(c, &target, &out).await,
             Command::Evidence(c) => cmd::evidence::run(c, &target, &out).await,
+            Command::Migrate(a) => tokio::task::spawn_blocking(move || cmd::migrate::run(&a, &out)).await?,
         }
     });
     match result {

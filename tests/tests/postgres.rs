@@ -196,3 +196,50 @@ fn the_standby_takes_over_when_the_writer_is_killed_during_an_import() -> Result
     assert_eq!(verify["ok"], true, "{verify}");
     Ok(())
 }
+
+/// `jaring migrate` moves a stopped node's fjall store into PostgreSQL,
+/// verified; the node then runs on PostgreSQL with everything it held; a
+/// second migration into the same schema is refused.
+#[test]
+fn migrate_moves_an_embedded_store_into_postgres_verified() -> Result<()> {
+    let mut id = TestNode::builder("ID").region("ID").init()?;
+    id.start()?;
+    id.add_domain("loker-pindah-satu.co.id", "green")?;
+    id.add_domain("loker-pindah-dua.co.id", "amber")?;
+    let before = status(&id)?;
+    id.stop()?;
+    let schema = pg::fresh_schema("migrate");
+    let pw = pg::password_file();
+    let migrate = |schema: &str| {
+        std::process::Command::new(jaring_tests::bin("jaring"))
+            .args(["--json", "migrate", "--from"])
+            .arg(id.dir())
+            .args(["--to", &pg::url(), "--schema", schema, "--password-file"])
+            .arg(&pw)
+            .output()
+    };
+    let out = migrate(&schema)?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let report: Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(report["verified"], true, "{report}");
+    assert_eq!(report["log_head"], before["log_head"], "{report}");
+    assert!(stderr.contains("Log: ") && stderr.contains("verified"), "progress on stderr: {stderr}");
+    let again = migrate(&schema)?;
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already holds data"));
+
+    pg::use_postgres(&id, &schema)?;
+    id.start()?;
+    let after = status(&id)?;
+    assert_eq!(after["store_engine"], "postgres");
+    assert_eq!(after["log_head"], before["log_head"]);
+    assert_eq!(after["origins"], before["origins"]);
+    assert!(id.lookup_found("loker-pindah-satu.co.id")?);
+    assert!(id.lookup_found("loker-pindah-dua.co.id")?);
+    let verify = id.cli_json(&["audit", "verify"])?;
+    assert_eq!(verify["ok"], true, "{verify}");
+    id.add_domain("loker-pindah-tiga.co.id", "green")?;
+    assert!(id.lookup_found("loker-pindah-tiga.co.id")?);
+    Ok(())
+}

@@ -24,6 +24,7 @@ pub mod key;
 pub mod log;
 pub mod log_online;
 pub mod lookup;
+pub mod migrate;
 pub mod peer;
 pub mod referral;
 pub mod review;
