@@ -243,3 +243,53 @@ fn migrate_moves_an_embedded_store_into_postgres_verified() -> Result<()> {
     assert!(id.lookup_found("loker-pindah-tiga.co.id")?);
     Ok(())
 }
+
+/// A lookup process (`role = "reader"`) reading a streaming replica
+/// (pg_basebackup) serves an indicator the writer stored on the primary,
+/// says how far behind the replica is (status and metrics), and refuses
+/// writes naming the writer.
+#[test]
+fn a_lookup_process_on_a_streaming_replica_serves_a_new_indicator() -> Result<()> {
+    let replica = pg::Replica::start()?;
+    let mut writer = TestNode::builder("ID").region("ID").http().init()?;
+    pg::use_postgres(&writer, &pg::fresh_schema("replica"))?;
+    writer.start()?;
+    let mut reader = writer.second_process()?;
+    reader.set_config("store", "read_url", &format!("{:?}", replica.url()))?;
+    reader.set_config("store", "role", "\"reader\"")?;
+    reader.start()?;
+    assert_eq!(role(&reader), "reader");
+    assert_eq!(status(&reader)?["writer_admin"], format!("127.0.0.1:{}", writer.admin_port));
+
+    writer.add_domain("loker-replika.co.id", "green")?;
+    let stored = Instant::now();
+    assert_eventually!(
+        Duration::from_secs(10),
+        reader.lookup_found("loker-replika.co.id").unwrap_or(false),
+        "the lookup process on the replica does not serve the new indicator"
+    );
+    // The figure the issue asks for (within 1 s); measured, not asserted.
+    eprintln!("a lookup on the replica found the new indicator {:?} after the writer answered", stored.elapsed());
+
+    let s = status(&reader)?;
+    let lag = s["replica_lag_ms"].as_u64();
+    assert!(lag.is_some(), "the reader says how far behind its replica is: {s}");
+    let metrics = reader.metrics();
+    assert!(metrics.contains_key("jaring_store_replica_lag_seconds"), "{metrics:?}");
+    assert_eq!(metrics.get("jaring_store_writer").copied(), Some(0.0));
+    assert_eq!(writer.metric("jaring_store_writer"), 1.0);
+
+    let refused = reader.cli_output(&[
+        "indicator",
+        "add",
+        "--kind",
+        "domain",
+        "--value",
+        "ke-pembaca.co.id",
+        "--category",
+        "job_scam",
+    ])?;
+    assert!(!refused.status.success(), "the reader stored a write");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not the writer"));
+    Ok(())
+}
