@@ -289,7 +289,10 @@ impl Node {
         let mut heads = self.ledger.tree_head();
         loop {
             heads.borrow_and_update();
-            if let Err(e) = self.sign_checkpoint().await {
+            // A standby of a shared store has no tree until it takes over.
+            if self.role().is_writer()
+                && let Err(e) = self.sign_checkpoint().await
+            {
                 tracing::warn!(error = %e, "cannot sign a checkpoint");
             }
             let stop = tokio::select! {
@@ -303,7 +306,9 @@ impl Node {
                 };
             if stop {
                 // The last checkpoint covers everything committed.
-                if let Err(e) = self.sign_checkpoint().await {
+                if self.role().is_writer()
+                    && let Err(e) = self.sign_checkpoint().await
+                {
                     tracing::warn!(error = %e, "cannot sign the last checkpoint");
                 }
                 return;

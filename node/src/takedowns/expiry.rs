@@ -22,7 +22,17 @@ const RETRY: Duration = Duration::from_secs(5);
 /// Runs until `shutdown`.
 pub async fn run(node: Arc<Node>, mut shutdown: Shutdown) {
     let mut changed = node.takedown_changes();
+    let mut role = node.ledger().role();
     loop {
+        // Only the writer of a shared store expires cases (it alone
+        // commits); a standby waits until it takes over.
+        if !role.borrow_and_update().is_writer() {
+            tokio::select! {
+                r = role.changed() => if r.is_err() { break },
+                _ = shutdown.wait() => break,
+            }
+            continue;
+        }
         // What changed before this check is seen by it; a change after it
         // wakes the loop (this check's own expiries wake it once more).
         changed.borrow_and_update();
