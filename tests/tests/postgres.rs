@@ -1,6 +1,7 @@
 //! The node on PostgreSQL (issue 21): one process; a writer and a standby
 //! on one database, the writer SIGKILLed while a CSV import streams; a
-//! lookup process on a streaming replica.
+//! peer reconnecting to the new writer behind one endpoint; a lookup
+//! process on a streaming replica; `jaring migrate` from fjall.
 //!
 //! Needs the test server: `.ci/postgres.sh run cargo test -p jaring-tests
 //! --test postgres` (`.ci/run` does it).
@@ -294,4 +295,80 @@ fn a_lookup_process_on_a_streaming_replica_serves_a_new_indicator() -> Result<()
     assert!(!refused.status.success(), "the reader stored a write");
     assert!(String::from_utf8_lossy(&refused.stderr).contains("not the writer"));
     Ok(())
+}
+
+fn count_from(node: &TestNode, origin: &str) -> u64 {
+    let Ok(s) = status(node) else { return 0 };
+    s["origins"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|o| o["origin"] == origin)
+        .and_then(|o| o["indicators"].as_u64())
+        .unwrap_or(0)
+}
+
+/// A peer reaches the node through one federation endpoint (a proxy
+/// standing for a virtual IP). When the writer is killed and the endpoint
+/// moves to the standby, the new writer subscribes to the peer from the
+/// cursor in the database and catches up, and the peer reconnects and
+/// catches up with what the new writer publishes; nothing arrives twice.
+#[test]
+fn peers_reconnect_to_the_new_writer_and_catch_up() -> Result<()> {
+    let patience = Duration::from_secs(30);
+    let vip = jaring_tests::proxy::Proxy::start("127.0.0.1:9".parse()?)?;
+    let mut a = TestNode::builder("ID").region("ID").init()?;
+    pg::use_postgres(&a, &pg::fresh_schema("peers"))?;
+    a.set_config("store", "lease_ms", "1000")?;
+    a.set_config("federation", "endpoint", &format!("\"127.0.0.1:{}\"", vip.port))?;
+    a.start()?;
+    vip.retarget(format!("127.0.0.1:{}", a.fed_port).parse()?);
+    let mut b = a.second_process()?;
+    b.start()?;
+    assert_eq!(role(&b), "standby");
+    // The card peers get names the endpoint, not the process.
+    let card = a.identity();
+    a.cli(&["identity", "export", "--out", card.to_str().unwrap_or_default()])?;
+    let vn = TestNode::builder("VN").region("VN").federation_key_of(&a).start()?;
+    jaring_tests::link(&a, &vn, &["--share-max-tlp", "green"], &["--share-max-tlp", "green"])?;
+
+    a.add_domain("loker-sebelum.co.id", "green")?;
+    vn.add_domain("viec-lam-truoc.vn", "green")?;
+    assert_eventually!(patience, count_from(&vn, "ID") == 1, "the peer never got the writer's entry");
+    assert_eventually!(patience, count_from(&a, "VN") == 1, "the writer never got the peer's entry");
+
+    a.kill9();
+    vip.retarget(format!("127.0.0.1:{}", b.fed_port).parse()?);
+    assert_eventually!(Duration::from_secs(10), role(&b) == "writer", "no takeover within 10 s");
+
+    vn.add_domain("viec-lam-sau.vn", "green")?;
+    b.add_domain("loker-sesudah.co.id", "green")?;
+    assert_eventually!(patience, count_from(&b, "VN") == 2, "the new writer did not catch up with the peer");
+    assert_eventually!(
+        patience,
+        count_from(&vn, "ID") == 2,
+        "the peer did not catch up with the new writer: {}\n----\n{}",
+        tail(&vn.log()),
+        tail(&b.log())
+    );
+    assert!(vn.lookup_found("loker-sesudah.co.id")?);
+    assert!(b.lookup_found("viec-lam-sau.vn")?);
+    // Nothing twice: the peer holds exactly the node's chain.
+    let head = |n: &TestNode, origin: &str| -> Result<u64> {
+        Ok(status(n)?["origins"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|o| o["origin"] == origin)
+            .and_then(|o| o["head_seq"].as_u64())
+            .unwrap_or(0))
+    };
+    assert_eq!(head(&vn, "ID")?, head(&b, "ID")?);
+    assert_eq!(head(&b, "VN")?, head(&vn, "VN")?);
+    Ok(())
+}
+
+fn tail(log: &str) -> String {
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(25)..].join("\n")
 }
