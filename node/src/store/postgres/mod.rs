@@ -699,6 +699,33 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_database_at_version_one_is_upgraded_and_keeps_its_data() {
+        let o = test_options("upgrade");
+        let e = writer(&o);
+        let s = Store::new(Arc::new(e));
+        let mut b = Batch::default();
+        b.put(Keyspace::Meta, b"count/kept".to_vec(), 7u64.to_be_bytes().to_vec());
+        s.commit(b).unwrap();
+        // What a node of schema version 1 left: no tables of version 2.
+        let Some(shared) = s.shared() else { panic!("not shared") };
+        shared.release().unwrap();
+        drop(s);
+        let old = PostgresEngine::open(&o).unwrap();
+        sql(&old, "DROP TABLE reach, stix_ids, warninglists, tokens, tlog_tiles, witness, takedown_cases");
+        sql(&old, "DELETE FROM schema_version WHERE version = 2");
+        drop(old);
+        let e = writer(&o);
+        let versions = sql(&e, "SELECT version FROM schema_version ORDER BY version");
+        assert_eq!(versions.iter().map(|r| r.get::<_, i32>(0)).collect::<Vec<_>>(), vec![1, 2]);
+        let s = Store::new(Arc::new(e));
+        assert_eq!(s.get(Keyspace::Meta, b"count/kept").unwrap(), Some(7u64.to_be_bytes().to_vec()));
+        let mut b = Batch::default();
+        b.put(Keyspace::Tokens, b"crawler".to_vec(), b"{\"role\":\"submitter\"}".to_vec());
+        s.commit(b).unwrap();
+        assert_eq!(s.get(Keyspace::Tokens, b"crawler").unwrap(), Some(b"{\"role\":\"submitter\"}".to_vec()));
+    }
+
+    #[test]
     fn postgres_meets_the_engine_contract() {
         // One schema per directory the contract opens (it reopens one).
         let schemas = Mutex::new(HashMap::<PathBuf, PgOptions>::new());
