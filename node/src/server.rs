@@ -135,6 +135,10 @@ pub async fn run_with_reload(
     let picked_federation_port = bound.pin(&mut config);
     let listen_file = config.resolve(std::path::Path::new(LISTEN_FILE));
     let admin_config = config.admin.clone();
+    // libphonenumber's metadata (about half a second of CPU) loads beside
+    // the store's opening, not when the first phone number arrives and
+    // holds up that peer's ingest.
+    drop(tokio::task::spawn_blocking(crate::normalize::warm_up));
     let (node, ledger_thread) =
         tokio::task::spawn_blocking(move || Node::open(config)).await.map_err(|e| RunError::Serve(e.to_string()))??;
     if picked_federation_port {

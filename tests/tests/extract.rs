@@ -5,7 +5,8 @@
 //!   or from standard input, with flags for built-in allowlists.
 //! - Through a node (`--node DIR`), each candidate says whether it is
 //!   already listed and by whom, including values another country
-//!   published; the node's own allowlists flag candidates too.
+//!   published; the node's own allowlists (admin entries and imported
+//!   MISP warninglists) flag candidates too.
 //! - `--submit` publishes every candidate through the normal submission
 //!   path, with one result per candidate (allowlisted values refused).
 //! - `POST /api/v1/extract` with a crawler's `submitter` token answers the
@@ -159,6 +160,16 @@ fn through_nodes_listed_by_whom_then_submitted() -> Result<()> {
     let v = id.cli_json(&["extract", path])?;
     let list = candidates(&v);
     assert_eq!(find(&list, "phone")?["listed"]["by"], serde_json::json!(["ID", "VN"]));
+
+    // Imported warninglists flag candidates too (the node's lists, not a copy).
+    let lists = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/warninglists");
+    id.cli(&["allowlist", "import-misp", lists.to_str().context("path")?])?;
+    let mut f = tempfile::NamedTempFile::new()?;
+    f.write_all(b"Ditipu? Lapor ke pengaduan@kominfo.go.id sekarang juga")?;
+    let v = id.cli_json(&["extract", f.path().to_str().context("path")?])?;
+    let hotline = find(&candidates(&v), "email")?.clone();
+    assert_eq!(hotline["value"], "pengaduan@kominfo.go.id");
+    assert_eq!(hotline["notes"], json!(["allowlist: misp-hotlines"]), "{hotline}");
 
     // Submitting needs a node.
     let out = Command::new(bin("jaring")).args(["extract", path, "--submit", "--category", "job_scam"]).output()?;

@@ -13,7 +13,6 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
-use jaring_node::allowlist::AllowEntry;
 use jaring_node::extract::{Candidate, ExtractOptions, Listing, StreamExtractor};
 use jaring_node::model::{Category, Distribution, Kind, Tlp};
 use jaring_node::submission::NewIndicator;
@@ -106,6 +105,43 @@ struct NodeSession {
     client: Client,
 }
 
+/// Calls in flight at once when asking the node's allowlists.
+const CHECKS_IN_FLIGHT: usize = 16;
+
+impl NodeSession {
+    /// Adds `allowlist: LIST` to each candidate the node's allowlists hold
+    /// (the list a submission would be stopped by).
+    async fn flag(&mut self, batch: &mut [Candidate]) -> Result<()> {
+        let mut lists: Vec<Option<String>> = vec![None; batch.len()];
+        let mut calls = tokio::task::JoinSet::new();
+        for (i, c) in batch.iter().enumerate() {
+            if calls.len() >= CHECKS_IN_FLIGHT
+                && let Some(done) = calls.join_next().await
+            {
+                let (at, list) = done.context("an allowlist check")??;
+                lists[at] = list;
+            }
+            let mut client = self.client.clone();
+            let req = pb::AllowlistCheckRequest { value: c.value.clone(), kind: c.kind.to_wire() };
+            calls.spawn(async move {
+                let resp = client.allowlist_check(req).await.map_err(status_error)?.into_inner();
+                let list = resp.results.into_iter().find_map(|r| r.matches.into_iter().next()).map(|m| m.list);
+                Ok::<_, anyhow::Error>((i, list))
+            });
+        }
+        while let Some(done) = calls.join_next().await {
+            let (at, list) = done.context("an allowlist check")??;
+            lists[at] = list;
+        }
+        for (c, list) in batch.iter_mut().zip(lists) {
+            if let Some(list) = list {
+                c.notes.push(format!("allowlist: {list}"));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Runs `jaring extract`.
 ///
 /// # Errors
@@ -125,21 +161,17 @@ pub async fn run(a: ExtractArgs, target: &Target, out: &Output) -> Result<()> {
     };
     let options = ExtractOptions::new(region.as_deref()).map_err(|e| anyhow!("--region: {e}"))?;
 
+    // Through a node, the node's own lists flag the candidates (built-in,
+    // admin and imported warninglists: `NodeSession::flag`); offline, the
+    // built-in ones.
     let mut session = None;
     let index = if wants_node {
-        let mut client = target.connect().await?;
-        let resp = client
-            .allowlist_list(pb::AllowlistListRequest { list: String::new(), include_builtin: true })
-            .await
-            .map_err(status_error)?
-            .into_inner();
-        let entries = resp.entries.into_iter().map(FromPb::from_pb).collect::<Result<Vec<AllowEntry>, _>>()?;
-        session = Some(NodeSession { client });
-        jaring_node::warninglist::builtin::index_with(&entries)
+        session = Some(NodeSession { client: target.connect().await? });
+        None
     } else {
-        jaring_node::warninglist::builtin::index()
+        Some(jaring_node::warninglist::builtin::index())
     };
-    let flag = |k: Kind, v: &str| index.check(k, v).map(|hit| hit.list.to_owned());
+    let flag = |k: Kind, v: &str| index.as_ref().and_then(|i| i.check(k, v)).map(|hit| hit.list.to_owned());
 
     let mut input: Box<dyn Read> = match a.file.as_deref() {
         None => Box::new(std::io::stdin().lock()),
@@ -224,6 +256,7 @@ impl Printer {
         }
         let mut submitted: Vec<Option<Submitted>> = batch.iter().map(|_| None).collect();
         if let Some(s) = session {
+            s.flag(&mut batch).await?;
             let queries =
                 batch.iter().map(|c| pb::LookupQuery { value: c.value.clone(), kind: c.kind.to_wire() }).collect();
             let resp = s

@@ -315,6 +315,10 @@ pub const MAX_SHORT_FIELD: usize = 256;
 /// Longest note, in bytes.
 pub const MAX_NOTE: usize = 4096;
 
+/// The longest time a takedown request may give a platform (a year past
+/// its `observed_at_ms`): what a sender allows and a receiver checks.
+pub const MAX_DUE_MS: i64 = 366 * 86_400_000;
+
 /// What a feedback event reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(into = "String", try_from = "String")]
@@ -509,6 +513,11 @@ impl Feedback {
             && (self.feedback_type != FeedbackType::TakedownRequested || due <= 0)
         {
             return err("due_at_ms", "is a positive time, on takedown_requested only");
+        }
+        if let Some(due) = self.due_at_ms
+            && due.saturating_sub(self.observed_at_ms) > MAX_DUE_MS
+        {
+            return err("due_at_ms", "is more than a year after the request");
         }
         if self.case_ref.is_some() && self.feedback_type != FeedbackType::Referred {
             return err("case_ref", "is allowed on referred only");

@@ -423,6 +423,10 @@ mod tests {
         assert_eq!(f.validate().unwrap_err().field, "due_at_ms", "a due time belongs on a request");
         f.feedback_type = FeedbackType::TakedownRequested;
         assert!(f.validate().is_ok());
+        f.due_at_ms = Some(f.observed_at_ms + crate::envelope::MAX_DUE_MS + 1);
+        assert_eq!(f.validate().unwrap_err().field, "due_at_ms", "a receiver refuses a due time years ahead");
+        f.due_at_ms = Some(f.observed_at_ms + crate::envelope::MAX_DUE_MS);
+        assert!(f.validate().is_ok());
         f.case_seq = Some(3);
         assert_eq!(f.validate().unwrap_err().field, "case_seq", "a request names no case: it opens one");
         f.due_at_ms = None;

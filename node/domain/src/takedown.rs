@@ -54,8 +54,7 @@ pub const MAX_PLATFORM: usize = 64;
 /// One day in milliseconds.
 pub const DAY_MS: i64 = 86_400_000;
 
-/// The longest due time a request may ask for (a year).
-pub const MAX_DUE_MS: i64 = 366 * DAY_MS;
+pub use crate::envelope::MAX_DUE_MS;
 
 /// The service-level windows, in days.
 pub const WINDOWS_DAYS: [u32; 3] = [7, 30, 90];
@@ -432,8 +431,11 @@ impl Due {
         match self {
             Due::Default => within(default_ms),
             Due::In(ms) => within(ms),
-            Due::At(t) if t > 0 => Ok(t),
-            Due::At(_) => Err(InvalidField::new("due", "must be a time after 1970")),
+            Due::At(t) if t <= 0 => Err(InvalidField::new("due", "must be a time after 1970")),
+            Due::At(t) if t.saturating_sub(now) > MAX_DUE_MS => {
+                Err(InvalidField::new("due", format!("must be at most {} days ahead", MAX_DUE_MS / DAY_MS)))
+            }
+            Due::At(t) => Ok(t),
         }
     }
 }
@@ -859,6 +861,7 @@ mod tests {
         assert_eq!(Due::In(-1).resolve(T0, 0).unwrap_err().field, "due");
         assert_eq!(Due::In(MAX_DUE_MS + 1).resolve(T0, 0).unwrap_err().field, "due");
         assert_eq!(Due::At(0).resolve(T0, 0).unwrap_err().field, "due");
+        assert_eq!(Due::At(T0 + MAX_DUE_MS + 1).resolve(T0, 0).unwrap_err().field, "due", "at most a year ahead");
         assert_eq!(Outcome::Actioned("  ".into()).checked().unwrap_err().field, "action_taken");
         assert_eq!(Outcome::Refused(String::new()).checked().unwrap_err().field, "reason");
         assert_eq!(Outcome::Refused(" no ".into()).checked(), Ok(Outcome::Refused("no".into())));

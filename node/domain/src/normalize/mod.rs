@@ -336,6 +336,15 @@ impl NormalizeError {
     }
 }
 
+/// Loads what normalization loads on first use (libphonenumber's
+/// metadata: about half a second of CPU), so that the first phone number a node
+/// reads (a peer's indicator, a lookup) does not wait for it. A node calls
+/// it once at start, off its async threads.
+pub fn warm_up() {
+    let _ = phone::to_e164("+6281234567890", Some("ID"));
+    let _ = phone::to_e164("0812-3456-7890", Some("ID"));
+}
+
 /// Canonical form of `raw` as a value of `kind`.
 ///
 /// # Errors
