@@ -180,7 +180,7 @@ pub async fn page(State(c): State<Arc<Console>>, req: Req) -> Result<Response, F
                     p.small.muted { (Msg::CategoriesSample.text(lang)) " (" (CATEGORY_WINDOW) ")" }
                     (counts_table(lang, Msg::Category, &home.categories.iter().map(|(k, n)| (k.to_string(), *n)).collect::<Vec<_>>()))
                 }
-                section.panel {
+                section.panel.wide {
                     h2 { (Msg::Arrivals7d.text(lang)) }
                     (layout::bar_chart(Msg::ArrivalsChart.text(lang), &home.arrivals))
                 }
