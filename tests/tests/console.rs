@@ -385,6 +385,17 @@ async fn an_analyst_works_the_console_in_a_real_browser() -> Result<()> {
         assert_eq!(page.header(name), Some(value), "{name}");
     }
     let csrf = csrf_of(&page.text()).context("a form on the page")?;
+    // Values are escaped wherever they are shown.
+    let hostile = get_as(&id, "/console/lookup?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E", &as_analyst)?;
+    assert_eq!(hostile.status, 200);
+    assert!(!hostile.text().contains("<script>alert"), "{}", hostile.text());
+    assert!(hostile.text().contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    // The language: Accept-Language, then the switch, remembered in a cookie.
+    let vi = https::request(&id, "GET", "/console/login", &[("Accept-Language", "vi-VN,vi;q=0.9,en;q=0.5")], &[])?;
+    assert!(vi.text().contains("Đăng nhập") && vi.text().contains(r#"<html lang="vi">"#));
+    let switched = get_as(&id, "/console/lookup?lang=id", &as_analyst)?;
+    assert!(switched.text().contains("Pencarian"));
+    assert_eq!(set_cookie(&switched, "jaring_lang").as_deref(), Some("id"));
     let no_csrf = form_post(
         &id,
         "/console/lookup/takedown",

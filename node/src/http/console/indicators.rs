@@ -3,8 +3,8 @@
 //! in force, minimum score) and paged by log position
 //! (`list_indicators`); `/console/indicators/{seq}`: one log entry with its
 //! signature (key id, verified against the node's key ring) and the
-//! versions of the indicator found walking back its origin's log
-//! ([`MAX_WALK`] entries at most) (`get_indicator`).
+//! versions of the indicator found walking back its origin's log down to
+//! version 1 ([`MAX_WALK`] entries at most) (`get_indicator`).
 
 use std::sync::Arc;
 
@@ -183,12 +183,21 @@ fn history(node: &Node, seq: u64, scope: &Scope) -> Result<Option<(Version, Vec<
     let mut out = Vec::new();
     let mut s = top;
     while s >= 1 && top - s < MAX_WALK {
+        // Only the indicator's own versions are decoded further and
+        // verified; the others are skipped at their id.
         if let Some(oe) = node.store().origin_entry(&r.origin, s)?
+            && let Some(e) = node.store().log_entry(oe.local_seq)?
+            && let Entry::Indicator(ind) = &e.body.entry
+            && ind.id == r.id
+            && scope.may_see(ind.kind, ind.tlp, &ind.categories)
             && let Some(v) = version(node, oe.local_seq)?
-            && v.record.id == r.id
-            && scope.may_see(v.record.kind, v.record.tlp, &v.record.categories)
         {
+            let first = v.record.version <= 1;
             out.push(v);
+            if first {
+                // Versions count from 1: nothing older to find.
+                break;
+            }
         }
         s -= 1;
     }

@@ -169,7 +169,7 @@ pub fn page(req: &super::Req, user: &User, current: Nav, content: Markup) -> Mar
                             button type="submit" { (Msg::LogOut.text(lang)) }
                         }
                     }
-                    (switch(lang, &req.path, &req.query))
+                    @if req.get { (switch(lang, &req.path, &req.query)) } @else { (switch(lang, current.path(), &[])) }
                 }
                 main #main tabindex="-1" {
                     h1 { (current.title().text(lang)) }
@@ -206,7 +206,7 @@ pub fn login_page(req: &super::Req, content: Markup) -> Markup {
         html lang=(lang.tag()) {
             (head(lang, Msg::LogIn.text(lang)))
             body.bare {
-                header.top { (switch(lang, &req.path, &req.query)) }
+                header.top { (switch(lang, "/console/login", &[])) }
                 main #main {
                     p.brand { (Msg::Console.text(lang)) }
                     h1 { (Msg::LogIn.text(lang)) }

@@ -10,9 +10,9 @@
 //! stylesheet, the small script that shows times in the viewer's time zone,
 //! and a vendored htmx (2.0, BSD-0 licence, in `assets/`) are compiled in
 //! and served from `/console/assets/` with a year-long cache (their URLs
-//! carry a hash of their content). htmx only makes the lookup box and the
-//! review decisions update in place: every page and form is a plain link
-//! or form that works with scripts off.
+//! carry a hash of their content). htmx only makes the lookup box update
+//! its result in place: every page and form is a plain link or form that
+//! works with scripts off.
 //!
 //! Pages, one file each: [`home`], [`lookup`], [`indicators`], [`submit`],
 //! [`review`], [`takedowns`], [`federation`], [`audit`]; [`login`] for the
@@ -130,11 +130,7 @@ impl Console {
 
     /// Takes one login attempt from `from`'s bucket.
     fn login_allowed(&self, from: IpAddr) -> bool {
-        let mut logins = self.logins.lock().unwrap_or_else(|p| p.into_inner());
-        if logins.len() >= MAX_LOGIN_CLIENTS && !logins.contains_key(&from) {
-            logins.clear();
-        }
-        logins.entry(from).or_insert_with(|| TokenBucket::new(LOGIN_RATE)).take(1, Instant::now()).is_ok()
+        login_allowed(&self.logins, from, Instant::now())
     }
 
     /// The logged-in user of a request, authorized for `operation` (one
@@ -186,6 +182,16 @@ impl Console {
         }
         r
     }
+}
+
+/// Takes one login attempt from `from`'s bucket at `now` (the table is
+/// emptied when it tracks [`MAX_LOGIN_CLIENTS`] addresses).
+fn login_allowed(logins: &Mutex<HashMap<IpAddr, TokenBucket>>, from: IpAddr, now: Instant) -> bool {
+    let mut logins = logins.lock().unwrap_or_else(|p| p.into_inner());
+    if logins.len() >= MAX_LOGIN_CLIENTS && !logins.contains_key(&from) {
+        logins.clear();
+    }
+    logins.entry(from).or_insert_with(|| TokenBucket::new(LOGIN_RATE)).take(1, now).is_ok()
 }
 
 /// A logged-in user: the session and the token's authorization.
@@ -296,6 +302,9 @@ pub struct Req {
     pub query: Vec<(String, String)>,
     /// The path.
     pub path: String,
+    /// Whether the request is a GET or HEAD (a page the language switch may
+    /// link to again).
+    pub get: bool,
 }
 
 impl Req {
@@ -310,7 +319,7 @@ impl Req {
         let lang = Lang::choose(switch, cookie(LANG_COOKIE), accept);
         let switched = switch.and_then(Lang::of_tag);
         let session_id = cookie(session::COOKIE).map(str::to_string);
-        Req { from, lang, switched, session_id, cookies: cookies.clone(), query, path: path.to_string() }
+        Req { from, lang, switched, session_id, cookies: cookies.clone(), query, path: path.to_string(), get: true }
     }
 
     /// A query parameter (empty ones are absent).
@@ -342,7 +351,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Req {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Req, Self::Rejection> {
         let from = parts.extensions.get::<ClientAddr>().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.0.ip());
-        Ok(Req::of(&parts.headers, from, parts.uri.query(), parts.uri.path()))
+        let mut req = Req::of(&parts.headers, from, parts.uri.query(), parts.uri.path());
+        req.get = parts.method == axum::http::Method::GET || parts.method == axum::http::Method::HEAD;
+        Ok(req)
     }
 }
 
@@ -516,6 +527,22 @@ mod tests {
         assert_eq!(f.text("note").as_deref(), Some("a b"));
         assert_eq!(f.text("none"), None);
         assert!(Form::parse(&vec![b'a'; MAX_FORM + 1]).is_none());
+    }
+
+    #[test]
+    fn login_attempts_are_limited_per_client_address() {
+        let logins = Mutex::new(HashMap::new());
+        // After the buckets' own creation time (they start full then).
+        let t0 = Instant::now() + std::time::Duration::from_secs(5);
+        let a = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+        let b = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
+        for i in 0..LOGIN_RATE.burst {
+            assert!(login_allowed(&logins, a, t0), "attempt {i}");
+        }
+        assert!(!login_allowed(&logins, a, t0), "the burst is spent");
+        assert!(login_allowed(&logins, b, t0), "another address has its own bucket");
+        assert!(login_allowed(&logins, a, t0 + std::time::Duration::from_secs(1)), "one more a second");
+        assert!(!login_allowed(&logins, a, t0 + std::time::Duration::from_secs(1)));
     }
 
     #[test]
