@@ -277,10 +277,15 @@ async fn an_analyst_works_the_console_in_a_real_browser() -> Result<()> {
 
         // Lookup: the national form, both countries side by side (htmx swap).
         c.goto(&format!("{root}/console/lookup")).await?;
+        // A mark on the page survives only an in-place update.
+        c.execute("window.jaringMark = 1; return null;", vec![]).await?;
         c.find(Locator::Css("#q")).await?.send_keys(PHONE_NATIONAL).await?;
         c.find(Locator::Css("form.lookup-box button")).await?.click().await?;
         c.wait().at_most(PATIENCE).for_element(Locator::Css("table.assertions")).await?;
         assert_eq!(origins_shown(&c).await?, ["ID", "VN"]);
+        let mark = c.execute("return window.jaringMark === 1;", vec![]).await?;
+        assert_eq!(mark, json!(true), "with scripts on, htmx swapped the result in place");
+        assert!(c.current_url().await?.as_str().contains("q=0812"), "and pushed the lookup's URL");
         let text = body_text(&c).await?;
         assert!(text.contains("trafficking_recruitment") && text.contains("job_scam"), "{text}");
         assert!(text.contains("TLP:GREEN"), "{text}");
