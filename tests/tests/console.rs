@@ -356,6 +356,8 @@ async fn an_analyst_works_the_console_in_a_real_browser() -> Result<()> {
         let admin = std::fs::read_to_string(id.dir().join("admin.token"))?.trim().to_string();
         login(&c, &id, &admin).await?;
         c.goto(&format!("{root}/console/audit")).await?;
+        c.find(Locator::Css("#verify")).await?.click().await?;
+        c.wait().at_most(PATIENCE).for_element(Locator::Css("#chain")).await?;
         let audit = body_text(&c).await?;
         assert!(audit.contains("The audit chain verifies"), "{audit}");
         assert!(audit.contains("console.login"), "logins are audited: {audit}");

@@ -8,7 +8,7 @@
 //!
 //! Pages: home, a lookup of a stored value, the indicator list (unfiltered
 //! and filtered on a score), one indicator's detail, submit, review,
-//! takedowns, federation, audit.
+//! takedowns, federation, audit (and its chain verified).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -183,6 +183,7 @@ pub async fn run(base: &Path, store: u64) -> Result<Value> {
         ("takedowns", "/console/takedowns".into()),
         ("federation", "/console/federation".into()),
         ("audit", "/console/audit".into()),
+        ("audit_verify", "/console/audit?verify=1".into()),
     ];
     let mut all = Vec::new();
     let mut per_page = serde_json::Map::new();

@@ -1,6 +1,7 @@
 //! `/console/audit` (auditors, admins: `list_audit` and `verify_audit`):
-//! the newest audit entries, filtered by category, peer and time, and the
-//! result of verifying the whole hash chain.
+//! the newest audit entries, filtered by category, peer and time, and (on
+//! asking: `?verify=1`, it reads the whole log) the result of verifying the
+//! hash chain.
 
 use std::sync::Arc;
 
@@ -53,20 +54,29 @@ pub async fn page(State(c): State<Arc<Console>>, req: Req) -> Result<Response, F
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok().and_then(|d| i64::try_from(d.as_millis()).ok()));
     let filter = AuditFilter { since_ms: since, peer: peer.clone(), category: category.map(|(_, c)| c), limit: PAGE };
     let node = c.node().clone();
-    let (entries, chain): (Vec<AuditEntry>, Chain) = blocking(&req, move || {
+    let verify = req.param("verify") == Some("1");
+    let (entries, chain): (Vec<AuditEntry>, Option<Chain>) = blocking(&req, move || {
         let entries = audit_store::list(node.store(), &filter)?;
-        let chain = match audit_store::verify(node.store()) {
-            Ok(n) => Chain::Ok(n),
-            Err(AuditVerifyError::Broken(b)) => Chain::Broken(b.seq(), b.to_string()),
-            Err(AuditVerifyError::Store(e)) => return Err(e),
+        let chain = if verify {
+            Some(match audit_store::verify(node.store()) {
+                Ok(n) => Chain::Ok(n),
+                Err(AuditVerifyError::Broken(b)) => Chain::Broken(b.seq(), b.to_string()),
+                Err(AuditVerifyError::Store(e)) => return Err(e),
+            })
+        } else {
+            None
         };
         Ok::<_, StoreError>((entries, chain))
     })
     .await?;
     let content = html! {
         @match &chain {
-            Chain::Ok(n) => p.notice.ok #chain role="status" { (Msg::ChainVerified.text(lang)) " (" (n) " " (Msg::EntriesChecked.text(lang)) ")." },
-            Chain::Broken(seq, why) => p.notice.bad #chain role="alert" { (Msg::ChainBroken.text(lang)) " " (seq) ": " (why) },
+            Some(Chain::Ok(n)) => p.notice.ok #chain role="status" { (Msg::ChainVerified.text(lang)) " (" (n) " " (Msg::EntriesChecked.text(lang)) ")." },
+            Some(Chain::Broken(seq, why)) => p.notice.bad #chain role="alert" { (Msg::ChainBroken.text(lang)) " " (seq) ": " (why) },
+            None => form.row method="get" action="/console/audit" {
+                input type="hidden" name="verify" value="1";
+                button #verify type="submit" { (Msg::VerifyChain.text(lang)) }
+            },
         }
         form.row method="get" action="/console/audit" {
             div.field {

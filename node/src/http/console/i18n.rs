@@ -410,6 +410,8 @@ catalogue! {
     Inbound => ["What we take without review", "Yang kami terima tanpa tinjauan", "Những gì chúng ta nhận không cần xem xét"],
     /// Federation.
     Rejections24h => ["Rejections, last 24 h", "Penolakan, 24 jam terakhir", "Từ chối, 24 giờ qua"],
+    /// Audit: button.
+    VerifyChain => ["Verify the chain", "Verifikasi rantai", "Xác minh chuỗi"],
     /// Audit.
     ChainVerified => ["The audit chain verifies", "Rantai audit terverifikasi", "Chuỗi kiểm toán hợp lệ"],
     /// Audit.
