@@ -8,7 +8,8 @@
 //!
 //! Scenarios: `machine`, `publish`, `ingest`, `lookup`, `propagation`,
 //! `catchup`, `flood` (see `bench_flood`), `allowlist` (see
-//! `bench_allowlist`), `api` (see `bench_api`), `log` (see `bench_tlog`).
+//! `bench_allowlist`), `api` (see `bench_api`), `log` (see `bench_tlog`),
+//! `console` (see `bench_console`).
 //! `--json` prints one object with a key per scenario.
 
 use std::ops::Range;
@@ -33,7 +34,7 @@ use crate::output::Output;
 /// Benchmark a node on this machine.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  jaring bench\n  jaring bench ingest --indicators 1000000 --json\n  jaring bench lookup --lookup-store 1000000\n  jaring bench log --publish 100000 --indicators 200000"
+    after_help = "Examples:\n  jaring bench\n  jaring bench ingest --indicators 1000000 --json\n  jaring bench lookup --lookup-store 1000000\n  jaring bench log --publish 100000 --indicators 200000\n  jaring bench console --lookup-store 1000000"
 )]
 pub struct BenchArgs {
     /// Run only these scenarios (default: all).
@@ -95,6 +96,8 @@ pub enum Scenario {
     Api,
     /// Publish and ingest rates with the transparency-log tree on and off.
     Log,
+    /// The console's pages: render time p50/p99 per page on a store of `--lookup-store` (see `bench_console`).
+    Console,
 }
 
 /// Runs the benchmark.
@@ -186,6 +189,11 @@ pub async fn run(a: BenchArgs, out: &Output) -> Result<()> {
         let r = super::bench_tlog::run(&base.join("log"), a.publish, a.indicators, a.engine).await?;
         show(out, "log", &r);
         report.insert("log".into(), r);
+    }
+    if want(Scenario::Console) {
+        let r = super::bench_console::run(&base.join("console"), a.lookup_store).await?;
+        show(out, "console", &r);
+        report.insert("console".into(), r);
     }
     if out.json {
         out.json(&Value::Object(report));

@@ -5,7 +5,10 @@
 //! - batch submit over HTTP (`POST /api/v1/indicators`, 1,000 per call)
 //!   against the gRPC stream submit, same count, same concurrency (ratio);
 //! - `POST /api/v1/lookup` with 1,000 values per call and `summary` on a
-//!   store of `--lookup-store` indicators (values/s);
+//!   store of `--lookup-store` indicators (values/s): every value listed
+//!   (each a first read from the store), and a platform's mix, one value
+//!   in ten listed (a platform checks every link in every post; few are
+//!   scams);
 //! - single `GET /api/v1/lookup?value=` at 32 concurrent connections against
 //!   `GET /healthz` on the same listener at 32 concurrent (ratio, p99),
 //!   taking turns so the node's background work weighs on both alike.
@@ -261,6 +264,21 @@ pub async fn run(base: &Path, store: u64, lookups: u64, submits: u64) -> Result<
     })
     .await?;
 
+    // A platform's mix: one listed value in ten.
+    let mixed = timed(&ep, BATCH_CALLERS, calls, PER_CALL, move |c| {
+        let queries: Vec<Value> = (0..PER_CALL)
+            .map(|j| {
+                let i = c * PER_CALL + j;
+                let (value, kind) =
+                    if i % 10 == 0 { value_of((i * 7919) % store, "lookup") } else { value_of(i, "unlisted") };
+                json!({"value": value, "kind": kind})
+            })
+            .collect();
+        let body = json!({"queries": queries, "summary": true}).to_string().into_bytes();
+        ("POST", "/api/v1/lookup".to_string(), Some(body))
+    })
+    .await?;
+
     // Single lookups against /healthz, taking turns.
     let singles = (lookups / 10).max(4000);
     let per_round = singles / ROUNDS;
@@ -283,6 +301,8 @@ pub async fn run(base: &Path, store: u64, lookups: u64, submits: u64) -> Result<
         "store_indicators": store,
         "http_batch_lookup_summary_values_per_s": batch.rate(),
         "http_batch_lookup_values_per_call": PER_CALL,
+        "http_batch_lookup_mixed_values_per_s": mixed.rate(),
+        "http_batch_lookup_mixed_listed_share": 0.1,
         "http_single_lookups_per_s": single_rate,
         "http_single_lookup_p50_ms": single_p50,
         "http_single_lookup_p99_ms": single_p99,

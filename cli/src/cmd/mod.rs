@@ -6,6 +6,7 @@ pub mod audit;
 pub mod bench;
 pub mod bench_allowlist;
 pub mod bench_api;
+pub mod bench_console;
 pub mod bench_extract;
 pub mod bench_flood;
 pub mod bench_tlog;

@@ -300,7 +300,14 @@ impl Credentials {
 
     /// The token a secret is, if any (revoked and expired ones too).
     pub fn find(&self, secret: &str) -> Option<Arc<Principal>> {
-        let d = digest(secret);
+        self.find_digest(&digest(secret))
+    }
+
+    /// The token whose secret has this digest, if any (revoked and
+    /// expired ones too): what a console session keeps instead of the
+    /// secret.
+    pub fn find_digest(&self, d: &SecretDigest) -> Option<Arc<Principal>> {
+        let d = *d;
         if let Some(admin) = self.admin.read().unwrap_or_else(|p| p.into_inner()).as_ref()
             && bool::from(admin.digest.ct_eq(&d))
         {
@@ -324,8 +331,25 @@ impl Credentials {
         operation: Operation,
         cost: u32,
     ) -> Result<Arc<Principal>, Denied> {
+        let d = secret.filter(|s| !s.is_empty()).map(digest);
+        self.authenticate_digest(d.as_ref(), from, operation, cost)
+    }
+
+    /// [`Self::authenticate`] for the token whose secret has digest `d`
+    /// (a console session's): a token revoked or expired since is refused.
+    ///
+    /// # Errors
+    ///
+    /// The first [`Denied`] that applies (counted for the metrics).
+    pub fn authenticate_digest(
+        &self,
+        d: Option<&SecretDigest>,
+        from: IpAddr,
+        operation: Operation,
+        cost: u32,
+    ) -> Result<Arc<Principal>, Denied> {
         let result = (|| {
-            let p = secret.filter(|s| !s.is_empty()).and_then(|s| self.find(s)).ok_or(Denied::UnknownToken)?;
+            let p = d.and_then(|d| self.find_digest(d)).ok_or(Denied::UnknownToken)?;
             p.record.check(now_ms(), from, operation)?;
             p.charge(cost)?;
             Ok(p)

@@ -11,6 +11,9 @@
 //! - [`conn`]: one connection under the listener's limits (timeouts).
 //! - [`misp`]: a MISP feed (`/misp/`: `manifest.json`, one event per
 //!   origin and kind, `hashes.csv`) with the same token rules.
+//! - [`console`]: the analyst console (`/console/`): server-rendered
+//!   pages in English, Bahasa Indonesia and Tiếng Việt, behind a login
+//!   with a token and the same access table.
 //! - [`log`]: the transparency log (`/log/`: C2SP tlog-tiles, and
 //!   tlog-witness `add-checkpoint`).
 //!
@@ -21,6 +24,7 @@
 pub mod api;
 pub mod auth;
 pub mod conn;
+pub mod console;
 pub mod log;
 pub mod misp;
 pub mod taxii;
@@ -65,6 +69,7 @@ pub fn router(node: Arc<Node>) -> Router {
     let (api_routes, api_paths) = api::router(node.clone());
     let api_paths = Arc::new(api_paths);
     let (paths_404, paths_405) = (api_paths.clone(), api_paths);
+    let console = console::router(node.clone());
     let taxii = Arc::new(taxii::Taxii::new(node));
     Router::new()
         .route(
@@ -105,6 +110,7 @@ pub fn router(node: Arc<Node>) -> Router {
             }),
         )
         .merge(api_routes)
+        .merge(console)
         .merge(taxii::routes(taxii.clone()))
         .merge(misp::router(taxii))
         .merge(log)

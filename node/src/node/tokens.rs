@@ -13,7 +13,7 @@ use std::net::IpAddr;
 
 use zeroize::Zeroizing;
 
-use crate::access::credentials::AUDIT_EVERY;
+use crate::access::credentials::{AUDIT_EVERY, SecretDigest};
 use crate::access::{ADMIN, Credentials, Denied, NewToken, Operation, Session, Source, TokenRecord};
 use crate::audit::{AuditCategory, AuditDraft};
 use crate::model::now_ms;
@@ -44,6 +44,29 @@ impl Node {
     ) -> Result<Session, Denied> {
         match self.credentials.authenticate(secret, from, operation, cost) {
             Ok(p) => Ok(Session::new(p, operator)),
+            Err(d) => {
+                self.audit_refusal(&d, operation, from).await;
+                Err(d)
+            }
+        }
+    }
+
+    /// [`Self::authorize`] for the token whose secret has digest `d` (a
+    /// console session keeps the digest, never the secret): a token revoked
+    /// or expired since the session began is refused (and audited).
+    ///
+    /// # Errors
+    ///
+    /// The [`Denied`] that applies.
+    pub async fn authorize_digest(
+        &self,
+        d: &SecretDigest,
+        from: IpAddr,
+        operation: Operation,
+        cost: u32,
+    ) -> Result<Session, Denied> {
+        match self.credentials.authenticate_digest(Some(d), from, operation, cost) {
+            Ok(p) => Ok(Session::new(p, None)),
             Err(d) => {
                 self.audit_refusal(&d, operation, from).await;
                 Err(d)
