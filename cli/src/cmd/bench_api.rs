@@ -270,7 +270,7 @@ pub async fn run(base: &Path, store: u64, lookups: u64, submits: u64) -> Result<
             .map(|j| {
                 let i = c * PER_CALL + j;
                 let (value, kind) =
-                    if i % 10 == 0 { value_of((i * 7919) % store, "lookup") } else { value_of(i, "unlisted") };
+                    if i.is_multiple_of(10) { value_of((i * 7919) % store, "lookup") } else { value_of(i, "unlisted") };
                 json!({"value": value, "kind": kind})
             })
             .collect();
