@@ -33,7 +33,7 @@ fn invalid_config_names_the_field() {
     assert_eq!(out.status.code(), Some(78));
     let err = String::from_utf8_lossy(&out.stderr);
     // The parse error quotes the line (`engine = "rocksdb"`) and the choices.
-    assert!(err.contains("engine = \"rocksdb\"") && err.contains("`fjall` or `sled`"), "{err}");
+    assert!(err.contains("engine = \"rocksdb\"") && err.contains("`fjall`, `sled`, `postgres`"), "{err}");
 }
 
 #[test]
