@@ -21,14 +21,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio_rustls::client::TlsStream;
 
 use super::bench::{Timed, load, sample};
-use crate::fleet::{self, FleetNode, NodeSpec};
+use super::bench_https::{Endpoint, url_encode};
+use crate::fleet::{self, NodeSpec};
 
 /// Concurrent callers for single lookups and the `/healthz` baseline.
 const SINGLE_CALLERS: u64 = 32;
@@ -39,94 +37,16 @@ const PER_CALL: u64 = 1000;
 /// Rounds the single lookups and the baseline alternate in.
 const ROUNDS: u64 = 4;
 
-/// One keep-alive HTTPS/1.1 connection.
-struct Conn {
-    tls: TlsStream<TcpStream>,
-    buf: Vec<u8>,
-    auth: Arc<str>,
-}
-
-/// Where and how to reach the node's HTTPS listener.
-#[derive(Clone)]
-struct Endpoint {
-    addr: std::net::SocketAddr,
-    name: rustls::pki_types::ServerName<'static>,
-    config: Arc<rustls::ClientConfig>,
-    auth: Arc<str>,
-}
-
-impl Endpoint {
-    fn of(node: &FleetNode) -> Result<Endpoint> {
-        use rustls::pki_types::pem::PemObject;
-        let addr = node.bound()?.http.context("the node has no HTTPS listener")?;
-        let mut roots = rustls::RootCertStore::empty();
-        for c in rustls::pki_types::CertificateDer::pem_file_iter(node.dir.join("tls/ca.pem"))? {
-            roots.add(c?)?;
-        }
-        let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let name = rustls::pki_types::ServerName::try_from(jaring_certs::tls_name(&node.id))?.to_owned();
-        let token = std::fs::read_to_string(node.dir.join("admin.token"))?;
-        Ok(Endpoint { addr, name, config: Arc::new(config), auth: format!("Bearer {}", token.trim()).into() })
-    }
-
-    async fn connect(&self) -> Result<Conn> {
-        let tcp = TcpStream::connect(self.addr).await?;
-        tcp.set_nodelay(true)?;
-        let tls = tokio_rustls::TlsConnector::from(self.config.clone()).connect(self.name.clone(), tcp).await?;
-        Ok(Conn { tls, buf: Vec::with_capacity(64 * 1024), auth: self.auth.clone() })
-    }
-}
-
-impl Conn {
-    /// One request; the status and the body (responses carry a length).
-    async fn call(&mut self, method: &str, path: &str, body: Option<&[u8]>) -> Result<(u16, Vec<u8>)> {
-        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: {}\r\n", self.auth);
-        if let Some(b) = body {
-            head.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", b.len()));
-        }
-        head.push_str("\r\n");
-        self.tls.write_all(head.as_bytes()).await?;
-        if let Some(b) = body {
-            self.tls.write_all(b).await?;
-        }
-        self.tls.flush().await?;
-        let mut chunk = [0u8; 16 * 1024];
-        let end = loop {
-            if let Some(p) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break p + 4;
-            }
-            let n = self.tls.read(&mut chunk).await?;
-            if n == 0 {
-                bail!("the node closed the connection");
-            }
-            self.buf.extend_from_slice(&chunk[..n]);
-        };
-        let head = String::from_utf8_lossy(&self.buf[..end]).to_string();
-        let status: u16 = head.split(' ').nth(1).and_then(|s| s.parse().ok()).context("a status line")?;
-        let length: usize = head
-            .lines()
-            .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("content-length")))
-            .and_then(|(_, v)| v.trim().parse().ok())
-            .context("a Content-Length (the bench client reads no chunked bodies)")?;
-        while self.buf.len() < end + length {
-            let n = self.tls.read(&mut chunk).await?;
-            if n == 0 {
-                bail!("the node closed the connection mid-body");
-            }
-            self.buf.extend_from_slice(&chunk[..n]);
-        }
-        let body = self.buf[end..end + length].to_vec();
-        self.buf.drain(..end + length);
-        Ok((status, body))
-    }
-}
-
 /// `calls` requests spread over `callers` connections; `make(i)` gives
 /// request `i` (method, path, body) and `items` per call is counted.
-async fn timed<F>(ep: &Endpoint, callers: u64, calls: u64, items_per_call: u64, make: F) -> Result<Timed>
+async fn timed<F>(
+    ep: &Endpoint,
+    auth: &Arc<str>,
+    callers: u64,
+    calls: u64,
+    items_per_call: u64,
+    make: F,
+) -> Result<Timed>
 where
     F: Fn(u64) -> (&'static str, String, Option<Vec<u8>>) + Clone + Send + Sync + 'static,
 {
@@ -138,16 +58,19 @@ where
     let mut tasks = Vec::new();
     for (w, mut conn) in (0..callers).zip(conns) {
         let make = make.clone();
+        let auth = auth.clone();
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             let mut i = w;
             while i < calls {
                 let (method, path, body) = make(i);
                 let s = Instant::now();
-                let (status, text) = conn.call(method, &path, body.as_deref()).await?;
+                let r = conn
+                    .call(method, &path, &[("Authorization", &auth)], body.as_deref().map(|b| ("application/json", b)))
+                    .await?;
                 lat.push(s.elapsed().as_secs_f64() * 1000.0);
-                if status != 200 {
-                    bail!("{method} {path}: {status} {}", String::from_utf8_lossy(&text));
+                if r.status != 200 {
+                    bail!("{method} {path}: {} {}", r.status, String::from_utf8_lossy(&r.body));
                 }
                 i += callers;
             }
@@ -172,19 +95,6 @@ fn value_of(i: u64, tag: &str) -> (String, &'static str) {
         _ => "social_handle",
     };
     (sample(i, tag).value, kind)
-}
-
-/// Percent-encodes a query value.
-fn url_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// Runs the scenario in `base`: a store of `store` indicators, `lookups`
@@ -214,11 +124,13 @@ pub async fn run(base: &Path, store: u64, lookups: u64, submits: u64) -> Result<
     std::fs::write(&toml, config.to_toml())?;
     let node = fleet::start(base, &spec(true)).await?;
     let ep = Endpoint::of(&node)?;
+    let token = std::fs::read_to_string(node.dir.join("admin.token"))?;
+    let auth: Arc<str> = format!("Bearer {}", token.trim()).into();
 
     // Submit: gRPC stream against HTTP batches, same count and concurrency.
     let submits = submits.max(PER_CALL).div_ceil(PER_CALL) * PER_CALL;
     let grpc_submit = load(&node.client, submits, "grpc-submit", BATCH_CALLERS).await?;
-    let http_submit = timed(&ep, BATCH_CALLERS, submits / PER_CALL, PER_CALL, |c| {
+    let http_submit = timed(&ep, &auth, BATCH_CALLERS, submits / PER_CALL, PER_CALL, |c| {
         let items: Vec<Value> = (c * PER_CALL..(c + 1) * PER_CALL)
             .map(|i| {
                 let (value, kind) = value_of(i, "http-submit");
@@ -243,7 +155,12 @@ pub async fn run(base: &Path, store: u64, lookups: u64, submits: u64) -> Result<
             })
             .collect();
         let body = json!({"queries": queries, "summary": true}).to_string().into_bytes();
-        let (status, text) = ep.connect().await?.call("POST", "/api/v1/lookup", Some(&body)).await?;
+        let r = ep
+            .connect()
+            .await?
+            .call("POST", "/api/v1/lookup", &[("Authorization", &auth)], Some(("application/json", &body)))
+            .await?;
+        let (status, text) = (r.status, r.body);
         let answer: Value = serde_json::from_slice(&text)?;
         let found = answer["results"].as_array().map_or(0, |r| r.iter().filter(|x| x["found"] == true).count());
         if status != 200 || found != PER_CALL as usize {
@@ -252,7 +169,7 @@ pub async fn run(base: &Path, store: u64, lookups: u64, submits: u64) -> Result<
     }
     // Batch lookups, 1,000 values a call, summary.
     let calls = lookups.div_ceil(PER_CALL);
-    let batch = timed(&ep, BATCH_CALLERS, calls, PER_CALL, move |c| {
+    let batch = timed(&ep, &auth, BATCH_CALLERS, calls, PER_CALL, move |c| {
         let queries: Vec<Value> = (0..PER_CALL)
             .map(|j| {
                 let (value, kind) = value_of(((c * PER_CALL + j) * 7919) % store, "lookup");
@@ -265,7 +182,7 @@ pub async fn run(base: &Path, store: u64, lookups: u64, submits: u64) -> Result<
     .await?;
 
     // A platform's mix: one listed value in ten.
-    let mixed = timed(&ep, BATCH_CALLERS, calls, PER_CALL, move |c| {
+    let mixed = timed(&ep, &auth, BATCH_CALLERS, calls, PER_CALL, move |c| {
         let queries: Vec<Value> = (0..PER_CALL)
             .map(|j| {
                 let i = c * PER_CALL + j;
@@ -284,9 +201,9 @@ pub async fn run(base: &Path, store: u64, lookups: u64, submits: u64) -> Result<
     let per_round = singles / ROUNDS;
     let (mut health, mut single) = (Timed::default(), Timed::default());
     for r in 0..ROUNDS {
-        health.add(timed(&ep, SINGLE_CALLERS, per_round, 1, |_| ("GET", "/healthz".to_string(), None)).await?);
+        health.add(timed(&ep, &auth, SINGLE_CALLERS, per_round, 1, |_| ("GET", "/healthz".to_string(), None)).await?);
         single.add(
-            timed(&ep, SINGLE_CALLERS, per_round, 1, move |i| {
+            timed(&ep, &auth, SINGLE_CALLERS, per_round, 1, move |i| {
                 let (value, kind) = value_of(((r * per_round + i) * 7919) % store, "lookup");
                 ("GET", format!("/api/v1/lookup?value={}&kind={kind}&summary=true", url_encode(&value)), None)
             })

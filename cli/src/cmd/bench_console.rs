@@ -11,16 +11,13 @@
 //! takedowns, federation, audit (and its chain verified).
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio_rustls::client::TlsStream;
 
 use super::bench::{load, sample};
+use super::bench_https::{Conn, Endpoint, Response, url_encode};
 use crate::fleet::{self, FleetNode, NodeSpec};
 
 /// Requests per page.
@@ -28,75 +25,27 @@ const ROUNDS: usize = 40;
 
 /// One keep-alive HTTPS/1.1 connection with the console's cookies.
 struct Browser {
-    tls: TlsStream<TcpStream>,
-    buf: Vec<u8>,
+    conn: Conn,
     cookies: Vec<(String, String)>,
-}
-
-/// A response: status, `Set-Cookie` pairs, body.
-struct Answer {
-    status: u16,
-    body: Vec<u8>,
 }
 
 impl Browser {
     async fn open(node: &FleetNode) -> Result<Browser> {
-        use rustls::pki_types::pem::PemObject;
-        let addr = node.bound()?.http.context("the node has no HTTPS listener")?;
-        let mut roots = rustls::RootCertStore::empty();
-        for c in rustls::pki_types::CertificateDer::pem_file_iter(node.dir.join("tls/ca.pem"))? {
-            roots.add(c?)?;
-        }
-        let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let name = rustls::pki_types::ServerName::try_from(jaring_certs::tls_name(&node.id))?.to_owned();
-        let tcp = TcpStream::connect(addr).await?;
-        tcp.set_nodelay(true)?;
-        let tls = tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp).await?;
-        Ok(Browser { tls, buf: Vec::with_capacity(256 * 1024), cookies: Vec::new() })
+        Ok(Browser { conn: Endpoint::of(node)?.connect().await?, cookies: Vec::new() })
     }
 
     /// One request (a form body when given); keeps the cookies set.
-    async fn call(&mut self, method: &str, path: &str, form: Option<&str>) -> Result<Answer> {
+    async fn call(&mut self, method: &str, path: &str, form: Option<&str>) -> Result<Response> {
         let cookie = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
-        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: bench\r\nAccept-Language: en\r\n");
+        let mut headers = vec![("Accept-Language", "en")];
         if !cookie.is_empty() {
-            head.push_str(&format!("Cookie: {cookie}\r\n"));
+            headers.push(("Cookie", cookie.as_str()));
         }
-        if let Some(b) = form {
-            head.push_str(&format!(
-                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
-                b.len()
-            ));
-        }
-        head.push_str("\r\n");
-        self.tls.write_all(head.as_bytes()).await?;
-        if let Some(b) = form {
-            self.tls.write_all(b.as_bytes()).await?;
-        }
-        self.tls.flush().await?;
-        let mut chunk = [0u8; 32 * 1024];
-        let end = loop {
-            if let Some(p) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break p + 4;
-            }
-            let n = self.tls.read(&mut chunk).await?;
-            if n == 0 {
-                bail!("the node closed the connection");
-            }
-            self.buf.extend_from_slice(&chunk[..n]);
-        };
-        let head = String::from_utf8_lossy(&self.buf[..end]).to_string();
-        let status: u16 = head.split(' ').nth(1).and_then(|s| s.parse().ok()).context("a status line")?;
-        let mut length = 0usize;
-        for line in head.lines() {
-            let Some((k, v)) = line.split_once(':') else { continue };
-            if k.eq_ignore_ascii_case("content-length") {
-                length = v.trim().parse().context("a Content-Length")?;
-            } else if k.eq_ignore_ascii_case("set-cookie")
-                && let Some((name, value)) = v.trim().split(';').next().and_then(|p| p.split_once('='))
+        let body = form.map(|f| ("application/x-www-form-urlencoded", f.as_bytes()));
+        let r = self.conn.call(method, path, &headers, body).await?;
+        for (k, v) in &r.headers {
+            if k.eq_ignore_ascii_case("set-cookie")
+                && let Some((name, value)) = v.split(';').next().and_then(|p| p.split_once('='))
             {
                 self.cookies.retain(|(n, _)| n != name);
                 if !value.is_empty() {
@@ -104,16 +53,7 @@ impl Browser {
                 }
             }
         }
-        while self.buf.len() < end + length {
-            let n = self.tls.read(&mut chunk).await?;
-            if n == 0 {
-                bail!("the node closed the connection mid-body");
-            }
-            self.buf.extend_from_slice(&chunk[..n]);
-        }
-        let body = self.buf[end..end + length].to_vec();
-        self.buf.drain(..end + length);
-        Ok(Answer { status, body })
+        Ok(r)
     }
 
     /// Logs in with `token`.
@@ -130,18 +70,6 @@ impl Browser {
         }
         Ok(())
     }
-}
-
-fn url_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
