@@ -486,6 +486,17 @@ fn a_takedown_case_from_request_to_outcome_to_referral_and_evidence() -> Result<
         (200, json!(amber_id)),
         "a second request is the open case"
     );
+    // Two due times at once are refused, naming the field; a platform may
+    // not withdraw; the analyst withdraws the case over HTTP.
+    let both =
+        json!({"value": AMBER_DOMAIN, "platform": "tiktok", "due_in_ms": 1000, "due_at_ms": 1_900_000_000_000i64});
+    let r = api(&id, "POST", "/api/v1/takedowns", &analyst, Some(&both))?;
+    assert_eq!((r.status, r.json()?["field"].clone()), (400, json!("due_at_ms")), "{}", r.text());
+    let withdraw = format!("/api/v1/takedowns/{amber_id}/withdraw");
+    let r = api(&id, "POST", &withdraw, &meta, Some(&json!({"reason": "not ours"})))?;
+    assert_eq!(r.status, 403, "a platform withdrew a case: {}", r.text());
+    let r = api(&id, "POST", &withdraw, &analyst, Some(&json!({"reason": "asked the wrong platform"})))?;
+    assert_eq!((r.status, r.json()?["state"].clone()), (200, json!("withdrawn")), "{}", r.text());
 
     // A referral travels like feedback.
     let referral =
