@@ -22,7 +22,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Result, bail};
 use clap::Args;
@@ -34,7 +34,7 @@ use jaring_proto::pb;
 use serde_json::{Value, json};
 
 use super::allowlist_import;
-use super::bench::{load, log_head, start_node};
+use super::bench::{load, start_node};
 use crate::client::{Client, status_error};
 use crate::fleet::FleetNode;
 
@@ -267,13 +267,7 @@ async fn catch_up(publisher: &mut FleetNode, subscriber: &mut FleetNode, n: u64)
     publisher.peer(subscriber, false, false).await?;
     let t = Instant::now();
     subscriber.peer(publisher, false, false).await?;
-    let deadline = Instant::now() + Duration::from_secs(600);
-    while log_head(&mut subscriber.client).await? < n {
-        if Instant::now() > deadline {
-            bail!("{} did not catch up in 600 s", subscriber.id);
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    super::bench::wait_for_head(&mut subscriber.client, n, &format!("{} catching up", subscriber.id)).await?;
     Ok(n as f64 / t.elapsed().as_secs_f64())
 }
 

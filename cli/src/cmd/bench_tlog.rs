@@ -17,7 +17,7 @@
 //! and their ratio (on / off); the target is at least [`TARGET_RATIO`].
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use jaring_node::config::Config;
@@ -137,12 +137,6 @@ async fn ingest_rate(base: &Path, n: u64, log: bool, engine: EngineKind) -> Resu
     publisher.peer(&subscriber, false, false).await?;
     let t = Instant::now();
     subscriber.peer(&publisher, false, false).await?;
-    let deadline = Instant::now() + Duration::from_secs(600);
-    while log_head(&mut subscriber.client).await? < n {
-        if Instant::now() > deadline {
-            bail!("log ingest ({}): the subscriber did not catch up in 600 s", setting(log));
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    super::bench::wait_for_head(&mut subscriber.client, n, &format!("log ingest ({})", setting(log))).await?;
     Ok(n as f64 / t.elapsed().as_secs_f64())
 }

@@ -57,6 +57,10 @@ pub enum LinkError {
     /// The stage that stores entries panicked or was cancelled.
     #[error("apply task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// Verifying a response panicked or was cancelled: nothing of it is
+    /// stored and the cursor stays before it.
+    #[error("verification task failed: {0}")]
+    VerifyTask(tokio::task::JoinError),
 }
 
 /// Why the federation listener stopped.

@@ -2,16 +2,18 @@
 //!
 //! The task dials the peer over mTLS (verifying the peer's certificate
 //! against the CA and TLS name on its identity card), subscribes from the
-//! cursor stored for it, and runs a two-stage pipeline: the receive stage
-//! verifies each response's signatures (ed25519 batch verification, split
-//! across the blocking pool) while the apply stage hands the previous
-//! response to the ledger, which stores its entries and the new cursor in
-//! one durable commit. On any failure it reconnects with capped exponential
+//! cursor stored for it, and runs a pipeline: the receive stage decodes
+//! each response and starts verifying its signatures (ed25519 batch
+//! verification, split across the blocking pool, followed by the sharing
+//! and arrival rules) while it reads the next one, and the apply stage
+//! hands the responses, in order, to the ledger, which stores each one's
+//! entries and the new cursor in one durable commit. On any failure it reconnects with capped exponential
 //! backoff and resumes from the stored cursor; applying is idempotent by
 //! (origin, origin_seq), so at-least-once delivery is harmless.
 //!
-//! Abuse limits: the pipeline holds at most two verified responses plus the
-//! one being received, each within `limits.max_message_bytes` and
+//! Abuse limits: the pipeline holds at most four responses (one being
+//! applied and three verified or being verified; the next is not read
+//! before one leaves), each within `limits.max_message_bytes` and
 //! `limits.max_batch` entries. A peer's entries pass a token bucket
 //! (`limits.peer_entries_per_s`, `limits.peer_entries_burst`), and the
 //! envelopes of it that are refused (each one audited) a second one
@@ -158,13 +160,18 @@ async fn session(
         l.last_error.clear();
     });
 
-    let (tx, mut rx) = mpsc::channel::<(Vec<(u64, Verified)>, u64, u64, u64)>(2);
+    // Each response's verification runs on the blocking pool while the next
+    // response is received and the one before is applied: the channel
+    // carries the verification task, in order.
+    type Verifying = tokio::task::JoinHandle<Result<Vec<(u64, Verified)>, LinkError>>;
+    let (tx, mut rx) = mpsc::channel::<(Verifying, u64, u64, u64)>(2);
     let applier = {
         let node = node.clone();
         let peer_id = peer_id.to_string();
         let refusals = refusals.clone();
         tokio::spawn(async move {
-            while let Some((items, cursor, head, before)) = rx.recv().await {
+            while let Some((verifying, cursor, head, before)) = rx.recv().await {
+                let items = verifying.await.map_err(LinkError::VerifyTask)??;
                 let refused = apply(&node, &peer_id, items, before, cursor).await?;
                 let wait = refusals.lock().unwrap_or_else(|p| p.into_inner()).take(refused, Instant::now());
                 if !wait.is_zero() {
@@ -216,8 +223,8 @@ async fn session(
                 crate::metrics::global().throttled(peer_id, "entries", wait.as_secs_f64());
                 tokio::time::sleep(wait).await;
             }
-            let verified = verify(node, msg.entries).await;
-            if tx.send((verified, msg.cursor, msg.head, before)).await.is_err() {
+            let verifying = tokio::spawn(verify(node.clone(), peer_id.into(), msg.entries));
+            if tx.send((verifying, msg.cursor, msg.head, before)).await.is_err() {
                 return Err(LinkError::ApplyStopped);
             }
         }
@@ -313,41 +320,69 @@ enum Verified {
     UnknownKey(SignedEnvelope),
 }
 
-/// Verifies a response's entries, each with the peer's log position of it.
-async fn verify(node: &Arc<Node>, entries: Vec<pb::LogEntry>) -> Vec<(u64, Verified)> {
+/// Verifies a response's entries, each with the peer's log position of it,
+/// and checks what verified against the sharing and arrival rules.
+async fn verify(
+    node: Arc<Node>,
+    peer_id: Arc<str>,
+    entries: Vec<pb::LogEntry>,
+) -> Result<Vec<(u64, Verified)>, LinkError> {
     let seqs: Vec<u64> = entries.iter().map(|e| e.seq).collect();
     let envs: Vec<SignedEnvelope> =
         entries.into_iter().map(|e| e.envelope.map(wire::envelope_from_pb).unwrap_or_else(empty)).collect();
-    let node = node.clone();
     // Two halves on the blocking pool: the node's two cores verify at once.
     let mid = envs.len() / 2;
     let mut first = envs;
     let second = first.split_off(mid);
-    let n1 = node.clone();
-    let a = tokio::task::spawn_blocking(move || verify_all(&n1, first));
-    let b = tokio::task::spawn_blocking(move || verify_all(&node, second));
+    let (n1, p1) = (node.clone(), peer_id.clone());
+    let a = tokio::task::spawn_blocking(move || verify_all(&n1, &p1, first));
+    let b = tokio::task::spawn_blocking(move || verify_all(&node, &peer_id, second));
     let (a, b) = tokio::join!(a, b);
-    let mut out = a.unwrap_or_default();
-    out.extend(b.unwrap_or_default());
-    seqs.into_iter().zip(out).collect()
+    let mut out = a.map_err(LinkError::VerifyTask)?;
+    out.extend(b.map_err(LinkError::VerifyTask)?);
+    Ok(seqs.into_iter().zip(out).collect())
 }
 
 fn empty() -> SignedEnvelope {
     SignedEnvelope { body: Vec::new(), signature: Vec::new(), key_id: String::new() }
 }
 
-fn verify_all(node: &Node, envs: Vec<SignedEnvelope>) -> Vec<Verified> {
+/// Verifies envelopes from `peer_id` with the current key ring. What
+/// verifies must then pass the hard sharing rules
+/// ([`policy::receive_check`]) and the content rules ([`arrival::check`]:
+/// canonical values, personal data keyed, ids, times) before it is kept;
+/// both depend on the envelope alone, so they run here, on the verifying
+/// threads, not in the apply stage.
+fn verify_all(node: &Node, peer_id: &str, envs: Vec<SignedEnvelope>) -> Vec<Verified> {
     if envs.is_empty() {
         return Vec::new();
     }
     let ring = node.committed().keyring();
     let leaf = node.config().log.enabled;
+    let rules = ArrivalRules {
+        hash_phone: node.privacy().hash_phone(),
+        now_ms: now_ms(),
+        max_future_ms: node.config().limits.max_clock_skew_ms,
+    };
     signing::verify_batch_keeping(envs, &ring)
         .into_iter()
         .map(|r| match r {
             Ok(v) => {
-                let stored = StoredBytes::of(&v.raw, leaf);
-                Verified::Ok(Box::new((v, stored)))
+                let refusal = policy::receive_check(&v.body, peer_id)
+                    .map_err(|reason| (reason, "the sender broke the sharing rules".to_string()))
+                    .and_then(|()| arrival::check(&v.body, &rules).map_err(|r| (r.reason, r.detail)));
+                match refusal {
+                    Ok(()) => {
+                        let stored = StoredBytes::of(&v.raw, leaf);
+                        Verified::Ok(Box::new((v, stored)))
+                    }
+                    Err((reason, detail)) => Verified::Refused {
+                        origin: Some(v.body.origin.clone()),
+                        seq: Some(v.body.origin_seq),
+                        reason,
+                        detail,
+                    },
+                }
             }
             Err(refused) => match *refused {
                 Refused { error: VerifyError::UnknownKey { .. }, envelope } => Verified::UnknownKey(envelope),
@@ -366,7 +401,7 @@ fn verify_all(node: &Node, envs: Vec<SignedEnvelope>) -> Vec<Verified> {
 }
 
 /// Checks again, with the current key ring, entries whose key was unknown.
-fn reverify_unknown(node: &Node, items: &mut [(u64, Verified)]) {
+fn reverify_unknown(node: &Node, peer_id: &str, items: &mut [(u64, Verified)]) {
     let slots: Vec<usize> = (0..items.len()).filter(|&i| matches!(items[i].1, Verified::UnknownKey(_))).collect();
     if slots.is_empty() {
         return;
@@ -378,7 +413,7 @@ fn reverify_unknown(node: &Node, items: &mut [(u64, Verified)]) {
             _ => empty(),
         })
         .collect();
-    for (slot, again) in slots.into_iter().zip(verify_all(node, envs)) {
+    for (slot, again) in slots.into_iter().zip(verify_all(node, peer_id, envs)) {
         items[slot].1 = again;
     }
 }
@@ -387,10 +422,9 @@ fn reverify_unknown(node: &Node, items: &mut [(u64, Verified)]) {
 /// (`cursor`; `before`: the cursor before this response). Returns how many
 /// were refused.
 ///
-/// Each verified entry passes the hard sharing rules
-/// ([`policy::receive_check`]) and the content rules
-/// ([`crate::arrival::check`]: canonical values, personal data keyed, ids,
-/// times); a refusal is audited with its reason and the stream goes on. An
+/// Each verified entry has passed the hard sharing rules and the content
+/// rules (in [`verify_all`]); a refusal is audited with its reason and the
+/// stream goes on. An
 /// entry signed by a key that a rotation held for review announced
 /// ([`crate::ledger::Committed::key_pending`]) stops the response there:
 /// what came before is stored, the cursor stays before it, and the link
@@ -406,12 +440,7 @@ async fn apply(
     let mut batch = IngestBatch { peer: peer_id.to_string(), ..IngestBatch::default() };
     let mut items = items;
     // Keys may have arrived with earlier responses since these were checked.
-    reverify_unknown(node, &mut items);
-    let rules = ArrivalRules {
-        hash_phone: node.privacy().hash_phone(),
-        now_ms: now_ms(),
-        max_future_ms: node.config().limits.max_clock_skew_ms,
-    };
+    reverify_unknown(node, peer_id, &mut items);
     let mut queue: std::collections::VecDeque<(u64, Verified)> = items.into();
     let mut refused = 0;
     // The peer's position up to which this response is handled.
@@ -422,20 +451,6 @@ async fn apply(
         match item {
             Verified::Ok(item) => {
                 let (env, stored) = *item;
-                let refusal = policy::receive_check(&env.body, peer_id)
-                    .map_err(|reason| (reason, "the sender broke the sharing rules".to_string()))
-                    .and_then(|()| arrival::check(&env.body, &rules).map_err(|r| (r.reason, r.detail)));
-                if let Err((reason, detail)) = refusal {
-                    batch.refused.push(AuditDraft::rejection(
-                        peer_id,
-                        Some(&env.body.origin),
-                        Some(env.body.origin_seq),
-                        reason,
-                        detail,
-                    ));
-                    done = seq.clamp(done, cursor);
-                    continue;
-                }
                 let is_key_event = matches!(env.body.entry, Entry::KeyEvent(_));
                 // Key events from a `review` peer are held for review too.
                 let mut disposition = policy::disposition(&env.body, &peer);
@@ -456,7 +471,7 @@ async fn apply(
                     let report = node.ledger().ingest(done_batch).await?;
                     crate::metrics::global().observe_ingest(peer_id, &report);
                     refused += report.refused.len() as u64;
-                    reverify_unknown(node, queue.make_contiguous());
+                    reverify_unknown(node, peer_id, queue.make_contiguous());
                 }
             }
             Verified::Refused { origin, seq: origin_seq, reason, detail } => {
