@@ -137,6 +137,19 @@ impl Drop for FleetNode {
 ///
 /// Init failed, or the node did not answer within 30 s.
 pub async fn start(base: &Path, spec: &NodeSpec<'_>) -> Result<FleetNode> {
+    start_with(base, spec, |_, _| Ok(())).await
+}
+
+/// [`start`], with `configure` changing a new node's configuration (given
+/// its directory) before it is written and the node first starts.
+///
+/// # Errors
+///
+/// Init or `configure` failed, or the node did not answer within 30 s.
+pub async fn start_with<F>(base: &Path, spec: &NodeSpec<'_>, configure: F) -> Result<FleetNode>
+where
+    F: FnOnce(&mut jaring_node::config::Config, &Path) -> Result<()>,
+{
     let dir = base.join(spec.id.to_ascii_lowercase());
     if !dir.join("node.toml").exists() {
         let mut config = init(&InitOptions {
@@ -154,6 +167,7 @@ pub async fn start(base: &Path, spec: &NodeSpec<'_>) -> Result<FleetNode> {
             admin_remote: false,
         })?;
         config.store.engine = spec.engine;
+        configure(&mut config, &dir)?;
         std::fs::write(dir.join("node.toml"), config.to_toml())?;
     }
     let log = std::fs::File::create(dir.join("node.log"))?;

@@ -11,6 +11,10 @@
 //! `bench_allowlist`), `api` (see `bench_api`), `log` (see `bench_tlog`),
 //! `console` (see `bench_console`).
 //! `--json` prints one object with a key per scenario.
+//!
+//! `--engine postgres` runs `publish`, `ingest`, `lookup` and `catchup` on
+//! fjall and on PostgreSQL side by side (see `bench_pg`), the other
+//! scenarios on fjall.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -27,6 +31,7 @@ use jaring_node::wire::{ToPb, WireEnum};
 use jaring_proto::pb;
 use serde_json::{Value, json};
 
+use super::bench_pg;
 use crate::client::{Client, status_error};
 use crate::fleet::{self, FleetNode, NodeSpec};
 use crate::output::Output;
@@ -34,7 +39,7 @@ use crate::output::Output;
 /// Benchmark a node on this machine.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  jaring bench\n  jaring bench ingest --indicators 1000000 --json\n  jaring bench lookup --lookup-store 1000000\n  jaring bench log --publish 100000 --indicators 200000\n  jaring bench console --lookup-store 1000000"
+    after_help = "Examples:\n  jaring bench\n  jaring bench ingest --indicators 1000000 --json\n  jaring bench lookup --lookup-store 1000000\n  jaring bench log --publish 100000 --indicators 200000\n  jaring bench console --lookup-store 1000000\n  .ci/postgres.sh run target/release/jaring bench --engine postgres ingest lookup\n  jaring bench --engine postgres --pg-url postgres://jaring@db:5432/jaring --pg-password-file pw ingest"
 )]
 pub struct BenchArgs {
     /// Run only these scenarios (default: all).
@@ -61,14 +66,19 @@ pub struct BenchArgs {
     /// Keep the node directories here.
     #[arg(long)]
     dir: Option<PathBuf>,
-    /// Store engine of every node started: fjall or sled.
+    /// Store engine of every node started: fjall or sled; postgres runs
+    /// publish, ingest, lookup and catchup on fjall and on PostgreSQL side by
+    /// side (--pg-url), the other scenarios on fjall.
     #[arg(long, default_value_t = EngineKind::default())]
     engine: EngineKind,
+    #[command(flatten)]
+    pg: bench_pg::PgArgs,
     #[command(flatten)]
     allowlist: super::bench_allowlist::AllowlistBenchArgs,
 }
 
-/// The engine chosen for this run (set once in [`run`]).
+/// The embedded engine chosen for this run (set once in [`run`]; fjall
+/// with `--engine postgres`, whose PostgreSQL passes `bench_pg` runs).
 static ENGINE: std::sync::OnceLock<EngineKind> = std::sync::OnceLock::new();
 
 /// A benchmark scenario.
@@ -106,7 +116,16 @@ pub enum Scenario {
 ///
 /// A node failing to start or a scenario failing.
 pub async fn run(a: BenchArgs, out: &Output) -> Result<()> {
-    let _ = ENGINE.set(a.engine);
+    let pg = match a.engine {
+        EngineKind::Postgres => {
+            let target = a.pg.resolve(|name| std::env::var(name).ok())?;
+            Some(Arc::new(bench_pg::PgRun::new(target, a.dir.is_some())))
+        }
+        _ => None,
+    };
+    let embedded = if pg.is_some() { EngineKind::Fjall } else { a.engine };
+    let _ = ENGINE.set(embedded);
+    let pg = pg.as_ref();
     let all = a.scenarios.is_empty();
     let want = |s| all || a.scenarios.contains(&s);
     let temp;
@@ -121,7 +140,24 @@ pub async fn run(a: BenchArgs, out: &Output) -> Result<()> {
     let machine = tokio::task::spawn_blocking(machine).await?;
     let batch_verify = machine["batch_verify_2_threads_per_s"].as_f64().unwrap_or(1.0);
     if !out.json {
-        println!("machine: {} ({} cores); nodes use the {} store engine", cpu_name(), num_threads(), a.engine.as_str());
+        match pg {
+            Some(pg) => println!(
+                "machine: {} ({} cores); publish, ingest, lookup and catchup on fjall and on PostgreSQL ({}) side by side, the rest on fjall",
+                cpu_name(),
+                num_threads(),
+                jaring_node::store::postgres::client::parse_url("url", pg.url())
+                    .map(|c| jaring_node::store::postgres::client::label(&c))
+                    .unwrap_or_default()
+            ),
+            None => {
+                println!(
+                    "machine: {} ({} cores); nodes use the {} store engine",
+                    cpu_name(),
+                    num_threads(),
+                    a.engine.as_str()
+                )
+            }
+        }
         println!(
             "  ed25519 ({} backend) verify {:.0}/s single, {:.0}/s batch on 1 thread, {:.0}/s batch on {} threads; sign {:.0}/s",
             machine["verify_backend"].as_str().unwrap_or("unknown"),
@@ -133,20 +169,26 @@ pub async fn run(a: BenchArgs, out: &Output) -> Result<()> {
         );
     }
     let mut machine = machine;
-    machine["store_engine"] = json!(a.engine.as_str());
+    machine["store_engine"] = json!(if pg.is_some() { "fjall and postgres side by side" } else { embedded.as_str() });
     report.insert("machine".into(), machine);
     if want(Scenario::Publish) {
-        let r = publish(&base.join("publish"), a.publish).await?;
+        let n = a.publish;
+        let run = |b: PathBuf| async move { publish(&b, n).await };
+        let r = bench_pg::side_by_side(pg, &base.join("publish"), run).await?;
         show(out, "publish", &r);
         report.insert("publish".into(), r);
     }
     if want(Scenario::Ingest) {
-        let r = ingest(&base.join("ingest"), a.indicators, batch_verify).await?;
+        let n = a.indicators;
+        let run = |b: PathBuf| async move { ingest(&b, n, batch_verify).await };
+        let r = bench_pg::side_by_side(pg, &base.join("ingest"), run).await?;
         show(out, "ingest", &r);
         report.insert("ingest".into(), r);
     }
     if want(Scenario::Lookup) {
-        let r = lookup(&base.join("lookup"), a.lookup_store, a.lookups).await?;
+        let (store, lookups) = (a.lookup_store, a.lookups);
+        let run = |b: PathBuf| async move { lookup(&b, store, lookups).await };
+        let r = bench_pg::side_by_side(pg, &base.join("lookup"), run).await?;
         show(out, "lookup", &r);
         report.insert("lookup".into(), r);
     }
@@ -156,14 +198,18 @@ pub async fn run(a: BenchArgs, out: &Output) -> Result<()> {
         report.insert("propagation".into(), r);
     }
     if want(Scenario::Catchup) {
-        let r = ingest(&base.join("catchup"), a.catchup, batch_verify).await?;
-        let r = json!({
-            "indicators": r["indicators"],
-            "seconds_to_converge": r["seconds"],
-            "indicators_per_s": r["indicators_per_s"],
-            "ratio_to_batch_verify": r["ratio_to_batch_verify"],
-            "subscriber_peak_rss_mib": r["subscriber_peak_rss_mib"],
-        });
+        let n = a.catchup;
+        let r = bench_pg::side_by_side(pg, &base.join("catchup"), |b| async move {
+            let r = ingest(&b, n, batch_verify).await?;
+            Ok(json!({
+                "indicators": r["indicators"],
+                "seconds_to_converge": r["seconds"],
+                "indicators_per_s": r["indicators_per_s"],
+                "ratio_to_batch_verify": r["ratio_to_batch_verify"],
+                "subscriber_peak_rss_mib": r["subscriber_peak_rss_mib"],
+            }))
+        })
+        .await?;
         show(out, "catchup", &r);
         report.insert("catchup".into(), r);
     }
@@ -186,7 +232,7 @@ pub async fn run(a: BenchArgs, out: &Output) -> Result<()> {
         report.insert("allowlist".into(), r);
     }
     if want(Scenario::Log) {
-        let r = super::bench_tlog::run(&base.join("log"), a.publish, a.indicators, a.engine).await?;
+        let r = super::bench_tlog::run(&base.join("log"), a.publish, a.indicators, embedded).await?;
         show(out, "log", &r);
         report.insert("log".into(), r);
     }
@@ -205,13 +251,25 @@ fn show(out: &Output, name: &str, v: &Value) {
     if out.json {
         return;
     }
+    // Side by side (bench_pg): each engine's figures and the ratios.
+    if let Some(m) = v.as_object().filter(|m| m.contains_key("postgres_vs_fjall")) {
+        for (k, v) in m {
+            show(out, &format!("{name} ({k})"), v);
+        }
+        return;
+    }
     println!("{name}:");
     if let Some(m) = v.as_object() {
         for (k, v) in m {
             match v.as_f64() {
                 Some(f) if f.fract() != 0.0 => println!("  {k:<40} {f:.2}"),
+                _ if v.is_object() => {}
                 _ => println!("  {k:<40} {v}"),
             }
+        }
+        // Nested results (e.g. lookup scaling) as sections of their own.
+        for (k, v) in m.iter().filter(|(_, v)| v.is_object()) {
+            show(out, &format!("{name} {k}"), v);
         }
     }
 }
@@ -293,11 +351,33 @@ fn machine() -> Value {
 
 // --- nodes ---------------------------------------------------------------------
 
-/// Starts node `id` of a bench fleet in `base`, on the run's store engine.
-pub(super) async fn start_node(base: &Path, id: &str, fed_key: Option<&Path>) -> Result<FleetNode> {
+/// How [`start_node`] starts node `id` on the run's embedded engine.
+pub(super) fn start_node_spec<'a>(id: &'a str, fed_key: Option<&'a Path>) -> NodeSpec<'a> {
     let engine = ENGINE.get().copied().unwrap_or_default();
-    fleet::start(base, &NodeSpec { id, region: "ID", federation_key: fed_key, engine, log_level: "warn", http: false })
-        .await
+    NodeSpec { id, region: "ID", federation_key: fed_key, engine, log_level: "warn", http: false }
+}
+
+/// Starts node `id` of a bench fleet in `base`, on the run's store engine;
+/// during a PostgreSQL pass (`bench_pg`) on PostgreSQL, in a fresh schema.
+pub(super) async fn start_node(base: &Path, id: &str, fed_key: Option<&Path>) -> Result<FleetNode> {
+    let spec = start_node_spec(id, fed_key);
+    match bench_pg::current() {
+        Some(pg) => {
+            let spec = NodeSpec { engine: EngineKind::Postgres, ..spec };
+            fleet::start_with(base, &spec, |config, dir| pg.configure(config, dir)).await
+        }
+        None => fleet::start(base, &spec).await,
+    }
+}
+
+/// Bytes the node's store takes: its `db` directory, or on PostgreSQL its
+/// schema's tables and indexes.
+async fn store_bytes(node: &FleetNode) -> Result<f64> {
+    let config = jaring_node::config::Config::load(&node.dir.join("node.toml"))?;
+    Ok(match (config.store.engine, bench_pg::current()) {
+        (EngineKind::Postgres, Some(pg)) => pg.schema_bytes(&config.store.schema).await?,
+        _ => dir_bytes(&node.dir.join("db")),
+    } as f64)
 }
 
 async fn peer(from: &mut FleetNode, to: &FleetNode, relay: bool, member_only: bool) -> Result<()> {
@@ -433,7 +513,7 @@ async fn publish(base: &Path, n: u64) -> Result<Value> {
         "stream_indicators": n,
         "stream_indicators_per_s": n as f64 / streamed.as_secs_f64(),
         "peak_rss_mib": node.peak_rss_mib(),
-        "disk_bytes_per_indicator": dir_bytes(&node.dir.join("db")) as f64 / head as f64,
+        "disk_bytes_per_indicator": store_bytes(&node).await? / head as f64,
     }))
 }
 
@@ -455,7 +535,7 @@ async fn ingest(base: &Path, n: u64, batch_verify: f64) -> Result<Value> {
         "ratio_to_batch_verify": rate / batch_verify,
         "subscriber_peak_rss_mib": subscriber.peak_rss_mib(),
         "publisher_peak_rss_mib": publisher.peak_rss_mib(),
-        "disk_bytes_per_indicator": dir_bytes(&subscriber.dir.join("db")) as f64 / n as f64,
+        "disk_bytes_per_indicator": store_bytes(&subscriber).await? / n as f64,
     }))
 }
 
@@ -471,7 +551,7 @@ async fn lookup(base: &Path, store: u64, lookups: u64) -> Result<Value> {
     let mut node = start_node(base, "ID", None).await?;
     load(&node.client, store, "lookup", 2).await?;
     // Unary over gRPC: 32 concurrent callers, one value each.
-    let unary_n = (lookups / 10).max(10_000);
+    let unary_n = unary_lookups(lookups);
     let admin = jaring_node::admin::channel::AdminEndpoint::of_node_dir(&node.dir)?;
     // The echo baseline and the lookups take turns, so background work of
     // the node (flushes and compactions after the load) weighs on both alike.
@@ -486,14 +566,19 @@ async fn lookup(base: &Path, store: u64, lookups: u64) -> Result<Value> {
     let batch_rate = grpc_lookups(&node.client, 0..lookups, store, 1000, false).await?.rate();
     let summary_rate = grpc_lookups(&node.client, 0..lookups, store, 1000, true).await?.rate();
     let rss = node.peak_rss_mib();
-    let disk = dir_bytes(&node.dir.join("db")) as f64 / store as f64;
+    let disk = store_bytes(&node).await? / store as f64;
+    // On PostgreSQL: the writer alone, then with a second process.
+    let scaling = match bench_pg::current() {
+        Some(_) => Some(bench_pg::scaling(&node, &base.join("second"), store, lookups).await?),
+        None => None,
+    };
     // In-process: stop the node and open its store here.
     let _ = node.client.status(pb::StatusRequest {}).await;
     node.stop();
     let config = jaring_node::config::Config::load(&node.dir.join("node.toml"))?;
     let (in_process_cold, in_process, in_process_misses) =
         tokio::task::spawn_blocking(move || in_process_lookups(config, lookups, store)).await??;
-    Ok(json!({
+    let mut r = json!({
         "store_indicators": store,
         "in_process_lookups_per_s": in_process,
         "in_process_first_read_lookups_per_s": in_process_cold,
@@ -511,10 +596,19 @@ async fn lookup(base: &Path, store: u64, lookups: u64) -> Result<Value> {
         "grpc_batched_summary_values_per_s": summary_rate,
         "peak_rss_mib": rss,
         "disk_bytes_per_indicator": disk,
-    }))
+    });
+    if let Some(s) = scaling {
+        r["scaling"] = s;
+    }
+    Ok(r)
 }
 
-fn lookup_query(i: u64) -> pb::LookupQuery {
+/// Unary lookups per measurement for `lookups` batched ones.
+pub(super) fn unary_lookups(lookups: u64) -> u64 {
+    (lookups / 10).max(10_000)
+}
+
+pub(super) fn lookup_query(i: u64) -> pb::LookupQuery {
     let q = sample(i, "lookup");
     pb::LookupQuery { value: q.value, kind: q.kind }
 }
@@ -582,7 +676,13 @@ where
     Ok(Timed { items: items.end - items.start, elapsed: t.elapsed(), latencies })
 }
 
-async fn grpc_lookups(client: &Client, items: Range<u64>, store: u64, per_call: u64, summary: bool) -> Result<Timed> {
+pub(super) async fn grpc_lookups(
+    client: &Client,
+    items: Range<u64>,
+    store: u64,
+    per_call: u64,
+    summary: bool,
+) -> Result<Timed> {
     let callers = if per_call == 1 { UNARY_CALLERS } else { 4 };
     timed_calls(client, callers, items, per_call, move |mut c: Client, from, to| async move {
         let queries = (from..to).map(|j| lookup_query((j * 7919) % store)).collect();

@@ -10,6 +10,7 @@ pub mod bench_console;
 pub mod bench_extract;
 pub mod bench_flood;
 pub mod bench_https;
+pub mod bench_pg;
 pub mod bench_tlog;
 pub mod certs;
 pub mod demo;
