@@ -197,7 +197,7 @@ impl<'s> Txn<'s> {
             }
         }
         let tree_head = self.grow_tree(before, &mut moved)?;
-        let mut all = self.overlay.into_batch();
+        let mut all = self.overlay.into_batch(moved.len());
         all.append(moved);
         let change = Change {
             snapshot: self.snap,

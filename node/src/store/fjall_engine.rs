@@ -90,7 +90,8 @@ impl Engine for FjallEngine {
 
     fn commit(&self, batch: Batch) -> Result<(), StoreError> {
         let ops = batch.into_ops();
-        let mut b = self.db.batch().durability(Some(PersistMode::SyncData));
+        let mut b =
+            fjall::OwnedWriteBatch::with_capacity(self.db.clone(), ops.len()).durability(Some(PersistMode::SyncData));
         for op in ops {
             match op {
                 Op::Put(ks, k, v) => b.insert(self.handle(ks), k, v),

@@ -105,6 +105,11 @@ pub struct Batch {
 }
 
 impl Batch {
+    /// An empty batch with room for `writes` writes.
+    pub fn with_capacity(writes: usize) -> Batch {
+        Batch { ops: Vec::with_capacity(writes) }
+    }
+
     /// Adds a put.
     pub fn put(&mut self, ks: Keyspace, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
         self.ops.push(Op::Put(ks, key.into(), value.into()));

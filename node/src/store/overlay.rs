@@ -59,15 +59,15 @@ impl<'s> Overlay<'s> {
             .transpose()
     }
 
-    /// Every write, as one batch, in key order within each keyspace: the
-    /// engines insert into sorted structures (fjall's memtable skip lists),
-    /// and keys in order land next to the one before (log positions at the
-    /// end) instead of at a random place each, which the hash map's order
-    /// would give.
-    pub fn into_batch(self) -> Batch {
+    /// Every write, as one batch with room for `room` more, in key order
+    /// within each keyspace: the engines insert into sorted structures
+    /// (fjall's memtable skip lists), and keys in order land next to the
+    /// one before (log positions at the end) instead of at a random place
+    /// each, which the hash map's order would give.
+    pub fn into_batch(self, room: usize) -> Batch {
         let mut writes: Vec<_> = self.writes.into_iter().collect();
         writes.sort_unstable_by(|((a, ka), _), ((b, kb), _)| a.slot().cmp(&b.slot()).then_with(|| ka.cmp(kb)));
-        let mut batch = Batch::default();
+        let mut batch = Batch::with_capacity(writes.len() + room);
         for ((ks, k), v) in writes {
             match v {
                 Some(v) => batch.put(ks, k, v),
