@@ -105,8 +105,9 @@ impl State {
     /// reads a head that holds its entries), and answers every caller with
     /// the commit's outcome.
     fn apply_all(&mut self, commands: Vec<Command>, head_tx: &watch::Sender<u64>) -> Result<(), StoreError> {
-        // Up to four keys per entry (log, origin sequence, index, id).
-        let keys = commands.iter().map(Command::weight).sum::<usize>().saturating_mul(4);
+        // Up to five keys per entry (log, origin sequence, index, STIX id,
+        // own id).
+        let keys = commands.iter().map(Command::weight).sum::<usize>().saturating_mul(5);
         let mut txn = Txn::new(&self.store, &self.config, &self.committed, &self.snapshot, keys);
         let answers: Vec<Answer> = commands.into_iter().map(|c| txn.apply(c)).collect();
         // A transaction that cannot finish (its tree tiles unreadable) wrote
