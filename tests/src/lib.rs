@@ -465,6 +465,21 @@ impl TestNode {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
+    /// Makes an API token with `jaring token create NAME ARGS`; its secret.
+    ///
+    /// # Errors
+    ///
+    /// The command failed, or printed something that is not a token.
+    pub fn create_token(&self, name: &str, args: &[&str]) -> Result<String> {
+        let mut all = vec!["token", "create", name];
+        all.extend_from_slice(args);
+        let secret = self.cli(&all)?.trim().to_string();
+        if !secret.starts_with("jrt_") {
+            bail!("not a token: {secret}");
+        }
+        Ok(secret)
+    }
+
     /// Runs the CLI with `--json` and parses stdout.
     ///
     /// # Errors

@@ -16,17 +16,6 @@ use jaring_tests::https::{self, Response};
 use jaring_tests::{TestNode, assert_eventually, bin};
 use serde_json::{Value, json};
 
-/// Makes a token with `jaring token create NAME ARGS`; its secret.
-fn make_token(node: &TestNode, name: &str, args: &[&str]) -> Result<String> {
-    let mut all = vec!["token", "create", name];
-    all.extend_from_slice(args);
-    let secret = node.cli(&all)?.trim().to_string();
-    if !secret.starts_with("jrt_") {
-        bail!("not a token: {secret}");
-    }
-    Ok(secret)
-}
-
 /// Writes a token to a private file, for `--token-file`.
 fn token_file(node: &TestNode, name: &str, secret: &str) -> Result<PathBuf> {
     let path = node.dir().join(format!("{name}.token"));
@@ -153,11 +142,11 @@ fn stix_indicator(n: u32, domain: &str) -> Value {
 fn every_role_has_one_allowed_and_one_refused_call_on_each_interface() -> Result<()> {
     let node = TestNode::builder("ID").http().start()?;
     add(&node, "domain", "green-loker.co.id", "green")?;
-    let analyst = make_token(&node, "analyst-siti", &["--role", "analyst"])?;
-    let submitter = make_token(&node, "kominfo-crawler", &["--role", "submitter"])?;
-    let platform = make_token(&node, "meta", &["--role", "platform", "--platform", "meta", "--max-tlp", "green"])?;
-    let auditor = make_token(&node, "bssn-audit", &["--role", "auditor"])?;
-    let reader = make_token(&node, "opencti", &["--role", "reader", "--max-tlp", "green"])?;
+    let analyst = node.create_token("analyst-siti", &["--role", "analyst"])?;
+    let submitter = node.create_token("kominfo-crawler", &["--role", "submitter"])?;
+    let platform = node.create_token("meta", &["--role", "platform", "--platform", "meta", "--max-tlp", "green"])?;
+    let auditor = node.create_token("bssn-audit", &["--role", "auditor"])?;
+    let reader = node.create_token("opencti", &["--role", "reader", "--max-tlp", "green"])?;
     let files: Vec<PathBuf> = [
         ("analyst-siti", &analyst),
         ("kominfo-crawler", &submitter),
@@ -315,8 +304,7 @@ fn tlp_and_kind_ceilings_hold_on_every_read_path() -> Result<()> {
     add(&node, "domain", "green-loker.co.id", "green")?;
     add(&node, "domain", "amber-loker.co.id", "amber")?;
     add(&node, "url", "https://green-loker.co.id/apply", "green")?;
-    let platform = make_token(
-        &node,
+    let platform = node.create_token(
         "bank-bri",
         &["--role", "platform", "--platform", "bri", "--max-tlp", "green", "--kinds", "domain"],
     )?;
@@ -349,7 +337,7 @@ fn tlp_and_kind_ceilings_hold_on_every_read_path() -> Result<()> {
 
     // List (an analyst token with the same ceiling: platforms may not list).
     let analyst =
-        make_token(&node, "analyst-green", &["--role", "analyst", "--max-tlp", "green", "--kinds", "domain"])?;
+        node.create_token("analyst-green", &["--role", "analyst", "--max-tlp", "green", "--kinds", "domain"])?;
     let r = call(&node, "GET", "/api/v1/indicators?limit=100", Some(&analyst), None)?;
     assert_eq!(r.status, 200, "{}", r.text());
     let values: Vec<String> = r.json()?["indicators"]
@@ -419,7 +407,7 @@ fn expiry_revocation_and_networks_apply_at_the_next_request() -> Result<()> {
     let admin = admin_token(&node);
 
     // Expiry.
-    let brief = make_token(&node, "brief", &["--role", "reader", "--expires", "2s"])?;
+    let brief = node.create_token("brief", &["--role", "reader", "--expires", "2s"])?;
     let brief_file = token_file(&node, "brief", &brief)?;
     assert_eq!(call(&node, "GET", "/api/v1/me", Some(&brief), None)?.status, 200);
     assert_eventually!(
@@ -434,7 +422,7 @@ fn expiry_revocation_and_networks_apply_at_the_next_request() -> Result<()> {
     assert_eq!(taxii(&node, "GET", &format!("/jaring/collections/{all}/objects/"), &brief, None)?.status, 401);
 
     // Revocation.
-    let crawler = make_token(&node, "crawler", &["--role", "submitter"])?;
+    let crawler = node.create_token("crawler", &["--role", "submitter"])?;
     let crawler_file = token_file(&node, "crawler", &crawler)?;
     assert_eq!(call(&node, "GET", "/api/v1/me", Some(&crawler), None)?.status, 200);
     ok_as(&node, &crawler_file, &["token", "whoami"])?;
@@ -448,7 +436,7 @@ fn expiry_revocation_and_networks_apply_at_the_next_request() -> Result<()> {
 
     // Networks: bound to 10.0.0.0/8, called from 127.0.0.1.
     let bound =
-        make_token(&node, "office-only", &["--role", "platform", "--platform", "meta", "--allow-from", "10.0.0.0/8"])?;
+        node.create_token("office-only", &["--role", "platform", "--platform", "meta", "--allow-from", "10.0.0.0/8"])?;
     let bound_file = token_file(&node, "office-only", &bound)?;
     let p = problem(&call(&node, "GET", "/api/v1/lookup?value=x.co.id", Some(&bound), None)?, 403);
     let detail = p["detail"].as_str().unwrap_or_default();
@@ -457,7 +445,7 @@ fn expiry_revocation_and_networks_apply_at_the_next_request() -> Result<()> {
     assert!(e.contains("10.0.0.0/8") && e.contains("127.0.0.1"), "{e}");
     assert_eq!(taxii(&node, "GET", &format!("/jaring/collections/{all}/objects/"), &bound, None)?.status, 403);
     let here =
-        make_token(&node, "loopback", &["--role", "platform", "--platform", "meta", "--allow-from", "127.0.0.0/8"])?;
+        node.create_token("loopback", &["--role", "platform", "--platform", "meta", "--allow-from", "127.0.0.0/8"])?;
     assert_eq!(call(&node, "GET", "/api/v1/lookup?value=x.co.id", Some(&here), None)?.status, 200);
     ok_as(&node, &token_file(&node, "loopback", &here)?, &["lookup", "x.co.id"])?;
 
@@ -478,7 +466,7 @@ fn expiry_revocation_and_networks_apply_at_the_next_request() -> Result<()> {
 #[test]
 fn a_flood_gets_429_with_retry_after_counted_in_metrics() -> Result<()> {
     let node = TestNode::builder("ID").http().start()?;
-    let token = make_token(&node, "flood", &["--role", "platform", "--platform", "meta", "--rate", "2/s"])?;
+    let token = node.create_token("flood", &["--role", "platform", "--platform", "meta", "--rate", "2/s"])?;
     let mut limited = None;
     for _ in 0..200 {
         let r = call(&node, "GET", "/api/v1/lookup?value=loker.co.id", Some(&token), None)?;
@@ -499,7 +487,7 @@ fn a_flood_gets_429_with_retry_after_counted_in_metrics() -> Result<()> {
     // A batch lookup costs one unit per 100 values: 10,000 values at once
     // is over a burst of 4.
     let values: Vec<String> = (0..10_000).map(|i| format!("v{i}.loker.co.id")).collect();
-    let other = make_token(&node, "bulk", &["--role", "platform", "--platform", "meta", "--rate", "2/s"])?;
+    let other = node.create_token("bulk", &["--role", "platform", "--platform", "meta", "--rate", "2/s"])?;
     let r = call(&node, "POST", "/api/v1/lookup", Some(&other), Some(&json!({"values": values, "summary": true})))?;
     problem(&r, 429);
     Ok(())

@@ -115,16 +115,6 @@ fn base(node: &TestNode) -> Result<String> {
     Ok(format!("https://127.0.0.1:{}", node.http_port.context("no HTTPS listener")?))
 }
 
-fn make_token(node: &TestNode, name: &str, args: &[&str]) -> Result<String> {
-    let mut all = vec!["token", "create", name];
-    all.extend_from_slice(args);
-    let secret = node.cli(&all)?.trim().to_string();
-    if !secret.starts_with("jrt_") {
-        bail!("not a token: {secret}");
-    }
-    Ok(secret)
-}
-
 async fn login(c: &Client, node: &TestNode, token: &str) -> Result<()> {
     c.goto(&format!("{}/console/login", base(node)?)).await?;
     c.find(Locator::Css("#token")).await?.send_keys(token).await?;
@@ -252,8 +242,8 @@ async fn an_analyst_works_the_console_in_a_real_browser() -> Result<()> {
     );
     assert!(!id.lookup_found(HELD)?, "held for review, not served");
 
-    let analyst = make_token(&id, "analyst-siti", &["--role", "analyst"])?;
-    let platform = make_token(&id, "meta", &["--role", "platform", "--platform", "meta", "--max-tlp", "green"])?;
+    let analyst = id.create_token("analyst-siti", &["--role", "analyst"])?;
+    let platform = id.create_token("meta", &["--role", "platform", "--platform", "meta", "--max-tlp", "green"])?;
     let root = base(&id)?;
 
     let c = browser(&driver, true).await?;

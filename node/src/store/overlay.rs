@@ -110,3 +110,40 @@ impl Overlay<'_> {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::store::fjall_engine::FjallEngine;
+    use crate::store::{Op, Store};
+
+    #[test]
+    fn a_batch_lists_its_writes_by_keyspace_then_key_with_room_to_spare() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(Arc::new(FjallEngine::open(dir.path(), 16).unwrap()));
+        let mut overlay = Overlay::new(&store, 0);
+        // Written in no order, across two keyspaces, one key twice.
+        for seq in [7u64, 3, 9, 1, 5, 3] {
+            overlay.raw_put(Keyspace::Index, format!("v{seq}").into_bytes(), vec![0]);
+            overlay.raw_put(Keyspace::Log, layout::seq_key(seq).to_vec(), vec![seq as u8]);
+        }
+        overlay.raw_delete(Keyspace::Log, layout::seq_key(4).to_vec());
+        let batch = overlay.into_batch(3);
+        assert!(batch.ops.capacity() >= batch.len() + 3);
+        let keys: Vec<(usize, Vec<u8>)> = batch
+            .into_ops()
+            .into_iter()
+            .map(|op| match op {
+                Op::Put(ks, k, _) | Op::Delete(ks, k) => (ks.slot(), k),
+            })
+            .collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted);
+        assert_eq!(keys.len(), 11, "{keys:?}");
+        assert_ne!(Keyspace::Log.slot(), Keyspace::Index.slot());
+    }
+}
