@@ -60,7 +60,9 @@ pub fn for_each_object<R: Read>(
 }
 
 fn shape_error(message: &str) -> &'static str {
-    if message.contains("not a bundle") {
+    if message.contains("duplicate key") {
+        "a key of the top-level object appears twice (a second \"objects\" array, or a second \"type\", would be read differently by other parsers)"
+    } else if message.contains("not a bundle") {
         "an \"objects\" array under a type other than \"bundle\""
     } else if message.contains("no type") {
         "neither an \"objects\" array nor a STIX object with a \"type\""
@@ -92,7 +94,12 @@ impl<'de, F: FnMut(usize, Value) -> ControlFlow<()>> Visitor<'de> for Top<'_, F>
         let mut rest = Map::new();
         let mut saw_objects = false;
         while let Some(key) = map.next_key::<String>()? {
-            if key == "objects" && !saw_objects {
+            // JSON leaves a repeated name's meaning open: one parser reads
+            // the first, another the last. Refused rather than guessed.
+            if rest.contains_key(&key) || (key == "objects" && saw_objects) {
+                return Err(de::Error::custom("jaring: duplicate key"));
+            }
+            if key == "objects" {
                 if rest.get("type").is_some_and(|t| t != "bundle") {
                     return Err(de::Error::custom("jaring: not a bundle"));
                 }
@@ -191,6 +198,10 @@ mod tests {
         let Err(ImportError::Json(e)) = r else { panic!("{r:?}") };
         assert_eq!(e.line(), 2);
         assert_eq!(seen.len(), 1, "the object before the break was handed over");
+        let (r, seen) = ids(r#"{"objects":[],"type":"bundle","objects":[{"id":"a"}]}"#);
+        assert!(matches!(r, Err(ImportError::NotBundle(m)) if m.contains("twice")), "{r:?}");
+        assert!(seen.is_empty());
+        assert!(matches!(ids(r#"{"type":"bundle","type":"indicator"}"#).0, Err(ImportError::NotBundle(_))));
         assert!(matches!(ids("{} trailing").0, Err(ImportError::NotBundle(_) | ImportError::Json(_))));
     }
 
