@@ -204,33 +204,88 @@ impl LookupIndex {
         load: impl FnOnce() -> Result<Held, E>,
     ) -> Result<Option<Arc<Held>>, E> {
         let h = self.hash(kind, value);
-        let generation = {
-            let shard = self.shard(h).read().unwrap_or_else(|p| p.into_inner());
-            if !shard.members.contains(&h) {
-                return Ok(None);
-            }
-            if let Some((k, v, held)) = shard.map.get(&h)
-                && *k == kind
-                && **v == *value
-            {
-                return Ok(Some(held.clone()));
-            }
-            shard.generation
+        let generation = match self.probe(h, kind, value) {
+            None => return Ok(None),
+            Some(Ok(held)) => return Ok(Some(held)),
+            Some(Err(generation)) => generation,
         };
         let held = Arc::new(load()?);
-        if self.per_shard > 0 {
-            let mut shard = self.shard(h).write().unwrap_or_else(|p| p.into_inner());
-            if shard.generation == generation {
-                if shard.map.len() >= self.per_shard
-                    && !shard.map.contains_key(&h)
-                    && let Some(victim) = shard.map.keys().next().copied()
-                {
-                    shard.map.remove(&victim);
-                }
-                shard.map.insert(h, (kind, value.into(), held.clone()));
-            }
-        }
+        self.keep(h, generation, kind, value, &held);
         Ok(Some(held))
+    }
+
+    /// The cached entry of `h`, or the shard's generation to load it under;
+    /// `None` when (kind, value) is certainly not listed.
+    fn probe(&self, h: u64, kind: Kind, value: &str) -> Option<Result<Arc<Held>, u64>> {
+        let shard = self.shard(h).read().unwrap_or_else(|p| p.into_inner());
+        if !shard.members.contains(&h) {
+            return None;
+        }
+        match shard.map.get(&h) {
+            Some((k, v, held)) if *k == kind && **v == *value => Some(Ok(held.clone())),
+            _ => Some(Err(shard.generation)),
+        }
+    }
+
+    /// Caches what was loaded under `generation`, unless a commit touched
+    /// the shard since (then it may be stale).
+    fn keep(&self, h: u64, generation: u64, kind: Kind, value: &str, held: &Arc<Held>) {
+        if self.per_shard == 0 {
+            return;
+        }
+        let mut shard = self.shard(h).write().unwrap_or_else(|p| p.into_inner());
+        if shard.generation != generation {
+            return;
+        }
+        if shard.map.len() >= self.per_shard
+            && !shard.map.contains_key(&h)
+            && let Some(victim) = shard.map.keys().next().copied()
+        {
+            shard.map.remove(&victim);
+        }
+        shard.map.insert(h, (kind, value.into(), held.clone()));
+    }
+
+    /// [`LookupIndex::get`] for many values at once: in the order of
+    /// `values`, `None` for those certainly not listed. `load` is called at
+    /// most once, with the values neither unlisted nor cached, in order,
+    /// and returns what is held about each of them, in the same order (a
+    /// value it gives nothing for counts as holding nothing).
+    ///
+    /// # Errors
+    ///
+    /// Whatever `load` returns.
+    pub fn get_many<E>(
+        &self,
+        values: &[(Kind, &str)],
+        load: impl FnOnce(&[(Kind, &str)]) -> Result<Vec<Held>, E>,
+    ) -> Result<Vec<Option<Arc<Held>>>, E> {
+        let mut out = Vec::with_capacity(values.len());
+        // (position in `values`, hash, generation) of each value to load.
+        let mut misses = Vec::new();
+        for (i, &(kind, value)) in values.iter().enumerate() {
+            let h = self.hash(kind, value);
+            out.push(match self.probe(h, kind, value) {
+                None => None,
+                Some(Ok(held)) => Some(held),
+                Some(Err(generation)) => {
+                    misses.push((i, h, generation));
+                    None
+                }
+            });
+        }
+        if misses.is_empty() {
+            return Ok(out);
+        }
+        let wanted: Vec<(Kind, &str)> = misses.iter().map(|(i, ..)| values[*i]).collect();
+        let mut loaded = load(&wanted)?.into_iter();
+        for (i, h, generation) in misses {
+            let held = Arc::new(loaded.next().unwrap_or_default());
+            let (kind, value) = values[i];
+            self.keep(h, generation, kind, value, &held);
+            out[i] = Some(held);
+        }
+        Ok(out)
     }
 
     /// Values cached now.
@@ -310,6 +365,55 @@ mod tests {
         })
         .unwrap();
         assert_eq!(idx.cached(), 0, "what the reader read may be stale");
+    }
+
+    #[test]
+    fn many_values_are_loaded_in_one_call_and_cached() {
+        let idx = LookupIndex::new(100);
+        for v in ["a.test", "b.test", "c.test"] {
+            idx.insert_member(Kind::Domain, v);
+        }
+        idx.get::<Infallible>(Kind::Domain, "b.test", || Ok(held(7))).unwrap();
+        let calls = std::cell::RefCell::new(Vec::new());
+        let load = |wanted: &[(Kind, &str)]| {
+            calls.borrow_mut().push(wanted.iter().map(|(_, v)| v.to_string()).collect::<Vec<_>>());
+            Ok::<_, Infallible>(wanted.iter().map(|(_, v)| held(v.len())).collect())
+        };
+        let asked = [
+            (Kind::Domain, "a.test"),
+            (Kind::Domain, "x.test"),
+            (Kind::Domain, "b.test"),
+            (Kind::Url, "c.test"),
+            (Kind::Domain, "c.test"),
+        ];
+        let got = idx.get_many(&asked, load).unwrap();
+        assert_eq!(
+            *calls.borrow(),
+            vec![vec!["a.test".to_string(), "c.test".to_string()]],
+            "only listed, uncached values are loaded, once"
+        );
+        let caps: Vec<Option<usize>> = got.iter().map(|h| h.as_ref().map(|h| h.assertions.capacity())).collect();
+        assert_eq!(caps, vec![Some(6), None, Some(7), None, Some(6)]);
+        idx.get_many(&asked, load).unwrap();
+        assert_eq!(calls.borrow().len(), 1, "the second time, all from memory");
+        // A load racing a commit is answered but not kept.
+        idx.touch(&[(idx.key(Kind::Domain, "a.test"), false)]);
+        idx.get_many(&[(Kind::Domain, "a.test")], |w| {
+            idx.touch(&[(idx.key(Kind::Domain, "a.test"), false)]);
+            load(w)
+        })
+        .unwrap();
+        idx.get_many(&[(Kind::Domain, "a.test")], load).unwrap();
+        assert_eq!(calls.borrow().len(), 3, "what raced a commit was read again");
+        // A loader that gives too few answers leaves the rest holding nothing.
+        let idx = LookupIndex::new(0);
+        idx.insert_member(Kind::Domain, "a.test");
+        idx.insert_member(Kind::Domain, "b.test");
+        let got = idx
+            .get_many(&[(Kind::Domain, "a.test"), (Kind::Domain, "b.test")], |_| Ok::<_, Infallible>(vec![held(3)]))
+            .unwrap();
+        assert_eq!(got[0].as_ref().unwrap().assertions.capacity(), 3);
+        assert!(got[1].as_ref().unwrap().assertions.is_empty());
     }
 
     #[test]

@@ -286,6 +286,24 @@ pub fn render(node: &Node) -> String {
     let writer = Gauge::<i64>::default();
     writer.set(i64::from(node.role().is_writer()));
     state.register("store_writer", "1 while this process is the writer of its store (always, embedded)", writer);
+    if let Some(shared) = node.store().shared() {
+        let (requests, queries) = shared.first_reads();
+        let counter = |n: u64| {
+            let c = Counter::<u64>::default();
+            c.inc_by(n);
+            c
+        };
+        state.register(
+            "store_first_read_requests",
+            "Lookups' first reads of listed values from the shared store",
+            counter(requests),
+        );
+        state.register(
+            "store_first_read_queries",
+            "Queries sent for those reads (reads arriving together share one)",
+            counter(queries),
+        );
+    }
     if let Some(lag) = node.replica_lag() {
         let g = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
         g.set(lag.as_secs_f64());

@@ -281,6 +281,11 @@ fn a_lookup_process_on_a_streaming_replica_serves_a_new_indicator() -> Result<()
     assert!(metrics.contains_key("jaring_store_replica_lag_seconds"), "{metrics:?}");
     assert_eq!(metrics.get("jaring_store_writer").copied(), Some(0.0));
     assert_eq!(writer.metric("jaring_store_writer"), 1.0);
+    // The indicator was read from the replica: the lookup's first read.
+    let first_reads = metrics.get("jaring_store_first_read_requests_total").copied().unwrap_or(0.0);
+    assert!(first_reads >= 1.0, "{metrics:?}");
+    let queries = metrics.get("jaring_store_first_read_queries_total").copied().unwrap_or(0.0);
+    assert!((1.0..=first_reads).contains(&queries), "{metrics:?}");
 
     let refused = reader.cli_output(&[
         "indicator",

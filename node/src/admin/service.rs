@@ -18,10 +18,6 @@ use crate::wire::status::{store_status, wire_status};
 use crate::wire::tokens::token_to_pb;
 use crate::wire::{FromPb, ToPb, WireEnum, WireError};
 
-/// Lookup requests of up to this many values are answered on the
-/// request's own task.
-const INLINE_LOOKUPS: usize = 32;
-
 /// The admin service.
 #[derive(Debug, Clone)]
 pub struct AdminService {
@@ -237,17 +233,7 @@ impl Admin for AdminService {
             queries.push((q.value, Kind::from_wire(q.kind).map_err(|e| wire_status(&e))?));
         }
         let min_score = u8::try_from(r.min_score).unwrap_or(u8::MAX);
-        // Lookups are answered from memory unless a value is listed and not
-        // cached; a few are cheaper here than a hop to the blocking pool.
-        let mut results = if queries.len() <= INLINE_LOOKUPS {
-            self.node.lookup(&queries)
-        } else {
-            let node = self.node.clone();
-            tokio::task::spawn_blocking(move || node.lookup(&queries))
-                .await
-                .map_err(|e| Status::internal(e.to_string()))?
-        }
-        .map_err(|e| store_status(&e))?;
+        let mut results = self.node.lookup_async(queries).await.map_err(|e| store_status(&e))?;
         let scope = caller.session.scope();
         let mut results: Vec<_> = std::mem::take(&mut results).into_iter().map(|r| scope.restrict_result(r)).collect();
         for result in &mut results {

@@ -2,6 +2,8 @@
 //! revocation, listing, and lookups with the merged view of every origin's
 //! assertion.
 
+use std::sync::Arc;
+
 use crate::audit::AuditDraft;
 use crate::envelope::{Entry, EnvelopeBody, Indicator, SignedEnvelope, Value};
 use crate::feedback::FeedbackSummary;
@@ -15,6 +17,10 @@ use crate::submission::{InputError, NewIndicator, Submission};
 use crate::view::{Assertion, IndicatorRecord, LookupResult, MergedView, ValueStatus};
 
 use super::unchanged::{SubmitOptions, Submitted};
+
+/// Lookups of up to this many values on an embedded store are answered on
+/// the calling task ([`Node::lookup_async`]).
+const INLINE_LOOKUPS: usize = 32;
 use super::{Node, NodeError};
 
 impl Node {
@@ -231,24 +237,40 @@ impl Node {
     }
 
     /// Looks values up, each as its given kind or as every kind it parses as.
+    /// The values the lookup cache does not answer are read from the store
+    /// together, in one read where the engine can.
     ///
     /// # Errors
     ///
     /// Store failures.
     pub fn lookup(&self, queries: &[(String, Option<Kind>)]) -> Result<Vec<LookupResult>, StoreError> {
+        match self.lookup_reading(queries, true) {
+            Ok(Some(results)) => Ok(results),
+            // Only a lookup that may not read the store stops short.
+            Ok(None) | Err(None) => Err(StoreError::Engine("a lookup stopped before reading the store".into())),
+            Err(Some(e)) => Err(e),
+        }
+    }
+
+    /// [`Node::lookup`], or `None` when `read_store` is false and a value
+    /// is neither certainly unlisted nor cached (its answer needs a store
+    /// read). Errors: `Some` store failure (`None` when stopped short).
+    fn lookup_reading(
+        &self,
+        queries: &[(String, Option<Kind>)],
+        read_store: bool,
+    ) -> Result<Option<Vec<LookupResult>>, Option<StoreError>> {
         let now = now_ms();
-        let mut results = Vec::with_capacity(queries.len());
+        // Per query: its candidates' range in `wanted`, or why it was refused.
+        let mut spans = Vec::with_capacity(queries.len());
+        // Every candidate: the value as stored and its plain form.
+        let mut wanted: Vec<(Kind, Value, Option<String>)> = Vec::new();
         for (query, kind) in queries {
             let candidates = match kind {
                 Some(k) => match normalize::normalize(*k, query, &self.normalize) {
                     Ok(v) => vec![(*k, v)],
                     Err(e) => {
-                        results.push(LookupResult {
-                            query: query.clone(),
-                            found: false,
-                            views: vec![],
-                            error: Some(e.to_string()),
-                        });
+                        spans.push(Err(e.to_string()));
                         continue;
                     }
                 },
@@ -260,17 +282,69 @@ impl Node {
                 .iter()
                 .flat_map(|(k, _)| normalize::legacy_forms(*k, query).into_iter().map(|v| (*k, v)))
                 .collect();
-            let mut candidates = candidates;
-            candidates.extend(legacy);
-            let mut views = Vec::new();
-            for (kind, canonical) in candidates {
-                if let Some(view) = self.view(kind, canonical, now)? {
-                    views.push(view);
-                }
+            let start = wanted.len();
+            for (kind, canonical) in candidates.into_iter().chain(legacy) {
+                let (value, plain) = self.privacy.carried(kind, canonical);
+                wanted.push((kind, value, plain));
             }
-            results.push(LookupResult { query: query.clone(), found: !views.is_empty(), views, error: None });
+            spans.push(Ok(start..wanted.len()));
         }
-        Ok(results)
+        let keys: Vec<(Kind, &str)> = wanted.iter().map(|(kind, value, _)| (*kind, value.as_str())).collect();
+        let held = match self.committed.lookup.get_many(&keys, |misses| match read_store {
+            true => self.held_many(misses).map_err(Some),
+            false => Err(None),
+        }) {
+            Ok(held) => held,
+            Err(None) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let mut views: Vec<Option<MergedView>> = wanted
+            .into_iter()
+            .zip(held)
+            .map(|((kind, value, plain), held)| held.and_then(|h| self.view_of(kind, value, plain, &h, now)))
+            .collect();
+        Ok(Some(
+            queries
+                .iter()
+                .zip(spans)
+                .map(|((query, _), span)| match span {
+                    Ok(range) => {
+                        let views: Vec<MergedView> = views[range].iter_mut().filter_map(Option::take).collect();
+                        LookupResult { query: query.clone(), found: !views.is_empty(), views, error: None }
+                    }
+                    Err(e) => LookupResult { query: query.clone(), found: false, views: vec![], error: Some(e) },
+                })
+                .collect(),
+        ))
+    }
+
+    /// [`Node::lookup`] from an async task. A few values are answered on
+    /// the task itself: from memory, or from a local read on an embedded
+    /// store. More, or a store read across the network (PostgreSQL, where a
+    /// value's first read is a round trip), go to the blocking pool, so
+    /// waiting never holds one of the runtime's few threads.
+    ///
+    /// # Errors
+    ///
+    /// Store failures; [`StoreError::Engine`] if the lookup task died.
+    pub async fn lookup_async(
+        self: &Arc<Self>,
+        queries: Vec<(String, Option<Kind>)>,
+    ) -> Result<Vec<LookupResult>, StoreError> {
+        if queries.len() <= INLINE_LOOKUPS {
+            if self.store.shared().is_none() {
+                return self.lookup(&queries);
+            }
+            match self.lookup_reading(&queries, false) {
+                Ok(Some(results)) => return Ok(results),
+                Err(Some(e)) => return Err(e),
+                Ok(None) | Err(None) => {}
+            }
+        }
+        let node = self.clone();
+        tokio::task::spawn_blocking(move || node.lookup(&queries))
+            .await
+            .map_err(|e| StoreError::Engine(format!("the lookup task failed: {e}")))?
     }
 
     /// The merged view of a normalized value, if any origin asserted it.
@@ -283,8 +357,21 @@ impl Node {
         let Some(held) = self.committed.lookup.get(kind, value.as_str(), || self.held(kind, value.as_str()))? else {
             return Ok(None);
         };
+        Ok(self.view_of(kind, value, plain, &held, now))
+    }
+
+    /// The merged view of what is held about a value (as carried, with its
+    /// plain form when this node knows it); `None` if no origin asserts it.
+    fn view_of(
+        &self,
+        kind: Kind,
+        value: Value,
+        plain: Option<String>,
+        held: &Held,
+        now: UnixMillis,
+    ) -> Option<MergedView> {
         if held.assertions.is_empty() {
-            return Ok(None);
+            return None;
         }
         // Most listed values have no feedback: nothing to summarize.
         let facts = if held.events.is_empty() {
@@ -303,28 +390,47 @@ impl Node {
             (Value::Plain(v), _) => (v, None),
         };
         let view = MergedView::merge(kind, shown, keyed, assertions);
-        Ok(Some(if held.events.is_empty() { view } else { view.with_feedback(held.events.clone()) }))
+        Some(if held.events.is_empty() { view } else { view.with_feedback(held.events.clone()) })
     }
 
     /// What the store holds about a (kind, value): each origin's current
     /// assertion and the feedback events.
     fn held(&self, kind: Kind, value: &str) -> Result<Held, StoreError> {
-        let mut assertions = Vec::new();
-        // One point read per known origin (bloom-filtered by the store)
-        // costs far less than a range scan over every level of the index.
-        for origin in self.committed.lookup.origins().iter() {
-            let Some(seq) = self.store.indexed_at(kind, value, origin)? else { continue };
-            let Some(LogEntry { body, .. }) = self.store.log_entry(seq)? else { continue };
-            if let Entry::Indicator(ind) = body.entry {
-                assertions.push((body.origin, ind));
-            }
+        Ok(self.held_many(&[(kind, value)])?.pop().unwrap_or_default())
+    }
+
+    /// [`Node::held`] for many values, in order, with one store read for
+    /// every (value, known origin) pair: an index point read per pair
+    /// (bloom-filtered by embedded stores, far cheaper than a range scan
+    /// over every level of the index) and the log entries they point at.
+    fn held_many(&self, values: &[(Kind, &str)]) -> Result<Vec<Held>, StoreError> {
+        let origins = self.committed.lookup.origins();
+        if origins.is_empty() {
+            return Ok(values.iter().map(|_| Held::default()).collect());
         }
-        let events = if assertions.is_empty() || !self.committed.lookup.may_have_feedback(kind, value) {
-            Vec::new()
-        } else {
-            self.feedback_events(kind, value)?
-        };
-        Ok(Held { assertions, events })
+        let pairs: Vec<(Kind, &str, &str)> = values
+            .iter()
+            .flat_map(|&(kind, value)| origins.iter().map(move |origin| (kind, value, origin.as_str())))
+            .collect();
+        let mut entries = self.store.indexed_entries(&pairs)?.into_iter();
+        let mut out = Vec::with_capacity(values.len());
+        for &(kind, value) in values {
+            let mut assertions = Vec::new();
+            for entry in entries.by_ref().take(origins.len()) {
+                if let Some(LogEntry { body, .. }) = entry
+                    && let Entry::Indicator(ind) = body.entry
+                {
+                    assertions.push((body.origin, ind));
+                }
+            }
+            let events = if assertions.is_empty() || !self.committed.lookup.may_have_feedback(kind, value) {
+                Vec::new()
+            } else {
+                self.feedback_events(kind, value)?
+            };
+            out.push(Held { assertions, events });
+        }
+        Ok(out)
     }
 }
 

@@ -8,7 +8,7 @@ use std::ops::Bound;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::{Batch, Engine, Keyspace, Scan, StoreError};
+use super::{Batch, Engine, Followed, Keyspace, Scan, StoreError};
 
 /// An engine whose commits fail while `path` exists.
 #[derive(Debug)]
@@ -27,6 +27,14 @@ impl FaultFile {
 impl Engine for FaultFile {
     fn get(&self, ks: Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         self.inner.get(ks, key)
+    }
+
+    fn get_many(&self, ks: Keyspace, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        self.inner.get_many(ks, keys)
+    }
+
+    fn get_followed(&self, ks: Keyspace, keys: &[Vec<u8>], then: Keyspace) -> Result<Vec<Followed>, StoreError> {
+        self.inner.get_followed(ks, keys, then)
     }
 
     fn range(&self, ks: Keyspace, start: Bound<&[u8]>, end: Bound<&[u8]>, reverse: bool) -> Scan<'_> {

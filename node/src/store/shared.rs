@@ -109,4 +109,10 @@ pub trait SharedStore: Send + Sync + std::fmt::Debug {
 
     /// How often a standby looks for new commits and an expired lease.
     fn poll_interval(&self) -> Duration;
+
+    /// Lookups' first reads so far: (requests, queries sent for them).
+    /// Requests that arrive while every reading session is busy go to the
+    /// server together, so under load there are fewer queries than
+    /// requests.
+    fn first_reads(&self) -> (u64, u64);
 }

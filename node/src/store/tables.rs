@@ -689,6 +689,30 @@ impl Store {
         Ok(out)
     }
 
+    /// For each (kind, value, origin): the log entry of that origin's latest
+    /// accepted version of (kind, value), in the order asked (`None` when
+    /// the origin asserts no such value, or its entry is not in the log).
+    /// One read for them all where the engine can ([`Store::get_followed`]).
+    ///
+    /// # Errors
+    ///
+    /// Engine failures, [`StoreError::Corrupt`].
+    pub fn indexed_entries(&self, wanted: &[(Kind, &str, &str)]) -> Result<Vec<Option<LogEntry>>, StoreError> {
+        let keys: Vec<Vec<u8>> =
+            wanted.iter().map(|(kind, value, origin)| layout::index_key(*kind, value, origin)).collect();
+        self.get_followed(Keyspace::Index, &keys, Keyspace::Log)?
+            .into_iter()
+            .map(|found| match found {
+                Some((position, Some(bytes))) => {
+                    let seq =
+                        layout::read_u64(&position).ok_or_else(|| corrupt(Keyspace::Index, "bad log position"))?;
+                    Ok(Some(LogRecord { seq, bytes }.decode()?))
+                }
+                Some((_, None)) | None => Ok(None),
+            })
+            .collect()
+    }
+
     /// Every index entry: (kind, value, origin) and the log position of its
     /// latest accepted version.
     pub fn index_entries(&self) -> impl Iterator<Item = Result<(Kind, String, String, u64), StoreError>> + '_ {

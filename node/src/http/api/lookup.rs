@@ -27,11 +27,6 @@ use crate::view::LookupResult;
 /// Most values in one `POST /api/v1/lookup`.
 pub const MAX_LOOKUP: usize = 10_000;
 
-/// Lookups of up to this many values are answered on the request's own
-/// task (they are answered from memory unless a value is listed and not
-/// cached); larger ones on the blocking pool.
-const INLINE: usize = 32;
-
 /// Looks `queries` up as a token of `scope` sees them.
 async fn answer(
     api: &Api,
@@ -39,14 +34,7 @@ async fn answer(
     scope: &Scope,
     min_score: u8,
 ) -> Result<Vec<LookupResult>, Problem> {
-    let results = if queries.len() <= INLINE {
-        api.node.lookup(&queries)?
-    } else {
-        let node = api.node.clone();
-        tokio::task::spawn_blocking(move || node.lookup(&queries))
-            .await
-            .map_err(|e| Problem::internal(&e.to_string()))??
-    };
+    let results = api.node.lookup_async(queries).await?;
     Ok(results
         .into_iter()
         .map(|r| {

@@ -21,6 +21,7 @@
 //! Scans fetch pages of growing size by key.
 
 pub mod client;
+mod gather;
 mod lease;
 pub mod schema;
 mod tables;
@@ -39,7 +40,7 @@ pub use self::client::PgConfigError;
 use self::client::{Bridge, Connector, Slot};
 use self::tables::{KeyBound, Rows, table};
 use super::shared::{ChangeMarks, SharedStore, StoreRole, WriterInfo};
-use super::{Batch, Engine, Keyspace, Op, Pair, Scan, StoreError};
+use super::{Batch, Engine, Followed, Keyspace, Op, Pair, Scan, StoreError};
 
 /// What the adapter needs to know, from `[store]`.
 #[derive(Debug, Clone)]
@@ -146,6 +147,7 @@ const FIRST_PAGE: usize = 32;
 #[derive(Debug)]
 struct Sqls {
     get: String,
+    get_many: String,
     upsert: String,
     delete: String,
 }
@@ -190,6 +192,8 @@ impl Inner {
 #[derive(Debug)]
 pub struct PostgresEngine {
     inner: Arc<Inner>,
+    /// First reads of lookups, gathered ([`gather`]).
+    gather: gather::Gather,
 }
 
 impl PostgresEngine {
@@ -233,7 +237,7 @@ impl PostgresEngine {
             .iter()
             .map(|ks| {
                 let t = table(*ks);
-                Sqls { get: t.get_sql(), upsert: t.upsert_sql(), delete: t.delete_sql() }
+                Sqls { get: t.get_sql(), get_many: t.get_many_sql(), upsert: t.upsert_sql(), delete: t.delete_sql() }
             })
             .collect();
         let inner = Arc::new(Inner {
@@ -261,7 +265,8 @@ impl PostgresEngine {
         if !applied.is_empty() {
             tracing::info!(server = %label, schema = %options.schema, versions = ?applied, "migrated the database");
         }
-        Ok(PostgresEngine { inner })
+        let gather = gather::Gather::start(&inner, connections);
+        Ok(PostgresEngine { inner, gather })
     }
 
     /// The server, as `host:port/db`.
@@ -316,6 +321,35 @@ impl Engine for PostgresEngine {
             .map_err(|e| conn.err(&e))?;
             row.map(|r| tables::value_of(ks, &r, 0)).transpose()
         })
+    }
+
+    fn get_many(&self, ks: Keyspace, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        let seq_key = table(ks).seq_key;
+        let inner = self.inner.clone();
+        let wanted = keys.to_vec();
+        let found: HashMap<Vec<u8>, Vec<u8>> = self.inner.bridge.run(async move {
+            let conn = inner.read_slot().get().await?;
+            let st = conn.prepare(&inner.sql(ks).get_many).await?;
+            let rows = if seq_key {
+                // A key that is no position names nothing.
+                let seqs: Vec<i64> = wanted.iter().filter_map(|k| seq_of(k)).collect();
+                conn.client.query(&st, &[&seqs]).await
+            } else {
+                conn.client.query(&st, &[&wanted]).await
+            }
+            .map_err(|e| conn.err(&e))?;
+            rows.iter().map(|r| Ok((tables::key_of(ks, r)?, tables::value_of(ks, r, 1)?))).collect()
+        })?;
+        Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
+    }
+
+    fn get_followed(&self, ks: Keyspace, keys: &[Vec<u8>], then: Keyspace) -> Result<Vec<Followed>, StoreError> {
+        if (ks, then) != (Keyspace::Index, Keyspace::Log) {
+            return super::follow_in_two_reads(self, ks, keys, then);
+        }
+        let read = self.gather.read(keys.to_vec());
+        let found = self.inner.bridge.run(read)?;
+        Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
     }
 
     fn range(&self, ks: Keyspace, start: Bound<&[u8]>, end: Bound<&[u8]>, reverse: bool) -> Scan<'_> {
@@ -650,6 +684,10 @@ impl SharedStore for PostgresEngine {
     fn poll_interval(&self) -> Duration {
         self.inner.options.poll
     }
+
+    fn first_reads(&self) -> (u64, u64) {
+        self.gather.counts()
+    }
 }
 
 #[cfg(test)]
@@ -734,6 +772,40 @@ pub(crate) mod tests {
                 schemas.lock().unwrap().entry(dir.to_path_buf()).or_insert_with(|| test_options("contract")).clone();
             Store::new(Arc::new(writer(&o)))
         });
+    }
+
+    #[test]
+    fn first_reads_at_once_are_gathered_and_each_gets_its_own_answer() {
+        use crate::model::Kind;
+        let mut o = test_options("gather");
+        // One reading session: every read that comes while it is busy waits
+        // and joins the next query.
+        o.connections = 1;
+        let e = Arc::new(writer(&o));
+        let s = Store::new(e.clone());
+        let key = |i: u64| crate::store::layout::index_key(Kind::Domain, &format!("d{i}.example"), "ID");
+        let mut b = Batch::default();
+        for i in 0u64..400 {
+            b.put(Keyspace::Log, i.to_be_bytes(), format!("entry {i}").into_bytes());
+            b.put(Keyspace::Index, key(i), i.to_be_bytes().to_vec());
+        }
+        s.commit(b).unwrap();
+        std::thread::scope(|scope| {
+            for t in 0u64..8 {
+                let s = &s;
+                scope.spawn(move || {
+                    for n in 0u64..50 {
+                        let i = (t * 50 + n) % 400;
+                        let got = s.get_followed(Keyspace::Index, &[key(i), key(1000 + i)], Keyspace::Log).unwrap();
+                        let want = Some((i.to_be_bytes().to_vec(), Some(format!("entry {i}").into_bytes())));
+                        assert_eq!(got, vec![want, None], "read {n} of thread {t}");
+                    }
+                });
+            }
+        });
+        let (requests, queries) = e.gather.counts();
+        assert_eq!(requests, 400);
+        assert!(queries < requests, "{requests} requests in {queries} queries: none were gathered");
     }
 
     #[test]

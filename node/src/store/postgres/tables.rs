@@ -76,6 +76,18 @@ impl Table {
         format!("SELECT {} FROM {} WHERE {} = $1", self.value_select(), self.name, self.key())
     }
 
+    /// `SELECT key, value FROM t WHERE key = ANY($1)`: many point reads in
+    /// one round trip.
+    pub fn get_many_sql(&self) -> String {
+        let array = if self.seq_key { "bigint[]" } else { "bytea[]" };
+        format!(
+            "SELECT {key}, {} FROM {} WHERE {key} = ANY($1::{array})",
+            self.value_select(),
+            self.name,
+            key = self.key()
+        )
+    }
+
     /// Upserts rows given as one array per column (key, derived, value).
     pub fn upsert_sql(&self) -> String {
         let mut cols = vec![(self.key(), if self.seq_key { Sql::Int } else { Sql::Bytes })];
@@ -128,6 +140,15 @@ impl Table {
         )
     }
 }
+
+/// Lookup-index entries and the log entries they point at, for the index
+/// keys in `$1`, in one round trip: (k, local_seq, envelope or NULL). The
+/// log entry is a correlated subquery, so every index row costs one probe
+/// of the log's primary key whatever plan the server picks: as a join, a
+/// prepared statement's generic plan (which cannot know how many keys come)
+/// may hash the whole log instead.
+pub(super) const INDEX_WITH_LOG: &str = "SELECT i.k, i.local_seq, \
+     (SELECT l.envelope FROM log l WHERE l.seq = i.local_seq) FROM lookup_index i WHERE i.k = ANY($1::bytea[])";
 
 const ORIGIN_SEQ: &[(&str, Sql)] = &[("origin", Sql::Text), ("origin_seq", Sql::Int)];
 
@@ -694,6 +715,17 @@ mod tests {
              unnest($1::bytea[], $2::text[], $3::text[]) AS u(k, node_id, record) ON CONFLICT (k) \
              DO UPDATE SET node_id = EXCLUDED.node_id, record = EXCLUDED.record"
         );
+        assert_eq!(table(Keyspace::Log).get_many_sql(), "SELECT seq, envelope FROM log WHERE seq = ANY($1::bigint[])");
+        assert_eq!(
+            table(Keyspace::Index).get_many_sql(),
+            "SELECT k, local_seq FROM lookup_index WHERE k = ANY($1::bytea[])"
+        );
+        // The join names the tables and columns the two keyspaces map to.
+        let (index, log) = (table(Keyspace::Index), table(Keyspace::Log));
+        assert_eq!(index.value, &[("local_seq", Sql::Int)]);
+        assert_eq!(log.value, &[("envelope", Sql::Bytes)]);
+        assert!(INDEX_WITH_LOG.contains(&format!("FROM {} i WHERE i.{} = ANY", index.name, index.key())));
+        assert!(INDEX_WITH_LOG.contains(&format!("FROM {} l WHERE l.{} = i.local_seq", log.name, log.key())));
         assert!(table(Keyspace::Feedback).upsert_sql().ends_with("DO UPDATE SET kind = EXCLUDED.kind, value = EXCLUDED.value, reporter = EXCLUDED.reporter, local_seq = EXCLUDED.local_seq"));
         for ks in Keyspace::ALL {
             let mut rows = Rows::new(table(ks));
