@@ -244,22 +244,16 @@ impl Node {
     ///
     /// Store failures.
     pub fn lookup(&self, queries: &[(String, Option<Kind>)]) -> Result<Vec<LookupResult>, StoreError> {
-        match self.lookup_reading(queries, true) {
-            Ok(Some(results)) => Ok(results),
-            // Only a lookup that may not read the store stops short.
-            Ok(None) | Err(None) => Err(StoreError::Engine("a lookup stopped before reading the store".into())),
-            Err(Some(e)) => Err(e),
-        }
+        self.lookup_with(queries, |misses| self.held_many(misses))
     }
 
-    /// [`Node::lookup`], or `None` when `read_store` is false and a value
-    /// is neither certainly unlisted nor cached (its answer needs a store
-    /// read). Errors: `Some` store failure (`None` when stopped short).
-    fn lookup_reading(
+    /// [`Node::lookup`] with `load` reading what is held about the values
+    /// neither unlisted nor cached (all of them in one call).
+    fn lookup_with<E>(
         &self,
         queries: &[(String, Option<Kind>)],
-        read_store: bool,
-    ) -> Result<Option<Vec<LookupResult>>, Option<StoreError>> {
+        load: impl FnOnce(&[(Kind, &str)]) -> Result<Vec<Held>, E>,
+    ) -> Result<Vec<LookupResult>, E> {
         let now = now_ms();
         // Per query: its candidates' range in `wanted`, or why it was refused.
         let mut spans = Vec::with_capacity(queries.len());
@@ -290,32 +284,23 @@ impl Node {
             spans.push(Ok(start..wanted.len()));
         }
         let keys: Vec<(Kind, &str)> = wanted.iter().map(|(kind, value, _)| (*kind, value.as_str())).collect();
-        let held = match self.committed.lookup.get_many(&keys, |misses| match read_store {
-            true => self.held_many(misses).map_err(Some),
-            false => Err(None),
-        }) {
-            Ok(held) => held,
-            Err(None) => return Ok(None),
-            Err(e) => return Err(e),
-        };
+        let held = self.committed.lookup.get_many(&keys, load)?;
         let mut views: Vec<Option<MergedView>> = wanted
             .into_iter()
             .zip(held)
             .map(|((kind, value, plain), held)| held.and_then(|h| self.view_of(kind, value, plain, &h, now)))
             .collect();
-        Ok(Some(
-            queries
-                .iter()
-                .zip(spans)
-                .map(|((query, _), span)| match span {
-                    Ok(range) => {
-                        let views: Vec<MergedView> = views[range].iter_mut().filter_map(Option::take).collect();
-                        LookupResult { query: query.clone(), found: !views.is_empty(), views, error: None }
-                    }
-                    Err(e) => LookupResult { query: query.clone(), found: false, views: vec![], error: Some(e) },
-                })
-                .collect(),
-        ))
+        Ok(queries
+            .iter()
+            .zip(spans)
+            .map(|((query, _), span)| match span {
+                Ok(range) => {
+                    let views: Vec<MergedView> = views[range].iter_mut().filter_map(Option::take).collect();
+                    LookupResult { query: query.clone(), found: !views.is_empty(), views, error: None }
+                }
+                Err(e) => LookupResult { query: query.clone(), found: false, views: vec![], error: Some(e) },
+            })
+            .collect())
     }
 
     /// [`Node::lookup`] from an async task. A few values are answered on
@@ -335,10 +320,9 @@ impl Node {
             if self.store.shared().is_none() {
                 return self.lookup(&queries);
             }
-            match self.lookup_reading(&queries, false) {
-                Ok(Some(results)) => return Ok(results),
-                Err(Some(e)) => return Err(e),
-                Ok(None) | Err(None) => {}
+            // Answered from memory, or not at all here.
+            if let Ok(results) = self.lookup_with(&queries, |_| Err(())) {
+                return Ok(results);
             }
         }
         let node = self.clone();

@@ -8,7 +8,7 @@ use std::ops::Bound;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::{Batch, Engine, Followed, Keyspace, Scan, StoreError};
+use super::{Batch, Engine, Indexed, Keyspace, Scan, StoreError};
 
 /// An engine whose commits fail while `path` exists.
 #[derive(Debug)]
@@ -29,12 +29,8 @@ impl Engine for FaultFile {
         self.inner.get(ks, key)
     }
 
-    fn get_many(&self, ks: Keyspace, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
-        self.inner.get_many(ks, keys)
-    }
-
-    fn get_followed(&self, ks: Keyspace, keys: &[Vec<u8>], then: Keyspace) -> Result<Vec<Followed>, StoreError> {
-        self.inner.get_followed(ks, keys, then)
+    fn get_indexed(&self, keys: &[Vec<u8>]) -> Result<Vec<Indexed>, StoreError> {
+        self.inner.get_indexed(keys)
     }
 
     fn range(&self, ks: Keyspace, start: Bound<&[u8]>, end: Bound<&[u8]>, reverse: bool) -> Scan<'_> {

@@ -144,9 +144,9 @@ impl Batch {
 /// A (key, value) pair from a scan, key without any engine prefix.
 pub type Pair = (Vec<u8>, Vec<u8>);
 
-/// What [`Engine::get_followed`] gives for one key found: its value and the
-/// value the second keyspace holds under it.
-pub type Followed = Option<(Vec<u8>, Option<Vec<u8>>)>;
+/// What [`Engine::get_indexed`] gives for one lookup-index key held: its
+/// value (a log position) and the log's entry there.
+pub type Indexed = Option<(Vec<u8>, Option<Vec<u8>>)>;
 
 /// Iterator over a keyspace range.
 pub type Scan<'a> = Box<dyn Iterator<Item = Result<Pair, StoreError>> + Send + 'a>;
@@ -160,28 +160,25 @@ pub trait Engine: Send + Sync + std::fmt::Debug + 'static {
     /// Engine failures.
     fn get(&self, ks: Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
 
-    /// Reads several keys of one keyspace: each one's value, in the order
-    /// of `keys`. An engine that pays a round trip per read (PostgreSQL)
-    /// answers in one; embedded engines read them one by one.
+    /// Reads lookup-index keys and the log entries they point at: in the
+    /// order of `keys`, `None` for a key not held, else its value (a log
+    /// position) and the log's entry there (`None` if the log lacks it). An
+    /// engine that pays a round trip per read (PostgreSQL) answers in one;
+    /// embedded engines read them one by one.
     ///
     /// # Errors
     ///
     /// Engine failures.
-    fn get_many(&self, ks: Keyspace, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
-        keys.iter().map(|k| self.get(ks, k)).collect()
-    }
-
-    /// Reads several keys of `ks` and, for each one found, the value `then`
-    /// holds under the key that value names: a lookup-index entry and the
-    /// log entry it points at. In the order of `keys`: `None` for a key not
-    /// held, else its value and the followed one (`None` if `then` lacks
-    /// it). Two [`Engine::get_many`] unless the engine can join.
-    ///
-    /// # Errors
-    ///
-    /// Engine failures.
-    fn get_followed(&self, ks: Keyspace, keys: &[Vec<u8>], then: Keyspace) -> Result<Vec<Followed>, StoreError> {
-        follow_in_two_reads(self, ks, keys, then)
+    fn get_indexed(&self, keys: &[Vec<u8>]) -> Result<Vec<Indexed>, StoreError> {
+        keys.iter()
+            .map(|k| match self.get(Keyspace::Index, k)? {
+                Some(position) => {
+                    let entry = self.get(Keyspace::Log, &position)?;
+                    Ok(Some((position, entry)))
+                }
+                None => Ok(None),
+            })
+            .collect()
     }
 
     /// Scans a keyspace in key order between two bounds.
@@ -203,19 +200,6 @@ pub trait Engine: Send + Sync + std::fmt::Debug + 'static {
     fn shared(&self) -> Option<&dyn SharedStore> {
         None
     }
-}
-
-/// [`Engine::get_followed`] as two [`Engine::get_many`].
-fn follow_in_two_reads<E: Engine + ?Sized>(
-    engine: &E,
-    ks: Keyspace,
-    keys: &[Vec<u8>],
-    then: Keyspace,
-) -> Result<Vec<Followed>, StoreError> {
-    let first = engine.get_many(ks, keys)?;
-    let next: Vec<Vec<u8>> = first.iter().flatten().cloned().collect();
-    let mut second = engine.get_many(then, &next)?.into_iter();
-    Ok(first.into_iter().map(|v| v.map(|v| (v, second.next().flatten()))).collect())
 }
 
 /// The node's store: an engine plus the meaning of its keyspaces.
@@ -255,28 +239,17 @@ impl Store {
         self.engine.get(ks, key)
     }
 
-    /// Reads several keys of one keyspace ([`Engine::get_many`]).
+    /// Reads lookup-index keys and the log entries they point at
+    /// ([`Engine::get_indexed`]).
     ///
     /// # Errors
     ///
     /// Engine failures.
-    pub fn get_many(&self, ks: Keyspace, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+    pub fn get_indexed(&self, keys: &[Vec<u8>]) -> Result<Vec<Indexed>, StoreError> {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        self.engine.get_many(ks, keys)
-    }
-
-    /// Reads several keys and what they point at ([`Engine::get_followed`]).
-    ///
-    /// # Errors
-    ///
-    /// Engine failures.
-    pub fn get_followed(&self, ks: Keyspace, keys: &[Vec<u8>], then: Keyspace) -> Result<Vec<Followed>, StoreError> {
-        if keys.is_empty() {
-            return Ok(Vec::new());
-        }
-        self.engine.get_followed(ks, keys, then)
+        self.engine.get_indexed(keys)
     }
 
     /// Every pair whose key starts with `prefix`.
@@ -442,7 +415,7 @@ pub(crate) mod contract {
 
     pub fn run_all(open: &dyn Fn(&std::path::Path) -> Store) {
         atomic_batches_and_scans(open);
-        many_reads_in_one_and_followed_reads(open);
+        index_entries_with_their_log_entries(open);
         reopen_keeps_everything(open);
         every_keyspace_keeps_its_pairs(open);
     }
@@ -589,7 +562,7 @@ pub(crate) mod contract {
         assert_eq!(s.get(Keyspace::Meta, b"a/1").unwrap(), None);
     }
 
-    fn many_reads_in_one_and_followed_reads(open: &dyn Fn(&std::path::Path) -> Store) {
+    fn index_entries_with_their_log_entries(open: &dyn Fn(&std::path::Path) -> Store) {
         use crate::model::Kind;
         let dir = tempfile::tempdir().unwrap();
         let s = open(dir.path());
@@ -605,24 +578,14 @@ pub(crate) mod contract {
         b.put(Keyspace::Index, k1.clone(), seq(3));
         // Points at a position the log does not hold.
         b.put(Keyspace::Index, k2.clone(), seq(5));
-        b.put(Keyspace::Meta, b"points/at".to_vec(), seq(4));
         s.commit(b).unwrap();
 
         let e3 = Some(b"entry 3".to_vec());
-        let got = s.get_many(Keyspace::Log, &[seq(3), seq(9), seq(3), vec![1, 2], seq(4)]).unwrap();
-        assert_eq!(got, vec![e3.clone(), None, e3.clone(), None, Some(b"entry 4".to_vec())]);
-        let got = s.get_many(Keyspace::Index, &[k2.clone(), absent.clone(), k1.clone()]).unwrap();
-        assert_eq!(got, vec![Some(seq(5)), None, Some(seq(3))]);
-        assert!(s.get_many(Keyspace::Peers, &[seq(3)]).unwrap()[0].is_none(), "keyspaces are separate");
-
         let keys = [k1.clone(), absent, k2, k1];
-        let got = s.get_followed(Keyspace::Index, &keys, Keyspace::Log).unwrap();
+        let got = s.get_indexed(&keys).unwrap();
         let want = vec![Some((seq(3), e3.clone())), None, Some((seq(5), None)), Some((seq(3), e3))];
         assert_eq!(got, want, "in the order asked, a key asked twice answered twice");
-        let got = s.get_followed(Keyspace::Meta, &[b"points/at".to_vec(), b"nowhere".to_vec()], Keyspace::Log).unwrap();
-        assert_eq!(got, vec![Some((seq(4), Some(b"entry 4".to_vec()))), None]);
-        assert!(s.get_many(Keyspace::Log, &[]).unwrap().is_empty());
-        assert!(s.get_followed(Keyspace::Index, &[], Keyspace::Log).unwrap().is_empty());
+        assert!(s.get_indexed(&[]).unwrap().is_empty());
     }
 
     fn reopen_keeps_everything(open: &dyn Fn(&std::path::Path) -> Store) {

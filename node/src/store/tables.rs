@@ -692,7 +692,7 @@ impl Store {
     /// For each (kind, value, origin): the log entry of that origin's latest
     /// accepted version of (kind, value), in the order asked (`None` when
     /// the origin asserts no such value, or its entry is not in the log).
-    /// One read for them all where the engine can ([`Store::get_followed`]).
+    /// One read for them all where the engine can ([`Store::get_indexed`]).
     ///
     /// # Errors
     ///
@@ -700,7 +700,7 @@ impl Store {
     pub fn indexed_entries(&self, wanted: &[(Kind, &str, &str)]) -> Result<Vec<Option<LogEntry>>, StoreError> {
         let keys: Vec<Vec<u8>> =
             wanted.iter().map(|(kind, value, origin)| layout::index_key(*kind, value, origin)).collect();
-        self.get_followed(Keyspace::Index, &keys, Keyspace::Log)?
+        self.get_indexed(&keys)?
             .into_iter()
             .map(|found| match found {
                 Some((position, Some(bytes))) => {

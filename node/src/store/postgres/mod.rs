@@ -40,7 +40,7 @@ pub use self::client::PgConfigError;
 use self::client::{Bridge, Connector, Slot};
 use self::tables::{KeyBound, Rows, table};
 use super::shared::{ChangeMarks, SharedStore, StoreRole, WriterInfo};
-use super::{Batch, Engine, Followed, Keyspace, Op, Pair, Scan, StoreError};
+use super::{Batch, Engine, Indexed, Keyspace, Op, Pair, Scan, StoreError};
 
 /// What the adapter needs to know, from `[store]`.
 #[derive(Debug, Clone)]
@@ -147,7 +147,6 @@ const FIRST_PAGE: usize = 32;
 #[derive(Debug)]
 struct Sqls {
     get: String,
-    get_many: String,
     upsert: String,
     delete: String,
 }
@@ -237,7 +236,7 @@ impl PostgresEngine {
             .iter()
             .map(|ks| {
                 let t = table(*ks);
-                Sqls { get: t.get_sql(), get_many: t.get_many_sql(), upsert: t.upsert_sql(), delete: t.delete_sql() }
+                Sqls { get: t.get_sql(), upsert: t.upsert_sql(), delete: t.delete_sql() }
             })
             .collect();
         let inner = Arc::new(Inner {
@@ -323,32 +322,8 @@ impl Engine for PostgresEngine {
         })
     }
 
-    fn get_many(&self, ks: Keyspace, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
-        let seq_key = table(ks).seq_key;
-        let inner = self.inner.clone();
-        let wanted = keys.to_vec();
-        let found: HashMap<Vec<u8>, Vec<u8>> = self.inner.bridge.run(async move {
-            let conn = inner.read_slot().get().await?;
-            let st = conn.prepare(&inner.sql(ks).get_many).await?;
-            let rows = if seq_key {
-                // A key that is no position names nothing.
-                let seqs: Vec<i64> = wanted.iter().filter_map(|k| seq_of(k)).collect();
-                conn.client.query(&st, &[&seqs]).await
-            } else {
-                conn.client.query(&st, &[&wanted]).await
-            }
-            .map_err(|e| conn.err(&e))?;
-            rows.iter().map(|r| Ok((tables::key_of(ks, r)?, tables::value_of(ks, r, 1)?))).collect()
-        })?;
-        Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
-    }
-
-    fn get_followed(&self, ks: Keyspace, keys: &[Vec<u8>], then: Keyspace) -> Result<Vec<Followed>, StoreError> {
-        if (ks, then) != (Keyspace::Index, Keyspace::Log) {
-            return super::follow_in_two_reads(self, ks, keys, then);
-        }
-        let read = self.gather.read(keys.to_vec());
-        let found = self.inner.bridge.run(read)?;
+    fn get_indexed(&self, keys: &[Vec<u8>]) -> Result<Vec<Indexed>, StoreError> {
+        let found = self.inner.bridge.run(self.gather.read(keys.to_vec()))?;
         Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
     }
 
@@ -796,7 +771,7 @@ pub(crate) mod tests {
                 scope.spawn(move || {
                     for n in 0u64..50 {
                         let i = (t * 50 + n) % 400;
-                        let got = s.get_followed(Keyspace::Index, &[key(i), key(1000 + i)], Keyspace::Log).unwrap();
+                        let got = s.get_indexed(&[key(i), key(1000 + i)]).unwrap();
                         let want = Some((i.to_be_bytes().to_vec(), Some(format!("entry {i}").into_bytes())));
                         assert_eq!(got, vec![want, None], "read {n} of thread {t}");
                     }

@@ -76,18 +76,6 @@ impl Table {
         format!("SELECT {} FROM {} WHERE {} = $1", self.value_select(), self.name, self.key())
     }
 
-    /// `SELECT key, value FROM t WHERE key = ANY($1)`: many point reads in
-    /// one round trip.
-    pub fn get_many_sql(&self) -> String {
-        let array = if self.seq_key { "bigint[]" } else { "bytea[]" };
-        format!(
-            "SELECT {key}, {} FROM {} WHERE {key} = ANY($1::{array})",
-            self.value_select(),
-            self.name,
-            key = self.key()
-        )
-    }
-
     /// Upserts rows given as one array per column (key, derived, value).
     pub fn upsert_sql(&self) -> String {
         let mut cols = vec![(self.key(), if self.seq_key { Sql::Int } else { Sql::Bytes })];
@@ -715,12 +703,7 @@ mod tests {
              unnest($1::bytea[], $2::text[], $3::text[]) AS u(k, node_id, record) ON CONFLICT (k) \
              DO UPDATE SET node_id = EXCLUDED.node_id, record = EXCLUDED.record"
         );
-        assert_eq!(table(Keyspace::Log).get_many_sql(), "SELECT seq, envelope FROM log WHERE seq = ANY($1::bigint[])");
-        assert_eq!(
-            table(Keyspace::Index).get_many_sql(),
-            "SELECT k, local_seq FROM lookup_index WHERE k = ANY($1::bytea[])"
-        );
-        // The join names the tables and columns the two keyspaces map to.
+        // The query names the tables and columns the two keyspaces map to.
         let (index, log) = (table(Keyspace::Index), table(Keyspace::Log));
         assert_eq!(index.value, &[("local_seq", Sql::Int)]);
         assert_eq!(log.value, &[("envelope", Sql::Bytes)]);
