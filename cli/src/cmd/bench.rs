@@ -364,11 +364,33 @@ pub(super) async fn start_node(base: &Path, id: &str, fed_key: Option<&Path>) ->
     match bench_pg::current() {
         Some(pg) => {
             let spec = NodeSpec { engine: EngineKind::Postgres, ..spec };
-            fleet::start_with(base, &spec, |config, dir| pg.configure(config, dir)).await
+            fleet::start_with(base, &spec, |config, dir| {
+                unthrottled(config);
+                pg.configure(config, dir)
+            })
+            .await
         }
-        None => fleet::start(base, &spec).await,
+        None => {
+            fleet::start_with(base, &spec, |config, _| {
+                unthrottled(config);
+                Ok(())
+            })
+            .await
+        }
     }
 }
+
+/// Lifts the limits an operator puts on one peer's stream, for a node of a
+/// bench that measures what the node can do. At the defaults
+/// (`limits.peer_entries_per_s` 50,000, burst 10,000) a 200,000-entry ingest
+/// or catch-up cannot pass about 51,000/s whatever the node could do.
+pub(super) fn unthrottled(config: &mut jaring_node::config::Config) {
+    config.limits.peer_entries_per_s = UNTHROTTLED;
+    config.limits.peer_entries_burst = UNTHROTTLED;
+}
+
+/// Entries per second no bench comes near.
+const UNTHROTTLED: u64 = 1_000_000_000;
 
 /// Bytes the node's store takes: its `db` directory, or on PostgreSQL its
 /// schema's tables and indexes.

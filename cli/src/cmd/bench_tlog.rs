@@ -108,6 +108,7 @@ async fn start(base: &Path, id: &str, fed_key: Option<&Path>, log: bool, engine:
     }
     let mut config = Config::load(&config_path).with_context(|| format!("reading {}", config_path.display()))?;
     config.log.enabled = log;
+    super::bench::unthrottled(&mut config);
     std::fs::write(&config_path, config.to_toml())?;
     let mut node = fleet::start(base, &spec).await?;
     let status = node.client.status(pb::StatusRequest {}).await.map_err(status_error)?.into_inner();
