@@ -28,6 +28,9 @@
 //! | `jaring_verify_backend` | gauge (1) | `backend` (`avx512ifma`, `avx2`, `serial`: see [`crate::verify_backend`]) |
 //! | `jaring_store_healthy` | gauge | none (1 while the store takes commits, 0 while it refuses them: a full disk) |
 //! | `jaring_store_commit_failures` | gauge | none (commits that failed since the node started) |
+//! | `jaring_store_commit_duration_seconds` | histogram | none (the store engine's durable commit of one writer batch) |
+//! | `jaring_ledger_prepare_duration_seconds` | histogram | none (the writer building that batch before the store commits it) |
+//! | `jaring_ledger_commit_entries` | histogram | none (entries and other commands one commit carried) |
 //! | `jaring_allowlist_lists` | gauge | |
 //! | `jaring_allowlist_rules` | gauge | `shape` (`domain`, `exact`, `address`, `network`) |
 //! | `jaring_allowlist_memory_bytes` | gauge | |
@@ -114,6 +117,9 @@ pub struct Metrics {
     throttled: Family<Labels, Counter<f64, AtomicU64>>,
     streams_refused: Family<Labels, Counter>,
     admin_latency: Family<Labels, Histogram>,
+    store_commit: Histogram,
+    ledger_prepare: Histogram,
+    commit_entries: Histogram,
 }
 
 static GLOBAL: LazyLock<Metrics> = LazyLock::new(Metrics::new);
@@ -152,6 +158,25 @@ impl Metrics {
             "Admin API request latency by method",
             admin_latency.clone(),
         );
+        let store_commit = new_histogram();
+        let ledger_prepare = new_histogram();
+        // 1 .. 16,384 (limits.commit_batch is 4096 by default).
+        let commit_entries = Histogram::new(exponential_buckets(1.0, 2.0, 15));
+        registry.register(
+            "store_commit_duration_seconds",
+            "Time the store engine took to commit one writer batch durably",
+            store_commit.clone(),
+        );
+        registry.register(
+            "ledger_prepare_duration_seconds",
+            "Time the writer took to build one batch before the store committed it",
+            ledger_prepare.clone(),
+        );
+        registry.register(
+            "ledger_commit_entries",
+            "Entries (and other commands, one each) one commit carried",
+            commit_entries.clone(),
+        );
         // Info-style: one series, 1, naming the backend in use.
         let verify_backend = Family::<Labels, Gauge>::default();
         verify_backend.get_or_create(&label("backend", crate::verify_backend::verify_backend().as_str())).set(1);
@@ -160,7 +185,27 @@ impl Metrics {
             "The curve25519-dalek backend signatures are checked with on this CPU (1)",
             verify_backend,
         );
-        Metrics { registry, received, sent, rejections, duplicates, throttled, streams_refused, admin_latency }
+        Metrics {
+            registry,
+            received,
+            sent,
+            rejections,
+            duplicates,
+            throttled,
+            streams_refused,
+            admin_latency,
+            store_commit,
+            ledger_prepare,
+            commit_entries,
+        }
+    }
+
+    /// One commit of the writer that wrote something: `entries` commands'
+    /// worth, built in `prepare`, committed by the store in `commit`.
+    pub fn observe_commit(&self, entries: usize, prepare: std::time::Duration, commit: std::time::Duration) {
+        self.commit_entries.observe(entries as f64);
+        self.ledger_prepare.observe(prepare.as_secs_f64());
+        self.store_commit.observe(commit.as_secs_f64());
     }
 
     /// A batch from `peer` about to be applied: its envelopes and the

@@ -493,6 +493,15 @@ fn metrics_healthz_grpc_health_and_reflection() -> Result<()> {
     assert!(samples.get("jaring_store_bytes").is_some_and(|b| *b > 0.0), "{body}");
     let submits = samples.get("jaring_admin_request_duration_seconds_count{method=\"SubmitIndicators\"}");
     assert_eq!(submits, Some(&2.0), "{body}");
+    // Every commit that wrote is timed, in the store and before it, and
+    // counts what it carried: here at least the two indicators.
+    let commits = samples.get("jaring_store_commit_duration_seconds_count").copied().unwrap_or(0.0);
+    assert!(commits >= 2.0, "{body}");
+    assert_eq!(samples.get("jaring_ledger_prepare_duration_seconds_count"), Some(&commits), "{body}");
+    assert_eq!(samples.get("jaring_ledger_commit_entries_count"), Some(&commits), "{body}");
+    assert!(samples.get("jaring_ledger_commit_entries_sum").is_some_and(|n| *n >= 2.0), "{body}");
+    // VN's commits carried what it received from ID.
+    assert!(b_samples.get("jaring_ledger_commit_entries_sum").is_some_and(|n| *n >= 2.0), "{b_samples:?}");
 
     // gRPC health and reflection on the admin listener, no token needed.
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use tokio::sync::{mpsc, watch};
 
@@ -107,7 +108,9 @@ impl State {
     fn apply_all(&mut self, commands: Vec<Command>, head_tx: &watch::Sender<u64>) -> Result<(), StoreError> {
         // Up to five keys per entry (log, origin sequence, index, STIX id,
         // own id).
-        let keys = commands.iter().map(Command::weight).sum::<usize>().saturating_mul(5);
+        let entries = commands.iter().map(Command::weight).sum::<usize>();
+        let keys = entries.saturating_mul(5);
+        let started = Instant::now();
         let mut txn = Txn::new(&self.store, &self.config, &self.committed, &self.snapshot, keys);
         let answers: Vec<Answer> = commands.into_iter().map(|c| txn.apply(c)).collect();
         // A transaction that cannot finish (its tree tiles unreadable) wrote
@@ -116,7 +119,12 @@ impl State {
         let (wrote, outcome) = match txn.finish(&self.snapshot) {
             Ok((batch, change)) => {
                 let wrote = !batch.is_empty();
-                (wrote, self.store.commit(batch).map(|()| change))
+                let built = Instant::now();
+                let committed = self.store.commit(batch).map(|()| change);
+                if wrote && committed.is_ok() {
+                    crate::metrics::global().observe_commit(entries, built - started, built.elapsed());
+                }
+                (wrote, committed)
             }
             Err(e) => (false, Err(e)),
         };
