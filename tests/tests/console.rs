@@ -393,6 +393,11 @@ async fn an_analyst_works_the_console_in_a_real_browser() -> Result<()> {
     let switched = get_as(&id, "/console/lookup?lang=id", &as_analyst)?;
     assert!(switched.text().contains("Pencarian"));
     assert_eq!(set_cookie(&switched, "jaring_lang").as_deref(), Some("id"));
+    // Column heads are in the page's language too.
+    let federation = get_as(&id, "/console/federation?lang=vi", &as_analyst)?;
+    assert_eq!(federation.status, 200);
+    assert!(federation.text().contains("Con trỏ / đầu nhật ký"), "{}", federation.text());
+    assert!(!federation.text().contains("cursor / head"), "{}", federation.text());
     let no_csrf = form_post(
         &id,
         "/console/lookup/takedown",

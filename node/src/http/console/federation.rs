@@ -59,7 +59,7 @@ pub async fn page(State(c): State<Arc<Console>>, req: Req) -> Result<Response, F
                     th scope="col" { (Msg::Peer.text(lang)) }
                     th scope="col" { (Msg::Trust.text(lang)) }
                     th scope="col" { (Msg::State.text(lang)) }
-                    th.num scope="col" { "cursor / head" }
+                    th.num scope="col" { (Msg::CursorHead.text(lang)) }
                     th scope="col" { (Msg::LastContact.text(lang)) }
                     th.num scope="col" { (Msg::Lag.text(lang)) }
                     th.num scope="col" { (Msg::Rejections24h.text(lang)) }

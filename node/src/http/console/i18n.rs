@@ -262,6 +262,8 @@ catalogue! {
     State => ["State", "Keadaan", "Tình trạng"],
     /// Column.
     Lag => ["Lag", "Jeda", "Độ trễ"],
+    /// Column: this node's position in the peer's log / the peer's newest.
+    CursorHead => ["Cursor / head", "Kursor / ujung log", "Con trỏ / đầu nhật ký"],
     /// Column.
     LastContact => ["Last contact", "Kontak terakhir", "Liên lạc lần cuối"],
     /// Column.
