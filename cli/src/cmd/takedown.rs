@@ -295,6 +295,8 @@ pub async fn run(cmd: TakedownCmd, target: &Target, out: &Output) -> Result<()> 
                 due,
                 tlp: a.tlp,
                 also: a.also,
+                // Not sent: the node sets it from the caller's token.
+                ceiling: None,
             };
             let resp = client.request_takedown(input.to_pb()).await.map_err(status_error)?.into_inner();
             let c = case(resp.case)?;

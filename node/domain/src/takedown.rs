@@ -458,6 +458,11 @@ pub struct NewTakedown {
     /// Open a case even though another node holds an open one for the same
     /// value and platform.
     pub also: bool,
+    /// The requester's TLP ceiling (its token's `max_tlp`); `None` for the
+    /// node's admin. The case inherits only from the assertions the
+    /// requester may see, and is not marked above the ceiling: the
+    /// requester could not see its own case.
+    pub ceiling: Option<Tlp>,
 }
 
 /// A platform's outcome.

@@ -208,7 +208,23 @@ impl Node {
         takedown::check_note(note.as_deref()).map_err(InputError::from)?;
         let now = now_ms();
         let due = input.due.resolve(now, self.config.takedown.default_due_ms()).map_err(InputError::from)?;
-        let held = self.find_held(&input.value, input.kind)?;
+        let mut held = self.find_held(&input.value, input.kind)?;
+        if let Some(ceiling) = input.ceiling {
+            if let Some(tlp) = input.tlp
+                && tlp > ceiling
+            {
+                let why = format!(
+                    "{} is above the requester's TLP ceiling {}: the requester could not see the case",
+                    tlp.label(),
+                    ceiling.label()
+                );
+                return Err(InputError::new("tlp", why).into());
+            }
+            held.assertions.retain(|(_, i)| i.tlp <= ceiling);
+            if held.assertions.is_empty() {
+                return Err(NotFound::HeldValue(input.value).into());
+            }
+        }
         let _guard = self.takedowns.ops.lock().await;
         let mut elsewhere: Option<Case> = None;
         for case in self.cases_about(held.kind, held.value.as_str())? {
@@ -754,6 +770,38 @@ mod tests {
         bad_due.due = Due::In(-5);
         let err = f.node.request_takedown(bad_due, "a").await.unwrap_err();
         assert!(matches!(&err, NodeError::Input(e) if e.field == "due"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_requester_cannot_open_a_case_above_its_own_ceiling() {
+        let f = node("ID");
+        add(&f.node, Kind::Domain, "amber-only.co.id", Tlp::Amber).await;
+        let capped = |value: &str, ceiling: Tlp, tlp: Option<Tlp>| NewTakedown {
+            ceiling: Some(ceiling),
+            tlp,
+            ..ask(value, "meta")
+        };
+        // Held only above the ceiling: not found for this requester, as a
+        // lookup would answer it.
+        let err = f.node.request_takedown(capped("amber-only.co.id", Tlp::Green, None), "a").await.unwrap_err();
+        assert!(matches!(err, NodeError::NotFound(NotFound::HeldValue(_))), "{err}");
+        // Marked above the ceiling: refused, naming the field.
+        let err =
+            f.node.request_takedown(capped("amber-only.co.id", Tlp::Amber, Some(Tlp::Red)), "a").await.unwrap_err();
+        assert!(matches!(&err, NodeError::Input(e) if e.field == "tlp"), "{err}");
+        assert_eq!(
+            f.node.takedown_cases(&CaseFilter::default(), &Page::default()).unwrap().cases.len(),
+            0,
+            "nothing was opened"
+        );
+        // Within it: the case inherits the marking and its requester sees it.
+        let case = f.node.request_takedown(capped("amber-only.co.id", Tlp::Amber, None), "a").await.unwrap().case;
+        assert_eq!(case.tlp, Tlp::Amber);
+        let seen = CaseFilter { max_tlp: Some(Tlp::Amber), ..CaseFilter::default() };
+        assert_eq!(f.node.takedown_cases(&seen, &Page::default()).unwrap().cases.len(), 1);
+        // The admin (no ceiling) may still mark above any token's.
+        let admin = NewTakedown { tlp: Some(Tlp::Red), ..ask("amber-only.co.id", "tiktok") };
+        assert_eq!(f.node.request_takedown(admin, "admin:siti").await.unwrap().case.tlp, Tlp::Red);
     }
 
     #[tokio::test]

@@ -154,6 +154,8 @@ impl FromPb<pb::RequestTakedownRequest> for NewTakedown {
             due,
             tlp: Tlp::from_wire(r.tlp)?,
             also: r.also,
+            // The admin API's caller is the node's admin.
+            ceiling: None,
         })
     }
 }

@@ -305,7 +305,9 @@ pub struct TakedownIn {
     /// The due time itself (may be in the past: the case then expires at once).
     #[serde(default)]
     pub due_at_ms: Option<i64>,
-    /// Marking (default: the most restrictive among the assertions held).
+    /// Marking (default: the most restrictive among the assertions held at
+    /// or below the token's TLP ceiling); above that ceiling it is refused
+    /// (400), since the token could not see the case.
     #[serde(default)]
     pub tlp: Option<ApiTlp>,
     /// Open a case even though another node holds an open one for the same
@@ -365,6 +367,7 @@ pub async fn request(
         due,
         tlp: t.tlp.map(|t| t.0),
         also: t.also,
+        ceiling: Some(session.scope().max_tlp),
     };
     let done = api.node.request_takedown(input, &session.actor).await?;
     let status = if done.created { StatusCode::CREATED } else { StatusCode::OK };

@@ -335,6 +335,7 @@ pub async fn takedown(State(c): State<Arc<Console>>, req: Req, body: Bytes) -> R
         kind,
         platform: form.text("platform").unwrap_or_default(),
         note: form.text("note"),
+        ceiling: Some(user.session.scope().max_tlp),
         ..NewTakedown::default()
     };
     match c.node().request_takedown(input, &user.session.actor).await {
