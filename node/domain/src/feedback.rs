@@ -323,6 +323,10 @@ pub struct NewFeedback {
     pub observed_at_ms: Option<UnixMillis>,
     /// Marking; default the most restrictive among the assertions held.
     pub tlp: Option<Tlp>,
+    /// The reporter's TLP ceiling (its token's `max_tlp`); `None` for the
+    /// node's admin. The event inherits only from the assertions the
+    /// reporter may see, and is not marked above the ceiling.
+    pub ceiling: Option<Tlp>,
 }
 
 #[cfg(test)]

@@ -56,7 +56,7 @@ impl Node {
             )
             .into());
         }
-        let held = self.find_held(&input.value, input.kind)?;
+        let held = self.find_held(&input.value, input.kind)?.seen_within(input.ceiling, input.tlp, &input.value)?;
         let inherited = Inherited::of(self.id(), &held.assertions);
         let (kind, value) = (held.kind, held.value);
         let text = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
@@ -171,6 +171,37 @@ pub(super) struct HeldValue {
     pub(super) plain: Option<String>,
     /// Every origin's current assertion, by origin.
     pub(super) assertions: Vec<(String, Indicator)>,
+}
+
+impl HeldValue {
+    /// What a requester with TLP `ceiling` (`None`: the node's admin) may
+    /// build on: the assertions it may see, none of them above the ceiling.
+    /// Refuses a marking `tlp` above the ceiling, since the requester could
+    /// not see what it made, and a value held only above it, as a lookup
+    /// would answer (`asked`: the value as given).
+    pub(super) fn seen_within(
+        mut self,
+        ceiling: Option<Tlp>,
+        tlp: Option<Tlp>,
+        asked: &str,
+    ) -> Result<HeldValue, NodeError> {
+        let Some(ceiling) = ceiling else { return Ok(self) };
+        if let Some(tlp) = tlp
+            && tlp > ceiling
+        {
+            let why = format!(
+                "{} is above the requester's TLP ceiling {}: the requester could not see it",
+                tlp.label(),
+                ceiling.label()
+            );
+            return Err(InputError::new("tlp", why).into());
+        }
+        self.assertions.retain(|(_, i)| i.tlp <= ceiling);
+        if self.assertions.is_empty() {
+            return Err(NotFound::HeldValue(asked.to_string()).into());
+        }
+        Ok(self)
+    }
 }
 
 /// What feedback about a value inherits from the assertions held: the union

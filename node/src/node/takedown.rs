@@ -208,23 +208,7 @@ impl Node {
         takedown::check_note(note.as_deref()).map_err(InputError::from)?;
         let now = now_ms();
         let due = input.due.resolve(now, self.config.takedown.default_due_ms()).map_err(InputError::from)?;
-        let mut held = self.find_held(&input.value, input.kind)?;
-        if let Some(ceiling) = input.ceiling {
-            if let Some(tlp) = input.tlp
-                && tlp > ceiling
-            {
-                let why = format!(
-                    "{} is above the requester's TLP ceiling {}: the requester could not see the case",
-                    tlp.label(),
-                    ceiling.label()
-                );
-                return Err(InputError::new("tlp", why).into());
-            }
-            held.assertions.retain(|(_, i)| i.tlp <= ceiling);
-            if held.assertions.is_empty() {
-                return Err(NotFound::HeldValue(input.value).into());
-            }
-        }
+        let held = self.find_held(&input.value, input.kind)?.seen_within(input.ceiling, input.tlp, &input.value)?;
         let _guard = self.takedowns.ops.lock().await;
         let mut elsewhere: Option<Case> = None;
         for case in self.cases_about(held.kind, held.value.as_str())? {
@@ -635,6 +619,8 @@ impl Node {
             case_ref: input.case_ref,
             observed_at_ms: input.observed_at_ms,
             tlp: input.tlp,
+            // Referrals are the admin's (the admin API).
+            ceiling: None,
         };
         self.add_feedback(feedback, actor).await
     }

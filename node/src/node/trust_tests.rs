@@ -12,7 +12,7 @@ use crate::identity::{CardKey, IdentityCard};
 use crate::init::{InitOptions, init};
 use crate::keys::SigningKey;
 use crate::model::{Action, Category, Distribution, Kind, Tlp};
-use crate::node::{Conflict, Node, NodeError};
+use crate::node::{Conflict, Node, NodeError, NotFound};
 use crate::peers::{InboundAgreement, OutboundAgreement, Peer};
 use crate::store::LogEntry;
 use crate::submission::NewIndicator;
@@ -216,6 +216,7 @@ async fn a_feedback_tlp_override_only_restricts() {
         observed_at_ms,
         tlp,
         case_ref: None,
+        ceiling: None,
     };
     for wider in [Tlp::Clear, Tlp::Green] {
         match node.add_feedback(fb(Some(wider), None), "ops").await {
@@ -230,6 +231,38 @@ async fn a_feedback_tlp_override_only_restricts() {
         Err(NodeError::Input(e)) => assert_eq!(e.field, "observed_at", "{e}"),
         other => panic!("{other:?}"),
     }
+}
+
+#[tokio::test]
+async fn feedback_builds_only_on_what_its_reporter_may_see() {
+    let r = start("ID", |_| {});
+    let node = &r.node;
+    submit(node, domain("amber-only.co.id", Tlp::Amber, Distribution::Federation, "x")).await;
+    let fb = |ceiling: Tlp, tlp: Option<Tlp>| NewFeedback {
+        value: "amber-only.co.id".into(),
+        kind: Some(Kind::Domain),
+        feedback_type: FeedbackType::Sighting,
+        platform: None,
+        action_taken: None,
+        reason: None,
+        note: None,
+        referred_to: None,
+        observed_at_ms: None,
+        tlp,
+        case_ref: None,
+        ceiling: Some(ceiling),
+    };
+    // Held only above a GREEN token's ceiling: not found for it.
+    match node.add_feedback(fb(Tlp::Green, None), "platform:meta").await {
+        Err(NodeError::NotFound(NotFound::HeldValue(_))) => {}
+        other => panic!("{other:?}"),
+    }
+    // An AMBER token may report it, but not mark it RED: it could not see it.
+    match node.add_feedback(fb(Tlp::Amber, Some(Tlp::Red)), "platform:meta").await {
+        Err(NodeError::Input(e)) => assert_eq!(e.field, "tlp", "{e}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(node.add_feedback(fb(Tlp::Amber, None), "platform:meta").await.unwrap().tlp, Tlp::Amber);
 }
 
 #[tokio::test]

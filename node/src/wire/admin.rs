@@ -274,6 +274,8 @@ impl FromPb<pb::AddFeedbackRequest> for NewFeedback {
             case_ref: text(r.case_ref),
             observed_at_ms: opt_ms(r.observed_at_ms),
             tlp: Tlp::from_wire(r.tlp)?,
+            // The admin API's caller is the node's admin.
+            ceiling: None,
         })
     }
 }

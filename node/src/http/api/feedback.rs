@@ -54,7 +54,9 @@ pub struct FeedbackIn {
     /// When it was seen or actioned (default now).
     #[serde(default)]
     pub observed_at_ms: Option<i64>,
-    /// Marking (default: the most restrictive among the assertions held).
+    /// Marking (default: the most restrictive among the assertions held at
+    /// or below the token's TLP ceiling); above that ceiling it is refused
+    /// (400), since the token could not see the event.
     #[serde(default)]
     pub tlp: Option<ApiTlp>,
 }
@@ -109,6 +111,7 @@ pub async fn add(
         observed_at_ms: f.observed_at_ms,
         tlp: f.tlp.map(|t| t.0),
         case_ref: None,
+        ceiling: Some(session.scope().max_tlp),
     };
     let event = api.node.add_feedback(input, &session.actor).await?;
     Ok(json(StatusCode::CREATED, &FeedbackEventOut::from(&event)))

@@ -309,6 +309,7 @@ pub async fn feedback(State(c): State<Arc<Console>>, req: Req, body: Bytes) -> R
         observed_at_ms: None,
         tlp: None,
         case_ref: None,
+        ceiling: Some(user.session.scope().max_tlp),
     };
     match c.node().add_feedback(input, &user.session.actor).await {
         Ok(_) => Ok(see_other(&lookup_url(&value, "feedback"))),
