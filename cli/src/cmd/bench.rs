@@ -360,24 +360,14 @@ pub(super) fn start_node_spec<'a>(id: &'a str, fed_key: Option<&'a Path>) -> Nod
 /// Starts node `id` of a bench fleet in `base`, on the run's store engine;
 /// during a PostgreSQL pass (`bench_pg`) on PostgreSQL, in a fresh schema.
 pub(super) async fn start_node(base: &Path, id: &str, fed_key: Option<&Path>) -> Result<FleetNode> {
+    let pg = bench_pg::current();
     let spec = start_node_spec(id, fed_key);
-    match bench_pg::current() {
-        Some(pg) => {
-            let spec = NodeSpec { engine: EngineKind::Postgres, ..spec };
-            fleet::start_with(base, &spec, |config, dir| {
-                unthrottled(config);
-                pg.configure(config, dir)
-            })
-            .await
-        }
-        None => {
-            fleet::start_with(base, &spec, |config, _| {
-                unthrottled(config);
-                Ok(())
-            })
-            .await
-        }
-    }
+    let spec = if pg.is_some() { NodeSpec { engine: EngineKind::Postgres, ..spec } } else { spec };
+    fleet::start_with(base, &spec, |config, dir| {
+        unthrottled(config);
+        pg.map_or(Ok(()), |pg| pg.configure(config, dir))
+    })
+    .await
 }
 
 /// Lifts the limits an operator puts on one peer's stream, for a node of a

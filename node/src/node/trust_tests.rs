@@ -199,13 +199,11 @@ async fn a_card_may_not_claim_a_key_another_node_holds_and_removal_drops_only_ow
     assert_eq!(node.key_owner(&own.key_id).unwrap().as_deref(), Some("ID"));
 }
 
-#[tokio::test]
-async fn a_feedback_tlp_override_only_restricts() {
-    let r = start("ID", |_| {});
-    let node = &r.node;
-    submit(node, domain("amber-loker.co.id", Tlp::Amber, Distribution::Federation, "x")).await;
-    let fb = |tlp: Option<Tlp>, observed_at_ms: Option<i64>| NewFeedback {
-        value: "amber-loker.co.id".into(),
+/// A sighting of the domain `value`, marked `tlp`, by a reporter with TLP
+/// `ceiling`.
+fn sighting(value: &str, tlp: Option<Tlp>, ceiling: Option<Tlp>) -> NewFeedback {
+    NewFeedback {
+        value: value.into(),
         kind: Some(Kind::Domain),
         feedback_type: FeedbackType::Sighting,
         platform: None,
@@ -213,10 +211,21 @@ async fn a_feedback_tlp_override_only_restricts() {
         reason: None,
         note: None,
         referred_to: None,
-        observed_at_ms,
+        observed_at_ms: None,
         tlp,
         case_ref: None,
-        ceiling: None,
+        ceiling,
+    }
+}
+
+#[tokio::test]
+async fn a_feedback_tlp_override_only_restricts() {
+    let r = start("ID", |_| {});
+    let node = &r.node;
+    submit(node, domain("amber-loker.co.id", Tlp::Amber, Distribution::Federation, "x")).await;
+    let fb = |tlp: Option<Tlp>, observed_at_ms: Option<i64>| NewFeedback {
+        observed_at_ms,
+        ..sighting("amber-loker.co.id", tlp, None)
     };
     for wider in [Tlp::Clear, Tlp::Green] {
         match node.add_feedback(fb(Some(wider), None), "ops").await {
@@ -238,20 +247,7 @@ async fn feedback_builds_only_on_what_its_reporter_may_see() {
     let r = start("ID", |_| {});
     let node = &r.node;
     submit(node, domain("amber-only.co.id", Tlp::Amber, Distribution::Federation, "x")).await;
-    let fb = |ceiling: Tlp, tlp: Option<Tlp>| NewFeedback {
-        value: "amber-only.co.id".into(),
-        kind: Some(Kind::Domain),
-        feedback_type: FeedbackType::Sighting,
-        platform: None,
-        action_taken: None,
-        reason: None,
-        note: None,
-        referred_to: None,
-        observed_at_ms: None,
-        tlp,
-        case_ref: None,
-        ceiling: Some(ceiling),
-    };
+    let fb = |ceiling: Tlp, tlp: Option<Tlp>| sighting("amber-only.co.id", tlp, Some(ceiling));
     // Held only above a GREEN token's ceiling: not found for it.
     match node.add_feedback(fb(Tlp::Green, None), "platform:meta").await {
         Err(NodeError::NotFound(NotFound::HeldValue(_))) => {}
