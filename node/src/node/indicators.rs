@@ -244,7 +244,49 @@ impl Node {
     ///
     /// Store failures.
     pub fn lookup(&self, queries: &[(String, Option<Kind>)]) -> Result<Vec<LookupResult>, StoreError> {
+        // One value from an embedded store, the usual call: its reads are
+        // local, so there is no round trip to share and no batch to gather.
+        if let [(query, kind)] = queries
+            && self.store.shared().is_none()
+        {
+            return Ok(vec![self.lookup_one(query, *kind)?]);
+        }
         self.lookup_with(queries, |misses| self.held_many(misses))
+    }
+
+    /// [`Node::lookup`] of one value, each candidate read on its own.
+    fn lookup_one(&self, query: &str, kind: Option<Kind>) -> Result<LookupResult, StoreError> {
+        let now = now_ms();
+        let candidates = match self.lookup_candidates(query, kind) {
+            Ok(c) => c,
+            Err(e) => {
+                return Ok(LookupResult { query: query.to_string(), found: false, views: vec![], error: Some(e) });
+            }
+        };
+        let mut views = Vec::new();
+        for (kind, canonical) in candidates {
+            if let Some(view) = self.view(kind, canonical, now)? {
+                views.push(view);
+            }
+        }
+        Ok(LookupResult { query: query.to_string(), found: !views.is_empty(), views, error: None })
+    }
+
+    /// What a query is looked up as: the canonical form of its kind, or of
+    /// every kind it parses as, then the older canonical forms values may be
+    /// stored under (e-mail local parts kept their case). An error names why
+    /// the value is not one of the given kind.
+    fn lookup_candidates(&self, query: &str, kind: Option<Kind>) -> Result<Vec<(Kind, String)>, String> {
+        let mut candidates = match kind {
+            Some(k) => vec![(k, normalize::normalize(k, query, &self.normalize).map_err(|e| e.to_string())?)],
+            None => normalize::candidates(query, &self.normalize),
+        };
+        let legacy: Vec<(Kind, String)> = candidates
+            .iter()
+            .flat_map(|(k, _)| normalize::legacy_forms(*k, query).into_iter().map(|v| (*k, v)))
+            .collect();
+        candidates.extend(legacy);
+        Ok(candidates)
     }
 
     /// [`Node::lookup`] with `load` reading what is held about the values
@@ -260,24 +302,15 @@ impl Node {
         // Every candidate: the value as stored and its plain form.
         let mut wanted: Vec<(Kind, Value, Option<String>)> = Vec::new();
         for (query, kind) in queries {
-            let candidates = match kind {
-                Some(k) => match normalize::normalize(*k, query, &self.normalize) {
-                    Ok(v) => vec![(*k, v)],
-                    Err(e) => {
-                        spans.push(Err(e.to_string()));
-                        continue;
-                    }
-                },
-                None => normalize::candidates(query, &self.normalize),
+            let candidates = match self.lookup_candidates(query, *kind) {
+                Ok(c) => c,
+                Err(e) => {
+                    spans.push(Err(e));
+                    continue;
+                }
             };
-            // Values stored under an older canonical form (e-mail local
-            // parts kept their case) are found too.
-            let legacy: Vec<(Kind, String)> = candidates
-                .iter()
-                .flat_map(|(k, _)| normalize::legacy_forms(*k, query).into_iter().map(|v| (*k, v)))
-                .collect();
             let start = wanted.len();
-            for (kind, canonical) in candidates.into_iter().chain(legacy) {
+            for (kind, canonical) in candidates {
                 let (value, plain) = self.privacy.carried(kind, canonical);
                 wanted.push((kind, value, plain));
             }

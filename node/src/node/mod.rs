@@ -30,6 +30,8 @@ mod evidence;
 mod feedback;
 mod indicators;
 mod keys;
+#[cfg(test)]
+mod lookup_tests;
 mod peers;
 mod review;
 mod status;

@@ -17,14 +17,14 @@ use crate::peers::{InboundAgreement, OutboundAgreement, Peer};
 use crate::store::LogEntry;
 use crate::submission::NewIndicator;
 
-struct Running {
-    node: Arc<Node>,
+pub(super) struct Running {
+    pub(super) node: Arc<Node>,
     _ledger: std::thread::JoinHandle<()>,
     _tmp: tempfile::TempDir,
     dir: std::path::PathBuf,
 }
 
-fn start(id: &str, edit: impl FnOnce(&std::path::Path)) -> Running {
+pub(super) fn start(id: &str, edit: impl FnOnce(&std::path::Path)) -> Running {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("n");
     init(&InitOptions {
@@ -48,7 +48,7 @@ fn start(id: &str, edit: impl FnOnce(&std::path::Path)) -> Running {
     Running { node, _ledger: ledger, _tmp: tmp, dir }
 }
 
-fn domain(value: &str, tlp: Tlp, distribution: Distribution, description: &str) -> NewIndicator {
+pub(super) fn domain(value: &str, tlp: Tlp, distribution: Distribution, description: &str) -> NewIndicator {
     NewIndicator {
         kind: Some(Kind::Domain),
         value: value.into(),
@@ -62,7 +62,7 @@ fn domain(value: &str, tlp: Tlp, distribution: Distribution, description: &str) 
     }
 }
 
-async fn submit(node: &Node, input: NewIndicator) {
+pub(super) async fn submit(node: &Node, input: NewIndicator) {
     let r = node.submit(vec![input], "ops").await.unwrap();
     r.into_iter().next().unwrap().unwrap();
 }
