@@ -46,7 +46,7 @@ impl Node {
         all_versions: bool,
         actor: &str,
     ) -> Result<EvidencePackage, NodeError> {
-        let held = self.find_held(value, kind)?;
+        let held = self.find_held(value, kind, None)?;
         let (kind, carried) = (held.kind, held.value.as_str().to_string());
         let plain = match &held.plain {
             Some(p) => Some(p.clone()),

@@ -56,7 +56,8 @@ impl Node {
             )
             .into());
         }
-        let held = self.find_held(&input.value, input.kind)?.seen_within(input.ceiling, input.tlp, &input.value)?;
+        marking_within(input.tlp, input.ceiling)?;
+        let held = self.find_held(&input.value, input.kind, input.ceiling)?;
         let inherited = Inherited::of(self.id(), &held.assertions);
         let (kind, value) = (held.kind, held.value);
         let text = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
@@ -119,14 +120,22 @@ impl Node {
     }
 
     /// The first kind `value` (any form) parses as, as `kind` or as every
-    /// kind it parses as, for which an indicator is held: the value as
-    /// carried and every origin's current assertion of it.
+    /// kind it parses as, for which an indicator is held that a requester
+    /// with TLP `ceiling` may see (`None`: the node's admin, who sees all):
+    /// the value as carried and every origin's current assertion of it
+    /// within the ceiling. A value held only above the ceiling is not
+    /// found, as a lookup would answer.
     ///
     /// # Errors
     ///
     /// [`NodeError::Input`] for a value that is not one of `kind`;
     /// [`NotFound::HeldValue`]; store failures.
-    pub(super) fn find_held(&self, value: &str, kind: Option<Kind>) -> Result<HeldValue, NodeError> {
+    pub(super) fn find_held(
+        &self,
+        value: &str,
+        kind: Option<Kind>,
+        ceiling: Option<Tlp>,
+    ) -> Result<HeldValue, NodeError> {
         let candidates = match kind {
             Some(k) => vec![(
                 k,
@@ -137,7 +146,8 @@ impl Node {
         };
         for (kind, canonical) in candidates {
             let (carried, plain) = self.privacy.carried(kind, canonical);
-            let assertions = self.assertions_held(kind, &carried)?;
+            let mut assertions = self.assertions_held(kind, &carried)?;
+            assertions.retain(|(_, i)| ceiling.is_none_or(|c| i.tlp <= c));
             if !assertions.is_empty() {
                 return Ok(HeldValue { kind, value: carried, plain, assertions });
             }
@@ -173,34 +183,19 @@ pub(super) struct HeldValue {
     pub(super) assertions: Vec<(String, Indicator)>,
 }
 
-impl HeldValue {
-    /// What a requester with TLP `ceiling` (`None`: the node's admin) may
-    /// build on: the assertions it may see, none of them above the ceiling.
-    /// Refuses a marking `tlp` above the ceiling, since the requester could
-    /// not see what it made, and a value held only above it, as a lookup
-    /// would answer (`asked`: the value as given).
-    pub(super) fn seen_within(
-        mut self,
-        ceiling: Option<Tlp>,
-        tlp: Option<Tlp>,
-        asked: &str,
-    ) -> Result<HeldValue, NodeError> {
-        let Some(ceiling) = ceiling else { return Ok(self) };
-        if let Some(tlp) = tlp
-            && tlp > ceiling
-        {
-            let why = format!(
+/// Refuses a marking `tlp` above a requester's TLP `ceiling` (`None`:
+/// the node's admin): the requester could not see what it made.
+pub(super) fn marking_within(tlp: Option<Tlp>, ceiling: Option<Tlp>) -> Result<(), InputError> {
+    match (tlp, ceiling) {
+        (Some(tlp), Some(ceiling)) if tlp > ceiling => Err(InputError::new(
+            "tlp",
+            format!(
                 "{} is above the requester's TLP ceiling {}: the requester could not see it",
                 tlp.label(),
                 ceiling.label()
-            );
-            return Err(InputError::new("tlp", why).into());
-        }
-        self.assertions.retain(|(_, i)| i.tlp <= ceiling);
-        if self.assertions.is_empty() {
-            return Err(NotFound::HeldValue(asked.to_string()).into());
-        }
-        Ok(self)
+            ),
+        )),
+        _ => Ok(()),
     }
 }
 

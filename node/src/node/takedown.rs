@@ -208,7 +208,8 @@ impl Node {
         takedown::check_note(note.as_deref()).map_err(InputError::from)?;
         let now = now_ms();
         let due = input.due.resolve(now, self.config.takedown.default_due_ms()).map_err(InputError::from)?;
-        let held = self.find_held(&input.value, input.kind)?.seen_within(input.ceiling, input.tlp, &input.value)?;
+        super::feedback::marking_within(input.tlp, input.ceiling)?;
+        let held = self.find_held(&input.value, input.kind, input.ceiling)?;
         let _guard = self.takedowns.ops.lock().await;
         let mut elsewhere: Option<Case> = None;
         for case in self.cases_about(held.kind, held.value.as_str())? {
@@ -788,6 +789,21 @@ mod tests {
         // The admin (no ceiling) may still mark above any token's.
         let admin = NewTakedown { tlp: Some(Tlp::Red), ..ask("amber-only.co.id", "tiktok") };
         assert_eq!(f.node.request_takedown(admin, "admin:siti").await.unwrap().case.tlp, Tlp::Red);
+    }
+
+    #[tokio::test]
+    async fn a_value_of_two_kinds_is_found_as_the_kind_its_requester_may_see() {
+        let f = node("ID");
+        // Untyped, the value parses as a domain first, then as a URL; the
+        // domain is held only above the requester's ceiling.
+        add(&f.node, Kind::Domain, "dua-jenis.co.id", Tlp::Amber).await;
+        add(&f.node, Kind::Url, "dua-jenis.co.id", Tlp::Green).await;
+        let green = NewTakedown { ceiling: Some(Tlp::Green), ..ask("dua-jenis.co.id", "meta") };
+        let case = f.node.request_takedown(green, "a").await.unwrap().case;
+        assert_eq!((case.kind, case.tlp), (Kind::Url, Tlp::Green));
+        // The admin sees both and gets the first kind.
+        let case = f.node.request_takedown(ask("dua-jenis.co.id", "tiktok"), "admin:siti").await.unwrap().case;
+        assert_eq!((case.kind, case.tlp), (Kind::Domain, Tlp::Amber));
     }
 
     #[tokio::test]
