@@ -172,21 +172,7 @@ mod tests {
     fn node_dir() -> (tempfile::TempDir, Config) {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("node");
-        let config = crate::init::init(&crate::init::InitOptions {
-            node_id: "ID".into(),
-            dir: dir.clone(),
-            region: None,
-            listen: "127.0.0.1:7700".into(),
-            admin: "127.0.0.1:7701".into(),
-            http: None,
-            endpoint: None,
-            tls_hosts: vec![],
-            federation_key: None,
-            federation_key_epoch: 1,
-            hash_phone: false,
-            admin_remote: false,
-        })
-        .unwrap();
+        let config = crate::init::init(&crate::init::InitOptions::for_test("ID", dir.clone())).unwrap();
         (tmp, config)
     }
 

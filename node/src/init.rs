@@ -48,6 +48,28 @@ pub struct InitOptions {
     pub admin_remote: bool,
 }
 
+#[cfg(test)]
+impl InitOptions {
+    /// A test node `node_id` in `dir`: everything on loopback with ports
+    /// the system picks, no region, a new federation key.
+    pub(crate) fn for_test(node_id: &str, dir: PathBuf) -> InitOptions {
+        InitOptions {
+            node_id: node_id.into(),
+            dir,
+            region: None,
+            listen: "127.0.0.1:0".into(),
+            admin: "127.0.0.1:0".into(),
+            http: None,
+            endpoint: None,
+            tls_hosts: vec![],
+            federation_key: None,
+            federation_key_epoch: 1,
+            hash_phone: false,
+            admin_remote: false,
+        }
+    }
+}
+
 /// What went wrong making a node directory.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

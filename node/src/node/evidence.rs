@@ -199,21 +199,7 @@ mod tests {
     async fn node_with_a_case() -> (tempfile::TempDir, Arc<Node>) {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("n");
-        init(&InitOptions {
-            node_id: "ID".into(),
-            dir: dir.clone(),
-            region: Some("ID".into()),
-            listen: "127.0.0.1:0".into(),
-            admin: "127.0.0.1:0".into(),
-            http: None,
-            endpoint: None,
-            tls_hosts: vec![],
-            federation_key: None,
-            federation_key_epoch: 1,
-            hash_phone: false,
-            admin_remote: false,
-        })
-        .unwrap();
+        init(&InitOptions { region: Some("ID".into()), ..InitOptions::for_test("ID", dir.clone()) }).unwrap();
         let (node, _ledger) = Node::open(crate::config::Config::load(&dir.join("node.toml")).unwrap()).unwrap();
         let input = NewIndicator {
             kind: Some(Kind::Domain),

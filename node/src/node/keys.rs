@@ -267,21 +267,7 @@ mod tests {
     async fn rotate_then_revoke_persists_and_shows_on_the_identity_card() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("n");
-        init(&InitOptions {
-            node_id: "ID".into(),
-            dir: dir.clone(),
-            region: None,
-            listen: "127.0.0.1:0".into(),
-            admin: "127.0.0.1:0".into(),
-            http: None,
-            endpoint: None,
-            tls_hosts: vec![],
-            federation_key: None,
-            federation_key_epoch: 1,
-            hash_phone: false,
-            admin_remote: false,
-        })
-        .unwrap();
+        init(&InitOptions::for_test("ID", dir.clone())).unwrap();
         let (node, ledger) = node_in(&dir);
         let first = node.keys(false).pop().unwrap();
         assert!(first.current);

@@ -682,21 +682,7 @@ mod tests {
     fn node(id: &str) -> Fixture {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("n");
-        init(&InitOptions {
-            node_id: id.into(),
-            dir: dir.clone(),
-            region: Some("ID".into()),
-            listen: "127.0.0.1:0".into(),
-            admin: "127.0.0.1:0".into(),
-            http: None,
-            endpoint: None,
-            tls_hosts: vec![],
-            federation_key: None,
-            federation_key_epoch: 1,
-            hash_phone: false,
-            admin_remote: false,
-        })
-        .unwrap();
+        init(&InitOptions { region: Some("ID".into()), ..InitOptions::for_test(id, dir.clone()) }).unwrap();
         let config = crate::config::Config::load(&dir.join("node.toml")).unwrap();
         let (node, _ledger) = Node::open(config).unwrap();
         Fixture { _tmp: tmp, node }

@@ -13,21 +13,7 @@ use crate::submission::NewIndicator;
 use crate::tlog::proof::TlogProof;
 
 fn init_dir(dir: &std::path::Path) {
-    init(&InitOptions {
-        node_id: "ID".into(),
-        dir: dir.to_path_buf(),
-        region: Some("ID".into()),
-        listen: "127.0.0.1:0".into(),
-        admin: "127.0.0.1:0".into(),
-        http: None,
-        endpoint: None,
-        tls_hosts: vec![],
-        federation_key: None,
-        federation_key_epoch: 1,
-        hash_phone: false,
-        admin_remote: false,
-    })
-    .unwrap();
+    init(&InitOptions { region: Some("ID".into()), ..InitOptions::for_test("ID", dir.to_path_buf()) }).unwrap();
 }
 
 fn set_log_enabled(dir: &std::path::Path, on: bool) {

@@ -27,21 +27,7 @@ pub(super) struct Running {
 pub(super) fn start(id: &str, edit: impl FnOnce(&std::path::Path)) -> Running {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("n");
-    init(&InitOptions {
-        node_id: id.into(),
-        dir: dir.clone(),
-        region: None,
-        listen: "127.0.0.1:0".into(),
-        admin: "127.0.0.1:0".into(),
-        http: None,
-        endpoint: None,
-        tls_hosts: vec![],
-        federation_key: None,
-        federation_key_epoch: 1,
-        hash_phone: false,
-        admin_remote: false,
-    })
-    .unwrap();
+    init(&InitOptions::for_test(id, dir.clone())).unwrap();
     edit(&dir);
     let config = crate::config::Config::load(&dir.join("node.toml")).unwrap();
     let (node, ledger) = Node::open(config).unwrap();
