@@ -158,6 +158,11 @@ pub(super) struct Conn {
 }
 
 impl Conn {
+    /// The server, as `host:port/db`.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
     /// The prepared statement for `sql`, prepared on first use.
     ///
     /// # Errors

@@ -264,6 +264,9 @@ impl PostgresEngine {
         if !applied.is_empty() {
             tracing::info!(server = %label, schema = %options.schema, versions = ?applied, "migrated the database");
         }
+        if !inner.replica.is_empty() {
+            wait_for_replica_schema(&inner).map_err(|e| fail(e.to_string()))?;
+        }
         let gather = gather::Gather::start(&inner, connections);
         Ok(PostgresEngine { inner, gather })
     }
@@ -272,6 +275,42 @@ impl PostgresEngine {
     pub fn label(&self) -> &str {
         &self.inner.label
     }
+}
+
+/// How long a process waits at start for its read replica to replay the
+/// schema the primary has (a replica just made, or behind).
+const REPLICA_SCHEMA_WAIT: Duration = Duration::from_secs(30);
+
+/// Waits until the read replica has replayed this node's schema version:
+/// a lookup process started right after the primary was migrated would
+/// otherwise find no tables there.
+fn wait_for_replica_schema(inner: &Arc<Inner>) -> Result<(), StoreError> {
+    let i = inner.clone();
+    inner.bridge.run(async move {
+        let conn = i.replica[0].get().await?;
+        let (schema, want) = (&i.options.schema, schema::current());
+        let started = tokio::time::Instant::now();
+        let mut said = false;
+        loop {
+            let have = schema::replayed(&conn, schema).await?;
+            if have >= want {
+                return Ok(());
+            }
+            if started.elapsed() >= REPLICA_SCHEMA_WAIT {
+                return Err(StoreError::Engine(format!(
+                    "the read replica {} has not replayed schema {schema:?} version {want} (it has {have}) \
+                     after {} s: is read_url a replica of url's server, and is it replaying?",
+                    conn.label(),
+                    REPLICA_SCHEMA_WAIT.as_secs()
+                )));
+            }
+            if !said {
+                tracing::info!(replica = %conn.label(), schema = %schema, "waiting for the read replica to replay the schema");
+                said = true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
 }
 
 fn open_err(url: &str, e: PgConfigError) -> StoreError {
@@ -846,6 +885,28 @@ pub(crate) mod tests {
              ('reach', 'stix_ids', 'warninglists', 'tokens', 'tlog_tiles', 'witness', 'takedown_cases')",
         );
         assert_eq!(tables[0].get::<_, i64>(0), 7);
+    }
+
+    #[test]
+    fn a_replica_without_the_schema_yet_counts_as_version_zero_and_one_with_it_is_waited_for() {
+        let mut o = test_options("replayed");
+        let e = writer(&o);
+        let (inner, schema) = (e.inner.clone(), o.schema.clone());
+        let (absent, here) = e
+            .inner
+            .bridge
+            .run(async move {
+                let conn = inner.write.get().await?;
+                let absent = schema::replayed(&conn, "jaring_no_such_schema").await?;
+                Ok::<_, StoreError>((absent, schema::replayed(&conn, &schema).await?))
+            })
+            .unwrap();
+        // Not replayed yet: 0, not an error that would stop the process.
+        assert_eq!((absent, here), (0, schema::current()));
+        // A read_url whose server has the schema: the open does not wait.
+        o.read_url = Some(o.url.clone());
+        let reader = PostgresEngine::open(&o).unwrap();
+        assert_eq!(reader.replica_lag().unwrap(), None, "the primary itself is not in recovery");
     }
 
     #[test]

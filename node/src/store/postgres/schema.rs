@@ -108,6 +108,28 @@ pub(super) async fn migrate(conn: &Conn, schema: &str) -> Result<Vec<i32>, Store
     }
 }
 
+/// The schema version a read replica has replayed: 0 while `schema` or its
+/// `schema_version` table has not reached it yet.
+///
+/// # Errors
+///
+/// Engine failures other than the schema or table being absent.
+pub(super) async fn replayed(conn: &Conn, schema: &str) -> Result<i32, StoreError> {
+    let sql = format!("SELECT coalesce(max(version), 0) FROM \"{schema}\".schema_version");
+    match conn.client.query_one(sql.as_str(), &[]).await {
+        Ok(row) => Ok(row.get(0)),
+        Err(e)
+            if e.code().is_some_and(|c| {
+                *c == tokio_postgres::error::SqlState::UNDEFINED_TABLE
+                    || *c == tokio_postgres::error::SqlState::INVALID_SCHEMA_NAME
+            }) =>
+        {
+            Ok(0)
+        }
+        Err(e) => Err(conn.err(&e)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
