@@ -153,18 +153,10 @@ where
     let dir = base.join(spec.id.to_ascii_lowercase());
     if !dir.join("node.toml").exists() {
         let mut config = init(&InitOptions {
-            node_id: spec.id.into(),
-            dir: dir.clone(),
             region: Some(spec.region.into()),
-            listen: "127.0.0.1:0".into(),
-            admin: "127.0.0.1:0".into(),
             http: spec.http.then(|| "127.0.0.1:0".to_string()),
-            endpoint: None,
-            tls_hosts: vec![],
             federation_key: spec.federation_key.map(Path::to_path_buf),
-            federation_key_epoch: 1,
-            hash_phone: false,
-            admin_remote: false,
+            ..InitOptions::loopback(spec.id, dir.clone())
         })?;
         config.store.engine = spec.engine;
         configure(&mut config, &dir)?;

@@ -172,7 +172,7 @@ mod tests {
     fn node_dir() -> (tempfile::TempDir, Config) {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("node");
-        let config = crate::init::init(&crate::init::InitOptions::for_test("ID", dir.clone())).unwrap();
+        let config = crate::init::init(&crate::init::InitOptions::loopback("ID", dir.clone())).unwrap();
         (tmp, config)
     }
 

@@ -48,11 +48,11 @@ pub struct InitOptions {
     pub admin_remote: bool,
 }
 
-#[cfg(test)]
 impl InitOptions {
-    /// A test node `node_id` in `dir`: everything on loopback with ports
-    /// the system picks, no region, a new federation key.
-    pub(crate) fn for_test(node_id: &str, dir: PathBuf) -> InitOptions {
+    /// A node `node_id` in `dir` with everything on loopback and ports the
+    /// system picks, no region, no HTTP API and a new federation key: what
+    /// tests, benchmarks and the demo start from.
+    pub fn loopback(node_id: &str, dir: PathBuf) -> InitOptions {
         InitOptions {
             node_id: node_id.into(),
             dir,

@@ -518,18 +518,8 @@ mod tests {
         }
         let dir = tempfile::tempdir()?;
         let mut config = jaring_node::init::init(&jaring_node::init::InitOptions {
-            node_id: "VN".into(),
-            dir: dir.path().join("vn"),
             region: Some("VN".into()),
-            listen: "127.0.0.1:0".into(),
-            admin: "127.0.0.1:0".into(),
-            http: None,
-            endpoint: None,
-            tls_hosts: vec![],
-            federation_key: None,
-            federation_key_epoch: 1,
-            hash_phone: false,
-            admin_remote: false,
+            ..jaring_node::init::InitOptions::loopback("VN", dir.path().join("vn"))
         })?;
         run.configure(&mut config, &dir.path().join("vn"))?;
         assert_eq!(config.store.engine, EngineKind::Postgres);

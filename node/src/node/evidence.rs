@@ -199,7 +199,7 @@ mod tests {
     async fn node_with_a_case() -> (tempfile::TempDir, Arc<Node>) {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("n");
-        init(&InitOptions { region: Some("ID".into()), ..InitOptions::for_test("ID", dir.clone()) }).unwrap();
+        init(&InitOptions { region: Some("ID".into()), ..InitOptions::loopback("ID", dir.clone()) }).unwrap();
         let (node, _ledger) = Node::open(crate::config::Config::load(&dir.join("node.toml")).unwrap()).unwrap();
         let input = NewIndicator {
             kind: Some(Kind::Domain),

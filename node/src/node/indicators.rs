@@ -238,7 +238,8 @@ impl Node {
 
     /// Looks values up, each as its given kind or as every kind it parses as.
     /// The values the lookup cache does not answer are read from the store
-    /// together, in one read where the engine can.
+    /// together, in one read where the engine can; one value on an embedded
+    /// store, whose reads are local, is read candidate by candidate.
     ///
     /// # Errors
     ///

@@ -267,7 +267,7 @@ mod tests {
     async fn rotate_then_revoke_persists_and_shows_on_the_identity_card() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("n");
-        init(&InitOptions::for_test("ID", dir.clone())).unwrap();
+        init(&InitOptions::loopback("ID", dir.clone())).unwrap();
         let (node, ledger) = node_in(&dir);
         let first = node.keys(false).pop().unwrap();
         assert!(first.current);

@@ -682,7 +682,7 @@ mod tests {
     fn node(id: &str) -> Fixture {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("n");
-        init(&InitOptions { region: Some("ID".into()), ..InitOptions::for_test(id, dir.clone()) }).unwrap();
+        init(&InitOptions { region: Some("ID".into()), ..InitOptions::loopback(id, dir.clone()) }).unwrap();
         let config = crate::config::Config::load(&dir.join("node.toml")).unwrap();
         let (node, _ledger) = Node::open(config).unwrap();
         Fixture { _tmp: tmp, node }

@@ -13,7 +13,7 @@ use crate::submission::NewIndicator;
 use crate::tlog::proof::TlogProof;
 
 fn init_dir(dir: &std::path::Path) {
-    init(&InitOptions { region: Some("ID".into()), ..InitOptions::for_test("ID", dir.to_path_buf()) }).unwrap();
+    init(&InitOptions { region: Some("ID".into()), ..InitOptions::loopback("ID", dir.to_path_buf()) }).unwrap();
 }
 
 fn set_log_enabled(dir: &std::path::Path, on: bool) {

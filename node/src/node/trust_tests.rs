@@ -27,7 +27,7 @@ pub(super) struct Running {
 pub(super) fn start(id: &str, edit: impl FnOnce(&std::path::Path)) -> Running {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("n");
-    init(&InitOptions::for_test(id, dir.clone())).unwrap();
+    init(&InitOptions::loopback(id, dir.clone())).unwrap();
     edit(&dir);
     let config = crate::config::Config::load(&dir.join("node.toml")).unwrap();
     let (node, ledger) = Node::open(config).unwrap();
