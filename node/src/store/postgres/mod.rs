@@ -148,7 +148,18 @@ const FIRST_PAGE: usize = 32;
 struct Sqls {
     get: String,
     upsert: String,
+    /// For [`appends_only`] keyspaces: a plain `INSERT`.
+    insert: String,
     delete: String,
+}
+
+/// Keyspaces whose keys the node only ever adds (a log position, an
+/// origin's sequence number, an audit position): their rows are inserted
+/// without a conflict clause. Should a key be there already (a migration
+/// run twice, a repair), the commit fails with a unique violation and is
+/// sent again with upserts, so the shortcut never changes an outcome.
+fn appends_only(ks: Keyspace) -> bool {
+    matches!(ks, Keyspace::Log | Keyspace::OriginSeq | Keyspace::Audit)
 }
 
 /// Shared by the engine, its scans and its background tasks.
@@ -236,7 +247,7 @@ impl PostgresEngine {
             .iter()
             .map(|ks| {
                 let t = table(*ks);
-                Sqls { get: t.get_sql(), upsert: t.upsert_sql(), delete: t.delete_sql() }
+                Sqls { get: t.get_sql(), upsert: t.upsert_sql(), insert: t.insert_sql(), delete: t.delete_sql() }
             })
             .collect();
         let inner = Arc::new(Inner {
@@ -415,7 +426,20 @@ impl Engine for PostgresEngine {
         touched.sort_unstable();
         touched.dedup();
         let inner = self.inner.clone();
-        self.inner.bridge.run(async move { commit(&inner, token, puts, deletes, touched).await })
+        self.inner.bridge.run(async move {
+            match commit(&inner, token, &puts, &deletes, &touched, Inserts::Plain).await {
+                Err(Failure::KeyExists) => {
+                    tracing::debug!("a commit's new key was there already; committing it again with upserts");
+                    match commit(&inner, token, &puts, &deletes, &touched, Inserts::Upsert).await {
+                        Ok(()) => Ok(()),
+                        Err(Failure::Store(e)) => Err(e),
+                        Err(Failure::KeyExists) => Err(StoreError::Engine("an upsert found its key taken".into())),
+                    }
+                }
+                Err(Failure::Store(e)) => Err(e),
+                Ok(()) => Ok(()),
+            }
+        })
     }
 
     fn size_on_disk(&self) -> Result<u64, StoreError> {
@@ -440,14 +464,39 @@ impl Engine for PostgresEngine {
     }
 }
 
+/// How a commit writes the rows of [`appends_only`] keyspaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Inserts {
+    /// A plain `INSERT`: the keys are new.
+    Plain,
+    /// An upsert, as every other keyspace (after a [`Failure::KeyExists`]).
+    Upsert,
+}
+
+/// Why a commit's transaction stored nothing.
+#[derive(Debug)]
+enum Failure {
+    /// A plain insert met a key already there: send it again with upserts.
+    KeyExists,
+    /// Anything else, for the caller.
+    Store(StoreError),
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Failure {
+        Failure::Store(e)
+    }
+}
+
 /// One commit's transaction, pipelined.
 async fn commit(
     inner: &Arc<Inner>,
     token: u64,
-    puts: HashMap<Keyspace, Rows>,
-    deletes: HashMap<Keyspace, (Vec<i64>, Vec<Vec<u8>>)>,
-    touched: Vec<String>,
-) -> Result<(), StoreError> {
+    puts: &HashMap<Keyspace, Rows>,
+    deletes: &HashMap<Keyspace, (Vec<i64>, Vec<Vec<u8>>)>,
+    touched: &[String],
+    inserts: Inserts,
+) -> Result<(), Failure> {
     let conn = inner.write.get().await?;
     let fence = conn.prepare(lease::FENCE).await?;
     let bump = conn
@@ -458,7 +507,9 @@ async fn commit(
         .await?;
     let mut statements = Vec::new();
     for ks in puts.keys() {
-        statements.push((*ks, true, conn.prepare(&inner.sql(*ks).upsert).await?));
+        let sql = inner.sql(*ks);
+        let sql = if inserts == Inserts::Plain && appends_only(*ks) { &sql.insert } else { &sql.upsert };
+        statements.push((*ks, true, conn.prepare(sql).await?));
     }
     for ks in deletes.keys() {
         statements.push((*ks, false, conn.prepare(&inner.sql(*ks).delete).await?));
@@ -487,24 +538,33 @@ async fn commit(
     let (begun, fenced, written, bumped) = tokio::join!(begin, fenced, futures_util::future::join_all(writes), bumped);
     // The first failure is the cause; later statements of an aborted
     // transaction fail only because of it.
-    let mut failure: Option<StoreError> = None;
+    let mut failure: Option<Failure> = None;
+    let mut fail = |e: &tokio_postgres::Error| {
+        failure.get_or_insert_with(|| {
+            if inserts == Inserts::Plain && e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) {
+                Failure::KeyExists
+            } else {
+                Failure::Store(conn.err(e))
+            }
+        });
+    };
     if let Err(e) = &begun {
-        failure.get_or_insert(conn.err(e));
+        fail(e);
     }
     let fenced = match fenced {
         Ok(n) => Some(n),
         Err(e) => {
-            failure.get_or_insert(conn.err(&e));
+            fail(&e);
             None
         }
     };
     for r in &written {
         if let Err(e) = r {
-            failure.get_or_insert(conn.err(e));
+            fail(e);
         }
     }
     if let Err(e) = &bumped {
-        failure.get_or_insert(conn.err(e));
+        fail(e);
     }
     if let Some(e) = failure {
         let _ = c.batch_execute("ROLLBACK").await;
@@ -513,7 +573,7 @@ async fn commit(
     if fenced != Some(1) {
         let _ = c.batch_execute("ROLLBACK").await;
         lease::lose(inner, token, "a commit found another fencing token");
-        return Err(StoreError::NotWriter { writer: None });
+        return Err(StoreError::NotWriter { writer: None }.into());
     }
     if let Err(e) = c.batch_execute("COMMIT").await {
         // Whether it committed is unknown: the writer must reload its state
@@ -521,7 +581,7 @@ async fn commit(
         // up and takes it (or a standby does) afresh.
         lease::lose(inner, token, "a commit's outcome is unknown");
         let _ = release_token(inner, token).await;
-        return Err(conn.err(&e));
+        return Err(conn.err(&e).into());
     }
     Ok(())
 }
@@ -775,6 +835,31 @@ pub(crate) mod tests {
         b.put(Keyspace::Tokens, b"crawler".to_vec(), b"{\"role\":\"submitter\"}".to_vec());
         s.commit(b).unwrap();
         assert_eq!(s.get(Keyspace::Tokens, b"crawler").unwrap(), Some(b"{\"role\":\"submitter\"}".to_vec()));
+    }
+
+    #[test]
+    fn a_key_of_an_append_only_table_written_again_is_committed_with_upserts() {
+        let o = test_options("again");
+        let e = Arc::new(writer(&o));
+        let s = Store::new(e.clone());
+        let seq = crate::store::layout::seq_key(5).to_vec();
+        let mut b = Batch::default();
+        b.put(Keyspace::Log, seq.clone(), b"first".to_vec());
+        b.put(Keyspace::Log, crate::store::layout::seq_key(6).to_vec(), b"next".to_vec());
+        s.commit(b).unwrap();
+        // Position 5 again (a migration run twice): the plain insert meets
+        // the key, and the whole commit goes again as upserts.
+        let mut b = Batch::default();
+        b.put(Keyspace::Log, seq.clone(), b"second".to_vec());
+        b.put(Keyspace::Log, crate::store::layout::seq_key(7).to_vec(), b"new".to_vec());
+        b.put(Keyspace::Meta, b"count/kept".to_vec(), 7u64.to_be_bytes().to_vec());
+        s.commit(b).unwrap();
+        assert_eq!(s.get(Keyspace::Log, &seq).unwrap(), Some(b"second".to_vec()));
+        assert_eq!(s.get(Keyspace::Log, &crate::store::layout::seq_key(6)).unwrap(), Some(b"next".to_vec()));
+        assert_eq!(s.get(Keyspace::Log, &crate::store::layout::seq_key(7)).unwrap(), Some(b"new".to_vec()));
+        assert_eq!(s.get(Keyspace::Meta, b"count/kept").unwrap(), Some(7u64.to_be_bytes().to_vec()));
+        let rows = sql(&e, "SELECT count(*)::bigint FROM log");
+        assert_eq!(rows[0].get::<_, i64>(0), 3);
     }
 
     #[test]

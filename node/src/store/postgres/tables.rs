@@ -99,6 +99,18 @@ impl Table {
         )
     }
 
+    /// Inserts rows given as one array per column, as [`Self::upsert_sql`]
+    /// without its conflict clause: for keys that must be new, it spares
+    /// the server a probe of the key's index before each row (a conflict
+    /// fails the statement instead).
+    pub fn insert_sql(&self) -> String {
+        let upsert = self.upsert_sql();
+        match upsert.find(" ON CONFLICT") {
+            Some(at) => upsert[..at].to_string(),
+            None => upsert,
+        }
+    }
+
     /// Deletes the keys in `$1`.
     pub fn delete_sql(&self) -> String {
         let t = if self.seq_key { "bigint[]" } else { "bytea[]" };
