@@ -9,10 +9,11 @@
 //! - [`lease`]: the writer lease and its fencing token.
 //!
 //! A commit is one transaction on the writer's session: the fencing check,
-//! then per table one multi-row upsert (`unnest` of arrays) and one delete,
-//! then the change marks, pipelined in one round trip, then `COMMIT`. It
-//! returns once PostgreSQL reports the commit, which is as durable as the
-//! server's `synchronous_commit` makes it (`[store] synchronous_commit`
+//! then per table one multi-row insert (`unnest` of arrays: a plain
+//! `INSERT` for keyspaces the node only adds to, else an upsert) and one
+//! delete, then the change marks, pipelined in one round trip, then
+//! `COMMIT`. It returns once PostgreSQL reports the commit, which is as
+//! durable as the server's `synchronous_commit` makes it (`[store] synchronous_commit`
 //! overrides it for the node's sessions; `remote_apply` waits until the
 //! synchronous standbys have applied it, so a lookup on one sees it).
 //!
