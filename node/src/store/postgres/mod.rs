@@ -13,9 +13,10 @@
 //! `INSERT` for keyspaces the node only adds to, else an upsert) and one
 //! delete, then the change marks, pipelined in one round trip, then
 //! `COMMIT`. It returns once PostgreSQL reports the commit, which is as
-//! durable as the server's `synchronous_commit` makes it (`[store] synchronous_commit`
-//! overrides it for the node's sessions; `remote_apply` waits until the
-//! synchronous standbys have applied it, so a lookup on one sees it).
+//! durable as the server's `synchronous_commit` makes it (`[store]
+//! synchronous_commit` overrides it for the node's sessions; `remote_apply`
+//! waits until the synchronous standbys have applied it, so a lookup on one
+//! sees it).
 //!
 //! Reads go to the primary, or to the read replica (`[store] read_url`)
 //! while this process is not the writer: the writer reads its own writes.
@@ -428,18 +429,14 @@ impl Engine for PostgresEngine {
         touched.dedup();
         let inner = self.inner.clone();
         self.inner.bridge.run(async move {
-            match commit(&inner, token, &puts, &deletes, &touched, Inserts::Plain).await {
+            let outcome = match commit(&inner, token, &puts, &deletes, &touched, Inserts::Plain).await {
                 Err(Failure::KeyExists) => {
                     tracing::debug!("a commit's new key was there already; committing it again with upserts");
-                    match commit(&inner, token, &puts, &deletes, &touched, Inserts::Upsert).await {
-                        Ok(()) => Ok(()),
-                        Err(Failure::Store(e)) => Err(e),
-                        Err(Failure::KeyExists) => Err(StoreError::Engine("an upsert found its key taken".into())),
-                    }
+                    commit(&inner, token, &puts, &deletes, &touched, Inserts::Upsert).await
                 }
-                Err(Failure::Store(e)) => Err(e),
-                Ok(()) => Ok(()),
-            }
+                other => other,
+            };
+            outcome.map_err(Failure::into_store)
         })
     }
 
@@ -481,6 +478,16 @@ enum Failure {
     KeyExists,
     /// Anything else, for the caller.
     Store(StoreError),
+}
+
+impl Failure {
+    /// For the caller (an upsert never yields [`Failure::KeyExists`]).
+    fn into_store(self) -> StoreError {
+        match self {
+            Failure::KeyExists => StoreError::Engine("a commit's key was there already".into()),
+            Failure::Store(e) => e,
+        }
+    }
 }
 
 impl From<StoreError> for Failure {

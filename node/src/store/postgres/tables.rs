@@ -76,39 +76,41 @@ impl Table {
         format!("SELECT {} FROM {} WHERE {} = $1", self.value_select(), self.name, self.key())
     }
 
-    /// Upserts rows given as one array per column (key, derived, value).
-    pub fn upsert_sql(&self) -> String {
+    /// Every column of a row, in the order rows are sent: key, derived,
+    /// value.
+    fn columns(&self) -> Vec<(&'static str, Sql)> {
         let mut cols = vec![(self.key(), if self.seq_key { Sql::Int } else { Sql::Bytes })];
         cols.extend(self.derived.iter().copied());
         cols.extend(self.value.iter().copied());
+        cols
+    }
+
+    /// Inserts rows given as one array per column (key, derived, value),
+    /// with no conflict clause: for keys that must be new, it spares the
+    /// server a probe of the key's index before each row (a conflict fails
+    /// the statement instead).
+    pub fn insert_sql(&self) -> String {
+        let cols = self.columns();
         let names: Vec<&str> = cols.iter().map(|(c, _)| *c).collect();
         let params: Vec<String> =
             cols.iter().enumerate().map(|(i, (_, t))| format!("${}::{}", i + 1, t.array())).collect();
         let select: Vec<String> =
             cols.iter().map(|(c, t)| if *t == Sql::Json { format!("u.{c}::json") } else { format!("u.{c}") }).collect();
-        let update: Vec<String> = cols.iter().skip(1).map(|(c, _)| format!("{c} = EXCLUDED.{c}")).collect();
-        let on_conflict =
-            if update.is_empty() { "DO NOTHING".to_string() } else { format!("DO UPDATE SET {}", update.join(", ")) };
         format!(
-            "INSERT INTO {t} ({names}) SELECT {select} FROM unnest({params}) AS u({names}) ON CONFLICT ({key}) {on_conflict}",
+            "INSERT INTO {t} ({names}) SELECT {select} FROM unnest({params}) AS u({names})",
             t = self.name,
             names = names.join(", "),
             select = select.join(", "),
             params = params.join(", "),
-            key = self.key(),
         )
     }
 
-    /// Inserts rows given as one array per column, as [`Self::upsert_sql`]
-    /// without its conflict clause: for keys that must be new, it spares
-    /// the server a probe of the key's index before each row (a conflict
-    /// fails the statement instead).
-    pub fn insert_sql(&self) -> String {
-        let upsert = self.upsert_sql();
-        match upsert.find(" ON CONFLICT") {
-            Some(at) => upsert[..at].to_string(),
-            None => upsert,
-        }
+    /// [`Self::insert_sql`] that overwrites a row whose key is there.
+    pub fn upsert_sql(&self) -> String {
+        let update: Vec<String> = self.columns().iter().skip(1).map(|(c, _)| format!("{c} = EXCLUDED.{c}")).collect();
+        let on_conflict =
+            if update.is_empty() { "DO NOTHING".to_string() } else { format!("DO UPDATE SET {}", update.join(", ")) };
+        format!("{} ON CONFLICT ({}) {on_conflict}", self.insert_sql(), self.key())
     }
 
     /// Deletes the keys in `$1`.
@@ -345,10 +347,7 @@ pub(super) struct Rows {
 impl Rows {
     /// Empty rows for `table`.
     pub fn new(table: &Table) -> Rows {
-        let mut columns = vec![Column::new(if table.seq_key { Sql::Int } else { Sql::Bytes })];
-        columns.extend(table.derived.iter().map(|(_, t)| Column::new(*t)));
-        columns.extend(table.value.iter().map(|(_, t)| Column::new(*t)));
-        Rows { columns, len: 0 }
+        Rows { columns: table.columns().iter().map(|(_, t)| Column::new(*t)).collect(), len: 0 }
     }
 
     /// Adds the row of (key, value).
@@ -714,6 +713,11 @@ mod tests {
             "INSERT INTO peers (k, node_id, record) SELECT u.k, u.node_id, u.record::json FROM \
              unnest($1::bytea[], $2::text[], $3::text[]) AS u(k, node_id, record) ON CONFLICT (k) \
              DO UPDATE SET node_id = EXCLUDED.node_id, record = EXCLUDED.record"
+        );
+        assert_eq!(
+            table(Keyspace::Log).insert_sql(),
+            "INSERT INTO log (seq, origin, origin_seq, envelope) SELECT u.seq, u.origin, u.origin_seq, u.envelope \
+             FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bytea[]) AS u(seq, origin, origin_seq, envelope)"
         );
         // The query names the tables and columns the two keyspaces map to.
         let (index, log) = (table(Keyspace::Index), table(Keyspace::Log));
