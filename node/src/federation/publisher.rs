@@ -292,7 +292,7 @@ fn read_chunk(
     let mut bytes = 0;
     // Scan at most 8x the batch so a long filtered run still yields a
     // cursor-advancing response promptly.
-    for r in node.store().log_records_after(after).take(size.entries * 8) {
+    for r in node.store().log_records_expecting(after, size.entries).take(size.entries * 8) {
         let record = r?;
         let seq = record.seq;
         if hidden.contains(&seq) {

@@ -37,6 +37,7 @@
 //! for review instead of being served, the reason naming the list and the
 //! rule ([`crate::policy::allowlisted`]).
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -49,12 +50,13 @@ use super::error::LinkError;
 use crate::arrival::{self, ArrivalRules};
 use crate::audit::AuditDraft;
 use crate::envelope::{Entry, SignedEnvelope, VerifiedEnvelope};
-use crate::ledger::{IngestBatch, StoredBytes};
+use crate::ledger::{IngestBatch, IngestReport, StoredBytes};
 use crate::model::now_ms;
 use crate::node::Node;
 use crate::policy;
 use crate::shutdown::Shutdown;
 use crate::signing::{self, Refused, VerifyError};
+use crate::store::StoreError;
 use crate::tls::{self, OwnCert};
 use crate::wire;
 
@@ -161,32 +163,51 @@ async fn session(
     });
 
     // Each response's verification runs on the blocking pool while the next
-    // response is received and the one before is applied: the channel
+    // response is received and the ones before are applied: the channel
     // carries the verification task, in order.
-    type Verifying = tokio::task::JoinHandle<Result<Vec<(u64, Verified)>, LinkError>>;
     let (tx, mut rx) = mpsc::channel::<(Verifying, u64, u64, u64)>(2);
     let applier = {
         let node = node.clone();
         let peer_id = peer_id.to_string();
         let refusals = refusals.clone();
         tokio::spawn(async move {
-            while let Some((verifying, cursor, head, before)) = rx.recv().await {
-                let items = verifying.await.map_err(LinkError::VerifyTask)??;
-                let refused = apply(&node, &peer_id, items, before, cursor).await?;
-                let wait = refusals.lock().unwrap_or_else(|p| p.into_inner()).take(refused, Instant::now());
-                if !wait.is_zero() {
-                    // The receive stage fills the channel and stops reading meanwhile.
-                    crate::metrics::global().throttled(&peer_id, "refusals", wait.as_secs_f64());
-                    tokio::time::sleep(wait).await;
-                }
-                node.update_link(&peer_id, |l| {
-                    l.inbound_cursor = cursor;
-                    l.inbound_head = head;
-                    l.last_contact_ms = now_ms();
-                    if cursor >= head {
-                        l.caught_up_at_ms = l.last_contact_ms;
+            let mut handed: VecDeque<Handed> = VecDeque::with_capacity(IN_FLIGHT);
+            let mut open = true;
+            loop {
+                let room = open && handed.len() < IN_FLIGHT;
+                let event = match handed.front_mut() {
+                    Some(oldest) if room => tokio::select! {
+                        biased;
+                        r = &mut oldest.answer => Event::Answered(r),
+                        next = rx.recv() => Event::Next(next),
+                    },
+                    Some(oldest) => Event::Answered((&mut oldest.answer).await),
+                    None if open => Event::Next(rx.recv().await),
+                    None => break,
+                };
+                match event {
+                    Event::Answered(r) => {
+                        let Some(h) = handed.pop_front() else { continue };
+                        settle(&node, &peer_id, &refusals, h, r).await?;
                     }
-                });
+                    Event::Next(None) => open = false,
+                    Event::Next(Some((verifying, cursor, head, before))) => {
+                        let items = verifying.await.map_err(LinkError::VerifyTask)??;
+                        if items.iter().any(|(_, v)| matches!(v, Verified::UnknownKey(_))) {
+                            // Its key may come with a response still
+                            // committing: wait for those before looking again.
+                            while let Some(mut h) = handed.pop_front() {
+                                let r = (&mut h.answer).await;
+                                settle(&node, &peer_id, &refusals, h, r).await?;
+                            }
+                        }
+                        let (refused, answer) = apply(&node, &peer_id, items, before, cursor).await?;
+                        handed.push_back(Handed { answer: Box::pin(answer), cursor, head });
+                        // Refusals found before the ledger hold the next
+                        // response back at once; the ledger's, once answered.
+                        throttle(&peer_id, &refusals, refused).await;
+                    }
+                }
             }
             Ok::<(), LinkError>(())
         })
@@ -418,9 +439,11 @@ fn reverify_unknown(node: &Node, peer_id: &str, items: &mut [(u64, Verified)]) {
     }
 }
 
-/// Applies one response's entries in order, then records the cursor
-/// (`cursor`; `before`: the cursor before this response). Returns how many
-/// were refused.
+/// Hands one response's entries to the ledger in order, then records the
+/// cursor (`cursor`; `before`: the cursor before this response, which each
+/// of its batches names as [`IngestBatch::after`]). Returns how many were
+/// refused before the ledger (and by key events stored first) and the
+/// ledger's answer for the rest.
 ///
 /// Each verified entry has passed the hard sharing rules and the content
 /// rules (in [`verify_all`]); a refusal is audited with its reason and the
@@ -435,9 +458,10 @@ async fn apply(
     items: Vec<(u64, Verified)>,
     before: u64,
     cursor: u64,
-) -> Result<u64, LinkError> {
+) -> Result<(u64, impl Future<Output = Result<IngestReport, StoreError>> + Send + 'static), LinkError> {
     let peer = node.peer(peer_id).ok_or(LinkError::PeerGone)?;
-    let mut batch = IngestBatch { peer: peer_id.to_string(), ..IngestBatch::default() };
+    let fresh = || IngestBatch { peer: peer_id.to_string(), after: Some(before), ..IngestBatch::default() };
+    let mut batch = fresh();
     let mut items = items;
     // Keys may have arrived with earlier responses since these were checked.
     reverify_unknown(node, peer_id, &mut items);
@@ -462,10 +486,7 @@ async fn apply(
                 if is_key_event && queue.iter().any(|(_, v)| matches!(v, Verified::UnknownKey(_))) {
                     // Store the key event first so later entries signed by
                     // the new key verify.
-                    let done_batch = std::mem::replace(
-                        &mut batch,
-                        IngestBatch { peer: peer_id.to_string(), ..IngestBatch::default() },
-                    );
+                    let done_batch = std::mem::replace(&mut batch, fresh());
                     refused += done_batch.refused.len() as u64;
                     crate::metrics::global().observe_batch(peer_id, &done_batch);
                     let report = node.ledger().ingest(done_batch).await?;
@@ -502,19 +523,72 @@ async fn apply(
     batch.cursor = Some(cursor);
     refused += batch.refused.len() as u64;
     crate::metrics::global().observe_batch(peer_id, &batch);
-    let report = node.ledger().ingest(batch).await?;
-    refused += report.refused.len() as u64;
+    let answer = node.ledger().submit_ingest(batch).await?;
+    Ok((refused, answer))
+}
+
+/// A response's verification, on the blocking pool.
+type Verifying = tokio::task::JoinHandle<Result<Vec<(u64, Verified)>, LinkError>>;
+
+/// Responses of one link handed to the ledger before the oldest is
+/// answered: the writer commits those queued together, so a store whose
+/// commits cost more than the verification of a response (a database
+/// over the network) commits several responses at once.
+const IN_FLIGHT: usize = 4;
+
+/// A response handed to the ledger, until its commit is answered.
+struct Handed {
+    answer: std::pin::Pin<Box<dyn Future<Output = Result<IngestReport, StoreError>> + Send>>,
+    cursor: u64,
+    head: u64,
+}
+
+/// What the apply stage waits for.
+enum Event {
+    Answered(Result<IngestReport, StoreError>),
+    Next(Option<(Verifying, u64, u64, u64)>),
+}
+
+/// Takes `refused` from the peer's refusal budget, waiting when it is
+/// spent: the receive stage fills the channel and stops reading meanwhile.
+async fn throttle(peer_id: &str, refusals: &Mutex<TokenBucket>, refused: u64) {
+    let wait = refusals.lock().unwrap_or_else(|p| p.into_inner()).take(refused, Instant::now());
+    if !wait.is_zero() {
+        crate::metrics::global().throttled(peer_id, "refusals", wait.as_secs_f64());
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// The oldest handed response is answered: count it, slow down after the
+/// ledger's refusals, show the link's new cursor.
+async fn settle(
+    node: &Node,
+    peer_id: &str,
+    refusals: &Mutex<TokenBucket>,
+    h: Handed,
+    answer: Result<IngestReport, StoreError>,
+) -> Result<(), LinkError> {
+    let report = answer?;
     crate::metrics::global().observe_ingest(peer_id, &report);
     if report.applied > 0 || !report.refused.is_empty() {
         tracing::debug!(
             applied = report.applied,
             duplicates = report.duplicates,
             refused = report.refused.len(),
-            cursor,
+            cursor = h.cursor,
             "applied"
         );
     }
-    Ok(refused)
+    throttle(peer_id, refusals, report.refused.len() as u64).await;
+    node.update_link(peer_id, |l| {
+        l.inbound_cursor = h.cursor;
+        l.inbound_head = h.head;
+        l.last_contact_ms = now_ms();
+        if h.cursor >= h.head {
+            l.caught_up_at_ms = l.last_contact_ms;
+        }
+    });
+    Ok(())
 }
 
 #[cfg(test)]

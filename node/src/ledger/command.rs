@@ -109,6 +109,10 @@ pub struct IngestBatch {
     pub refused: Vec<AuditDraft>,
     /// The peer's log position to record once these are durable.
     pub cursor: Option<u64>,
+    /// The peer's cursor these continue from: when set, the batch stores
+    /// nothing (and fails with [`StoreError::CursorMoved`]) unless the
+    /// stored cursor is this when the writer comes to it.
+    pub after: Option<u64>,
 }
 
 /// What an ingest did.

@@ -22,6 +22,12 @@ enum Check {
 
 impl Txn<'_> {
     pub(super) fn ingest(&mut self, batch: IngestBatch) -> Result<IngestReport, StoreError> {
+        if let Some(expected) = batch.after {
+            let stored = self.overlay.cursor(&batch.peer)?;
+            if stored != expected {
+                return Err(StoreError::CursorMoved { peer: batch.peer, expected, stored });
+            }
+        }
         let mut report = IngestReport::default();
         let peer = batch.peer;
         for draft in batch.refused {

@@ -214,7 +214,19 @@ impl Ledger {
         (!role.is_writer()).then(|| StoreError::NotWriter { writer: role.writer_admin() })
     }
 
-    async fn call<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, StoreError> {
+    async fn call<T: Send + 'static>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, StoreError> {
+        self.submit(make).await?.await
+    }
+
+    /// Queues a command for the writer; the future it returns is the
+    /// answer, once the command's commit is done.
+    async fn submit<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<impl Future<Output = Result<T, StoreError>> + Send + 'static, StoreError>
+    where
+        T: Send + 'static,
+    {
         let (reply, rx) = oneshot::channel();
         let command = make(reply);
         if let Some(e) = self.not_writer()
@@ -223,7 +235,17 @@ impl Ledger {
             return Err(e);
         }
         self.tx.send(command).await.map_err(|_| StoreError::Engine("the ledger has stopped".into()))?;
-        rx.await.map_err(|_| self.not_writer().unwrap_or_else(|| StoreError::Engine("the ledger has stopped".into())))
+        let role = self.role.clone();
+        Ok(async move {
+            rx.await.map_err(|_| {
+                let role = role.borrow();
+                if role.is_writer() {
+                    StoreError::Engine("the ledger has stopped".into())
+                } else {
+                    StoreError::NotWriter { writer: role.writer_admin() }
+                }
+            })
+        })
     }
 
     /// Publishes this node's own entries; durable when it returns.
@@ -246,6 +268,25 @@ impl Ledger {
     /// Store failures; then nothing of the batch (cursor included) is stored.
     pub async fn ingest(&self, batch: IngestBatch) -> Result<IngestReport, StoreError> {
         self.call(|reply| Command::Ingest { batch, reply }).await?
+    }
+
+    /// Queues verified envelopes from a peer without waiting for their
+    /// commit: a link hands the next response over while this one commits,
+    /// and the writer commits what is queued together. The future is
+    /// [`Self::ingest`]'s answer. A batch naming the cursor it continues
+    /// from ([`IngestBatch::after`]) is refused, storing nothing, unless
+    /// the peer's cursor is there when its turn comes: a batch behind one
+    /// that failed never moves the cursor past entries not stored.
+    ///
+    /// # Errors
+    ///
+    /// This process is not the writer, or the ledger has stopped.
+    pub async fn submit_ingest(
+        &self,
+        batch: IngestBatch,
+    ) -> Result<impl Future<Output = Result<IngestReport, StoreError>> + Send + 'static, StoreError> {
+        let answer = self.submit(|reply| Command::Ingest { batch, reply }).await?;
+        Ok(async move { answer.await? })
     }
 
     /// Applies admin writes and audits them in one commit.

@@ -398,9 +398,11 @@ impl<'s> Txn<'s> {
             // Once per (kind, value, origin): its id is f(origin, kind,
             // value), the same for every version.
             let stix_id = crate::envelope::stix_indicator_id(&ind.id);
-            self.overlay.put_stix_indicator(&stix_id, ind.kind, ind.value.as_str(), origin);
+            self.overlay.insert_stix_indicator(&stix_id, ind.kind, ind.value.as_str(), origin);
+            self.overlay.insert_index(ind.kind, ind.value.as_str(), origin, local_seq);
+        } else {
+            self.overlay.put_index(ind.kind, ind.value.as_str(), origin, local_seq);
         }
-        self.overlay.put_index(ind.kind, ind.value.as_str(), origin, local_seq);
         // Ids serve revocation by id, which only the origin does: a peer's
         // indicators are found by (kind, value, origin) in the index.
         if origin == self.config.origin {

@@ -467,7 +467,7 @@ impl Node {
             return Ok(None);
         }
         let mut entries = Vec::with_capacity(usize::from(id.width));
-        for r in self.store.log_records_after(first).take(usize::from(id.width)) {
+        for r in self.store.log_records_expecting(first, usize::from(id.width)).take(usize::from(id.width)) {
             entries.push(r?.bytes);
         }
         if entries.len() != usize::from(id.width) {

@@ -312,3 +312,42 @@ async fn taxii_answers_objects_by_id_from_the_index() {
         assert!(taxii.object_by_id(Collection::All, &token, unknown, &q).unwrap().is_empty(), "{unknown}");
     }
 }
+
+#[tokio::test]
+async fn a_peer_batch_continues_only_from_the_stored_cursor_even_queued_behind_one_refused() {
+    use crate::ledger::IngestBatch;
+    use crate::store::StoreError;
+    let r = start("ID", |_| {});
+    let ledger = r.node.ledger();
+    let batch = |after: u64, cursor: u64| IngestBatch {
+        peer: "VN".into(),
+        cursor: Some(cursor),
+        after: Some(after),
+        ..IngestBatch::default()
+    };
+    ledger.ingest(batch(0, 5)).await.unwrap();
+    assert_eq!(r.node.cursor("VN").unwrap(), 5);
+    // Two handed over at once (a link's pipeline): the second continues
+    // from the first's cursor, in the same commit or the next.
+    let first = ledger.submit_ingest(batch(5, 7)).await.unwrap();
+    let second = ledger.submit_ingest(batch(7, 9)).await.unwrap();
+    first.await.unwrap();
+    second.await.unwrap();
+    assert_eq!(r.node.cursor("VN").unwrap(), 9);
+    // One that continues from elsewhere stores nothing, and neither does
+    // the one queued behind it.
+    let stale = ledger.submit_ingest(batch(3, 11)).await.unwrap();
+    let behind = ledger.submit_ingest(batch(11, 12)).await.unwrap();
+    let moved = |e: Result<_, StoreError>, want: u64| match e {
+        Err(StoreError::CursorMoved { peer, expected, stored }) => {
+            assert_eq!((peer.as_str(), expected, stored), ("VN", want, 9));
+        }
+        other => panic!("{other:?}"),
+    };
+    moved(stale.await, 3);
+    moved(behind.await, 11);
+    assert_eq!(r.node.cursor("VN").unwrap(), 9);
+    // A batch without `after` (an import) is not held to a cursor.
+    ledger.ingest(IngestBatch { peer: "VN".into(), cursor: Some(4), ..IngestBatch::default() }).await.unwrap();
+    assert_eq!(r.node.cursor("VN").unwrap(), 4);
+}

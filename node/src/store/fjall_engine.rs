@@ -94,7 +94,7 @@ impl Engine for FjallEngine {
             fjall::OwnedWriteBatch::with_capacity(self.db.clone(), ops.len()).durability(Some(PersistMode::SyncData));
         for op in ops {
             match op {
-                Op::Put(ks, k, v) => b.insert(self.handle(ks), k, v),
+                Op::Put(ks, k, v) | Op::Insert(ks, k, v) => b.insert(self.handle(ks), k, v),
                 Op::Delete(ks, k) => b.remove(self.handle(ks), k),
             }
         }

@@ -73,6 +73,20 @@ pub enum StoreError {
         /// The writer's admin address, when known.
         writer: Option<String>,
     },
+    /// A peer's batch continues from a cursor the store no longer holds
+    /// (a batch before it failed, or an admin moved the cursor): nothing
+    /// of it was stored.
+    #[error(
+        "the cursor of peer {peer} is at {stored}, not at {expected} where this batch continues from; nothing of it was stored"
+    )]
+    CursorMoved {
+        /// The peer.
+        peer: String,
+        /// Where the batch continues from.
+        expected: u64,
+        /// Where the stored cursor is.
+        stored: u64,
+    },
 }
 
 fn not_writer_message(writer: Option<&str>) -> String {
@@ -94,6 +108,10 @@ impl StoreError {
 pub enum Op {
     /// Set a key.
     Put(Keyspace, Vec<u8>, Vec<u8>),
+    /// Set a key the writer knows is not stored: an engine may add it
+    /// without looking for it first (and must still set it, as a put does,
+    /// if it is there after all).
+    Insert(Keyspace, Vec<u8>, Vec<u8>),
     /// Remove a key.
     Delete(Keyspace, Vec<u8>),
 }
@@ -113,6 +131,11 @@ impl Batch {
     /// Adds a put.
     pub fn put(&mut self, ks: Keyspace, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
         self.ops.push(Op::Put(ks, key.into(), value.into()));
+    }
+
+    /// Adds a put of a key the writer knows is not stored ([`Op::Insert`]).
+    pub fn insert(&mut self, ks: Keyspace, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
+        self.ops.push(Op::Insert(ks, key.into(), value.into()));
     }
 
     /// Adds a delete.
@@ -183,6 +206,21 @@ pub trait Engine: Send + Sync + std::fmt::Debug + 'static {
 
     /// Scans a keyspace in key order between two bounds.
     fn range(&self, ks: Keyspace, start: Bound<&[u8]>, end: Bound<&[u8]>, reverse: bool) -> Scan<'_>;
+
+    /// [`Engine::range`] for a caller that expects to read about `expect`
+    /// pairs (a response's worth of log entries): an engine that fetches
+    /// pages fetches that many first, instead of growing to it.
+    fn range_expecting(
+        &self,
+        ks: Keyspace,
+        start: Bound<&[u8]>,
+        end: Bound<&[u8]>,
+        reverse: bool,
+        expect: usize,
+    ) -> Scan<'_> {
+        let _ = expect;
+        self.range(ks, start, end, reverse)
+    }
 
     /// Applies every write atomically and makes it durable before returning.
     ///
@@ -266,6 +304,12 @@ impl Store {
     /// Pairs with keys strictly after `after`, in order.
     pub fn scan_after(&self, ks: Keyspace, after: &[u8]) -> Scan<'_> {
         self.engine.range(ks, Bound::Excluded(after), Bound::Unbounded, false)
+    }
+
+    /// [`Self::scan_after`] for a caller that expects to read about
+    /// `expect` pairs ([`Engine::range_expecting`]).
+    pub fn scan_after_expecting(&self, ks: Keyspace, after: &[u8], expect: usize) -> Scan<'_> {
+        self.engine.range_expecting(ks, Bound::Excluded(after), Bound::Unbounded, false, expect)
     }
 
     /// The last pair of a keyspace.
@@ -418,6 +462,7 @@ pub(crate) mod contract {
         index_entries_with_their_log_entries(open);
         reopen_keeps_everything(open);
         every_keyspace_keeps_its_pairs(open);
+        an_insert_of_a_key_there_sets_it(open);
     }
 
     /// Two pairs shaped as the node writes them in `ks` (keys from
@@ -535,6 +580,41 @@ pub(crate) mod contract {
         for ks in Keyspace::ALL {
             assert_eq!(s.scan_prefix(ks, b"").count(), 0, "{ks:?} after delete");
         }
+    }
+
+    /// [`Op::Insert`] is a promise the writer may get wrong (a repair, a
+    /// migration run twice): a key that is there after all is set, as a
+    /// put sets it, in every keyspace, and the rest of the batch commits.
+    fn an_insert_of_a_key_there_sets_it(open: &dyn Fn(&std::path::Path) -> Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = open(dir.path());
+        let mut b = Batch::default();
+        for ks in Keyspace::ALL {
+            let [(k, v), _] = samples(ks);
+            b.put(ks, k, v);
+        }
+        s.commit(b).unwrap();
+        let mut b = Batch::default();
+        for ks in Keyspace::ALL {
+            let [(k0, _), (k1, v1)] = samples(ks);
+            b.insert(ks, k0, v1.clone());
+            b.insert(ks, k1, v1);
+        }
+        s.commit(b).unwrap();
+        for ks in Keyspace::ALL {
+            let [(k0, _), (k1, v1)] = samples(ks);
+            assert_eq!(s.get(ks, &k0).unwrap().as_ref(), Some(&v1), "{ks:?}: the key there is set");
+            assert_eq!(s.get(ks, &k1).unwrap().as_ref(), Some(&v1), "{ks:?}: the new key is added");
+            assert_eq!(s.scan_prefix(ks, b"").count(), 2, "{ks:?}");
+        }
+        // Inserted, then put again in one batch: the last write wins.
+        let mut b = Batch::default();
+        let [(k, v0), (_, v1)] = samples(Keyspace::Meta);
+        let fresh = [k.as_slice(), b"-fresh"].concat();
+        b.insert(Keyspace::Meta, fresh.clone(), v0);
+        b.put(Keyspace::Meta, fresh.clone(), v1.clone());
+        s.commit(b).unwrap();
+        assert_eq!(s.get(Keyspace::Meta, &fresh).unwrap(), Some(v1));
     }
 
     fn atomic_batches_and_scans(open: &dyn Fn(&std::path::Path) -> Store) {

@@ -7,6 +7,7 @@
 //! written once: the last write wins.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use super::layout;
 use super::tables::{RawRead, RawWrite};
@@ -17,7 +18,25 @@ use crate::model::Kind;
 #[derive(Debug)]
 pub struct Overlay<'s> {
     store: &'s Store,
-    writes: HashMap<(Keyspace, Vec<u8>), Option<Vec<u8>>>,
+    writes: HashMap<(Keyspace, Vec<u8>), Write>,
+}
+
+/// The last write of a key.
+#[derive(Debug)]
+enum Write {
+    Put(Vec<u8>),
+    /// A put of a key not stored before this overlay ([`super::Op::Insert`]).
+    Insert(Vec<u8>),
+    Delete,
+}
+
+impl Write {
+    fn value(&self) -> Option<Vec<u8>> {
+        match self {
+            Write::Put(v) | Write::Insert(v) => Some(v.clone()),
+            Write::Delete => None,
+        }
+    }
 }
 
 impl<'s> Overlay<'s> {
@@ -47,7 +66,7 @@ impl<'s> Overlay<'s> {
     ) -> Result<Option<u64>, StoreError> {
         let key = (Keyspace::Index, layout::index_key(kind, value, origin));
         let found = match self.writes.get(&key) {
-            Some(v) => v.clone(),
+            Some(w) => w.value(),
             None if !may_be_stored => None,
             None => self.store.get(Keyspace::Index, &key.1)?,
         };
@@ -68,10 +87,11 @@ impl<'s> Overlay<'s> {
         let mut writes: Vec<_> = self.writes.into_iter().collect();
         writes.sort_unstable_by(|((a, ka), _), ((b, kb), _)| a.slot().cmp(&b.slot()).then_with(|| ka.cmp(kb)));
         let mut batch = Batch::with_capacity(writes.len() + room);
-        for ((ks, k), v) in writes {
-            match v {
-                Some(v) => batch.put(ks, k, v),
-                None => batch.delete(ks, k),
+        for ((ks, k), w) in writes {
+            match w {
+                Write::Put(v) => batch.put(ks, k, v),
+                Write::Insert(v) => batch.insert(ks, k, v),
+                Write::Delete => batch.delete(ks, k),
             }
         }
         batch
@@ -81,9 +101,9 @@ impl<'s> Overlay<'s> {
 impl RawRead for Overlay<'_> {
     fn raw_get(&self, ks: Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         if !self.writes.is_empty()
-            && let Some(v) = self.writes.get(&(ks, key.to_vec()))
+            && let Some(w) = self.writes.get(&(ks, key.to_vec()))
         {
-            return Ok(v.clone());
+            return Ok(w.value());
         }
         self.store.get(ks, key)
     }
@@ -91,20 +111,40 @@ impl RawRead for Overlay<'_> {
 
 impl RawWrite for Overlay<'_> {
     fn raw_put(&mut self, ks: Keyspace, key: Vec<u8>, value: Vec<u8>) {
-        self.writes.insert((ks, key), Some(value));
+        self.set(ks, key, value, false);
+    }
+
+    fn raw_insert(&mut self, ks: Keyspace, key: Vec<u8>, value: Vec<u8>) {
+        self.set(ks, key, value, true);
     }
 
     fn raw_delete(&mut self, ks: Keyspace, key: Vec<u8>) {
-        self.writes.insert((ks, key), None);
+        self.writes.insert((ks, key), Write::Delete);
     }
 }
 
 impl Overlay<'_> {
+    /// Sets a key; `new`: the caller knows it is not stored.
+    fn set(&mut self, ks: Keyspace, key: Vec<u8>, value: Vec<u8>, new: bool) {
+        match self.writes.entry((ks, key)) {
+            // Written before in this overlay: the key is as absent from the
+            // store as it was then (after a delete, the caller cannot know).
+            Entry::Occupied(mut o) => {
+                let w = o.get_mut();
+                *w = if matches!(w, Write::Insert(_)) { Write::Insert(value) } else { Write::Put(value) };
+            }
+            Entry::Vacant(v) => {
+                v.insert(if new { Write::Insert(value) } else { Write::Put(value) });
+            }
+        }
+    }
+
     /// Applies an admin batch's writes to the overlay.
     pub fn extend(&mut self, batch: Batch) {
         for op in batch.into_ops() {
             match op {
                 super::Op::Put(ks, k, v) => self.raw_put(ks, k, v),
+                super::Op::Insert(ks, k, v) => self.raw_insert(ks, k, v),
                 super::Op::Delete(ks, k) => self.raw_delete(ks, k),
             }
         }
@@ -137,7 +177,7 @@ mod tests {
             .into_ops()
             .into_iter()
             .map(|op| match op {
-                Op::Put(ks, k, _) | Op::Delete(ks, k) => (ks.slot(), k),
+                Op::Put(ks, k, _) | Op::Insert(ks, k, _) | Op::Delete(ks, k) => (ks.slot(), k),
             })
             .collect();
         let mut sorted = keys.clone();
@@ -145,5 +185,29 @@ mod tests {
         assert_eq!(keys, sorted);
         assert_eq!(keys.len(), 11, "{keys:?}");
         assert_ne!(Keyspace::Log.slot(), Keyspace::Index.slot());
+    }
+
+    #[test]
+    fn a_key_inserted_stays_new_when_put_again_and_a_key_deleted_first_is_only_put() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(Arc::new(FjallEngine::open(dir.path(), 16).unwrap()));
+        let mut overlay = Overlay::new(&store, 0);
+        overlay.raw_insert(Keyspace::Index, b"new".to_vec(), vec![1]);
+        overlay.raw_put(Keyspace::Index, b"new".to_vec(), vec![2]);
+        overlay.raw_delete(Keyspace::Index, b"gone".to_vec());
+        overlay.raw_insert(Keyspace::Index, b"gone".to_vec(), vec![3]);
+        overlay.raw_put(Keyspace::Index, b"kept".to_vec(), vec![4]);
+        assert_eq!(overlay.raw_get(Keyspace::Index, b"new").unwrap(), Some(vec![2]));
+        let ops: Vec<String> = overlay
+            .into_batch(0)
+            .into_ops()
+            .into_iter()
+            .map(|op| match op {
+                Op::Put(_, k, v) => format!("put {} {v:?}", String::from_utf8_lossy(&k)),
+                Op::Insert(_, k, v) => format!("insert {} {v:?}", String::from_utf8_lossy(&k)),
+                Op::Delete(_, k) => format!("delete {}", String::from_utf8_lossy(&k)),
+            })
+            .collect();
+        assert_eq!(ops, ["put gone [3]", "put kept [4]", "insert new [2]"]);
     }
 }

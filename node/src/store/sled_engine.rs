@@ -77,7 +77,7 @@ impl Engine for SledEngine {
         let mut b = sled::Batch::default();
         for op in batch.into_ops() {
             match op {
-                Op::Put(ks, k, v) => b.insert(prefixed(ks, &k), v),
+                Op::Put(ks, k, v) | Op::Insert(ks, k, v) => b.insert(prefixed(ks, &k), v),
                 Op::Delete(ks, k) => b.remove(prefixed(ks, &k)),
             }
         }

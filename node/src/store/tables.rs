@@ -144,6 +144,10 @@ pub trait RawRead {
 pub trait RawWrite {
     /// Sets a key.
     fn raw_put(&mut self, ks: Keyspace, key: Vec<u8>, value: Vec<u8>);
+    /// Sets a key the caller knows is not stored ([`super::Op::Insert`]).
+    fn raw_insert(&mut self, ks: Keyspace, key: Vec<u8>, value: Vec<u8>) {
+        self.raw_put(ks, key, value);
+    }
     /// Removes a key.
     fn raw_delete(&mut self, ks: Keyspace, key: Vec<u8>);
 }
@@ -157,6 +161,9 @@ impl RawRead for Store {
 impl RawWrite for Batch {
     fn raw_put(&mut self, ks: Keyspace, key: Vec<u8>, value: Vec<u8>) {
         self.put(ks, key, value);
+    }
+    fn raw_insert(&mut self, ks: Keyspace, key: Vec<u8>, value: Vec<u8>) {
+        self.insert(ks, key, value);
     }
     fn raw_delete(&mut self, ks: Keyspace, key: Vec<u8>) {
         self.delete(ks, key);
@@ -445,6 +452,12 @@ pub trait TableWrites: RawWrite {
         self.raw_put(Keyspace::Index, layout::index_key(kind, value, origin), layout::seq_key(seq).to_vec());
     }
 
+    /// [`Self::put_index`] for a (kind, value, origin) the caller knows is
+    /// not indexed yet ([`super::Op::Insert`]).
+    fn insert_index(&mut self, kind: Kind, value: &str, origin: &str, seq: u64) {
+        self.raw_insert(Keyspace::Index, layout::index_key(kind, value, origin), layout::seq_key(seq).to_vec());
+    }
+
     /// Points one of this node's own indicator ids at its latest version.
     fn put_own_indicator(&mut self, id: &str, seq: u64) {
         self.raw_put(Keyspace::Ids, id.as_bytes().to_vec(), layout::seq_key(seq).to_vec());
@@ -460,20 +473,29 @@ pub trait TableWrites: RawWrite {
         self.raw_put(Keyspace::StixIds, stix_id.as_bytes().to_vec(), layout::index_key(kind, value, origin));
     }
 
+    /// [`Self::put_stix_indicator`] for a (kind, value, origin) the caller
+    /// knows is not indexed yet: its id (a function of the three) is not
+    /// filed either.
+    fn insert_stix_indicator(&mut self, stix_id: &str, kind: Kind, value: &str, origin: &str) {
+        self.raw_insert(Keyspace::StixIds, stix_id.as_bytes().to_vec(), layout::index_key(kind, value, origin));
+    }
+
     /// Keeps the plain value of a personal-data digest (local only).
     fn put_plain_value(&mut self, kind: Kind, digest: &str, plain: &str) {
         self.raw_put(Keyspace::Plain, layout::plain_key(kind, digest), plain.as_bytes().to_vec());
     }
 
-    /// Files a feedback event under the value it is about.
+    /// Files a feedback event under the value it is about (a new key: it
+    /// names the event's new log position).
     fn put_feedback_ref(&mut self, kind: Kind, value: &str, reporter: &str, seq: u64) {
-        self.raw_put(Keyspace::Feedback, layout::feedback_key(kind, value, reporter, seq), Vec::new());
+        self.raw_insert(Keyspace::Feedback, layout::feedback_key(kind, value, reporter, seq), Vec::new());
     }
 
     /// Files one event of a takedown case under the case (its requester
-    /// and its request's origin_seq).
+    /// and its request's origin_seq; a new key: it names the event's new log
+    /// position).
     fn put_case_event(&mut self, origin: &str, case_seq: u64, local_seq: u64) {
-        self.raw_put(Keyspace::Cases, layout::case_key(origin, case_seq, local_seq), Vec::new());
+        self.raw_insert(Keyspace::Cases, layout::case_key(origin, case_seq, local_seq), Vec::new());
     }
 
     /// Keeps a refused body as fork evidence.
@@ -635,7 +657,18 @@ impl Store {
     /// Log records after a position, in order, hidden ones included (a
     /// publisher moves its cursor past them).
     pub fn log_records_after(&self, after: u64) -> impl Iterator<Item = Result<LogRecord, StoreError>> + '_ {
-        self.scan_after(Keyspace::Log, &layout::seq_key(after)).map(|r| {
+        self.log_records_expecting(after, 0)
+    }
+
+    /// [`Self::log_records_after`] for a reader that expects to take about
+    /// `expect` of them (a response, a tile): a paging engine reads that
+    /// many in its first round trip.
+    pub fn log_records_expecting(
+        &self,
+        after: u64,
+        expect: usize,
+    ) -> impl Iterator<Item = Result<LogRecord, StoreError>> + '_ {
+        self.scan_after_expecting(Keyspace::Log, &layout::seq_key(after), expect).map(|r| {
             let (k, bytes) = r?;
             let seq = layout::read_u64(&k).ok_or_else(|| corrupt(Keyspace::Log, "bad key"))?;
             Ok(LogRecord { seq, bytes })

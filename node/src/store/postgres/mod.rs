@@ -20,7 +20,8 @@
 //!
 //! Reads go to the primary, or to the read replica (`[store] read_url`)
 //! while this process is not the writer: the writer reads its own writes.
-//! Scans fetch pages of growing size by key.
+//! Scans fetch pages of growing size by key, the first as large as the
+//! reader expects to take (a response's worth for a subscriber).
 
 pub mod client;
 mod gather;
@@ -28,6 +29,7 @@ mod lease;
 pub mod schema;
 mod tables;
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::ops::Bound;
 use std::path::PathBuf;
@@ -380,6 +382,17 @@ impl Engine for PostgresEngine {
     }
 
     fn range(&self, ks: Keyspace, start: Bound<&[u8]>, end: Bound<&[u8]>, reverse: bool) -> Scan<'_> {
+        self.range_expecting(ks, start, end, reverse, FIRST_PAGE)
+    }
+
+    fn range_expecting(
+        &self,
+        ks: Keyspace,
+        start: Bound<&[u8]>,
+        end: Bound<&[u8]>,
+        reverse: bool,
+        expect: usize,
+    ) -> Scan<'_> {
         let t = table(ks);
         let lower = tables::key_bound(t, start, true);
         let upper = tables::key_bound(t, end, false);
@@ -391,48 +404,20 @@ impl Engine for PostgresEngine {
             upper,
             reverse,
             buf: VecDeque::new(),
-            page: FIRST_PAGE,
+            page: expect.clamp(FIRST_PAGE, MAX_PAGE),
             done,
         })
     }
 
     fn commit(&self, batch: Batch) -> Result<(), StoreError> {
         let token = (*self.inner.lease_tx.borrow()).ok_or(StoreError::NotWriter { writer: None })?;
-        // Last write of a key wins, as if the batch were applied in order.
-        let mut last: HashMap<(Keyspace, Vec<u8>), Option<Vec<u8>>> = HashMap::new();
-        for op in batch.into_ops() {
-            match op {
-                Op::Put(ks, k, v) => last.insert((ks, k), Some(v)),
-                Op::Delete(ks, k) => last.insert((ks, k), None),
-            };
-        }
-        let mut puts: HashMap<Keyspace, Rows> = HashMap::new();
-        let mut deletes: HashMap<Keyspace, (Vec<i64>, Vec<Vec<u8>>)> = HashMap::new();
-        for ((ks, k), v) in last {
-            match v {
-                Some(v) => puts.entry(ks).or_insert_with(|| Rows::new(table(ks))).push(ks, &k, &v)?,
-                None => {
-                    let d = deletes.entry(ks).or_default();
-                    if table(ks).seq_key {
-                        if let Some(s) = seq_of(&k) {
-                            d.0.push(s);
-                        }
-                    } else {
-                        d.1.push(k);
-                    }
-                }
-            }
-        }
-        let mut touched: Vec<String> =
-            puts.keys().chain(deletes.keys()).map(|ks| table(*ks).name.to_string()).collect();
-        touched.sort_unstable();
-        touched.dedup();
+        let writes = Writes::of(batch)?;
         let inner = self.inner.clone();
         self.inner.bridge.run(async move {
-            let outcome = match commit(&inner, token, &puts, &deletes, &touched, Inserts::Plain).await {
+            let outcome = match commit(&inner, token, &writes, Inserts::Plain).await {
                 Err(Failure::KeyExists) => {
                     tracing::debug!("a commit's new key was there already; committing it again with upserts");
-                    commit(&inner, token, &puts, &deletes, &touched, Inserts::Upsert).await
+                    commit(&inner, token, &writes, Inserts::Upsert).await
                 }
                 other => other,
             };
@@ -462,7 +447,81 @@ impl Engine for PostgresEngine {
     }
 }
 
-/// How a commit writes the rows of [`appends_only`] keyspaces.
+/// A batch as the statements of its commit: the last write of each key,
+/// as if the batch were applied in order.
+#[derive(Debug, Default)]
+struct Writes {
+    puts: HashMap<Puts, Rows>,
+    /// Per keyspace, the positions (tables keyed by one) or keys to delete.
+    deletes: HashMap<Keyspace, (Vec<i64>, Vec<Vec<u8>>)>,
+    /// The tables written, for the change marks.
+    touched: Vec<String>,
+}
+
+impl Writes {
+    fn of(batch: Batch) -> Result<Writes, StoreError> {
+        // A key inserted stays new when put again.
+        let mut last: HashMap<(Keyspace, Vec<u8>), LastWrite> = HashMap::new();
+        for op in batch.into_ops() {
+            match op {
+                Op::Put(ks, k, v) => match last.entry((ks, k)) {
+                    Entry::Occupied(mut o) => {
+                        let new = matches!(o.get(), Some((_, true)));
+                        o.insert(Some((v, new)));
+                    }
+                    Entry::Vacant(e) => {
+                        e.insert(Some((v, false)));
+                    }
+                },
+                Op::Insert(ks, k, v) => {
+                    last.insert((ks, k), Some((v, true)));
+                }
+                Op::Delete(ks, k) => {
+                    last.insert((ks, k), None);
+                }
+            }
+        }
+        let mut w = Writes::default();
+        for ((ks, k), v) in last {
+            match v {
+                Some((v, new)) => {
+                    let group = Puts { ks, new: new || appends_only(ks) };
+                    w.puts.entry(group).or_insert_with(|| Rows::new(table(ks))).push(ks, &k, &v)?;
+                }
+                None => {
+                    let d = w.deletes.entry(ks).or_default();
+                    if table(ks).seq_key {
+                        if let Some(s) = seq_of(&k) {
+                            d.0.push(s);
+                        }
+                    } else {
+                        d.1.push(k);
+                    }
+                }
+            }
+        }
+        w.touched =
+            w.puts.keys().map(|p| p.ks).chain(w.deletes.keys().copied()).map(|ks| table(ks).name.to_string()).collect();
+        w.touched.sort_unstable();
+        w.touched.dedup();
+        Ok(w)
+    }
+}
+
+/// The last write of a key in a batch: its value and whether the key is
+/// new ([`Op::Insert`]), or `None` for a delete.
+type LastWrite = Option<(Vec<u8>, bool)>;
+
+/// The rows of one keyspace a commit puts with one statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Puts {
+    ks: Keyspace,
+    /// Keys not stored before ([`Op::Insert`], or any key of an
+    /// [`appends_only`] keyspace): a plain `INSERT` adds them.
+    new: bool,
+}
+
+/// How a commit writes rows of new keys ([`Puts::new`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Inserts {
     /// A plain `INSERT`: the keys are new.
@@ -497,14 +556,7 @@ impl From<StoreError> for Failure {
 }
 
 /// One commit's transaction, pipelined.
-async fn commit(
-    inner: &Arc<Inner>,
-    token: u64,
-    puts: &HashMap<Keyspace, Rows>,
-    deletes: &HashMap<Keyspace, (Vec<i64>, Vec<Vec<u8>>)>,
-    touched: &[String],
-    inserts: Inserts,
-) -> Result<(), Failure> {
+async fn commit(inner: &Arc<Inner>, token: u64, writes: &Writes, inserts: Inserts) -> Result<(), Failure> {
     let conn = inner.write.get().await?;
     let fence = conn.prepare(lease::FENCE).await?;
     let bump = conn
@@ -513,34 +565,26 @@ async fn commit(
              ON CONFLICT (keyspace) DO UPDATE SET version = changes.version + 1",
         )
         .await?;
-    let mut statements = Vec::new();
-    for ks in puts.keys() {
-        let sql = inner.sql(*ks);
-        let sql = if inserts == Inserts::Plain && appends_only(*ks) { &sql.insert } else { &sql.upsert };
-        statements.push((*ks, true, conn.prepare(sql).await?));
+    let Writes { puts, deletes, touched } = writes;
+    let mut statements = Vec::with_capacity(puts.len() + deletes.len());
+    for (group, rows) in puts {
+        let sql = inner.sql(group.ks);
+        let sql = if inserts == Inserts::Plain && group.new { &sql.insert } else { &sql.upsert };
+        let params: Vec<&(dyn ToSql + Sync)> = rows.columns.iter().map(|c| c.param()).collect();
+        statements.push((conn.prepare(sql).await?, params));
     }
-    for ks in deletes.keys() {
-        statements.push((*ks, false, conn.prepare(&inner.sql(*ks).delete).await?));
+    for (ks, (seqs, keys)) in deletes {
+        let params: Vec<&(dyn ToSql + Sync)> =
+            if table(*ks).seq_key { vec![seqs as &(dyn ToSql + Sync)] } else { vec![keys as &(dyn ToSql + Sync)] };
+        statements.push((conn.prepare(&inner.sql(*ks).delete).await?, params));
     }
     let token_param = token as i64;
     let c = &conn.client;
     let begin = c.batch_execute("BEGIN");
     let fence_params: [&(dyn ToSql + Sync); 1] = [&token_param];
     let fenced = c.execute(&fence, &fence_params);
-    let mut writes = Vec::new();
-    for (ks, is_put, st) in &statements {
-        let params: Vec<&(dyn ToSql + Sync)> = if *is_put {
-            puts.get(ks).map(|r| r.columns.iter().map(|c| c.param()).collect()).unwrap_or_default()
-        } else {
-            match deletes.get(ks) {
-                Some((seqs, _)) if table(*ks).seq_key => vec![seqs as &(dyn ToSql + Sync)],
-                Some((_, keys)) => vec![keys as &(dyn ToSql + Sync)],
-                None => Vec::new(),
-            }
-        };
-        writes.push(async move { c.execute(st, &params).await });
-    }
-    let bump_params: [&(dyn ToSql + Sync); 1] = [&touched];
+    let writes = statements.iter().map(|(st, params)| c.execute(st, params));
+    let bump_params: [&(dyn ToSql + Sync); 1] = [touched];
     let bumped = c.execute(&bump, &bump_params);
     // Sent in this order on the one session, answered in order.
     let (begun, fenced, written, bumped) = tokio::join!(begin, fenced, futures_util::future::join_all(writes), bumped);
@@ -843,6 +887,31 @@ pub(crate) mod tests {
         b.put(Keyspace::Tokens, b"crawler".to_vec(), b"{\"role\":\"submitter\"}".to_vec());
         s.commit(b).unwrap();
         assert_eq!(s.get(Keyspace::Tokens, b"crawler").unwrap(), Some(b"{\"role\":\"submitter\"}".to_vec()));
+    }
+
+    #[test]
+    fn new_keys_are_grouped_for_plain_inserts_and_a_key_inserted_then_put_stays_new() {
+        use crate::model::Kind;
+        let index = |v: &str| crate::store::layout::index_key(Kind::Domain, v, "ID");
+        let seq = |n: u64| n.to_be_bytes().to_vec();
+        let mut b = Batch::default();
+        b.insert(Keyspace::Index, index("new.example"), seq(1));
+        b.put(Keyspace::Index, index("new.example"), seq(2));
+        b.put(Keyspace::Index, index("known.example"), seq(3));
+        b.insert(Keyspace::Index, index("gone.example"), seq(4));
+        b.delete(Keyspace::Index, index("gone.example"));
+        // A log position is new however it is put.
+        b.put(Keyspace::Log, seq(9), b"entry".to_vec());
+        let w = Writes::of(b).unwrap();
+        let rows = |ks, new| w.puts.get(&Puts { ks, new }).map_or(0, |r| r.len);
+        assert_eq!(rows(Keyspace::Index, true), 1, "new.example, inserted then put");
+        assert_eq!(rows(Keyspace::Index, false), 1, "known.example");
+        assert_eq!(rows(Keyspace::Log, true), 1);
+        assert_eq!(rows(Keyspace::Log, false), 0);
+        assert_eq!(w.deletes.get(&Keyspace::Index).map(|d| d.1.len()), Some(1), "gone.example");
+        let mut tables = vec![table(Keyspace::Index).name, table(Keyspace::Log).name];
+        tables.sort_unstable();
+        assert_eq!(w.touched, tables);
     }
 
     #[test]
