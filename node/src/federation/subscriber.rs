@@ -7,13 +7,21 @@
 //! verification, split across the blocking pool, followed by the sharing
 //! and arrival rules) while it reads the next one, and the apply stage
 //! hands the responses, in order, to the ledger, which stores each one's
-//! entries and the new cursor in one durable commit. On any failure it reconnects with capped exponential
-//! backoff and resumes from the stored cursor; applying is idempotent by
-//! (origin, origin_seq), so at-least-once delivery is harmless.
+//! entries and the new cursor durably. It hands up to four before the
+//! oldest is answered, so a writer whose commits take longer than a
+//! response's verification (a database over the network) commits several
+//! at once; each names the cursor it continues from
+//! ([`IngestBatch::after`]), so one queued behind a failed commit stores
+//! nothing rather than moving the cursor past entries not stored. A
+//! response with an entry signed by a key not yet known waits until those
+//! before it are answered (their key events may announce the key). On any
+//! failure it reconnects with capped exponential backoff and resumes from
+//! the stored cursor; applying is idempotent by (origin, origin_seq), so
+//! at-least-once delivery is harmless.
 //!
-//! Abuse limits: the pipeline holds at most four responses (one being
-//! applied and three verified or being verified; the next is not read
-//! before one leaves), each within `limits.max_message_bytes` and
+//! Abuse limits: the pipeline holds at most eight responses (four handed to
+//! the ledger, one being handed and three verified or being verified; the
+//! next is not read before one leaves), each within `limits.max_message_bytes` and
 //! `limits.max_batch` entries. A peer's entries pass a token bucket
 //! (`limits.peer_entries_per_s`, `limits.peer_entries_burst`), and the
 //! envelopes of it that are refused (each one audited) a second one
