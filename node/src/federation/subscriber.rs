@@ -148,6 +148,8 @@ async fn session(
     let limit = node.config().limits.max_message_bytes;
     let max_batch = node.config().limits.max_batch;
     let mut client = FederationClient::new(channel).max_decoding_message_size(limit).max_encoding_message_size(limit);
+    // Batches an earlier session handed over may still be queued.
+    node.ledger().settled().await?;
     let cursor = node.cursor(peer_id)?;
     let request = pb::SubscribeRequest {
         cursor,

@@ -289,6 +289,18 @@ impl Ledger {
         Ok(async move { answer.await? })
     }
 
+    /// Waits until every command queued before this call is answered (the
+    /// writer serves commands in order; this one writes nothing): a link
+    /// that starts again reads its cursor where its last session's batches
+    /// left it.
+    ///
+    /// # Errors
+    ///
+    /// This process is not the writer, or the ledger has stopped.
+    pub async fn settled(&self) -> Result<(), StoreError> {
+        self.apply(Batch::default(), Vec::new()).await
+    }
+
     /// Applies admin writes and audits them in one commit.
     ///
     /// # Errors

@@ -347,6 +347,10 @@ async fn a_peer_batch_continues_only_from_the_stored_cursor_even_queued_behind_o
     moved(stale.await, 3);
     moved(behind.await, 11);
     assert_eq!(r.node.cursor("VN").unwrap(), 9);
+    // A link starting again waits for what its last session handed over.
+    let _pending = ledger.submit_ingest(batch(9, 10)).await.unwrap();
+    ledger.settled().await.unwrap();
+    assert_eq!(r.node.cursor("VN").unwrap(), 10);
     // A batch without `after` (an import) is not held to a cursor.
     ledger.ingest(IngestBatch { peer: "VN".into(), cursor: Some(4), ..IngestBatch::default() }).await.unwrap();
     assert_eq!(r.node.cursor("VN").unwrap(), 4);
