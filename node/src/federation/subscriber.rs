@@ -16,7 +16,7 @@
 //! response with an entry signed by a key not yet known waits until those
 //! before it are answered (their key events may announce the key). On any
 //! failure it reconnects with capped exponential backoff and resumes from
-//! the stored cursor; applying is idempotent by (origin, origin_seq), so
+//! the stored cursor, read once what it handed over is answered; applying is idempotent by (origin, origin_seq), so
 //! at-least-once delivery is harmless.
 //!
 //! Abuse limits: the pipeline holds at most eight responses (four handed to
