@@ -210,8 +210,7 @@ impl Ledger {
     }
 
     fn not_writer(&self) -> Option<StoreError> {
-        let role = self.role.borrow();
-        (!role.is_writer()).then(|| StoreError::NotWriter { writer: role.writer_admin() })
+        not_writer(&self.role)
     }
 
     async fn call<T: Send + 'static>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, StoreError> {
@@ -237,14 +236,8 @@ impl Ledger {
         self.tx.send(command).await.map_err(|_| StoreError::Engine("the ledger has stopped".into()))?;
         let role = self.role.clone();
         Ok(async move {
-            rx.await.map_err(|_| {
-                let role = role.borrow();
-                if role.is_writer() {
-                    StoreError::Engine("the ledger has stopped".into())
-                } else {
-                    StoreError::NotWriter { writer: role.writer_admin() }
-                }
-            })
+            rx.await
+                .map_err(|_| not_writer(&role).unwrap_or_else(|| StoreError::Engine("the ledger has stopped".into())))
         })
     }
 
@@ -333,4 +326,10 @@ impl Ledger {
     pub async fn set_signing_key(&self, key: Arc<SigningKey>) -> Result<(), StoreError> {
         self.call(|reply| Command::SetSigningKey { key, reply }).await
     }
+}
+
+/// Why a command cannot go to this process's writer, if it is not one.
+fn not_writer(role: &watch::Receiver<Role>) -> Option<StoreError> {
+    let role = role.borrow();
+    (!role.is_writer()).then(|| StoreError::NotWriter { writer: role.writer_admin() })
 }

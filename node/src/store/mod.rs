@@ -216,9 +216,8 @@ pub trait Engine: Send + Sync + std::fmt::Debug + 'static {
         start: Bound<&[u8]>,
         end: Bound<&[u8]>,
         reverse: bool,
-        expect: usize,
+        _expect: usize,
     ) -> Scan<'_> {
-        let _ = expect;
         self.range(ks, start, end, reverse)
     }
 

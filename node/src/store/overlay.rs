@@ -11,21 +11,25 @@ use std::collections::hash_map::Entry;
 
 use super::layout;
 use super::tables::{RawRead, RawWrite};
-use super::{Batch, Keyspace, Store, StoreError};
+use super::{Batch, Keyspace, Op, Store, StoreError};
 use crate::model::Kind;
 
 /// Writes not yet committed, over a store.
 #[derive(Debug)]
 pub struct Overlay<'s> {
     store: &'s Store,
-    writes: HashMap<(Keyspace, Vec<u8>), Write>,
+    writes: LastWrites,
 }
+
+/// The last write of each key of a batch or an overlay, as if its writes
+/// were applied in order.
+pub(crate) type LastWrites = HashMap<(Keyspace, Vec<u8>), Write>;
 
 /// The last write of a key.
 #[derive(Debug)]
-enum Write {
+pub(crate) enum Write {
     Put(Vec<u8>),
-    /// A put of a key not stored before this overlay ([`super::Op::Insert`]).
+    /// A put of a key not stored before ([`Op::Insert`]).
     Insert(Vec<u8>),
     Delete,
 }
@@ -35,6 +39,29 @@ impl Write {
         match self {
             Write::Put(v) | Write::Insert(v) => Some(v.clone()),
             Write::Delete => None,
+        }
+    }
+}
+
+/// Records `op` as the last write of its key. A key inserted stays new
+/// when put again; a key written before is only put by an insert (after a
+/// delete, the writer cannot know what the store holds under it).
+pub(crate) fn record(writes: &mut LastWrites, op: Op) {
+    let (ks, key, value, new) = match op {
+        Op::Put(ks, k, v) => (ks, k, v, false),
+        Op::Insert(ks, k, v) => (ks, k, v, true),
+        Op::Delete(ks, k) => {
+            writes.insert((ks, k), Write::Delete);
+            return;
+        }
+    };
+    match writes.entry((ks, key)) {
+        Entry::Occupied(mut o) => {
+            let w = o.get_mut();
+            *w = if matches!(w, Write::Insert(_)) { Write::Insert(value) } else { Write::Put(value) };
+        }
+        Entry::Vacant(v) => {
+            v.insert(if new { Write::Insert(value) } else { Write::Put(value) });
         }
     }
 }
@@ -111,42 +138,23 @@ impl RawRead for Overlay<'_> {
 
 impl RawWrite for Overlay<'_> {
     fn raw_put(&mut self, ks: Keyspace, key: Vec<u8>, value: Vec<u8>) {
-        self.set(ks, key, value, false);
+        record(&mut self.writes, Op::Put(ks, key, value));
     }
 
     fn raw_insert(&mut self, ks: Keyspace, key: Vec<u8>, value: Vec<u8>) {
-        self.set(ks, key, value, true);
+        record(&mut self.writes, Op::Insert(ks, key, value));
     }
 
     fn raw_delete(&mut self, ks: Keyspace, key: Vec<u8>) {
-        self.writes.insert((ks, key), Write::Delete);
+        record(&mut self.writes, Op::Delete(ks, key));
     }
 }
 
 impl Overlay<'_> {
-    /// Sets a key; `new`: the caller knows it is not stored.
-    fn set(&mut self, ks: Keyspace, key: Vec<u8>, value: Vec<u8>, new: bool) {
-        match self.writes.entry((ks, key)) {
-            // Written before in this overlay: the key is as absent from the
-            // store as it was then (after a delete, the caller cannot know).
-            Entry::Occupied(mut o) => {
-                let w = o.get_mut();
-                *w = if matches!(w, Write::Insert(_)) { Write::Insert(value) } else { Write::Put(value) };
-            }
-            Entry::Vacant(v) => {
-                v.insert(if new { Write::Insert(value) } else { Write::Put(value) });
-            }
-        }
-    }
-
     /// Applies an admin batch's writes to the overlay.
     pub fn extend(&mut self, batch: Batch) {
         for op in batch.into_ops() {
-            match op {
-                super::Op::Put(ks, k, v) => self.raw_put(ks, k, v),
-                super::Op::Insert(ks, k, v) => self.raw_insert(ks, k, v),
-                super::Op::Delete(ks, k) => self.raw_delete(ks, k),
-            }
+            record(&mut self.writes, op);
         }
     }
 }

@@ -29,7 +29,6 @@ mod lease;
 pub mod schema;
 mod tables;
 
-use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::ops::Bound;
 use std::path::PathBuf;
@@ -43,8 +42,9 @@ use tokio_postgres::types::ToSql;
 pub use self::client::PgConfigError;
 use self::client::{Bridge, Connector, Slot};
 use self::tables::{KeyBound, Rows, table};
+use super::overlay::{self, LastWrites, Write};
 use super::shared::{ChangeMarks, SharedStore, StoreRole, WriterInfo};
-use super::{Batch, Engine, Indexed, Keyspace, Op, Pair, Scan, StoreError};
+use super::{Batch, Engine, Indexed, Keyspace, Pair, Scan, StoreError};
 
 /// What the adapter needs to know, from `[store]`.
 #[derive(Debug, Clone)]
@@ -460,45 +460,27 @@ struct Writes {
 
 impl Writes {
     fn of(batch: Batch) -> Result<Writes, StoreError> {
-        // A key inserted stays new when put again.
-        let mut last: HashMap<(Keyspace, Vec<u8>), LastWrite> = HashMap::new();
+        let mut last = LastWrites::new();
         for op in batch.into_ops() {
-            match op {
-                Op::Put(ks, k, v) => match last.entry((ks, k)) {
-                    Entry::Occupied(mut o) => {
-                        let new = matches!(o.get(), Some((_, true)));
-                        o.insert(Some((v, new)));
-                    }
-                    Entry::Vacant(e) => {
-                        e.insert(Some((v, false)));
-                    }
-                },
-                Op::Insert(ks, k, v) => {
-                    last.insert((ks, k), Some((v, true)));
-                }
-                Op::Delete(ks, k) => {
-                    last.insert((ks, k), None);
-                }
-            }
+            overlay::record(&mut last, op);
         }
         let mut w = Writes::default();
-        for ((ks, k), v) in last {
-            match v {
-                Some((v, new)) => {
-                    let group = Puts { ks, new: new || appends_only(ks) };
-                    w.puts.entry(group).or_insert_with(|| Rows::new(table(ks))).push(ks, &k, &v)?;
-                }
-                None => {
+        for ((ks, k), write) in last {
+            let (v, new) = match write {
+                Write::Put(v) => (v, false),
+                Write::Insert(v) => (v, true),
+                Write::Delete => {
                     let d = w.deletes.entry(ks).or_default();
-                    if table(ks).seq_key {
-                        if let Some(s) = seq_of(&k) {
-                            d.0.push(s);
-                        }
-                    } else {
+                    if !table(ks).seq_key {
                         d.1.push(k);
+                    } else if let Some(s) = seq_of(&k) {
+                        d.0.push(s);
                     }
+                    continue;
                 }
-            }
+            };
+            let group = Puts { ks, new: new || appends_only(ks) };
+            w.puts.entry(group).or_insert_with(|| Rows::new(table(ks))).push(ks, &k, &v)?;
         }
         w.touched =
             w.puts.keys().map(|p| p.ks).chain(w.deletes.keys().copied()).map(|ks| table(ks).name.to_string()).collect();
@@ -508,15 +490,11 @@ impl Writes {
     }
 }
 
-/// The last write of a key in a batch: its value and whether the key is
-/// new ([`Op::Insert`]), or `None` for a delete.
-type LastWrite = Option<(Vec<u8>, bool)>;
-
 /// The rows of one keyspace a commit puts with one statement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Puts {
     ks: Keyspace,
-    /// Keys not stored before ([`Op::Insert`], or any key of an
+    /// Keys not stored before ([`super::Op::Insert`], or any key of an
     /// [`appends_only`] keyspace): a plain `INSERT` adds them.
     new: bool,
 }
