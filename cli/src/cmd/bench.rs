@@ -39,7 +39,7 @@ use crate::output::Output;
 /// Benchmark a node on this machine.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  jaring bench\n  jaring bench ingest --indicators 1000000 --json\n  jaring bench lookup --lookup-store 1000000\n  jaring bench log --publish 100000 --indicators 200000\n  jaring bench console --lookup-store 1000000\n  .ci/postgres.sh run target/release/jaring bench --engine postgres ingest lookup\n  jaring bench --engine postgres --pg-url postgres://jaring@db:5432/jaring --pg-password-file pw ingest"
+    after_help = "Examples:\n  jaring bench\n  jaring bench ingest --indicators 1000000 --json\n  jaring bench lookup --lookup-store 1000000\n  jaring bench log --publish 100000 --indicators 200000\n  jaring bench console --lookup-store 1000000\n  .ci/postgres.sh run target/release/jaring bench --engine postgres ingest lookup\n  .ci/postgres.sh run target/release/jaring bench --engine postgres --pg-rounds 7 ingest\n  jaring bench --engine postgres --pg-url postgres://jaring@db:5432/jaring --pg-password-file pw ingest"
 )]
 pub struct BenchArgs {
     /// Run only these scenarios (default: all).
@@ -119,7 +119,7 @@ pub async fn run(a: BenchArgs, out: &Output) -> Result<()> {
     let pg = match a.engine {
         EngineKind::Postgres => {
             let target = a.pg.resolve(|name| std::env::var(name).ok())?;
-            Some(Arc::new(bench_pg::PgRun::new(target, a.dir.is_some())))
+            Some(Arc::new(bench_pg::PgRun::new(target, a.pg.pg_rounds, a.dir.is_some())))
         }
         _ => None,
     };
@@ -253,7 +253,10 @@ fn show(out: &Output, name: &str, v: &Value) {
     }
     // Side by side (bench_pg): each engine's figures and the ratios.
     if let Some(m) = v.as_object().filter(|m| m.contains_key("postgres_vs_fjall")) {
-        for (k, v) in m {
+        if let Some(rounds) = m.get("rounds") {
+            println!("{name}: {rounds} rounds, fjall and PostgreSQL in turn; the median round's figures");
+        }
+        for (k, v) in m.iter().filter(|(_, v)| v.is_object()) {
             show(out, &format!("{name} ({k})"), v);
         }
         return;

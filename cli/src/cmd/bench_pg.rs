@@ -53,6 +53,10 @@ pub struct PgArgs {
     /// nodes read $JARING_PG_PASSWORD].
     #[arg(long, value_name = "FILE")]
     pub pg_password_file: Option<PathBuf>,
+    /// With --engine postgres: run each side-by-side scenario this many
+    /// times, fjall and PostgreSQL in turn, and report the median ratio.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub pg_rounds: u32,
 }
 
 /// Why `--engine postgres` has no usable database.
@@ -127,6 +131,8 @@ pub struct PgRun {
     target: PgTarget,
     /// Keeps the schemas (the node directories are kept too).
     keep: bool,
+    /// fjall-then-PostgreSQL passes per scenario.
+    rounds: u32,
     /// Unique to this run, in every schema name.
     tag: String,
     /// Made and not yet dropped.
@@ -146,11 +152,12 @@ pub fn current() -> Option<Arc<PgRun>> {
 }
 
 impl PgRun {
-    /// A run on `target`; with `keep` the schemas stay after the run.
-    pub fn new(target: PgTarget, keep: bool) -> PgRun {
+    /// A run on `target` of `rounds` passes per scenario (at least one);
+    /// with `keep` the schemas stay after the run.
+    pub fn new(target: PgTarget, rounds: u32, keep: bool) -> PgRun {
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
         let tag = format!("{:08x}", (nanos as u64 ^ u64::from(std::process::id()).rotate_left(32)) & 0xffff_ffff);
-        PgRun { target, keep, tag, schemas: Mutex::new(Vec::new()), made: Mutex::new(0) }
+        PgRun { target, keep, rounds: rounds.max(1), tag, schemas: Mutex::new(Vec::new()), made: Mutex::new(0) }
     }
 
     /// The database's URL (no password).
@@ -244,7 +251,8 @@ impl PgRun {
 }
 
 /// Runs a store scenario: as it is without `pg`; with `pg`, on fjall in
-/// `base/fjall`, then on PostgreSQL in `base/postgres`, and compares them.
+/// `base/fjall`, then on PostgreSQL in `base/postgres`, and compares them;
+/// with several rounds, each in `base/round-N/` and summed up by [`median_round`].
 ///
 /// # Errors
 ///
@@ -255,16 +263,75 @@ where
     Fut: Future<Output = Result<Value>>,
 {
     let Some(pg) = pg else { return run(base.to_path_buf()).await };
-    let fjall = run(base.join("fjall")).await?;
-    let postgres = CURRENT.scope(pg.clone(), run(base.join("postgres"))).await;
-    // The scenario's nodes are stopped by now (dropped with its future).
-    let dropped = pg.drop_schemas().await;
-    let mut postgres = postgres?;
-    let dropped = dropped.context("dropping the bench schemas")?;
-    if let Some(m) = postgres.as_object_mut() {
-        m.insert("schemas_dropped".into(), json!(dropped));
+    let mut rounds = Vec::new();
+    for r in 1..=pg.rounds {
+        let dir = if pg.rounds == 1 { base.to_path_buf() } else { base.join(format!("round-{r}")) };
+        let fjall = run(dir.join("fjall")).await.with_context(|| format!("round {r} on fjall"))?;
+        let postgres = CURRENT.scope(pg.clone(), run(dir.join("postgres"))).await;
+        // The scenario's nodes are stopped by now (dropped with its future).
+        let dropped = pg.drop_schemas().await;
+        let mut postgres = postgres.with_context(|| format!("round {r} on PostgreSQL"))?;
+        let dropped = dropped.context("dropping the bench schemas")?;
+        if let Some(m) = postgres.as_object_mut() {
+            m.insert("schemas_dropped".into(), json!(dropped));
+        }
+        rounds.push(compare(fjall, postgres));
     }
-    Ok(compare(fjall, postgres))
+    Ok(median_round(rounds))
+}
+
+/// Several rounds of [`compare`] as one: `postgres_vs_fjall` the median of
+/// each ratio, `postgres_vs_fjall_by_round` each ratio in the order run,
+/// and `fjall` and `postgres` the figures of the round whose main ratio
+/// (`indicators_per_s` where there is one) is the median. One round is
+/// returned as it is.
+pub fn median_round(mut rounds: Vec<Value>) -> Value {
+    if rounds.len() < 2 {
+        return rounds.pop().unwrap_or(Value::Null);
+    }
+    let ratio_of = |round: &Value, key: &str| round["postgres_vs_fjall"][key].as_f64();
+    let mut keys: Vec<String> =
+        rounds.iter().filter_map(|r| r["postgres_vs_fjall"].as_object()).flat_map(|m| m.keys().cloned()).collect();
+    keys.sort();
+    keys.dedup();
+    let (mut medians, mut by_round) = (Map::new(), Map::new());
+    for key in &keys {
+        let each: Vec<Option<f64>> = rounds.iter().map(|r| ratio_of(r, key)).collect();
+        let mut known: Vec<f64> = each.iter().flatten().copied().collect();
+        known.sort_by(f64::total_cmp);
+        if let Some(m) = median(&known) {
+            medians.insert(key.clone(), json!(m));
+        }
+        let shown = each.iter().map(|r| r.map_or(Value::Null, |r| json!((r * 1000.0).round() / 1000.0)));
+        by_round.insert(key.clone(), Value::Array(shown.collect()));
+    }
+    let main = keys.iter().find(|k| k.as_str() == "indicators_per_s").or_else(|| keys.first());
+    let mut order: Vec<usize> = (0..rounds.len()).collect();
+    if let Some(main) = main {
+        order.sort_by(|&a, &b| {
+            let (a, b) = (ratio_of(&rounds[a], main), ratio_of(&rounds[b], main));
+            a.unwrap_or(f64::NAN).total_cmp(&b.unwrap_or(f64::NAN))
+        });
+    }
+    let middle = order[(order.len() - 1) / 2];
+    let chosen = rounds.swap_remove(middle);
+    json!({
+        "rounds": order.len(),
+        "fjall": chosen["fjall"],
+        "postgres": chosen["postgres"],
+        "postgres_vs_fjall": medians,
+        "postgres_vs_fjall_by_round": by_round,
+    })
+}
+
+/// The median of sorted values (the mean of the middle two for an even count).
+fn median(sorted: &[f64]) -> Option<f64> {
+    let n = sorted.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(sorted[n / 2]),
+        _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2.0),
+    }
 }
 
 /// Both results and PostgreSQL's rate over fjall's for every `*_per_s`
@@ -465,6 +532,7 @@ mod tests {
         let args = PgArgs {
             pg_url: Some("postgres://bench@db.example:5432/jaring".into()),
             pg_password_file: Some(pw.path().to_path_buf()),
+            ..PgArgs::default()
         };
         let t = args.resolve(env(&[
             (URL_ENV, "postgres://jaring@127.0.0.1:5999/postgres"),
@@ -473,15 +541,14 @@ mod tests {
         assert_eq!(t.url, "postgres://bench@db.example:5432/jaring");
         assert_eq!(t.password_file.as_deref(), Some(pw.path()));
         // Without a password file the nodes read $JARING_PG_PASSWORD.
-        let args = PgArgs { pg_url: Some("postgres://bench@db.example/jaring".into()), pg_password_file: None };
+        let args = PgArgs { pg_url: Some("postgres://bench@db.example/jaring".into()), ..PgArgs::default() };
         assert_eq!(args.resolve(env(&[]))?.password_file, None);
         Ok(())
     }
 
     #[test]
     fn a_password_in_the_url_or_an_unreadable_file_is_refused() {
-        let args =
-            PgArgs { pg_url: Some("postgres://jaring:hunter2@127.0.0.1/postgres".into()), pg_password_file: None };
+        let args = PgArgs { pg_url: Some("postgres://jaring:hunter2@127.0.0.1/postgres".into()), ..PgArgs::default() };
         let err = args.resolve(env(&[])).err();
         assert!(matches!(err, Some(PgTargetError::Url { .. })), "{err:?}");
         let err = PgArgs::default()
@@ -509,8 +576,33 @@ mod tests {
     }
 
     #[test]
+    fn rounds_report_the_median_ratio_and_the_median_round() {
+        let round = |f: f64, p: f64, extra: f64| {
+            compare(
+                json!({"indicators_per_s": f, "seconds": 1.0, "b_per_s": 10.0}),
+                json!({"indicators_per_s": p, "seconds": 2.0, "b_per_s": extra}),
+            )
+        };
+        // Ratios 0.5, 0.3, 0.4: the median is the third round's 0.4.
+        let r = median_round(vec![round(100.0, 50.0, 1.0), round(100.0, 30.0, 2.0), round(200.0, 80.0, 5.0)]);
+        assert_eq!(r["rounds"], 3);
+        assert_eq!(r["postgres_vs_fjall"]["indicators_per_s"], 0.4);
+        assert_eq!(r["postgres_vs_fjall"]["b_per_s"], 0.2);
+        assert_eq!(r["postgres_vs_fjall_by_round"]["indicators_per_s"], json!([0.5, 0.3, 0.4]));
+        assert_eq!(r["fjall"]["indicators_per_s"], 200.0);
+        assert_eq!(r["postgres"]["indicators_per_s"], 80.0);
+        // An even count: the mean of the middle two; the lower one's figures.
+        let r = median_round(vec![round(100.0, 50.0, 1.0), round(100.0, 30.0, 1.0)]);
+        assert_eq!(r["postgres_vs_fjall"]["indicators_per_s"], 0.4);
+        assert_eq!(r["postgres"]["indicators_per_s"], 30.0);
+        // One round is the comparison as it is.
+        let one = round(100.0, 50.0, 1.0);
+        assert_eq!(median_round(vec![one.clone()]), one);
+    }
+
+    #[test]
     fn schema_names_are_valid_and_distinct() -> Result<()> {
-        let run = PgRun::new(PgTarget { url: "postgres://u@h/d".into(), password_file: None }, false);
+        let run = PgRun::new(PgTarget { url: "postgres://u@h/d".into(), password_file: None }, 1, false);
         let (a, b) = (run.new_schema("ID"), run.new_schema("id-2"));
         assert_ne!(a, b);
         for s in [&a, &b] {

@@ -7,8 +7,8 @@
 //! verification, split across the blocking pool, followed by the sharing
 //! and arrival rules) while it reads the next one, and the apply stage
 //! hands the responses, in order, to the ledger, which stores each one's
-//! entries and the new cursor durably. It hands up to four before the
-//! oldest is answered, so a writer whose commits take longer than a
+//! entries and the new cursor durably. It hands up to twelve (`IN_FLIGHT`)
+//! before the oldest is answered, so a writer whose commits take longer than a
 //! response's verification (a database over the network) commits several
 //! at once; each names the cursor it continues from
 //! ([`IngestBatch::after`]), so one queued behind a failed commit stores
@@ -19,8 +19,8 @@
 //! the stored cursor, read once what it handed over is answered; applying is idempotent by (origin, origin_seq), so
 //! at-least-once delivery is harmless.
 //!
-//! Abuse limits: the pipeline holds at most eight responses (four handed to
-//! the ledger, one being handed and three verified or being verified; the
+//! Abuse limits: the pipeline holds at most sixteen responses (twelve handed
+//! to the ledger, one being handed and three verified or being verified; the
 //! next is not read before one leaves), each within `limits.max_message_bytes` and
 //! `limits.max_batch` entries. A peer's entries pass a token bucket
 //! (`limits.peer_entries_per_s`, `limits.peer_entries_burst`), and the
@@ -544,7 +544,7 @@ type Verifying = tokio::task::JoinHandle<Result<Vec<(u64, Verified)>, LinkError>
 /// answered: the writer commits those queued together, so a store whose
 /// commits cost more than the verification of a response (a database
 /// over the network) commits several responses at once.
-const IN_FLIGHT: usize = 4;
+const IN_FLIGHT: usize = 12;
 
 /// A response handed to the ledger, until its commit is answered.
 struct Handed {

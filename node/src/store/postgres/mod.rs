@@ -8,11 +8,11 @@
 //!   password (a file or the environment, never node.toml);
 //! - [`lease`]: the writer lease and its fencing token.
 //!
-//! A commit is one transaction on the writer's session: the fencing check,
-//! then per table one multi-row insert (`unnest` of arrays: a plain
-//! `INSERT` for keyspaces the node only adds to, else an upsert) and one
-//! delete, then the change marks, pipelined in one round trip, then
-//! `COMMIT`. It returns once PostgreSQL reports the commit, which is as
+//! A commit is one transaction on the writer's session: the fencing check;
+//! the rows of keys that must be new (keyspaces the node only adds to, keys
+//! it inserts) by binary `COPY`, one per table; the other rows by one
+//! upsert per table (`unnest` of arrays) and one delete, with the change
+//! marks, pipelined in one round trip; then `COMMIT`. It returns once PostgreSQL reports the commit, which is as
 //! durable as the server's `synchronous_commit` makes it (`[store]
 //! synchronous_commit` overrides it for the node's sessions; `remote_apply`
 //! waits until the synchronous standbys have applied it, so a lookup on one
@@ -152,8 +152,9 @@ const FIRST_PAGE: usize = 32;
 struct Sqls {
     get: String,
     upsert: String,
-    /// For [`appends_only`] keyspaces: a plain `INSERT`.
-    insert: String,
+    /// For new keys: a binary `COPY`, with its columns' types.
+    copy: String,
+    copy_types: Vec<tokio_postgres::types::Type>,
     delete: String,
 }
 
@@ -251,7 +252,13 @@ impl PostgresEngine {
             .iter()
             .map(|ks| {
                 let t = table(*ks);
-                Sqls { get: t.get_sql(), upsert: t.upsert_sql(), insert: t.insert_sql(), delete: t.delete_sql() }
+                Sqls {
+                    get: t.get_sql(),
+                    upsert: t.upsert_sql(),
+                    copy: t.copy_sql(),
+                    copy_types: t.copy_types(),
+                    delete: t.delete_sql(),
+                }
             })
             .collect();
         let inner = Arc::new(Inner {
@@ -533,7 +540,11 @@ impl From<StoreError> for Failure {
     }
 }
 
-/// One commit's transaction, pipelined.
+/// One commit's transaction: `BEGIN` and the fencing check, pipelined;
+/// then the rows of new keys, each table's by binary `COPY`, streamed as
+/// they are encoded (the server stores the first while the rest are on
+/// their way); then the upserts, the deletes and the change marks,
+/// pipelined; then `COMMIT`.
 async fn commit(inner: &Arc<Inner>, token: u64, writes: &Writes, inserts: Inserts) -> Result<(), Failure> {
     let conn = inner.write.get().await?;
     let fence = conn.prepare(lease::FENCE).await?;
@@ -544,12 +555,16 @@ async fn commit(inner: &Arc<Inner>, token: u64, writes: &Writes, inserts: Insert
         )
         .await?;
     let Writes { puts, deletes, touched } = writes;
+    let mut copies = Vec::new();
     let mut statements = Vec::with_capacity(puts.len() + deletes.len());
     for (group, rows) in puts {
         let sql = inner.sql(group.ks);
-        let sql = if inserts == Inserts::Plain && group.new { &sql.insert } else { &sql.upsert };
-        let params: Vec<&(dyn ToSql + Sync)> = rows.columns.iter().map(|c| c.param()).collect();
-        statements.push((conn.prepare(sql).await?, params));
+        if inserts == Inserts::Plain && group.new {
+            copies.push((conn.prepare(&sql.copy).await?, &sql.copy_types, rows));
+        } else {
+            let params: Vec<&(dyn ToSql + Sync)> = rows.columns.iter().map(|c| c.param()).collect();
+            statements.push((conn.prepare(&sql.upsert).await?, params));
+        }
     }
     for (ks, (seqs, keys)) in deletes {
         let params: Vec<&(dyn ToSql + Sync)> =
@@ -558,52 +573,52 @@ async fn commit(inner: &Arc<Inner>, token: u64, writes: &Writes, inserts: Insert
     }
     let token_param = token as i64;
     let c = &conn.client;
-    let begin = c.batch_execute("BEGIN");
     let fence_params: [&(dyn ToSql + Sync); 1] = [&token_param];
-    let fenced = c.execute(&fence, &fence_params);
-    let writes = statements.iter().map(|(st, params)| c.execute(st, params));
     let bump_params: [&(dyn ToSql + Sync); 1] = [touched];
-    let bumped = c.execute(&bump, &bump_params);
-    // Sent in this order on the one session, answered in order.
-    let (begun, fenced, written, bumped) = tokio::join!(begin, fenced, futures_util::future::join_all(writes), bumped);
-    // The first failure is the cause; later statements of an aborted
-    // transaction fail only because of it.
-    let mut failure: Option<Failure> = None;
-    let mut fail = |e: &tokio_postgres::Error| {
-        failure.get_or_insert_with(|| {
-            if inserts == Inserts::Plain && e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) {
-                Failure::KeyExists
-            } else {
-                Failure::Store(conn.err(e))
+    let work = async {
+        // Sent in this order on the one session, answered in order.
+        let (begun, fenced) = tokio::join!(c.batch_execute("BEGIN"), c.execute(&fence, &fence_params));
+        begun?;
+        if fenced? != 1 {
+            return Ok(false);
+        }
+        for (copy, types, rows) in &copies {
+            let sink = c.copy_in(copy).await?;
+            let writer = tokio_postgres::binary_copy::BinaryCopyInWriter::new(sink, types);
+            let mut writer = std::pin::pin!(writer);
+            for i in 0..rows.len {
+                let cells: Vec<tables::CopyCell<'_>> = rows.columns.iter().map(|col| col.cell(i)).collect();
+                writer.as_mut().write_raw(cells).await?;
             }
-        });
+            writer.finish().await?;
+        }
+        let written = statements.iter().map(|(st, params)| c.execute(st, params));
+        let (written, bumped) = tokio::join!(futures_util::future::join_all(written), c.execute(&bump, &bump_params));
+        // The first failure is the cause; later statements of an aborted
+        // transaction fail only because of it.
+        for r in written {
+            r?;
+        }
+        bumped?;
+        Ok::<bool, tokio_postgres::Error>(true)
     };
-    if let Err(e) = &begun {
-        fail(e);
-    }
-    let fenced = match fenced {
-        Ok(n) => Some(n),
+    match work.await {
+        Ok(true) => {}
+        Ok(false) => {
+            let _ = c.batch_execute("ROLLBACK").await;
+            lease::lose(inner, token, "a commit found another fencing token");
+            return Err(StoreError::NotWriter { writer: None }.into());
+        }
         Err(e) => {
-            fail(&e);
-            None
+            let _ = c.batch_execute("ROLLBACK").await;
+            return Err(
+                if inserts == Inserts::Plain && e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) {
+                    Failure::KeyExists
+                } else {
+                    Failure::Store(conn.err(&e))
+                },
+            );
         }
-    };
-    for r in &written {
-        if let Err(e) = r {
-            fail(e);
-        }
-    }
-    if let Err(e) = &bumped {
-        fail(e);
-    }
-    if let Some(e) = failure {
-        let _ = c.batch_execute("ROLLBACK").await;
-        return Err(e);
-    }
-    if fenced != Some(1) {
-        let _ = c.batch_execute("ROLLBACK").await;
-        lease::lose(inner, token, "a commit found another fencing token");
-        return Err(StoreError::NotWriter { writer: None }.into());
     }
     if let Err(e) = c.batch_execute("COMMIT").await {
         // Whether it committed is unknown: the writer must reload its state
@@ -848,17 +863,23 @@ pub(crate) mod tests {
         let mut b = Batch::default();
         b.put(Keyspace::Meta, b"count/kept".to_vec(), 7u64.to_be_bytes().to_vec());
         s.commit(b).unwrap();
-        // What a node of schema version 1 left: no tables of version 2.
+        // What a node of schema version 1 left: no tables of version 2, the
+        // log's index by origin that version 3 drops.
         let Some(shared) = s.shared() else { panic!("not shared") };
         shared.release().unwrap();
         drop(s);
         let old = PostgresEngine::open(&o).unwrap();
         sql(&old, "DROP TABLE reach, stix_ids, warninglists, tokens, tlog_tiles, witness, takedown_cases");
-        sql(&old, "DELETE FROM schema_version WHERE version = 2");
+        sql(&old, "CREATE INDEX log_origin ON log (origin, origin_seq)");
+        sql(&old, "DELETE FROM schema_version WHERE version >= 2");
         drop(old);
         let e = writer(&o);
         let versions = sql(&e, "SELECT version FROM schema_version ORDER BY version");
-        assert_eq!(versions.iter().map(|r| r.get::<_, i32>(0)).collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(versions.iter().map(|r| r.get::<_, i32>(0)).collect::<Vec<_>>(), vec![1, 2, 3]);
+        // Version 3 dropped the log's index by origin that version 1 made.
+        let log_indexes =
+            sql(&e, "SELECT indexname::text FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'log'");
+        assert_eq!(log_indexes.iter().map(|r| r.get::<_, String>(0)).collect::<Vec<_>>(), vec!["log_pkey".to_string()]);
         let s = Store::new(Arc::new(e));
         assert_eq!(s.get(Keyspace::Meta, b"count/kept").unwrap(), Some(7u64.to_be_bytes().to_vec()));
         let mut b = Batch::default();

@@ -32,6 +32,11 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "reach, STIX ids, warninglists, tokens, tiles, witness, takedown cases",
         sql: include_str!("migrations/0002_keyspaces.sql"),
     },
+    Migration {
+        version: 3,
+        description: "the log without its (origin, origin_seq) index (origin_entries answers that)",
+        sql: include_str!("migrations/0003_log_origin.sql"),
+    },
 ];
 
 /// The schema version this node writes.
