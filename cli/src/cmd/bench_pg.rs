@@ -295,6 +295,7 @@ pub fn median_round(mut rounds: Vec<Value>) -> Value {
     keys.sort();
     keys.dedup();
     let (mut medians, mut by_round) = (Map::new(), Map::new());
+    let (mut fjall_rates, mut postgres_rates) = (Map::new(), Map::new());
     for key in &keys {
         let each: Vec<Option<f64>> = rounds.iter().map(|r| ratio_of(r, key)).collect();
         let mut known: Vec<f64> = each.iter().flatten().copied().collect();
@@ -304,6 +305,12 @@ pub fn median_round(mut rounds: Vec<Value>) -> Value {
         }
         let shown = each.iter().map(|r| r.map_or(Value::Null, |r| json!((r * 1000.0).round() / 1000.0)));
         by_round.insert(key.clone(), Value::Array(shown.collect()));
+        for (engine, rates) in [("fjall", &mut fjall_rates), ("postgres", &mut postgres_rates)] {
+            let each = rounds
+                .iter()
+                .map(|r| at(&r[engine], key).and_then(Value::as_f64).map_or(Value::Null, |v| json!(v.round())));
+            rates.insert(key.clone(), Value::Array(each.collect()));
+        }
     }
     let main = keys.iter().find(|k| k.as_str() == "indicators_per_s").or_else(|| keys.first());
     let mut order: Vec<usize> = (0..rounds.len()).collect();
@@ -321,7 +328,14 @@ pub fn median_round(mut rounds: Vec<Value>) -> Value {
         "postgres": chosen["postgres"],
         "postgres_vs_fjall": medians,
         "postgres_vs_fjall_by_round": by_round,
+        "fjall_by_round": fjall_rates,
+        "postgres_by_round": postgres_rates,
     })
+}
+
+/// The value at a dotted path of [`compare`]'s ratio keys.
+fn at<'v>(v: &'v Value, dotted: &str) -> Option<&'v Value> {
+    dotted.split('.').try_fold(v, |v, k| v.get(k))
 }
 
 /// The median of sorted values (the mean of the middle two for an even count).
@@ -589,6 +603,8 @@ mod tests {
         assert_eq!(r["postgres_vs_fjall"]["indicators_per_s"], 0.4);
         assert_eq!(r["postgres_vs_fjall"]["b_per_s"], 0.2);
         assert_eq!(r["postgres_vs_fjall_by_round"]["indicators_per_s"], json!([0.5, 0.3, 0.4]));
+        assert_eq!(r["fjall_by_round"]["indicators_per_s"], json!([100.0, 100.0, 200.0]));
+        assert_eq!(r["postgres_by_round"]["b_per_s"], json!([1.0, 2.0, 5.0]));
         assert_eq!(r["fjall"]["indicators_per_s"], 200.0);
         assert_eq!(r["postgres"]["indicators_per_s"], 80.0);
         // An even count: the mean of the middle two; the lower one's figures.

@@ -190,4 +190,9 @@ pub struct LedgerConfig {
     pub max_seq_gap: u64,
     /// Keep the log's transparency-log tree in every commit (`[log] enabled`).
     pub tlog: bool,
+    /// Build the next commit while the engine commits one: for a store
+    /// shared through a database (PostgreSQL), whose commit is a round trip
+    /// and the server's work. Off for an embedded engine, whose commit is
+    /// short (see `writer`).
+    pub pipeline: bool,
 }

@@ -15,6 +15,7 @@ use crate::lookup_index::ValueKey;
 use crate::model::{Kind, UnixMillis, now_ms};
 use crate::policy::Disposition;
 use crate::store::layout::{Head, OriginEntry};
+use crate::store::overlay::LastWrites;
 use crate::store::{Batch, LogEntry, Overlay, Store, StoreError, TableWrites, Tables};
 use crate::tlog::Hash;
 use crate::tlog::merkle::leaf_hash;
@@ -102,18 +103,21 @@ pub(super) struct Change {
 }
 
 impl<'s> Txn<'s> {
-    /// `keys`: how many writes to make room for.
+    /// `pending`: the writes of the commit `before` comes from, when the
+    /// engine has not finished it yet (read as stored). `keys`: how many
+    /// writes to make room for.
     pub(super) fn new(
         store: &'s Store,
         config: &'s LedgerConfig,
         committed: &'s Committed,
         before: &Snapshot,
+        pending: Option<&'s LastWrites>,
         keys: usize,
     ) -> Txn<'s> {
         Txn {
             config,
             committed,
-            overlay: Overlay::new(store, keys),
+            overlay: Overlay::on_pending(store, pending, keys),
             snap: before.clone(),
             dirty_counters: HashSet::new(),
             touched: Vec::new(),

@@ -167,6 +167,7 @@ impl Node {
                 commit_batch: config.limits.commit_batch,
                 max_seq_gap: config.limits.max_seq_gap,
                 tlog: config.log.enabled,
+                pipeline: store.shared().is_some() || test_pipeline(),
             },
             current,
             committed.clone(),
@@ -338,4 +339,20 @@ fn load_lookup_index(store: &Store, cache_entries: usize) -> Result<LookupIndex,
         index.insert_feedback(kind, &value);
     }
     Ok(index)
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Set by a test before [`Node::open`] on its thread: the writer
+    /// pipelines its commits on an embedded engine too, so the pipeline's
+    /// failure paths are tested without a database.
+    pub(crate) static TEST_PIPELINE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether a test asked for the writer's pipeline ([`TEST_PIPELINE`]).
+fn test_pipeline() -> bool {
+    #[cfg(test)]
+    return TEST_PIPELINE.with(std::cell::Cell::get);
+    #[cfg(not(test))]
+    false
 }

@@ -275,6 +275,77 @@ async fn a_full_disk_is_reported_until_a_commit_succeeds() {
     submit(node, domain("after-loker.co.id", Tlp::Green, Distribution::Federation, "x")).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pipelined_writer_stores_what_it_acknowledged_and_nothing_built_on_a_failed_commit() {
+    let with_fault = |dir: &std::path::Path| {
+        let path = dir.join("node.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(path, text.replacen("[store]", "[store]\ntest_fault_file = \"disk-full\"", 1)).unwrap();
+    };
+    crate::node::TEST_PIPELINE.with(|p| p.set(true));
+    let r = start("ID", with_fault);
+    crate::node::TEST_PIPELINE.with(|p| p.set(false));
+    let before = versions(&r.node).len();
+    // Submissions stream from many callers (so the writer builds one commit
+    // while the one before commits) while the disk fills and empties.
+    let full = r.dir.join("disk-full");
+    let toggler = tokio::spawn(async move {
+        for i in 0..40 {
+            if i % 2 == 0 {
+                std::fs::write(&full, b"").unwrap();
+            } else {
+                let _ = std::fs::remove_file(&full);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+        }
+        let _ = std::fs::remove_file(&full);
+    });
+    let callers: Vec<_> = (0..16)
+        .map(|c| {
+            let node = r.node.clone();
+            tokio::spawn(async move {
+                let mut outcomes = Vec::new();
+                for i in 0..25 {
+                    let value = format!("pipe-{c}-{i}.co.id");
+                    let d = domain(&value, Tlp::Green, Distribution::Federation, "x");
+                    let ok = match node.submit(vec![d], "ops").await {
+                        Ok(mut items) => items.pop().is_some_and(|i| i.is_ok()),
+                        Err(NodeError::Store(_)) => false,
+                        Err(e) => panic!("{e:?}"),
+                    };
+                    outcomes.push((value, ok));
+                }
+                outcomes
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for c in callers {
+        outcomes.extend(c.await.unwrap());
+    }
+    toggler.await.unwrap();
+    let acked: std::collections::BTreeSet<String> =
+        outcomes.iter().filter(|(_, ok)| *ok).map(|(v, _)| v.clone()).collect();
+    assert!(!acked.is_empty() && acked.len() < outcomes.len(), "some commits failed, some landed: {}", acked.len());
+    // The log holds exactly the acknowledged submissions, once each, at
+    // consecutive positions (a commit built on a failed one stored nothing).
+    let stored = |node: &Node| {
+        let v = versions(node);
+        v[before..].iter().map(|i| i.value.as_str().to_string()).collect::<Vec<_>>()
+    };
+    let logged = stored(&r.node);
+    assert_eq!(logged.len(), acked.len(), "each acknowledged entry once, nothing else");
+    assert_eq!(logged.iter().cloned().collect::<std::collections::BTreeSet<_>>(), acked);
+    assert_eq!(
+        r.node.store().log_head().unwrap() as usize,
+        r.node.store().log_entries_after(0, &Default::default()).count()
+    );
+    // The writer goes on on what is stored, and the audit chain holds.
+    submit(&r.node, domain("after-pipe.co.id", Tlp::Green, Distribution::Federation, "x")).await;
+    assert_eq!(stored(&r.node).len(), acked.len() + 1);
+    crate::store::audit::verify(r.node.store()).unwrap();
+}
+
 #[tokio::test]
 async fn taxii_answers_objects_by_id_from_the_index() {
     use crate::http::taxii::{Collection, PageQuery, Served, Taxii};

@@ -5,6 +5,11 @@
 //! (later commands see earlier ones), then commits it as one durable batch.
 //! A key written many times in a commit (an origin's head, a counter) is
 //! written once: the last write wins.
+//!
+//! An overlay can also sit on the writes of the commit before it, while
+//! the engine is still committing those ([`Overlay::on_pending`]): it reads
+//! them as if they were stored, so the writer builds the next commit
+//! without waiting for the engine.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -18,6 +23,8 @@ use crate::model::Kind;
 #[derive(Debug)]
 pub struct Overlay<'s> {
     store: &'s Store,
+    /// The writes of the commit on its way to the engine, read as stored.
+    pending: Option<&'s LastWrites>,
     writes: LastWrites,
 }
 
@@ -41,6 +48,16 @@ impl Write {
             Write::Delete => None,
         }
     }
+}
+
+/// The last write of each key of `batch`, for an overlay built while
+/// `batch` commits ([`Overlay::on_pending`]).
+pub(crate) fn last_writes(batch: &Batch) -> LastWrites {
+    let mut last = LastWrites::with_capacity(batch.len());
+    for op in batch.ops.iter().cloned() {
+        record(&mut last, op);
+    }
+    last
 }
 
 /// Records `op` as the last write of its key. A key inserted stays new
@@ -69,7 +86,18 @@ pub(crate) fn record(writes: &mut LastWrites, op: Op) {
 impl<'s> Overlay<'s> {
     /// An empty overlay with room for `keys` writes.
     pub fn new(store: &'s Store, keys: usize) -> Overlay<'s> {
-        Overlay { store, writes: HashMap::with_capacity(keys) }
+        Overlay { store, pending: None, writes: HashMap::with_capacity(keys) }
+    }
+
+    /// An empty overlay over the writes of a commit the engine has not
+    /// finished yet (`pending`), then the store.
+    pub(crate) fn on_pending(store: &'s Store, pending: Option<&'s LastWrites>, keys: usize) -> Overlay<'s> {
+        Overlay { store, pending, writes: HashMap::with_capacity(keys) }
+    }
+
+    /// This overlay's write of a key, else the pending commit's.
+    fn written(&self, key: &(Keyspace, Vec<u8>)) -> Option<&Write> {
+        self.writes.get(key).or_else(|| self.pending.and_then(|p| p.get(key)))
     }
 
     /// The store under it.
@@ -92,7 +120,9 @@ impl<'s> Overlay<'s> {
         may_be_stored: bool,
     ) -> Result<Option<u64>, StoreError> {
         let key = (Keyspace::Index, layout::index_key(kind, value, origin));
-        let found = match self.writes.get(&key) {
+        // The pending commit is read even when the value was never indexed
+        // by a landed commit: the membership set knows only those.
+        let found = match self.written(&key) {
             Some(w) => w.value(),
             None if !may_be_stored => None,
             None => self.store.get(Keyspace::Index, &key.1)?,
@@ -127,8 +157,8 @@ impl<'s> Overlay<'s> {
 
 impl RawRead for Overlay<'_> {
     fn raw_get(&self, ks: Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        if !self.writes.is_empty()
-            && let Some(w) = self.writes.get(&(ks, key.to_vec()))
+        if (!self.writes.is_empty() || self.pending.is_some())
+            && let Some(w) = self.written(&(ks, key.to_vec()))
         {
             return Ok(w.value());
         }
@@ -166,7 +196,7 @@ mod tests {
 
     use super::*;
     use crate::store::fjall_engine::FjallEngine;
-    use crate::store::{Op, Store};
+    use crate::store::{Op, Store, TableWrites};
 
     #[test]
     fn a_batch_lists_its_writes_by_keyspace_then_key_with_room_to_spare() {
@@ -217,5 +247,42 @@ mod tests {
             })
             .collect();
         assert_eq!(ops, ["put gone [3]", "put kept [4]", "insert new [2]"]);
+    }
+
+    /// An overlay on a commit still on its way to the engine reads that
+    /// commit's writes as stored: its puts (an index entry the membership
+    /// set does not know yet among them), its deletes over what is stored;
+    /// the overlay's own writes come first; and its batch holds only its
+    /// own writes.
+    #[test]
+    fn an_overlay_on_a_pending_commit_reads_its_writes_as_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(Arc::new(FjallEngine::open(dir.path(), 16).unwrap()));
+        let mut stored = Batch::default();
+        stored.put(Keyspace::Meta, b"old".to_vec(), vec![1]);
+        stored.put(Keyspace::Meta, b"kept".to_vec(), vec![2]);
+        store.commit(stored).unwrap();
+
+        let mut first = Overlay::new(&store, 0);
+        first.raw_delete(Keyspace::Meta, b"old".to_vec());
+        first.raw_put(Keyspace::Meta, b"kept".to_vec(), vec![3]);
+        first.insert_index(Kind::Domain, "scam.example", "ID", 7);
+        let pending = last_writes(&first.into_batch(0));
+
+        let mut next = Overlay::on_pending(&store, Some(&pending), 0);
+        assert_eq!(next.raw_get(Keyspace::Meta, b"old").unwrap(), None);
+        assert_eq!(next.raw_get(Keyspace::Meta, b"kept").unwrap(), Some(vec![3]));
+        assert_eq!(next.indexed_at_if(Kind::Domain, "scam.example", "ID", false).unwrap(), Some(7));
+        assert_eq!(next.indexed_at_if(Kind::Domain, "other.example", "ID", true).unwrap(), None);
+        // Without the pending commit the same reads see the store.
+        let bare = Overlay::new(&store, 0);
+        assert_eq!(bare.raw_get(Keyspace::Meta, b"old").unwrap(), Some(vec![1]));
+        assert_eq!(bare.indexed_at_if(Kind::Domain, "scam.example", "ID", false).unwrap(), None);
+
+        next.raw_put(Keyspace::Meta, b"kept".to_vec(), vec![4]);
+        assert_eq!(next.raw_get(Keyspace::Meta, b"kept").unwrap(), Some(vec![4]));
+        let ops = next.into_batch(0).into_ops();
+        assert_eq!(ops.len(), 1, "{ops:?}");
+        assert!(matches!(&ops[0], Op::Put(Keyspace::Meta, k, v) if k == b"kept" && v == &[4]), "{ops:?}");
     }
 }
