@@ -5,14 +5,15 @@
 //! The engine commits on a thread of its own ([`Committer`]). With
 //! [`LedgerConfig::pipeline`] (a store shared through a database,
 //! PostgreSQL, whose commit is a round trip and the server's work) the
-//! writer builds the next group's transaction
-//! meanwhile, on the state the commit in flight leaves ([`Flight`]). A
-//! commit that fails takes the one built on it down with it (nothing of
-//! either is stored); one that changes the key ring or the hidden positions
-//! lands before the next is built. On an embedded engine each commit lands
-//! before the next is built: its commit is short, and carrying its writes
-//! over for the next build cost more than the overlap saved (BENCHMARKS.md,
-//! "Building the next commit while one commits").
+//! writer builds the next group's transaction meanwhile, on the state the
+//! commit in flight leaves ([`Flight`]), and has the engine turn it into its
+//! rows ([`Store::prepare`]). A commit that fails takes the one built on it
+//! down with it (nothing of either is stored); one that changes the key
+//! ring or the hidden positions lands before the next is built. On an
+//! embedded engine each commit lands before the next is built: its commit
+//! is short, and carrying its writes over for the next build cost more than
+//! the overlap saved (BENCHMARKS.md, "Building the next commit while one
+//! commits, and binary COPY").
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -33,7 +34,7 @@ use crate::store::Tables;
 use crate::store::layout::Head;
 use crate::store::overlay::{self, LastWrites};
 use crate::store::records::Decision;
-use crate::store::{Batch, Store, StoreError};
+use crate::store::{Prepared, Store, StoreError};
 
 /// What the writer keeps between commits.
 pub(super) struct State {
@@ -168,18 +169,24 @@ impl State {
         };
         let mut txn = Txn::new(&self.store, &self.config, &self.committed, before, pending, keys);
         let answers: Vec<Answer> = commands.into_iter().map(|c| txn.apply(c)).collect();
-        Built { finished: txn.finish(before), answers, entries, took: started.elapsed() }
+        let finished = txn.finish(before).and_then(|(batch, change)| {
+            let wrote = !batch.is_empty();
+            // Read by the next build only while this is in flight.
+            let writes = if wrote && self.config.pipeline { overlay::last_writes(&batch) } else { LastWrites::new() };
+            // On a shared store the commit before is still in flight: the
+            // engine turns this batch into its rows meanwhile.
+            let prepared = self.store.prepare(batch)?;
+            Ok(Ready { prepared, change, writes, wrote })
+        });
+        Built { finished, answers, entries, took: started.elapsed() }
     }
 
     /// Hands a built commit to the engine. A transaction that cannot
     /// finish (its tree tiles unreadable) is not sent: it wrote nothing.
     fn launch(&self, built: Built) -> Flight {
         let Built { finished, answers, entries, took } = built;
-        let sent = finished.and_then(|(batch, change)| {
-            let wrote = !batch.is_empty();
-            // Read by the next build only while this is in flight.
-            let writes = if wrote && self.config.pipeline { overlay::last_writes(&batch) } else { LastWrites::new() };
-            self.committer.send(batch)?;
+        let sent = finished.and_then(|Ready { prepared, change, writes, wrote }| {
+            self.committer.send(prepared)?;
             Ok(Sent { change, writes, wrote, at: Instant::now() })
         });
         Flight { sent, answers, entries, build: took }
@@ -276,11 +283,21 @@ impl State {
 /// A group of commands applied to one transaction, not yet committed.
 struct Built {
     /// The batch to commit and what it moves forward.
-    finished: Result<(Batch, Change), StoreError>,
+    finished: Result<Ready, StoreError>,
     answers: Vec<Answer>,
     entries: usize,
     /// How long applying and finishing took.
     took: Duration,
+}
+
+/// A built transaction's batch, ready for the engine.
+struct Ready {
+    prepared: Prepared,
+    change: Change,
+    /// Its last write of each key, for the next build (when pipelined).
+    writes: LastWrites,
+    /// Whether the batch has any write.
+    wrote: bool,
 }
 
 impl Built {
@@ -337,20 +354,20 @@ impl Flight {
 /// The thread that commits batches to the engine, one at a time, while the
 /// writer builds the next.
 struct Committer {
-    batches: Option<std_mpsc::SyncSender<Batch>>,
+    batches: Option<std_mpsc::SyncSender<Prepared>>,
     outcomes: std_mpsc::Receiver<Result<(), StoreError>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Committer {
     fn start(store: Store) -> Result<Committer, StoreError> {
-        let (batches, todo) = std_mpsc::sync_channel::<Batch>(1);
+        let (batches, todo) = std_mpsc::sync_channel::<Prepared>(1);
         let (done, outcomes) = std_mpsc::sync_channel(1);
         let thread = std::thread::Builder::new()
             .name("jaring-commit".into())
             .spawn(move || {
                 for batch in todo {
-                    if done.send(store.commit(batch)).is_err() {
+                    if done.send(store.commit_prepared(batch)).is_err() {
                         break;
                     }
                 }
@@ -363,7 +380,7 @@ impl Committer {
         StoreError::Engine("the commit thread stopped".into())
     }
 
-    fn send(&self, batch: Batch) -> Result<(), StoreError> {
+    fn send(&self, batch: Prepared) -> Result<(), StoreError> {
         self.batches.as_ref().ok_or_else(Self::stopped)?.send(batch).map_err(|_| Self::stopped())
     }
 

@@ -8,7 +8,7 @@ use std::ops::Bound;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::{Batch, Engine, Indexed, Keyspace, Scan, StoreError};
+use super::{Batch, Engine, Indexed, Keyspace, Prepared, Scan, StoreError};
 
 /// An engine whose commits fail while `path` exists.
 #[derive(Debug)]
@@ -21,6 +21,19 @@ impl FaultFile {
     /// Wraps `inner`.
     pub fn new(inner: Arc<dyn Engine>, path: PathBuf) -> FaultFile {
         FaultFile { inner, path }
+    }
+}
+
+impl FaultFile {
+    /// The error a full disk gives, while the file exists.
+    fn full(&self) -> Result<(), StoreError> {
+        if self.path.exists() {
+            return Err(StoreError::Engine(format!(
+                "No space left on device (os error 28) (simulated while {} exists)",
+                self.path.display()
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -38,13 +51,17 @@ impl Engine for FaultFile {
     }
 
     fn commit(&self, batch: Batch) -> Result<(), StoreError> {
-        if self.path.exists() {
-            return Err(StoreError::Engine(format!(
-                "No space left on device (os error 28) (simulated while {} exists)",
-                self.path.display()
-            )));
-        }
+        self.full()?;
         self.inner.commit(batch)
+    }
+
+    fn prepare(&self, batch: Batch) -> Result<Prepared, StoreError> {
+        self.inner.prepare(batch)
+    }
+
+    fn commit_prepared(&self, prepared: Prepared) -> Result<(), StoreError> {
+        self.full()?;
+        self.inner.commit_prepared(prepared)
     }
 
     fn size_on_disk(&self) -> Result<u64, StoreError> {

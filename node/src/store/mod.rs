@@ -228,6 +228,27 @@ pub trait Engine: Send + Sync + std::fmt::Debug + 'static {
     /// Engine failures; then none of the batch is visible.
     fn commit(&self, batch: Batch) -> Result<(), StoreError>;
 
+    /// Turns a batch into what [`Engine::commit_prepared`] commits. The
+    /// ledger's writer calls it while the commit before is in flight, so an
+    /// engine that turns a batch into rows first (PostgreSQL) does that off
+    /// the commit's path. By default the batch as it is.
+    ///
+    /// # Errors
+    ///
+    /// A write the engine cannot store (nothing is stored).
+    fn prepare(&self, batch: Batch) -> Result<Prepared, StoreError> {
+        Ok(Prepared::new(batch.is_empty(), batch))
+    }
+
+    /// Commits what [`Engine::prepare`] made, as [`Engine::commit`] does.
+    ///
+    /// # Errors
+    ///
+    /// As [`Engine::commit`]; a batch prepared by another engine.
+    fn commit_prepared(&self, prepared: Prepared) -> Result<(), StoreError> {
+        self.commit(prepared.take::<Batch>()?)
+    }
+
     /// Bytes used on disk.
     fn size_on_disk(&self) -> Result<u64, StoreError>;
 
@@ -236,6 +257,42 @@ pub trait Engine: Send + Sync + std::fmt::Debug + 'static {
     /// the writer.
     fn shared(&self) -> Option<&dyn SharedStore> {
         None
+    }
+}
+
+/// A batch as an engine's [`Engine::prepare`] made it ready to commit.
+pub struct Prepared {
+    empty: bool,
+    inner: Box<dyn std::any::Any + Send>,
+}
+
+impl Prepared {
+    /// What an engine made of a batch (`empty`: it writes nothing).
+    pub fn new<T: std::any::Any + Send>(empty: bool, inner: T) -> Prepared {
+        Prepared { empty, inner: Box::new(inner) }
+    }
+
+    /// Whether it writes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.empty
+    }
+
+    /// What the engine made, as the type it made.
+    ///
+    /// # Errors
+    ///
+    /// It was made by another engine.
+    pub fn take<T: std::any::Any>(self) -> Result<T, StoreError> {
+        self.inner
+            .downcast::<T>()
+            .map(|b| *b)
+            .map_err(|_| StoreError::Engine("a batch prepared by another engine".into()))
+    }
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared").field("empty", &self.empty).finish_non_exhaustive()
     }
 }
 
@@ -330,6 +387,27 @@ impl Store {
             return Ok(());
         }
         self.engine.commit(batch)
+    }
+
+    /// Makes a batch ready to commit ([`Engine::prepare`]).
+    ///
+    /// # Errors
+    ///
+    /// A write the engine cannot store.
+    pub fn prepare(&self, batch: Batch) -> Result<Prepared, StoreError> {
+        self.engine.prepare(batch)
+    }
+
+    /// Commits a prepared batch atomically and durably ([`Store::commit`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::commit`].
+    pub fn commit_prepared(&self, prepared: Prepared) -> Result<(), StoreError> {
+        if prepared.is_empty() {
+            return Ok(());
+        }
+        self.engine.commit_prepared(prepared)
     }
 }
 
@@ -462,6 +540,7 @@ pub(crate) mod contract {
         reopen_keeps_everything(open);
         every_keyspace_keeps_its_pairs(open);
         an_insert_of_a_key_there_sets_it(open);
+        a_prepared_batch_commits_as_the_batch_would(open);
     }
 
     /// Two pairs shaped as the node writes them in `ks` (keys from
@@ -581,18 +660,24 @@ pub(crate) mod contract {
         }
     }
 
-    /// [`Op::Insert`] is a promise the writer may get wrong (a repair, a
-    /// migration run twice): a key that is there after all is set, as a
-    /// put sets it, in every keyspace, and the rest of the batch commits.
-    fn an_insert_of_a_key_there_sets_it(open: &dyn Fn(&std::path::Path) -> Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let s = open(dir.path());
+    /// A store in `dir` holding the first of [`samples`] in every keyspace.
+    fn with_first_samples(open: &dyn Fn(&std::path::Path) -> Store, dir: &std::path::Path) -> Store {
+        let s = open(dir);
         let mut b = Batch::default();
         for ks in Keyspace::ALL {
             let [(k, v), _] = samples(ks);
             b.put(ks, k, v);
         }
         s.commit(b).unwrap();
+        s
+    }
+
+    /// [`Op::Insert`] is a promise the writer may get wrong (a repair, a
+    /// migration run twice): a key that is there after all is set, as a
+    /// put sets it, in every keyspace, and the rest of the batch commits.
+    fn an_insert_of_a_key_there_sets_it(open: &dyn Fn(&std::path::Path) -> Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = with_first_samples(open, dir.path());
         let mut b = Batch::default();
         for ks in Keyspace::ALL {
             let [(k0, _), (k1, v1)] = samples(ks);
@@ -614,6 +699,36 @@ pub(crate) mod contract {
         b.put(Keyspace::Meta, fresh.clone(), v1.clone());
         s.commit(b).unwrap();
         assert_eq!(s.get(Keyspace::Meta, &fresh).unwrap(), Some(v1));
+    }
+
+    /// What the ledger's writer does on a shared store: prepare a batch
+    /// while the commit before is in flight, commit it later.
+    fn a_prepared_batch_commits_as_the_batch_would(open: &dyn Fn(&std::path::Path) -> Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = with_first_samples(open, dir.path());
+        let mut b = Batch::default();
+        for ks in Keyspace::ALL {
+            let [(k0, _), (k1, v1)] = samples(ks);
+            b.delete(ks, k0);
+            b.insert(ks, k1, v1);
+        }
+        let prepared = s.prepare(b).unwrap();
+        assert!(!prepared.is_empty());
+        for ks in Keyspace::ALL {
+            let [(k0, v0), (k1, _)] = samples(ks);
+            assert_eq!(s.get(ks, &k0).unwrap(), Some(v0), "{ks:?}: nothing moves before the commit");
+            assert_eq!(s.get(ks, &k1).unwrap(), None, "{ks:?}");
+        }
+        s.commit_prepared(prepared).unwrap();
+        for ks in Keyspace::ALL {
+            let [(k0, _), (k1, v1)] = samples(ks);
+            assert_eq!(s.get(ks, &k0).unwrap(), None, "{ks:?}: deleted");
+            assert_eq!(s.get(ks, &k1).unwrap(), Some(v1), "{ks:?}: added");
+        }
+        let empty = s.prepare(Batch::default()).unwrap();
+        assert!(empty.is_empty());
+        s.commit_prepared(empty).unwrap();
+        assert!(Prepared::new(false, 7u32).take::<Batch>().is_err(), "another engine's");
     }
 
     fn atomic_batches_and_scans(open: &dyn Fn(&std::path::Path) -> Store) {

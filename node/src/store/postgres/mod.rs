@@ -12,8 +12,11 @@
 //! the rows of keys that must be new (keyspaces the node only adds to, keys
 //! it inserts) by binary `COPY`, one per table; the other rows by one
 //! upsert per table (`unnest` of arrays) and one delete, with the change
-//! marks, pipelined in one round trip; then `COMMIT`. It returns once PostgreSQL reports the commit, which is as
-//! durable as the server's `synchronous_commit` makes it (`[store]
+//! marks, pipelined in one round trip; then `COMMIT`. The rows are made
+//! from the batch beforehand ([`Engine::prepare`]: the ledger's writer does
+//! it while the commit before is in flight). A commit returns once
+//! PostgreSQL reports it, which is as durable as the server's
+//! `synchronous_commit` makes it (`[store]
 //! synchronous_commit` overrides it for the node's sessions; `remote_apply`
 //! waits until the synchronous standbys have applied it, so a lookup on one
 //! sees it).
@@ -44,7 +47,7 @@ use self::client::{Bridge, Connector, Slot};
 use self::tables::{KeyBound, Rows, table};
 use super::overlay::{self, LastWrites, Write};
 use super::shared::{ChangeMarks, SharedStore, StoreRole, WriterInfo};
-use super::{Batch, Engine, Indexed, Keyspace, Pair, Scan, StoreError};
+use super::{Batch, Engine, Indexed, Keyspace, Pair, Prepared, Scan, StoreError};
 
 /// What the adapter needs to know, from `[store]`.
 #[derive(Debug, Clone)]
@@ -358,6 +361,25 @@ fn seq_of(key: &[u8]) -> Option<i64> {
     (v >= 0).then_some(v)
 }
 
+impl PostgresEngine {
+    /// One commit's transaction for `writes`: plain inserts first, again
+    /// with upserts if a new key was there after all.
+    fn commit_writes(&self, writes: Writes) -> Result<(), StoreError> {
+        let token = (*self.inner.lease_tx.borrow()).ok_or(StoreError::NotWriter { writer: None })?;
+        let inner = self.inner.clone();
+        self.inner.bridge.run(async move {
+            let outcome = match commit(&inner, token, &writes, Inserts::Plain).await {
+                Err(Failure::KeyExists) => {
+                    tracing::debug!("a commit's new key was there already; committing it again with upserts");
+                    commit(&inner, token, &writes, Inserts::Upsert).await
+                }
+                other => other,
+            };
+            outcome.map_err(Failure::into_store)
+        })
+    }
+}
+
 impl Engine for PostgresEngine {
     fn get(&self, ks: Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         let t = table(ks);
@@ -417,19 +439,18 @@ impl Engine for PostgresEngine {
     }
 
     fn commit(&self, batch: Batch) -> Result<(), StoreError> {
-        let token = (*self.inner.lease_tx.borrow()).ok_or(StoreError::NotWriter { writer: None })?;
-        let writes = Writes::of(batch)?;
-        let inner = self.inner.clone();
-        self.inner.bridge.run(async move {
-            let outcome = match commit(&inner, token, &writes, Inserts::Plain).await {
-                Err(Failure::KeyExists) => {
-                    tracing::debug!("a commit's new key was there already; committing it again with upserts");
-                    commit(&inner, token, &writes, Inserts::Upsert).await
-                }
-                other => other,
-            };
-            outcome.map_err(Failure::into_store)
-        })
+        self.commit_writes(Writes::of(batch)?)
+    }
+
+    /// The batch as its statements' rows, made while the commit before
+    /// is in flight.
+    fn prepare(&self, batch: Batch) -> Result<Prepared, StoreError> {
+        let empty = batch.is_empty();
+        Ok(Prepared::new(empty, Writes::of(batch)?))
+    }
+
+    fn commit_prepared(&self, prepared: Prepared) -> Result<(), StoreError> {
+        self.commit_writes(prepared.take::<Writes>()?)
     }
 
     fn size_on_disk(&self) -> Result<u64, StoreError> {
