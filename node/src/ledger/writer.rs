@@ -170,13 +170,16 @@ impl State {
         let mut txn = Txn::new(&self.store, &self.config, &self.committed, before, pending, keys);
         let answers: Vec<Answer> = commands.into_iter().map(|c| txn.apply(c)).collect();
         let finished = txn.finish(before).and_then(|(batch, change)| {
-            let wrote = !batch.is_empty();
             // Read by the next build only while this is in flight.
-            let writes = if wrote && self.config.pipeline { overlay::last_writes(&batch) } else { LastWrites::new() };
+            let writes = if self.config.pipeline && !batch.is_empty() {
+                overlay::last_writes(&batch)
+            } else {
+                LastWrites::new()
+            };
             // On a shared store the commit before is still in flight: the
             // engine turns this batch into its rows meanwhile.
             let prepared = self.store.prepare(batch)?;
-            Ok(Ready { prepared, change, writes, wrote })
+            Ok(Ready { prepared, change, writes })
         });
         Built { finished, answers, entries, took: started.elapsed() }
     }
@@ -185,7 +188,8 @@ impl State {
     /// finish (its tree tiles unreadable) is not sent: it wrote nothing.
     fn launch(&self, built: Built) -> Flight {
         let Built { finished, answers, entries, took } = built;
-        let sent = finished.and_then(|Ready { prepared, change, writes, wrote }| {
+        let sent = finished.and_then(|Ready { prepared, change, writes }| {
+            let wrote = !prepared.is_empty();
             self.committer.send(prepared)?;
             Ok(Sent { change, writes, wrote, at: Instant::now() })
         });
@@ -296,8 +300,6 @@ struct Ready {
     change: Change,
     /// Its last write of each key, for the next build (when pipelined).
     writes: LastWrites,
-    /// Whether the batch has any write.
-    wrote: bool,
 }
 
 impl Built {

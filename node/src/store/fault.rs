@@ -22,9 +22,7 @@ impl FaultFile {
     pub fn new(inner: Arc<dyn Engine>, path: PathBuf) -> FaultFile {
         FaultFile { inner, path }
     }
-}
 
-impl FaultFile {
     /// The error a full disk gives, while the file exists.
     fn full(&self) -> Result<(), StoreError> {
         if self.path.exists() {

@@ -607,9 +607,11 @@ async fn commit(inner: &Arc<Inner>, token: u64, writes: &Writes, inserts: Insert
             let sink = c.copy_in(copy).await?;
             let writer = tokio_postgres::binary_copy::BinaryCopyInWriter::new(sink, types);
             let mut writer = std::pin::pin!(writer);
+            // One row's cells at a time, in a buffer kept for the table.
+            let mut cells: Vec<tables::CopyCell<'_>> = Vec::with_capacity(rows.columns.len());
             for i in 0..rows.len {
-                let cells: Vec<tables::CopyCell<'_>> = rows.columns.iter().map(|col| col.cell(i)).collect();
-                writer.as_mut().write_raw(cells).await?;
+                cells.extend(rows.columns.iter().map(|col| col.cell(i)));
+                writer.as_mut().write_raw(cells.drain(..)).await?;
             }
             writer.finish().await?;
         }
