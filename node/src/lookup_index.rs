@@ -15,6 +15,12 @@
 //! after the commit is durable and before it is acknowledged, so a reader
 //! sees its own writes. A reader that loads a value from the store while a
 //! commit touches it does not cache what it read (a per-shard generation).
+//! A value no origin asserted before, the usual case of a new indicator, is
+//! cached as it was written ([`Fresh`]): the commit holds the whole answer
+//! (its one assertion, no feedback), so its first lookup needs no store
+//! read. Every other touched value is dropped from the cache and read again.
+//! Followers of a shared store touch what they read from the log the same
+//! way, so a lookup process answers new values from memory too.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
@@ -33,6 +39,27 @@ pub struct Held {
     pub assertions: Vec<(String, Indicator)>,
     /// Feedback events about the value, oldest first.
     pub events: Vec<FeedbackEvent>,
+}
+
+/// A value a commit changed, in the order the commit changed them.
+#[derive(Debug)]
+pub enum Touch {
+    /// An assertion of the value was indexed. With [`Fresh`] when the
+    /// assertion may be all there is to answer (its origin asserted nothing
+    /// before): if no other origin did either, and no feedback is filed
+    /// about it, it is cached as it is.
+    Asserted(ValueKey, Option<Box<Fresh>>),
+    /// A feedback event about the value was filed.
+    Feedback(ValueKey),
+}
+
+/// An assertion as its commit indexed it.
+#[derive(Debug)]
+pub struct Fresh {
+    /// Whose assertion it is.
+    pub origin: String,
+    /// The indicator (its kind and value, as stored, name the value).
+    pub indicator: Indicator,
 }
 
 /// A hasher for keys that are already uniformly random 64-bit hashes.
@@ -150,8 +177,7 @@ impl LookupIndex {
 
     /// Whether feedback about (kind, value) may be held: false means none.
     pub fn may_have_feedback(&self, kind: Kind, value: &str) -> bool {
-        let h = self.hash(kind, value);
-        self.with_feedback.read().unwrap_or_else(|p| p.into_inner()).contains(&h)
+        self.may_have_feedback_hash(self.hash(kind, value))
     }
 
     /// Whether (kind, value) may be indexed: false means certainly not.
@@ -171,22 +197,67 @@ impl LookupIndex {
         ValueKey(self.hash(kind, value))
     }
 
-    /// Called by the writer for every value a durable commit changed (by
-    /// its [`LookupIndex::key`], so the writer keeps no copy of the values):
-    /// an indicator was indexed, or (`true`) a feedback event filed.
-    pub fn touch(&self, keys: &[(ValueKey, bool)]) {
-        if keys.iter().any(|(_, f)| *f) {
+    /// Whether lookups cache what is held about values (a cache size above
+    /// 0): the writer and followers make [`Fresh`] touches only then.
+    pub fn caches(&self) -> bool {
+        self.per_shard > 0
+    }
+
+    /// Called by the writer for every value a durable commit changed, and
+    /// by followers for every entry they read from the log (by the value's
+    /// [`LookupIndex::key`]): the value becomes a member, and its cache
+    /// entry is dropped, or, for a value new to the index with a
+    /// [`Fresh`] assertion, set to that assertion alone.
+    pub fn touch(&self, touches: Vec<Touch>) {
+        if touches.iter().any(|t| matches!(t, Touch::Feedback(_))) {
             let mut with = self.with_feedback.write().unwrap_or_else(|p| p.into_inner());
-            with.extend(keys.iter().filter(|(_, f)| *f).map(|(k, _)| k.0));
+            with.extend(touches.iter().filter_map(|t| match t {
+                Touch::Feedback(k) => Some(k.0),
+                Touch::Asserted(..) => None,
+            }));
         }
-        for &(ValueKey(h), feedback) in keys {
+        for touch in touches {
+            let (h, fresh) = match touch {
+                Touch::Feedback(ValueKey(h)) => {
+                    let mut shard = self.shard(h).write().unwrap_or_else(|p| p.into_inner());
+                    shard.generation += 1;
+                    shard.map.remove(&h);
+                    continue;
+                }
+                Touch::Asserted(ValueKey(h), fresh) => (h, fresh),
+            };
+            // Feedback filed before any assertion belongs in the answer.
+            let fresh = fresh.filter(|_| self.caches() && !self.may_have_feedback_hash(h));
             // Removing by hash also drops a colliding value: it is re-read.
             let mut shard = self.shard(h).write().unwrap_or_else(|p| p.into_inner());
-            if !feedback {
-                shard.members.insert(h);
-            }
+            let new = shard.members.insert(h);
             shard.generation += 1;
-            shard.map.remove(&h);
+            match fresh {
+                Some(fresh) if new => {
+                    let Fresh { origin, indicator } = *fresh;
+                    let (kind, value) = (indicator.kind, Box::from(indicator.value.as_str()));
+                    let held = Arc::new(Held { assertions: vec![(origin, indicator)], events: Vec::new() });
+                    self.make_room(&mut shard, h);
+                    shard.map.insert(h, (kind, value, held));
+                }
+                _ => {
+                    shard.map.remove(&h);
+                }
+            }
+        }
+    }
+
+    fn may_have_feedback_hash(&self, h: u64) -> bool {
+        self.with_feedback.read().unwrap_or_else(|p| p.into_inner()).contains(&h)
+    }
+
+    /// Evicts a random entry of a full shard, unless `h` is in it.
+    fn make_room(&self, shard: &mut Shard, h: u64) {
+        if shard.map.len() >= self.per_shard
+            && !shard.map.contains_key(&h)
+            && let Some(victim) = shard.map.keys().next().copied()
+        {
+            shard.map.remove(&victim);
         }
     }
 
@@ -237,12 +308,7 @@ impl LookupIndex {
         if shard.generation != generation {
             return;
         }
-        if shard.map.len() >= self.per_shard
-            && !shard.map.contains_key(&h)
-            && let Some(victim) = shard.map.keys().next().copied()
-        {
-            shard.map.remove(&victim);
-        }
+        self.make_room(&mut shard, h);
         shard.map.insert(h, (kind, value.into(), held.clone()));
     }
 
@@ -328,7 +394,7 @@ mod tests {
         idx.get(Kind::Domain, "a.test", load).unwrap();
         idx.get(Kind::Domain, "a.test", load).unwrap();
         assert_eq!(loads.get(), 1, "second lookup served from memory");
-        idx.touch(&[(idx.key(Kind::Domain, "a.test"), false)]);
+        idx.touch(vec![Touch::Asserted(idx.key(Kind::Domain, "a.test"), None)]);
         let again = idx.get(Kind::Domain, "a.test", load).unwrap().unwrap();
         assert_eq!(loads.get(), 2, "a touched value is read again");
         assert_eq!(again.assertions.capacity(), 2);
@@ -337,18 +403,95 @@ mod tests {
     #[test]
     fn touch_makes_new_values_visible() {
         let idx = LookupIndex::new(100);
-        idx.touch(&[(idx.key(Kind::Phone, "+6281234567890"), false)]);
+        idx.touch(vec![Touch::Asserted(idx.key(Kind::Phone, "+6281234567890"), None)]);
         assert!(idx.get::<Infallible>(Kind::Phone, "+6281234567890", || Ok(held(0))).unwrap().is_some());
         assert_eq!(idx.members(), 1);
+    }
+
+    fn fresh(idx: &LookupIndex, origin: &str, value: &str) -> Touch {
+        let indicator = Indicator {
+            id: format!("{origin}-{value}"),
+            kind: Kind::Domain,
+            value: crate::envelope::Value::Plain(value.into()),
+            categories: vec![crate::model::Category::JobScam],
+            confidence: crate::model::Confidence::try_from(80).unwrap(),
+            tlp: crate::model::Tlp::Green,
+            distribution: crate::model::Distribution::Federation,
+            first_seen_ms: 1,
+            last_seen_ms: 1,
+            valid_until_ms: None,
+            action: crate::model::Action::Upsert,
+            version: 1,
+            description: None,
+            source_refs: Vec::new(),
+            reach: Vec::new(),
+        };
+        Touch::Asserted(idx.key(Kind::Domain, value), Some(Box::new(Fresh { origin: origin.into(), indicator })))
+    }
+
+    fn origins_of(held: &Held) -> Vec<&str> {
+        held.assertions.iter().map(|(o, _)| o.as_str()).collect()
+    }
+
+    #[test]
+    fn a_new_value_is_cached_as_written_and_anything_else_read_again() {
+        let idx = LookupIndex::new(100);
+        idx.touch(vec![fresh(&idx, "ID", "new.test")]);
+        let got = idx.get::<Infallible>(Kind::Domain, "new.test", || panic!("read a value its commit held")).unwrap();
+        assert_eq!(origins_of(&got.unwrap()), ["ID"]);
+        assert!(
+            idx.get::<Infallible>(Kind::Url, "new.test", || Ok(held(0))).unwrap().is_none(),
+            "the cached value is only its own kind's"
+        );
+
+        // A second origin's first assertion: the answer has both, so the
+        // store is read.
+        idx.touch(vec![fresh(&idx, "VN", "new.test")]);
+        let loads = std::cell::Cell::new(0);
+        idx.get::<Infallible>(Kind::Domain, "new.test", || {
+            loads.set(loads.get() + 1);
+            Ok(held(2))
+        })
+        .unwrap();
+        assert_eq!(loads.get(), 1, "a value asserted before is read again");
+
+        // Two origins in one commit: only the store knows both.
+        idx.touch(vec![fresh(&idx, "ID", "both.test"), fresh(&idx, "VN", "both.test")]);
+        assert!(idx.get::<Infallible>(Kind::Domain, "both.test", || Ok(held(9))).unwrap().is_some());
+        assert_eq!(
+            idx.get::<Infallible>(Kind::Domain, "both.test", || Ok(held(0))).unwrap().unwrap().assertions.capacity(),
+            9
+        );
+
+        // Feedback filed before the first assertion belongs in the answer.
+        idx.touch(vec![Touch::Feedback(idx.key(Kind::Domain, "told.test"))]);
+        idx.touch(vec![fresh(&idx, "ID", "told.test")]);
+        let got = idx.get::<Infallible>(Kind::Domain, "told.test", || Ok(held(5))).unwrap().unwrap();
+        assert_eq!(got.assertions.capacity(), 5, "read with its feedback");
+
+        // Without a cache, nothing is kept, but the value is listed.
+        let none = LookupIndex::new(0);
+        none.touch(vec![fresh(&none, "ID", "new.test")]);
+        assert_eq!(none.cached(), 0);
+        assert!(none.may_contain(Kind::Domain, "new.test"));
+    }
+
+    #[test]
+    fn fresh_values_stay_within_the_bound() {
+        let idx = LookupIndex::new(32);
+        idx.touch((0..1000).map(|i| fresh(&idx, "ID", &format!("d{i}.test"))).collect());
+        assert!(idx.cached() <= 32, "{}", idx.cached());
+        assert!(idx.cached() >= 16, "{}", idx.cached());
+        assert_eq!(idx.members(), 1000);
     }
 
     #[test]
     fn feedback_is_tracked_apart_and_refreshes_the_cache() {
         let idx = LookupIndex::new(100);
-        idx.touch(&[(idx.key(Kind::Domain, "f.test"), false)]);
+        idx.touch(vec![Touch::Asserted(idx.key(Kind::Domain, "f.test"), None)]);
         assert!(!idx.may_have_feedback(Kind::Domain, "f.test"));
         idx.get::<Infallible>(Kind::Domain, "f.test", || Ok(held(0))).unwrap();
-        idx.touch(&[(idx.key(Kind::Domain, "f.test"), true)]);
+        idx.touch(vec![Touch::Feedback(idx.key(Kind::Domain, "f.test"))]);
         assert!(idx.may_have_feedback(Kind::Domain, "f.test"));
         assert_eq!(idx.cached(), 0, "feedback changes the answer");
         assert_eq!(idx.members(), 1);
@@ -360,7 +503,7 @@ mod tests {
         idx.insert_member(Kind::Domain, "race.test");
         // The commit lands while the reader is reading the store.
         idx.get::<Infallible>(Kind::Domain, "race.test", || {
-            idx.touch(&[(idx.key(Kind::Domain, "race.test"), false)]);
+            idx.touch(vec![Touch::Asserted(idx.key(Kind::Domain, "race.test"), None)]);
             Ok(held(0))
         })
         .unwrap();
@@ -397,9 +540,9 @@ mod tests {
         idx.get_many(&asked, load).unwrap();
         assert_eq!(calls.borrow().len(), 1, "the second time, all from memory");
         // A load racing a commit is answered but not kept.
-        idx.touch(&[(idx.key(Kind::Domain, "a.test"), false)]);
+        idx.touch(vec![Touch::Asserted(idx.key(Kind::Domain, "a.test"), None)]);
         idx.get_many(&[(Kind::Domain, "a.test")], |w| {
-            idx.touch(&[(idx.key(Kind::Domain, "a.test"), false)]);
+            idx.touch(vec![Touch::Asserted(idx.key(Kind::Domain, "a.test"), None)]);
             load(w)
         })
         .unwrap();

@@ -281,11 +281,38 @@ fn a_lookup_process_on_a_streaming_replica_serves_a_new_indicator() -> Result<()
     assert!(metrics.contains_key("jaring_store_replica_lag_seconds"), "{metrics:?}");
     assert_eq!(metrics.get("jaring_store_writer").copied(), Some(0.0));
     assert_eq!(writer.metric("jaring_store_writer"), 1.0);
-    // The indicator was read from the replica: the lookup's first read.
-    let first_reads = metrics.get("jaring_store_first_read_requests_total").copied().unwrap_or(0.0);
-    assert!(first_reads >= 1.0, "{metrics:?}");
+    // A new value is answered as the reader followed it from the replica's
+    // log, from memory.
+    let first_reads = |n: &TestNode| n.metrics().get("jaring_store_first_read_requests_total").copied().unwrap_or(0.0);
+    assert_eq!(first_reads(&reader), 0.0, "{metrics:?}");
+    // A second version changes an answer held: read again, from the replica.
+    writer.cli(&[
+        "indicator",
+        "add",
+        "--kind",
+        "domain",
+        "--value",
+        "loker-replika.co.id",
+        "--category",
+        "job_scam",
+        "--tlp",
+        "green",
+        "--confidence",
+        "35",
+    ])?;
+    let confidence = |n: &TestNode| -> Result<u64> {
+        Ok(n.cli_json(&["lookup", "loker-replika.co.id"])?["views"][0]["max_confidence"].as_u64().unwrap_or(0))
+    };
+    assert_eventually!(
+        Duration::from_secs(10),
+        confidence(&reader).unwrap_or(0) == 35,
+        "the reader still answers the first version"
+    );
+    let metrics = reader.metrics();
+    let reads = metrics.get("jaring_store_first_read_requests_total").copied().unwrap_or(0.0);
+    assert!(reads >= 1.0, "{metrics:?}");
     let queries = metrics.get("jaring_store_first_read_queries_total").copied().unwrap_or(0.0);
-    assert!((1.0..=first_reads).contains(&queries), "{metrics:?}");
+    assert!((1.0..=reads).contains(&queries), "{metrics:?}");
 
     let refused = reader.cli_output(&[
         "indicator",
@@ -299,6 +326,45 @@ fn a_lookup_process_on_a_streaming_replica_serves_a_new_indicator() -> Result<()
     ])?;
     assert!(!refused.status.success(), "the reader stored a write");
     assert!(String::from_utf8_lossy(&refused.stderr).contains("not the writer"));
+    Ok(())
+}
+
+/// An entry held for review on arrival is followed, and answered as not
+/// served, by a lookup process too; when an analyst accepts it on the
+/// writer (which appends nothing to the log), the lookup process serves it.
+#[test]
+fn a_lookup_process_serves_what_an_analyst_accepts_from_review() -> Result<()> {
+    let patience = Duration::from_secs(30);
+    let id = TestNode::builder("ID").region("ID").start()?;
+    let mut vn = TestNode::builder("VN").region("VN").federation_key_of(&id).init()?;
+    pg::use_postgres(&vn, &pg::fresh_schema("review"))?;
+    vn.start()?;
+    let mut reader = vn.second_process()?;
+    reader.set_config("store", "role", "\"reader\"")?;
+    reader.start()?;
+    jaring_tests::link(&id, &vn, &[], &[])?;
+    vn.cli(&["allowlist", "add", "mitra", "--kind", "domain", "kerja-ditahan.co.id"])?;
+    id.add_domain("kerja-ditahan.co.id", "green")?;
+    id.add_domain("kerja-lolos.co.id", "green")?;
+    assert_eventually!(
+        patience,
+        reader.lookup_found("kerja-lolos.co.id").unwrap_or(false),
+        "the reader never served the peer's entries"
+    );
+    let held = vn.cli_json(&["review", "list"])?;
+    let seq = held[0]["seq"].as_u64().unwrap_or(0);
+    assert!(seq > 0 && held.as_array().map(Vec::len) == Some(1), "{held}");
+    // Asked twice: the second answer comes from what the first one read.
+    for _ in 0..2 {
+        assert!(!reader.lookup_found("kerja-ditahan.co.id")?, "held, not served");
+    }
+    vn.cli(&["review", "accept", &seq.to_string(), "--note", "mitra resmi, bukan penipuan"])?;
+    assert!(vn.lookup_found("kerja-ditahan.co.id")?);
+    assert_eventually!(
+        Duration::from_secs(10),
+        reader.lookup_found("kerja-ditahan.co.id").unwrap_or(false),
+        "the reader does not serve the accepted entry"
+    );
     Ok(())
 }
 

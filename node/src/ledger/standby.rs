@@ -25,7 +25,8 @@ use super::tree::TreeHead;
 use super::writer::{State, load_hidden, load_keyring};
 use crate::envelope::Entry;
 use crate::keys::SigningKey;
-use crate::store::{ChangeMarks, Keyspace, Store, StoreError, WriterInfo};
+use crate::lookup_index::{Fresh, Touch};
+use crate::store::{ChangeMarks, Keyspace, Store, StoreError, Tables, WriterInfo};
 
 /// What this process is for its store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,39 +101,67 @@ impl Follower {
     pub fn follow(&mut self, store: &Store, committed: &Committed, signals: &Signals) -> Result<(), StoreError> {
         let Some(shared) = store.shared() else { return Ok(()) };
         let marks = shared.changes()?;
+        // The hidden positions first: a log entry up to `marks.log_head`
+        // that is under review is hidden by then, so it is never cached as
+        // an answer. An entry an analyst accepted changed its value's
+        // answer without a new log entry: its value is touched here.
+        let mut touched = Vec::new();
+        if marks.version(Keyspace::Quarantine) != self.marks.version(Keyspace::Quarantine) {
+            let before = committed.hidden();
+            load_hidden(store, committed)?;
+            let now = committed.hidden();
+            for seq in before.difference(&now) {
+                if let Some(entry) = store.log_entry(*seq)? {
+                    touched.extend(touch_of(committed, entry.body.entry, entry.body.origin, false));
+                }
+            }
+        }
         if marks.log_head > self.seen {
             // New origins first: readers look for their assertions before
             // they are told the values changed.
             let heads = store.heads()?;
             committed.lookup.set_origins(heads.iter().map(|(o, _)| o.as_str()));
-            let mut touched = Vec::new();
+            let hidden = committed.hidden();
             for rec in store.log_records_after(self.seen) {
-                let entry = rec?.decode()?;
-                match &entry.body.entry {
-                    Entry::Indicator(ind) => touched.push((committed.lookup.key(ind.kind, ind.value.as_str()), false)),
-                    Entry::Feedback(f) => touched.push((committed.lookup.key(f.kind, f.value.as_str()), true)),
-                    Entry::KeyEvent(_) => {}
+                let rec = rec?;
+                if rec.seq > marks.log_head {
+                    break;
                 }
+                let entry = rec.decode()?;
                 self.seen = entry.seq;
+                let shown = !hidden.contains(&entry.seq);
+                touched.extend(touch_of(committed, entry.body.entry, entry.body.origin, shown));
                 if touched.len() >= 4096 {
-                    committed.lookup.touch(&touched);
-                    touched.clear();
+                    committed.lookup.touch(std::mem::take(&mut touched));
                 }
             }
-            committed.lookup.touch(&touched);
             signals.head.send_replace(self.seen);
         }
+        committed.lookup.touch(touched);
         if marks.version(Keyspace::Keys) != self.marks.version(Keyspace::Keys) {
             load_keyring(store, committed)?;
-        }
-        if marks.version(Keyspace::Quarantine) != self.marks.version(Keyspace::Quarantine) {
-            load_hidden(store, committed)?;
         }
         if marks.version(Keyspace::Peers) != self.marks.version(Keyspace::Peers) {
             signals.followed.send_modify(|g| *g += 1);
         }
         self.marks = marks;
         Ok(())
+    }
+}
+
+/// What an entry the writer committed changed for lookups. `shown`: the
+/// entry was accepted when it was logged (not under review), so it was
+/// indexed then, and an indicator may be cached as it is ([`Fresh`]).
+fn touch_of(committed: &Committed, entry: Entry, origin: String, shown: bool) -> Option<Touch> {
+    let lookup = &committed.lookup;
+    match entry {
+        Entry::Indicator(ind) => {
+            let key = lookup.key(ind.kind, ind.value.as_str());
+            let fresh = (shown && lookup.caches()).then(|| Box::new(Fresh { origin, indicator: ind }));
+            Some(Touch::Asserted(key, fresh))
+        }
+        Entry::Feedback(f) => Some(Touch::Feedback(lookup.key(f.kind, f.value.as_str()))),
+        Entry::KeyEvent(_) => None,
     }
 }
 

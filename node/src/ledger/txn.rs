@@ -11,7 +11,7 @@ use super::tree::TreeHead;
 use crate::audit::{self, AuditDraft};
 use crate::envelope::{Entry, Indicator, VerifiedEnvelope};
 use crate::keys::SigningKey;
-use crate::lookup_index::ValueKey;
+use crate::lookup_index::{Fresh, Touch};
 use crate::model::{Kind, UnixMillis, now_ms};
 use crate::policy::Disposition;
 use crate::store::layout::{Head, OriginEntry};
@@ -75,9 +75,8 @@ pub(super) struct Txn<'s> {
     pub(super) snap: Snapshot,
     /// Counters changed by this commit.
     dirty_counters: HashSet<String>,
-    /// Values whose lookup answer this commit changes, each with whether
-    /// it is a feedback event.
-    touched: Vec<(ValueKey, bool)>,
+    /// Values whose lookup answer this commit changes, in order.
+    touched: Vec<Touch>,
     pub(super) keyring_changes: Vec<KeyringChange>,
     pub(super) hidden_add: Vec<u64>,
     pub(super) hidden_remove: Vec<u64>,
@@ -96,7 +95,7 @@ pub(super) struct Change {
     pub(super) snapshot: Snapshot,
     /// The tree head after the commit, when it grew.
     pub(super) tree_head: Option<TreeHead>,
-    pub(super) touched: Vec<(ValueKey, bool)>,
+    pub(super) touched: Vec<Touch>,
     pub(super) keyring_changes: Vec<KeyringChange>,
     pub(super) hidden_add: Vec<u64>,
     pub(super) hidden_remove: Vec<u64>,
@@ -390,12 +389,16 @@ impl<'s> Txn<'s> {
         if let Some(case_seq) = crate::takedown::case_of(f, origin_seq) {
             self.overlay.put_case_event(reporter, case_seq, local_seq);
         }
-        self.touched.push((self.committed.lookup.key(f.kind, f.value.as_str()), true));
+        self.touched.push(Touch::Feedback(self.committed.lookup.key(f.kind, f.value.as_str())));
         self.bump(format_args!("count/feedback/{}", f.feedback_type));
     }
 
     pub(super) fn index(&mut self, origin: &str, ind: &Indicator, local_seq: u64, indexed: bool) {
-        self.touched.push((self.committed.lookup.key(ind.kind, ind.value.as_str()), false));
+        let lookup = &self.committed.lookup;
+        // The origin's first assertion of the value may be the whole answer.
+        let fresh = (!indexed && lookup.caches())
+            .then(|| Box::new(Fresh { origin: origin.to_string(), indicator: ind.clone() }));
+        self.touched.push(Touch::Asserted(lookup.key(ind.kind, ind.value.as_str()), fresh));
         if !indexed {
             self.bump(format_args!("count/kind/{}", ind.kind));
             self.bump(format_args!("count/origin/{origin}"));

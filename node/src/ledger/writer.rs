@@ -250,7 +250,7 @@ impl State {
             // they are told its values changed.
             self.committed.lookup.set_origins(c.snapshot.heads.keys().map(String::as_str));
         }
-        self.committed.lookup.touch(&c.touched);
+        self.committed.lookup.touch(c.touched);
         self.snapshot = c.snapshot;
         if let Some(head) = c.tree_head {
             self.tree_head.send_replace(Some(head));

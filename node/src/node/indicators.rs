@@ -421,7 +421,7 @@ impl Node {
     /// every (value, known origin) pair: an index point read per pair
     /// (bloom-filtered by embedded stores, far cheaper than a range scan
     /// over every level of the index) and the log entries they point at.
-    fn held_many(&self, values: &[(Kind, &str)]) -> Result<Vec<Held>, StoreError> {
+    pub(super) fn held_many(&self, values: &[(Kind, &str)]) -> Result<Vec<Held>, StoreError> {
         let origins = self.committed.lookup.origins();
         if origins.is_empty() {
             return Ok(values.iter().map(|_| Held::default()).collect());

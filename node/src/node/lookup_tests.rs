@@ -56,3 +56,30 @@ async fn one_value_alone_is_answered_as_within_a_batch() {
     assert!(found("not a domain at all", Some(Kind::Domain)).error.is_some());
     assert!(!found("nothing-here.co.id", None).found);
 }
+
+#[tokio::test]
+async fn a_new_value_is_answered_from_memory_as_the_store_answers_it() {
+    let n = start("ID", |_| {});
+    let lookup = &n.node.committed().lookup;
+    assert_eq!(lookup.cached(), 0);
+    submit(&n.node, domain("gaji-besar.co.id", Tlp::Green, Distribution::Federation, "job scam")).await;
+    submit(&n.node, domain("kerja-luar.co.id", Tlp::Amber, Distribution::Federation, "recruiter")).await;
+    assert_eq!(lookup.cached(), 2, "each commit cached the value it listed");
+    for value in ["gaji-besar.co.id", "kerja-luar.co.id"] {
+        let cached = lookup
+            .get::<std::convert::Infallible>(Kind::Domain, value, || panic!("{value} was read from the store"))
+            .unwrap()
+            .unwrap();
+        let stored = n.node.held_many(&[(Kind::Domain, value)]).unwrap().remove(0);
+        assert_eq!(cached.assertions, stored.assertions, "{value}");
+        assert!(cached.events.is_empty() && stored.events.is_empty());
+    }
+    // A second version changes an answer already held: read again.
+    let mut again = domain("gaji-besar.co.id", Tlp::Green, Distribution::Federation, "job scam");
+    again.confidence = 40;
+    submit(&n.node, again).await;
+    assert_eq!(lookup.cached(), 1, "the changed value left the cache");
+    let r = n.node.lookup(&[("gaji-besar.co.id".into(), Some(Kind::Domain))]).unwrap().remove(0);
+    assert_eq!(r.views[0].max_confidence, 40);
+    assert_eq!(r.views[0].assertions.len(), 1);
+}
