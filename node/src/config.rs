@@ -295,6 +295,12 @@ pub struct StoreConfig {
     /// are answered without reading the store); 0 turns the cache off.
     #[serde(default = "default_lookup_cache")]
     pub lookup_cache_entries: usize,
+    /// On a shared store (PostgreSQL): fill the lookup cache from the
+    /// database in the background at start, so a process that starts or
+    /// takes over answers listed values from memory rather than with a
+    /// round trip each (false: each value is read when first asked).
+    #[serde(default = "default_true")]
+    pub lookup_cache_warm: bool,
     /// PostgreSQL: the primary, `postgres://USER@HOST:PORT/DB` (add
     /// `?sslmode=require` for TLS). Never with a password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -371,6 +377,7 @@ impl Default for StoreConfig {
             engine: crate::store::EngineKind::default(),
             cache_mib: default_cache(),
             lookup_cache_entries: default_lookup_cache(),
+            lookup_cache_warm: true,
             url: None,
             read_url: None,
             password_file: None,

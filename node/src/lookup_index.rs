@@ -9,20 +9,22 @@
 //!   A hash collision only costs a store read.
 //! - a bounded cache of what the store holds about listed values (each
 //!   origin's current assertion and the feedback events), so a hot value is
-//!   answered from memory. Entries are evicted at random when a shard is full.
+//!   answered from memory. When a shard is full, the entry cached longest
+//!   ago is evicted (first in, first out: constant time per insertion).
 //!
 //! The ledger calls [`LookupIndex::touch`] for every value a commit changed,
 //! after the commit is durable and before it is acknowledged, so a reader
 //! sees its own writes. A reader that loads a value from the store while a
 //! commit touches it does not cache what it read (a per-shard generation).
-//! A value no origin asserted before, the usual case of a new indicator, is
-//! cached as it was written ([`Fresh`]): the commit holds the whole answer
-//! (its one assertion, no feedback), so its first lookup needs no store
-//! read. Every other touched value is dropped from the cache and read again.
-//! Followers of a shared store touch what they read from the log the same
-//! way, so a lookup process answers new values from memory too.
+//! On a shared store ([`LookupIndex::cache_commits`]) a value no origin
+//! asserted before, the usual case of a new indicator, is cached as it was
+//! written ([`Fresh`]): the commit holds the whole answer (its one
+//! assertion, no feedback), so its first lookup needs no round trip to the
+//! database. Followers touch what they read from the log the same way, so a
+//! lookup process answers new values from memory too. Every other touched
+//! value is dropped from the cache and read again.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::sync::{Arc, RwLock};
 
@@ -60,6 +62,26 @@ pub struct Fresh {
     pub origin: String,
     /// The indicator (its kind and value, as stored, name the value).
     pub indicator: Indicator,
+}
+
+/// Most bytes an indicator may take in memory to be cached as its commit
+/// wrote it. Peers choose what they send: a cache filled by their commits
+/// is bounded by the cache's entries times this, not by the largest entry
+/// the log takes (64 KiB). A typical indicator takes under 1 KiB.
+pub const FRESH_MAX_BYTES: usize = 2048;
+
+impl Fresh {
+    /// Whether `indicator` is small enough to be cached as written
+    /// ([`FRESH_MAX_BYTES`]); a larger one is read when first asked.
+    pub fn fits(indicator: &Indicator) -> bool {
+        let strings = indicator.id.len()
+            + indicator.value.as_str().len()
+            + indicator.description.as_ref().map_or(0, String::len)
+            + indicator.source_refs.iter().map(|r| r.len() + size_of::<String>()).sum::<usize>()
+            + indicator.categories.len()
+            + indicator.reach.len() * size_of::<crate::envelope::Marking>();
+        size_of::<Indicator>() + strings <= FRESH_MAX_BYTES
+    }
 }
 
 /// A hasher for keys that are already uniformly random 64-bit hashes.
@@ -100,6 +122,10 @@ struct Shard {
     members: Members,
     /// By the keyed hash of (kind, value).
     map: HashMap<u64, Cached, BuildHasherDefault<Passthrough>>,
+    /// The keys of `map` in the order they were cached, oldest first, and
+    /// keys since dropped by a touch until they come up (a value cached
+    /// again after a touch may so leave the cache early).
+    order: VecDeque<u64>,
     generation: u64,
 }
 
@@ -112,6 +138,8 @@ pub struct LookupIndex {
     with_feedback: RwLock<Members>,
     shards: Vec<RwLock<Shard>>,
     per_shard: usize,
+    /// See [`LookupIndex::cache_commits`].
+    commits: std::sync::atomic::AtomicBool,
     /// Every origin that may have an assertion indexed, sorted: a value not
     /// in the cache is read with one point read per origin.
     origins: RwLock<Arc<[String]>>,
@@ -131,6 +159,7 @@ impl LookupIndex {
             with_feedback: RwLock::new(Members::default()),
             shards: (0..SHARDS).map(|_| RwLock::new(Shard::default())).collect(),
             per_shard: cache_entries.div_ceil(SHARDS),
+            commits: std::sync::atomic::AtomicBool::new(false),
             origins: RwLock::new(Arc::from(Vec::new())),
         }
     }
@@ -197,10 +226,19 @@ impl LookupIndex {
         ValueKey(self.hash(kind, value))
     }
 
-    /// Whether lookups cache what is held about values (a cache size above
-    /// 0): the writer and followers make [`Fresh`] touches only then.
+    /// Whether commits cache the values they list ([`Fresh`]): set on a
+    /// shared store, where a value's first read is a round trip to the
+    /// database. On an embedded store a first read is local and cheaper
+    /// than caching every new value on the writer's path (about 13% of
+    /// fjall's ingest rate, BENCHMARKS.md), so values are cached when asked.
+    pub fn cache_commits(&self, on: bool) {
+        self.commits.store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether the writer and followers should make [`Fresh`] touches: a
+    /// cache (size above 0) that commits fill ([`LookupIndex::cache_commits`]).
     pub fn caches(&self) -> bool {
-        self.per_shard > 0
+        self.per_shard > 0 && self.commits.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Called by the writer for every value a durable commit changed, and
@@ -227,7 +265,7 @@ impl LookupIndex {
                 Touch::Asserted(ValueKey(h), fresh) => (h, fresh),
             };
             // Feedback filed before any assertion belongs in the answer.
-            let fresh = fresh.filter(|_| self.caches() && !self.may_have_feedback_hash(h));
+            let fresh = fresh.filter(|f| self.caches() && Fresh::fits(&f.indicator) && !self.may_have_feedback_hash(h));
             // Removing by hash also drops a colliding value: it is re-read.
             let mut shard = self.shard(h).write().unwrap_or_else(|p| p.into_inner());
             let new = shard.members.insert(h);
@@ -237,8 +275,7 @@ impl LookupIndex {
                     let Fresh { origin, indicator } = *fresh;
                     let (kind, value) = (indicator.kind, Box::from(indicator.value.as_str()));
                     let held = Arc::new(Held { assertions: vec![(origin, indicator)], events: Vec::new() });
-                    self.make_room(&mut shard, h);
-                    shard.map.insert(h, (kind, value, held));
+                    self.insert(&mut shard, h, (kind, value, held));
                 }
                 _ => {
                     shard.map.remove(&h);
@@ -251,13 +288,26 @@ impl LookupIndex {
         self.with_feedback.read().unwrap_or_else(|p| p.into_inner()).contains(&h)
     }
 
-    /// Evicts a random entry of a full shard, unless `h` is in it.
-    fn make_room(&self, shard: &mut Shard, h: u64) {
-        if shard.map.len() >= self.per_shard
-            && !shard.map.contains_key(&h)
-            && let Some(victim) = shard.map.keys().next().copied()
-        {
-            shard.map.remove(&victim);
+    /// Caches `cached` under `h`, evicting the oldest entries of a full
+    /// shard first.
+    fn insert(&self, shard: &mut Shard, h: u64, cached: Cached) {
+        if shard.map.insert(h, cached).is_some() {
+            return;
+        }
+        shard.order.push_back(h);
+        while shard.map.len() > self.per_shard {
+            match shard.order.pop_front() {
+                Some(oldest) => {
+                    shard.map.remove(&oldest);
+                }
+                None => break,
+            }
+        }
+        // Keys dropped by touches stay in `order` until they come up; once
+        // they are most of it, it is rebuilt from what is cached.
+        if shard.order.len() > 2 * self.per_shard + 64 {
+            let Shard { map, order, .. } = shard;
+            order.retain(|k| map.contains_key(k));
         }
     }
 
@@ -308,8 +358,7 @@ impl LookupIndex {
         if shard.generation != generation {
             return;
         }
-        self.make_room(&mut shard, h);
-        shard.map.insert(h, (kind, value.into(), held.clone()));
+        self.insert(&mut shard, h, (kind, value.into(), held.clone()));
     }
 
     /// [`LookupIndex::get`] for many values at once: in the order of
@@ -409,8 +458,13 @@ mod tests {
     }
 
     fn fresh(idx: &LookupIndex, origin: &str, value: &str) -> Touch {
-        let indicator = Indicator {
-            id: format!("{origin}-{value}"),
+        let indicator = fresh_indicator(value);
+        Touch::Asserted(idx.key(Kind::Domain, value), Some(Box::new(Fresh { origin: origin.into(), indicator })))
+    }
+
+    fn fresh_indicator(value: &str) -> Indicator {
+        Indicator {
+            id: format!("ID-{value}"),
             kind: Kind::Domain,
             value: crate::envelope::Value::Plain(value.into()),
             categories: vec![crate::model::Category::JobScam],
@@ -425,8 +479,7 @@ mod tests {
             description: None,
             source_refs: Vec::new(),
             reach: Vec::new(),
-        };
-        Touch::Asserted(idx.key(Kind::Domain, value), Some(Box::new(Fresh { origin: origin.into(), indicator })))
+        }
     }
 
     fn origins_of(held: &Held) -> Vec<&str> {
@@ -436,6 +489,7 @@ mod tests {
     #[test]
     fn a_new_value_is_cached_as_written_and_anything_else_read_again() {
         let idx = LookupIndex::new(100);
+        idx.cache_commits(true);
         idx.touch(vec![fresh(&idx, "ID", "new.test")]);
         let got = idx.get::<Infallible>(Kind::Domain, "new.test", || panic!("read a value its commit held")).unwrap();
         assert_eq!(origins_of(&got.unwrap()), ["ID"]);
@@ -469,20 +523,46 @@ mod tests {
         let got = idx.get::<Infallible>(Kind::Domain, "told.test", || Ok(held(5))).unwrap().unwrap();
         assert_eq!(got.assertions.capacity(), 5, "read with its feedback");
 
+        // An indicator larger than a typical one is read when asked.
+        let mut big = fresh_indicator("big.test");
+        big.description = Some("x".repeat(FRESH_MAX_BYTES));
+        assert!(!Fresh::fits(&big) && Fresh::fits(&fresh_indicator("big.test")));
+        let key = idx.key(Kind::Domain, "big.test");
+        idx.touch(vec![Touch::Asserted(key, Some(Box::new(Fresh { origin: "ID".into(), indicator: big })))]);
+        assert!(idx.may_contain(Kind::Domain, "big.test"));
+        let got = idx.get::<Infallible>(Kind::Domain, "big.test", || Ok(held(3))).unwrap().unwrap();
+        assert_eq!(got.assertions.capacity(), 3, "read from the store");
+
         // Without a cache, nothing is kept, but the value is listed.
         let none = LookupIndex::new(0);
+        none.cache_commits(true);
         none.touch(vec![fresh(&none, "ID", "new.test")]);
         assert_eq!(none.cached(), 0);
         assert!(none.may_contain(Kind::Domain, "new.test"));
+        // Unless told (a shared store), commits cache nothing.
+        let embedded = LookupIndex::new(100);
+        embedded.touch(vec![fresh(&embedded, "ID", "new.test")]);
+        assert_eq!(embedded.cached(), 0, "cached when asked");
+        assert!(embedded.may_contain(Kind::Domain, "new.test"));
     }
 
     #[test]
     fn fresh_values_stay_within_the_bound() {
         let idx = LookupIndex::new(32);
+        idx.cache_commits(true);
         idx.touch((0..1000).map(|i| fresh(&idx, "ID", &format!("d{i}.test"))).collect());
         assert!(idx.cached() <= 32, "{}", idx.cached());
         assert!(idx.cached() >= 16, "{}", idx.cached());
         assert_eq!(idx.members(), 1000);
+        // The newest stays; the oldest went first.
+        assert!(idx.get::<Infallible>(Kind::Domain, "d999.test", || panic!("evicted the newest")).unwrap().is_some());
+        let loads = std::cell::Cell::new(0);
+        idx.get::<Infallible>(Kind::Domain, "d0.test", || {
+            loads.set(1);
+            Ok(held(0))
+        })
+        .unwrap();
+        assert_eq!(loads.get(), 1, "the oldest was evicted");
     }
 
     #[test]

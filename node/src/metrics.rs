@@ -328,6 +328,22 @@ pub fn render(node: &Node) -> String {
     };
     bytes.set(i64::try_from(size).unwrap_or(i64::MAX));
     state.register("store_bytes", "Size of the store on disk", bytes);
+    let lookup = &node.committed().lookup;
+    let gauge = |v: usize| {
+        let g = Gauge::<i64>::default();
+        g.set(i64::try_from(v).unwrap_or(i64::MAX));
+        g
+    };
+    state.register(
+        "lookup_listed_values",
+        "Values the in-memory lookup index knows to be listed (an upper bound)",
+        gauge(lookup.members()),
+    );
+    state.register(
+        "lookup_cached_values",
+        "Listed values whose answer lookups hold in memory ([store] lookup_cache_entries)",
+        gauge(lookup.cached()),
+    );
     let writer = Gauge::<i64>::default();
     writer.set(i64::from(node.role().is_writer()));
     state.register("store_writer", "1 while this process is the writer of its store (always, embedded)", writer);

@@ -329,6 +329,36 @@ fn a_lookup_process_on_a_streaming_replica_serves_a_new_indicator() -> Result<()
     Ok(())
 }
 
+/// A process that starts on a database holding listed values fills its
+/// lookup cache from it in the background, then answers them from memory.
+#[test]
+fn a_process_that_starts_fills_its_lookup_cache_from_the_database() -> Result<()> {
+    let mut writer = TestNode::builder("ID").region("ID").http().init()?;
+    pg::use_postgres(&writer, &pg::fresh_schema("warm"))?;
+    writer.start()?;
+    let values = ["loker-hangat-1.co.id", "loker-hangat-2.co.id", "loker-hangat-3.co.id"];
+    for v in values {
+        writer.add_domain(v, "green")?;
+    }
+    let mut reader = writer.second_process()?;
+    reader.set_config("store", "role", "\"reader\"")?;
+    reader.start()?;
+    assert_eq!(reader.metric("jaring_lookup_listed_values"), 3.0);
+    assert_eventually!(
+        Duration::from_secs(10),
+        reader.metric("jaring_lookup_cached_values") == 3.0,
+        "the reader's lookup cache was not filled: {:?}",
+        reader.metrics()
+    );
+    // Filling read them (one batch), the lookups nothing more.
+    let read = reader.metric("jaring_store_first_read_requests_total");
+    for v in values {
+        assert!(reader.lookup_found(v)?, "{v}");
+    }
+    assert_eq!(reader.metric("jaring_store_first_read_requests_total"), read, "answered from memory");
+    Ok(())
+}
+
 /// An entry held for review on arrival is followed, and answered as not
 /// served, by a lookup process too; when an analyst accepts it on the
 /// writer (which appends nothing to the log), the lookup process serves it.

@@ -71,6 +71,11 @@ pub struct BenchArgs {
     /// side (--pg-url), the other scenarios on fjall.
     #[arg(long, default_value_t = EngineKind::default())]
     engine: EngineKind,
+    /// `[store] lookup_cache_entries` of every node started (default: the
+    /// node's default). Above the lookup scenario's store, each listed
+    /// value is answered from memory once committed or filled.
+    #[arg(long)]
+    lookup_cache: Option<usize>,
     #[command(flatten)]
     pg: bench_pg::PgArgs,
     #[command(flatten)]
@@ -80,6 +85,9 @@ pub struct BenchArgs {
 /// The embedded engine chosen for this run (set once in [`run`]; fjall
 /// with `--engine postgres`, whose PostgreSQL passes `bench_pg` runs).
 static ENGINE: std::sync::OnceLock<EngineKind> = std::sync::OnceLock::new();
+
+/// `--lookup-cache`, when given (set once in [`run`]).
+static LOOKUP_CACHE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
 
 /// A benchmark scenario.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -125,6 +133,9 @@ pub async fn run(a: BenchArgs, out: &Output) -> Result<()> {
     };
     let embedded = if pg.is_some() { EngineKind::Fjall } else { a.engine };
     let _ = ENGINE.set(embedded);
+    if let Some(n) = a.lookup_cache {
+        let _ = LOOKUP_CACHE.set(n);
+    }
     let pg = pg.as_ref();
     let all = a.scenarios.is_empty();
     let want = |s| all || a.scenarios.contains(&s);
@@ -368,6 +379,9 @@ pub(super) async fn start_node(base: &Path, id: &str, fed_key: Option<&Path>) ->
     let spec = if pg.is_some() { NodeSpec { engine: EngineKind::Postgres, ..spec } } else { spec };
     fleet::start_with(base, &spec, |config, dir| {
         unthrottled(config);
+        if let Some(n) = LOOKUP_CACHE.get() {
+            config.store.lookup_cache_entries = *n;
+        }
         pg.map_or(Ok(()), |pg| pg.configure(config, dir))
     })
     .await
@@ -594,11 +608,15 @@ async fn lookup(base: &Path, store: u64, lookups: u64) -> Result<Value> {
     // In-process: stop the node and open its store here.
     let _ = node.client.status(pb::StatusRequest {}).await;
     node.stop();
-    let config = jaring_node::config::Config::load(&node.dir.join("node.toml"))?;
+    let mut config = jaring_node::config::Config::load(&node.dir.join("node.toml"))?;
+    // First reads are what is measured: nothing filled beforehand.
+    config.store.lookup_cache_warm = false;
+    let cache = config.store.lookup_cache_entries;
     let (in_process_cold, in_process, in_process_misses) =
         tokio::task::spawn_blocking(move || in_process_lookups(config, lookups, store)).await??;
     let mut r = json!({
         "store_indicators": store,
+        "lookup_cache_entries": cache,
         "in_process_lookups_per_s": in_process,
         "in_process_first_read_lookups_per_s": in_process_cold,
         "in_process_unlisted_lookups_per_s": in_process_misses,

@@ -105,14 +105,20 @@ impl Follower {
         // that is under review is hidden by then, so it is never cached as
         // an answer. An entry an analyst accepted changed its value's
         // answer without a new log entry: its value is touched here.
-        let mut touched = Vec::new();
         if marks.version(Keyspace::Quarantine) != self.marks.version(Keyspace::Quarantine) {
             let before = committed.hidden();
             load_hidden(store, committed)?;
-            let now = committed.hidden();
-            for seq in before.difference(&now) {
-                if let Some(entry) = store.log_entry(*seq)? {
-                    touched.extend(touch_of(committed, entry.body.entry, entry.body.origin, false));
+            let released: Result<Vec<Touch>, StoreError> = before
+                .difference(&committed.hidden())
+                .filter_map(|seq| store.log_entry(*seq).transpose())
+                .filter_map(|entry| entry.map(|e| touch_of(committed, e.body.entry, e.body.origin, false)).transpose())
+                .collect();
+            match released {
+                Ok(touches) => committed.lookup.touch(touches),
+                Err(e) => {
+                    // Held as before, so the next poll looks again.
+                    *committed.hidden.write().unwrap_or_else(|p| p.into_inner()) = before;
+                    return Err(e);
                 }
             }
         }
@@ -122,12 +128,23 @@ impl Follower {
             let heads = store.heads()?;
             committed.lookup.set_origins(heads.iter().map(|(o, _)| o.as_str()));
             let hidden = committed.hidden();
+            let mut touched = Vec::new();
+            // What was read is applied even when a later read fails:
+            // `seen` has passed it.
+            let mut failed = None;
             for rec in store.log_records_after(self.seen) {
-                let rec = rec?;
-                if rec.seq > marks.log_head {
-                    break;
-                }
-                let entry = rec.decode()?;
+                let entry = match rec {
+                    Ok(rec) if rec.seq > marks.log_head => break,
+                    Ok(rec) => rec.decode(),
+                    Err(e) => Err(e),
+                };
+                let entry = match entry {
+                    Ok(entry) => entry,
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                };
                 self.seen = entry.seq;
                 let shown = !hidden.contains(&entry.seq);
                 touched.extend(touch_of(committed, entry.body.entry, entry.body.origin, shown));
@@ -135,9 +152,12 @@ impl Follower {
                     committed.lookup.touch(std::mem::take(&mut touched));
                 }
             }
+            committed.lookup.touch(touched);
             signals.head.send_replace(self.seen);
+            if let Some(e) = failed {
+                return Err(e);
+            }
         }
-        committed.lookup.touch(touched);
         if marks.version(Keyspace::Keys) != self.marks.version(Keyspace::Keys) {
             load_keyring(store, committed)?;
         }
@@ -157,7 +177,8 @@ fn touch_of(committed: &Committed, entry: Entry, origin: String, shown: bool) ->
     match entry {
         Entry::Indicator(ind) => {
             let key = lookup.key(ind.kind, ind.value.as_str());
-            let fresh = (shown && lookup.caches()).then(|| Box::new(Fresh { origin, indicator: ind }));
+            let fresh =
+                (shown && lookup.caches() && Fresh::fits(&ind)).then(|| Box::new(Fresh { origin, indicator: ind }));
             Some(Touch::Asserted(key, fresh))
         }
         Entry::Feedback(f) => Some(Touch::Feedback(lookup.key(f.kind, f.value.as_str()))),

@@ -365,6 +365,30 @@ impl Node {
             .map_err(|e| StoreError::Engine(format!("the lookup task failed: {e}")))?
     }
 
+    /// Fills the lookup cache from the store on a thread of its own: each
+    /// listed value once, in batches read like a batched lookup's, until
+    /// the cache is nearly full or every value is in. A commit racing a
+    /// batch leaves what it touched out (the cache's generations), so what
+    /// is kept is what the store holds. Stops when the node is dropped.
+    pub(super) fn warm_lookup_cache(node: &Arc<Node>) {
+        let (store, weak) = (node.store.clone(), Arc::downgrade(node));
+        let capacity = node.config.store.lookup_cache_entries;
+        let spawned = std::thread::Builder::new().name("jaring-warm".into()).spawn(move || {
+            let started = std::time::Instant::now();
+            match warm(&store, &weak, capacity) {
+                Ok(values) => tracing::info!(
+                    values,
+                    ms = started.elapsed().as_millis() as u64,
+                    "lookup cache filled from the store"
+                ),
+                Err(e) => tracing::warn!(error = %e, "cannot fill the lookup cache; values are read when first asked"),
+            }
+        });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "cannot start the thread filling the lookup cache");
+        }
+    }
+
     /// The merged view of a normalized value, if any origin asserted it.
     ///
     /// # Errors
@@ -515,5 +539,42 @@ fn assertion(
         status,
         description: ind.description.clone(),
         score: score.value,
+    }
+}
+
+/// Values [`Node::warm_lookup_cache`] reads in one batch.
+const WARM_BATCH: usize = 1024;
+
+/// [`Node::warm_lookup_cache`]'s work: how many values it read.
+fn warm(store: &crate::store::Store, node: &std::sync::Weak<Node>, capacity: usize) -> Result<usize, StoreError> {
+    // Random eviction would trade one cached value for another.
+    let enough = capacity - capacity / 16;
+    let mut batch: Vec<(Kind, String)> = Vec::with_capacity(WARM_BATCH);
+    let mut read = 0;
+    let mut values = store.indexed_values();
+    loop {
+        let next = values.next().transpose()?;
+        // The index is in (kind, value, origin) order: a value asserted by
+        // several origins comes once per origin, in a row.
+        if let Some(kv) = &next
+            && batch.last() == Some(kv)
+        {
+            continue;
+        }
+        if batch.len() == WARM_BATCH || (next.is_none() && !batch.is_empty()) {
+            let Some(node) = node.upgrade() else { return Ok(read) };
+            let lookup = &node.committed.lookup;
+            let keys: Vec<(Kind, &str)> = batch.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            lookup.get_many(&keys, |misses| node.held_many(misses))?;
+            read += batch.len();
+            batch.clear();
+            if lookup.cached() >= enough {
+                return Ok(read);
+            }
+        }
+        match next {
+            Some(kv) => batch.push(kv),
+            None => return Ok(read),
+        }
     }
 }

@@ -61,6 +61,8 @@ async fn one_value_alone_is_answered_as_within_a_batch() {
 async fn a_new_value_is_answered_from_memory_as_the_store_answers_it() {
     let n = start("ID", |_| {});
     let lookup = &n.node.committed().lookup;
+    // As on a shared store (on fjall, values are cached when asked).
+    lookup.cache_commits(true);
     assert_eq!(lookup.cached(), 0);
     submit(&n.node, domain("gaji-besar.co.id", Tlp::Green, Distribution::Federation, "job scam")).await;
     submit(&n.node, domain("kerja-luar.co.id", Tlp::Amber, Distribution::Federation, "recruiter")).await;

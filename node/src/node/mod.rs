@@ -205,7 +205,12 @@ impl Node {
             takedowns: takedown::TakedownState::new(),
         };
         node.refresh_peer_trust();
-        Ok((Arc::new(node), handle))
+        let node = Arc::new(node);
+        let store = &node.config.store;
+        if node.store.shared().is_some() && store.lookup_cache_warm && store.lookup_cache_entries > 0 {
+            Node::warm_lookup_cache(&node);
+        }
+        Ok((node, handle))
     }
 
     /// The configuration.
@@ -330,6 +335,7 @@ fn writer_info(config: &Config) -> crate::store::WriterInfo {
 /// The membership set of every indexed value, read from the store.
 fn load_lookup_index(store: &Store, cache_entries: usize) -> Result<LookupIndex, StoreError> {
     let index = LookupIndex::new(cache_entries);
+    index.cache_commits(store.shared().is_some());
     for r in store.indexed_values() {
         let (kind, value) = r?;
         index.insert_member(kind, &value);
