@@ -235,10 +235,13 @@ impl LookupIndex {
         self.commits.store(on, std::sync::atomic::Ordering::Relaxed);
     }
 
-    /// Whether the writer and followers should make [`Fresh`] touches: a
-    /// cache (size above 0) that commits fill ([`LookupIndex::cache_commits`]).
-    pub fn caches(&self) -> bool {
-        self.per_shard > 0 && self.commits.load(std::sync::atomic::Ordering::Relaxed)
+    /// Whether a commit's first assertion of a value, `indicator`, is
+    /// worth a [`Fresh`] touch: a cache (size above 0) that commits fill
+    /// ([`LookupIndex::cache_commits`]), and an indicator that fits
+    /// ([`FRESH_MAX_BYTES`]). The writer and followers ask before they make
+    /// one; [`LookupIndex::touch`] keeps only those.
+    pub fn wants_fresh(&self, indicator: &Indicator) -> bool {
+        self.per_shard > 0 && self.commits.load(std::sync::atomic::Ordering::Relaxed) && Fresh::fits(indicator)
     }
 
     /// Called by the writer for every value a durable commit changed, and
@@ -265,7 +268,7 @@ impl LookupIndex {
                 Touch::Asserted(ValueKey(h), fresh) => (h, fresh),
             };
             // Feedback filed before any assertion belongs in the answer.
-            let fresh = fresh.filter(|f| self.caches() && Fresh::fits(&f.indicator) && !self.may_have_feedback_hash(h));
+            let fresh = fresh.filter(|f| self.wants_fresh(&f.indicator) && !self.may_have_feedback_hash(h));
             // Removing by hash also drops a colliding value: it is re-read.
             let mut shard = self.shard(h).write().unwrap_or_else(|p| p.into_inner());
             let new = shard.members.insert(h);

@@ -108,19 +108,20 @@ impl Follower {
         if marks.version(Keyspace::Quarantine) != self.marks.version(Keyspace::Quarantine) {
             let before = committed.hidden();
             load_hidden(store, committed)?;
-            let released: Result<Vec<Touch>, StoreError> = before
-                .difference(&committed.hidden())
-                .filter_map(|seq| store.log_entry(*seq).transpose())
-                .filter_map(|entry| entry.map(|e| touch_of(committed, e.body.entry, e.body.origin, false)).transpose())
-                .collect();
-            match released {
-                Ok(touches) => committed.lookup.touch(touches),
-                Err(e) => {
-                    // Held as before, so the next poll looks again.
-                    *committed.hidden.write().unwrap_or_else(|p| p.into_inner()) = before;
-                    return Err(e);
+            let mut released = Vec::new();
+            for seq in before.difference(&committed.hidden()) {
+                match store.log_entry(*seq) {
+                    Ok(entry) => {
+                        released.extend(entry.and_then(|e| touch_of(committed, e.body.entry, e.body.origin, false)));
+                    }
+                    Err(e) => {
+                        // Held as before, so the next poll looks again.
+                        *committed.hidden.write().unwrap_or_else(|p| p.into_inner()) = before;
+                        return Err(e);
+                    }
                 }
             }
+            committed.lookup.touch(released);
         }
         if marks.log_head > self.seen {
             // New origins first: readers look for their assertions before
@@ -177,8 +178,7 @@ fn touch_of(committed: &Committed, entry: Entry, origin: String, shown: bool) ->
     match entry {
         Entry::Indicator(ind) => {
             let key = lookup.key(ind.kind, ind.value.as_str());
-            let fresh =
-                (shown && lookup.caches() && Fresh::fits(&ind)).then(|| Box::new(Fresh { origin, indicator: ind }));
+            let fresh = (shown && lookup.wants_fresh(&ind)).then(|| Box::new(Fresh { origin, indicator: ind }));
             Some(Touch::Asserted(key, fresh))
         }
         Entry::Feedback(f) => Some(Touch::Feedback(lookup.key(f.kind, f.value.as_str()))),

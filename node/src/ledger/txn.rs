@@ -396,7 +396,7 @@ impl<'s> Txn<'s> {
     pub(super) fn index(&mut self, origin: &str, ind: &Indicator, local_seq: u64, indexed: bool) {
         let lookup = &self.committed.lookup;
         // The origin's first assertion of the value may be the whole answer.
-        let fresh = (!indexed && lookup.caches() && Fresh::fits(ind))
+        let fresh = (!indexed && lookup.wants_fresh(ind))
             .then(|| Box::new(Fresh { origin: origin.to_string(), indicator: ind.clone() }));
         self.touched.push(Touch::Asserted(lookup.key(ind.kind, ind.value.as_str()), fresh));
         if !indexed {

@@ -370,9 +370,15 @@ impl Node {
     /// the cache is nearly full or every value is in. A commit racing a
     /// batch leaves what it touched out (the cache's generations), so what
     /// is kept is what the store holds. Stops when the node is dropped.
+    /// Only on a shared store (an embedded store's first reads are local),
+    /// with a cache, unless `[store] lookup_cache_warm` is off.
     pub(super) fn warm_lookup_cache(node: &Arc<Node>) {
+        let config = &node.config.store;
+        if node.store.shared().is_none() || !config.lookup_cache_warm || config.lookup_cache_entries == 0 {
+            return;
+        }
         let (store, weak) = (node.store.clone(), Arc::downgrade(node));
-        let capacity = node.config.store.lookup_cache_entries;
+        let capacity = config.lookup_cache_entries;
         let spawned = std::thread::Builder::new().name("jaring-warm".into()).spawn(move || {
             let started = std::time::Instant::now();
             match warm(&store, &weak, capacity) {
@@ -547,34 +553,37 @@ const WARM_BATCH: usize = 1024;
 
 /// [`Node::warm_lookup_cache`]'s work: how many values it read.
 fn warm(store: &crate::store::Store, node: &std::sync::Weak<Node>, capacity: usize) -> Result<usize, StoreError> {
-    // Random eviction would trade one cached value for another.
+    // Past this, each value read would evict one read before.
     let enough = capacity - capacity / 16;
+    // Reads a batch into the cache; false when the work is done.
+    let fill = |batch: &[(Kind, String)]| -> Result<bool, StoreError> {
+        let Some(node) = node.upgrade() else { return Ok(false) };
+        let lookup = &node.committed.lookup;
+        let keys: Vec<(Kind, &str)> = batch.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        lookup.get_many(&keys, |misses| node.held_many(misses))?;
+        Ok(lookup.cached() < enough)
+    };
     let mut batch: Vec<(Kind, String)> = Vec::with_capacity(WARM_BATCH);
     let mut read = 0;
-    let mut values = store.indexed_values();
-    loop {
-        let next = values.next().transpose()?;
+    for r in store.indexed_values() {
+        let kv = r?;
         // The index is in (kind, value, origin) order: a value asserted by
         // several origins comes once per origin, in a row.
-        if let Some(kv) = &next
-            && batch.last() == Some(kv)
-        {
+        if batch.last() == Some(&kv) {
             continue;
         }
-        if batch.len() == WARM_BATCH || (next.is_none() && !batch.is_empty()) {
-            let Some(node) = node.upgrade() else { return Ok(read) };
-            let lookup = &node.committed.lookup;
-            let keys: Vec<(Kind, &str)> = batch.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            lookup.get_many(&keys, |misses| node.held_many(misses))?;
+        batch.push(kv);
+        if batch.len() == WARM_BATCH {
             read += batch.len();
-            batch.clear();
-            if lookup.cached() >= enough {
+            if !fill(&batch)? {
                 return Ok(read);
             }
-        }
-        match next {
-            Some(kv) => batch.push(kv),
-            None => return Ok(read),
+            batch.clear();
         }
     }
+    if !batch.is_empty() {
+        read += batch.len();
+        fill(&batch)?;
+    }
+    Ok(read)
 }

@@ -206,10 +206,7 @@ impl Node {
         };
         node.refresh_peer_trust();
         let node = Arc::new(node);
-        let store = &node.config.store;
-        if node.store.shared().is_some() && store.lookup_cache_warm && store.lookup_cache_entries > 0 {
-            Node::warm_lookup_cache(&node);
-        }
+        Node::warm_lookup_cache(&node);
         Ok((node, handle))
     }
 
